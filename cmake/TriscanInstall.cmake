@@ -1,0 +1,26 @@
+# cmake --install: headers, the library, a CMake package (find_package(triscan CONFIG)
+# -> triscan::triscan) and a pkg-config file (triscan.pc).
+install(TARGETS triscan EXPORT triscanTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(DIRECTORY include/triscan DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT triscanTargets NAMESPACE triscan:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/triscan)
+
+set(TRISCAN_CONFIG_WITH_MPFR ${TRISCAN_WITH_MPFR})
+configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/triscanConfig.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/triscanConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/triscan)
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/triscanConfigVersion.cmake
+  COMPATIBILITY SameMajorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/triscanConfig.cmake
+              ${CMAKE_CURRENT_BINARY_DIR}/triscanConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/triscan)
+
+set(TRISCAN_PC_REQUIRES "")
+if(TRISCAN_WITH_MPFR)
+  set(TRISCAN_PC_REQUIRES "mpfr gmp")
+  set(TRISCAN_PC_CFLAGS "-DTRISCAN_HAVE_MPFR=1")
+endif()
+configure_file(${CMAKE_CURRENT_LIST_DIR}/triscan.pc.in ${CMAKE_CURRENT_BINARY_DIR}/triscan.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/triscan.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -1,0 +1,14 @@
+// Built when no CUDA compiler was found: every GPU entry point reports "not compiled".
+#include "triscan/gpu.hpp"
+
+namespace triscan::gpu {
+
+bool compiled() { return false; }
+
+DeviceInfo device_info() {
+  DeviceInfo info;
+  info.reason = "not compiled (triscan was built without CUDA)";
+  return info;
+}
+
+}  // namespace triscan::gpu
