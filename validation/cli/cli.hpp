@@ -42,6 +42,5 @@ nlohmann::json json_number(double x);
 // Registration of each subcommand: adds it to `app`; the callback runs it.
 using Runner = std::function<int()>;
 void register_formats(CLI::App& app, Runner& run);
-void register_generate(CLI::App& app, Runner& run);
 
 }  // namespace triscan::cli

@@ -38,7 +38,6 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("triscan ") + TRISCAN_VERSION);
   Runner run;
   register_formats(app, run);
-  register_generate(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
