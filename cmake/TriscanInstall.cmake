@@ -22,5 +22,8 @@ if(TRISCAN_WITH_MPFR)
   set(TRISCAN_PC_REQUIRES "mpfr gmp")
   set(TRISCAN_PC_CFLAGS "-DTRISCAN_HAVE_MPFR=1")
 endif()
+# Relocatable: the prefix is found from the .pc file's own folder (${pcfiledir}).
+file(RELATIVE_PATH TRISCAN_PC_UP /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
+string(REGEX REPLACE "/$" "" TRISCAN_PC_UP "${TRISCAN_PC_UP}")
 configure_file(${CMAKE_CURRENT_LIST_DIR}/triscan.pc.in ${CMAKE_CURRENT_BINARY_DIR}/triscan.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/triscan.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

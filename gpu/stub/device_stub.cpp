@@ -12,3 +12,13 @@ DeviceInfo device_info() {
 }
 
 }  // namespace triscan::gpu
+
+#include <stdexcept>
+
+namespace triscan::gpu {
+
+std::vector<double> hardware_round(const std::vector<float>&, const std::string&, Rounding) {
+  throw std::runtime_error("hardware_round: not compiled (triscan was built without CUDA)");
+}
+
+}  // namespace triscan::gpu

@@ -1,0 +1,65 @@
+// `triscan` — the command line of the triscan library. `triscan --help` lists the
+// subcommands; DESIGN.md "CLI conventions" gives the rules all of them follow.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include "validation/cli/cli.hpp"
+
+namespace triscan::cli {
+
+void add_input_options(CLI::App& cmd, InputOptions& in) {
+  cmd.add_option("--generator", in.generator, "input generator (see `triscan generate --help`)");
+  cmd.add_option("--n", in.n, "matrix size (chunk size C)")->check(CLI::Range(1L, 1L << 16));
+  cmd.add_option("--seed", in.seed, "random seed");
+  cmd.add_option("--batch", in.batch, "number of matrices")->check(CLI::Range(1L, 1L << 24));
+  cmd.add_option("--dk", in.dk, "key dimension")->check(CLI::Range(1L, 1L << 16));
+  cmd.add_option("--dv", in.dv, "value dimension")->check(CLI::Range(1L, 1L << 16));
+  auto* beta = cmd.add_option("--beta", in.beta, "fixed beta for every token");
+  cmd.add_option("--beta-max", in.beta_max, "beta ~ U(0, beta_max)")->excludes(beta);
+  cmd.add_option("--gate", in.gate, "per-token log-decay (gated, kda, dplr)");
+  cmd.add_option("--scale", in.scale, "rescale N so that ||N||_inf equals this");
+}
+
+void print_json_line(const nlohmann::json& j) { std::cout << j.dump() << '\n'; }
+
+nlohmann::json json_number(double x) {
+  if (std::isnan(x)) return "nan";
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  return x;
+}
+
+}  // namespace triscan::cli
+
+int main(int argc, char** argv) {
+  using namespace triscan::cli;
+  CLI::App app{"triscan: triangular inversion, WY representations and scans in every precision"};
+  app.require_subcommand(1, 1);
+  app.set_version_flag("--version", std::string("triscan ") + TRISCAN_VERSION);
+  Runner run;
+  register_formats(app, run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "triscan: %s (see --help)\n", e.what());
+    return 2;
+  }
+  try {
+    return run();
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "triscan: %s\n", e.what());
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "triscan: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "triscan: error: %s\n", e.what());
+    return 1;
+  }
+}
