@@ -224,6 +224,7 @@ TEST(InversionMetrics, NonFiniteXIsCountedAndDoesNotCrash) {
   EXPECT_EQ(mi.nonfinite, 1);
   EXPECT_EQ(mi.forward_error, inf_value);
   EXPECT_EQ(mi.componentwise_error, inf_value);
+  EXPECT_TRUE(std::isnan(mi.right_residual));  // the compensated product inf - inf (docs/metrics.md)
 }
 
 TEST(InversionMetrics, RejectsBadArgumentsNamingThem) {

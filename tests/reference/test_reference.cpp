@@ -292,6 +292,9 @@ TEST(ReferencePrecision, ScopeSetsThreadPrecisionAndRestoresIt) {
 }
 
 TEST(ReferencePrecision, ConcurrentScopesInThreadsDoNotInterfere) {
+  // MPFR keeps its global state (exponent range, caches, flags) per thread only when
+  // built with thread-local storage; the reference's thread safety relies on it.
+  ASSERT_TRUE(mpfr_buildopt_tls_p()) << "MPFR was built without thread-local storage";
   const index_t n = 3;
   const Matrix<double> A = cancelling();
   const Matrix<double> want53 = reference_inverse_double(A.view(), Triangle::lower, Diagonal::non_unit, 53);
