@@ -212,20 +212,32 @@ TrinvResult invert_one(const Problem& p, A& a, MatrixView<const In> Ain, MatrixV
   const index_t n = Ain.rows;
   if (n == 0) return r;
 
-  // Statuses decided from the input alone: X is filled with NaN.
-  for (index_t i = 0; i < n; ++i)
-    for (index_t j = 0; j < (unit ? i : i + 1); ++j)
-      if (!std::isfinite(Ain(i, j))) {
-        fill_nan(Xout);
-        r.status = Status::nonfinite_input;
-        r.message = "A" + entry(i, j, upper) + " = " + std::to_string(double(Ain(i, j)));
-        return r;
-      }
+  // One pass copies the read part into the working L, rounded to the operand format,
+  // counting non-finite entries; only if there is one is it located for the message.
   ws.resize(n);
   const MatrixView<T> L = MatrixView<T>::row_major(ws.l.data(), n, n), X = MatrixView<T>::row_major(ws.x.data(), n, n);
+  index_t nonfinite = 0;
   for (index_t i = 0; i < n; ++i) {
-    for (index_t j = 0; j < i; ++j) L(i, j) = a.operand(static_cast<T>(Ain(i, j)));
-    L(i, i) = unit ? T(1) : a.operand(static_cast<T>(Ain(i, i)));
+    const index_t read = unit ? i : i + 1;
+    const In* src = &Ain(i, 0);
+    T* dst = &L(i, 0);
+    const index_t cs = Ain.col_stride;
+    for (index_t j = 0; j < read; ++j) {
+      const In v = src[j * cs];
+      nonfinite += !(std::fabs(v) <= std::numeric_limits<In>::max());
+      dst[j] = a.operand(static_cast<T>(v));
+    }
+    if (unit) dst[i] = T(1);
+  }
+  if (nonfinite > 0) {  // statuses decided from the input alone: X is filled with NaN
+    for (index_t i = 0; i < n; ++i)
+      for (index_t j = 0; j < (unit ? i : i + 1); ++j)
+        if (!std::isfinite(Ain(i, j))) {
+          fill_nan(Xout);
+          r.status = Status::nonfinite_input;
+          r.message = "A" + entry(i, j, upper) + " = " + std::to_string(double(Ain(i, j)));
+          return r;
+        }
   }
   for (index_t i = 0; !unit && i < n; ++i)
     if (L(i, i) == T(0) || !std::isfinite(L(i, i))) {
@@ -246,18 +258,25 @@ TrinvResult invert_one(const Problem& p, A& a, MatrixView<const In> Ain, MatrixV
     return r;
   }
 
-  // Output contract; X keeps what the caller receives, for the check.
-  bool finite = true;
+  // Output contract, one row at a time; X keeps what the caller receives, for the check.
+  index_t nonfinite_out = 0;
   for (index_t i = 0; i < n; ++i) {
-    for (index_t j = 0; j < n; ++j) {
-      In o = In(0);
-      if (j < i || (j == i && !unit)) o = static_cast<In>(a.output(X(i, j)));
-      if (j == i && unit) o = In(1);
-      Xout(i, j) = o;
-      X(i, j) = static_cast<T>(o);
-      finite = finite && std::isfinite(o);
+    T* x = &X(i, 0);
+    In* dst = &Xout(i, 0);
+    const index_t cs = Xout.col_stride;
+    for (index_t j = 0; j < i; ++j) {
+      const In o = static_cast<In>(a.output(x[j]));
+      nonfinite_out += !(std::fabs(o) <= std::numeric_limits<In>::max());
+      dst[j * cs] = o;
+      x[j] = static_cast<T>(o);
     }
+    const In d = unit ? In(1) : static_cast<In>(a.output(x[i]));
+    nonfinite_out += !(std::fabs(d) <= std::numeric_limits<In>::max());
+    dst[i * cs] = d;
+    x[i] = static_cast<T>(d);
+    for (index_t j = i + 1; j < n; ++j) dst[j * cs] = In(0);
   }
+  const bool finite = nonfinite_out == 0;
   r.growth = a.growth();
   r.status = out.status;
   if (!finite || a.overflowed()) {
