@@ -93,14 +93,66 @@ Problem make_problem(const MethodImpl& m, const MethodSpec& spec, const TrinvOpt
   return p;
 }
 
+// Per-worker scratch, reused across matrices. Nothing is cleared between matrices: the
+// driver writes L's lower triangle in full, methods write X's lower triangle in full,
+// and neither upper triangle is read (method.hpp).
 template <class T>
 struct Workspace {
   std::vector<T> l, x;
   void resize(index_t n) {
-    l.assign(static_cast<std::size_t>(n * n), T(0));
-    x.assign(static_cast<std::size_t>(n * n), T(0));
+    const auto size = static_cast<std::size_t>(n * n);
+    if (l.size() != size) {
+      l.assign(size, T(0));
+      x.assign(size, T(0));
+    }
   }
 };
+
+// Copies the first m entries of a strided row into dst, rounded by `a.operand`, and
+// returns how many were not finite (a branch-free count, so the contiguous native loop
+// vectorizes).
+template <class A, class In, class T>
+index_t copy_row_in(A& a, const In* src, index_t cs, index_t m, T* dst) {
+  index_t bad = 0;
+  if constexpr (A::native) {
+    if (cs == 1) {
+      for (index_t j = 0; j < m; ++j) {
+        bad += !(std::fabs(src[j]) <= std::numeric_limits<In>::max());
+        dst[j] = static_cast<T>(src[j]);
+      }
+      return bad;
+    }
+  }
+  for (index_t j = 0; j < m; ++j) {
+    const In v = src[j * cs];
+    bad += !(std::fabs(v) <= std::numeric_limits<In>::max());
+    dst[j] = a.operand(static_cast<T>(v));
+  }
+  return bad;
+}
+
+// Writes the first m entries of row x, rounded by `a.output`, to the strided row dst and
+// keeps the delivered values in x (for the check); returns how many are not finite.
+template <class A, class In, class T>
+index_t copy_row_out(A& a, T* x, index_t m, In* dst, index_t cs) {
+  index_t bad = 0;
+  if constexpr (A::native) {
+    if (cs == 1) {
+      for (index_t j = 0; j < m; ++j) {
+        bad += !(std::fabs(x[j]) <= std::numeric_limits<T>::max());
+        dst[j] = static_cast<In>(x[j]);
+      }
+      return bad;
+    }
+  }
+  for (index_t j = 0; j < m; ++j) {
+    const In o = static_cast<In>(a.output(x[j]));
+    bad += !(std::fabs(o) <= std::numeric_limits<In>::max());
+    dst[j * cs] = o;
+    x[j] = static_cast<T>(o);
+  }
+  return bad;
+}
 
 template <class In>
 struct Workspaces {
@@ -218,16 +270,8 @@ TrinvResult invert_one(const Problem& p, A& a, MatrixView<const In> Ain, MatrixV
   const MatrixView<T> L = MatrixView<T>::row_major(ws.l.data(), n, n), X = MatrixView<T>::row_major(ws.x.data(), n, n);
   index_t nonfinite = 0;
   for (index_t i = 0; i < n; ++i) {
-    const index_t read = unit ? i : i + 1;
-    const In* src = &Ain(i, 0);
-    T* dst = &L(i, 0);
-    const index_t cs = Ain.col_stride;
-    for (index_t j = 0; j < read; ++j) {
-      const In v = src[j * cs];
-      nonfinite += !(std::fabs(v) <= std::numeric_limits<In>::max());
-      dst[j] = a.operand(static_cast<T>(v));
-    }
-    if (unit) dst[i] = T(1);
+    nonfinite += copy_row_in(a, &Ain(i, 0), Ain.col_stride, unit ? i : i + 1, &L(i, 0));
+    if (unit) L(i, i) = T(1);
   }
   if (nonfinite > 0) {  // statuses decided from the input alone: X is filled with NaN
     for (index_t i = 0; i < n; ++i)
@@ -261,19 +305,11 @@ TrinvResult invert_one(const Problem& p, A& a, MatrixView<const In> Ain, MatrixV
   // Output contract, one row at a time; X keeps what the caller receives, for the check.
   index_t nonfinite_out = 0;
   for (index_t i = 0; i < n; ++i) {
-    T* x = &X(i, 0);
     In* dst = &Xout(i, 0);
     const index_t cs = Xout.col_stride;
-    for (index_t j = 0; j < i; ++j) {
-      const In o = static_cast<In>(a.output(x[j]));
-      nonfinite_out += !(std::fabs(o) <= std::numeric_limits<In>::max());
-      dst[j * cs] = o;
-      x[j] = static_cast<T>(o);
-    }
-    const In d = unit ? In(1) : static_cast<In>(a.output(x[i]));
-    nonfinite_out += !(std::fabs(d) <= std::numeric_limits<In>::max());
-    dst[i * cs] = d;
-    x[i] = static_cast<T>(d);
+    if (unit) X(i, i) = T(1);
+    nonfinite_out += copy_row_out(a, &X(i, 0), unit ? i : i + 1, dst, cs);
+    if (unit) dst[i * cs] = In(1);
     for (index_t j = i + 1; j < n; ++j) dst[j * cs] = In(0);
   }
   const bool finite = nonfinite_out == 0;
