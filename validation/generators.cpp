@@ -686,14 +686,18 @@ Matrix<double> lapack_matrix(int type, index_t n, Rng& rng) {
   const double anorm = type == 5 ? small : type == 6 ? 1.0 / small : 1.0;
   if (type == 7) return Matrix<double>::identity(n);
   if (type >= 8) return unit_lower_with_condition(n, cond, rng);
-  std::vector<double> sigma = geometric_singular_values(n, cond);
-  for (double& s : sigma) s *= anorm;
+  const std::vector<double> sigma = geometric_singular_values(n, cond);
+  Matrix<double> L(n, n);
   if (type == 1) {
-    Matrix<double> L(n, n);
     for (index_t i = 0; i < n; ++i) L(i, i) = rng.uniform() < 0.5 ? -sigma[i] : sigma[i];
-    return L;
+  } else {
+    L = lower_with_singular_values(sigma, rng);
   }
-  return lower_with_singular_values(sigma, rng);
+  // ||L||_2 = anorm. Scaled after the construction, whose sums of squares would
+  // underflow (type 5) or overflow (type 6) at the target magnitude.
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j <= i; ++j) L(i, j) *= anorm;
+  return L;
 }
 
 Generated generate_lapack(const Entry& e, const GeneratorParams& p) {
