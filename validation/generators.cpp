@@ -1,11 +1,13 @@
 // Seeded test-matrix generators (docs/generators.md). Every random draw goes through
 // Rng (xoshiro256**) and the transforms below, built from +, -, *, /, sqrt only, so a
 // seed gives the same bits on every IEEE 754 machine. Contraction of a*b+c into an
-// fma would change those bits, so it is switched off for this file.
+// fma would change those bits, so it is switched off for this file, and so is GCC's
+// vectorizer, whose SLP complex-multiply patterns emit fmaddsub even under
+// -ffp-contract=off (seen with GCC 12 -march=native on the rotations below).
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
 #elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
+#pragma GCC optimize("fp-contract=off", "no-tree-vectorize", "no-tree-slp-vectorize")
 #endif
 
 #include "validation/generators.hpp"
