@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <stdexcept>
 
@@ -757,6 +758,50 @@ ChunkProblem make_chunk_problem(const GeneratorParams& params, const ChunkLayout
     bad("key_heads = " + std::to_string(key_heads) + " must be >= 1 and divide heads H = " +
         std::to_string(layout.heads));
   return build_chunk_problem(e, params, layout, key_heads);
+}
+
+namespace {
+
+std::vector<std::int64_t> npy_shape(const std::vector<index_t>& shape) {
+  return std::vector<std::int64_t>(shape.begin(), shape.end());
+}
+
+std::string save_one(const std::string& dir, const std::string& name, const std::vector<index_t>& shape,
+                     const std::vector<double>& data, NpyType as) {
+  const std::string path = (std::filesystem::path(dir) / (name + ".npy")).string();
+  write_npy(path, npy_shape(shape), data, as);
+  return path;
+}
+
+std::vector<std::string> save_tensors(const std::string& dir, const Tensors& tensors, NpyType as) {
+  if (as != NpyType::f8 && as != NpyType::f4)
+    throw std::invalid_argument(std::string("save_npy: tensors are floating point; type ") + npy_descr(as) +
+                                " not allowed (allowed: <f8, <f4)");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw std::runtime_error("save_npy: cannot create directory '" + dir + "': " + ec.message());
+  std::vector<std::string> paths;
+  for (const auto& [name, t] : tensors) paths.push_back(save_one(dir, name, t.shape, t.data, as));
+  return paths;
+}
+
+}  // namespace
+
+std::vector<std::string> save_npy(const std::string& dir, const Generated& g, NpyType as) {
+  std::vector<std::string> paths = save_tensors(dir, g.tensors, as);
+  const std::vector<double> L(g.L.data(), g.L.data() + g.L.rows() * g.L.cols());
+  paths.push_back(save_one(dir, "L", {g.L.rows(), g.L.cols()}, L, as));
+  return paths;
+}
+
+std::vector<std::string> save_npy(const std::string& dir, const ChunkProblem& p, NpyType as) {
+  std::vector<std::string> paths = save_tensors(dir, p.tensors, as);
+  if (!p.layout.cu_seqlens.empty()) {
+    const std::string path = (std::filesystem::path(dir) / "cu_seqlens.npy").string();
+    write_npy(path, NpyArray{{static_cast<std::int64_t>(p.layout.cu_seqlens.size())}, p.layout.cu_seqlens});
+    paths.push_back(path);
+  }
+  return paths;
 }
 
 }  // namespace triscan::validation

@@ -25,6 +25,7 @@
 
 #include "triscan/matrix.hpp"
 #include "triscan/trinv.hpp"  // Diagonal
+#include "validation/npy.hpp"
 
 namespace triscan::validation {
 
@@ -127,5 +128,15 @@ struct ChunkProblem {
 // non-unit and are rejected (the layout stores strictly lower parts only).
 ChunkProblem make_chunk_problem(const GeneratorParams& params, const ChunkLayout& layout,
                                 index_t key_heads = 0);
+
+// ---- Saving ------------------------------------------------------------------------
+
+// Write every tensor as DIR/<name>.npy in C order, converted to `as` (f8 or f4); for a
+// Generated also DIR/L.npy (n x n), for a ChunkProblem also DIR/cu_seqlens.npy ('<i8')
+// when the layout has one. Creates DIR. Returns the paths written, in order.
+// (`triscan generate --tensors --out DIR`.) Throws std::invalid_argument for an integer
+// `as`, std::runtime_error when a file cannot be written.
+std::vector<std::string> save_npy(const std::string& dir, const Generated& g, NpyType as = NpyType::f8);
+std::vector<std::string> save_npy(const std::string& dir, const ChunkProblem& p, NpyType as = NpyType::f8);
 
 }  // namespace triscan::validation

@@ -5,9 +5,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 
+#include "validation/generators.hpp"
 #include "validation/npy.hpp"
 
 namespace triscan::validation {
@@ -170,6 +172,43 @@ TEST(Npy, IoAndShapeErrors) {
     EXPECT_NE(std::string(e.what()).find(temp_path("bad")), std::string::npos) << e.what();
   }
   std::remove(temp_path("bad").c_str());
+}
+
+TEST(Npy, SaveNpyWritesEveryTensorAndTheMatrix) {
+  const std::string dir = ::testing::TempDir() + "triscan_save_npy";
+  GeneratorParams p;
+  p.name = "gated";
+  p.n = 12;
+  p.seed = 3;
+  p.dk = 4;
+  p.dv = 2;
+  const Generated g = generate(p);
+  const auto paths = save_npy(dir, g);
+  EXPECT_EQ(paths.size(), g.tensors.size() + 1) << "generator=gated n=12 seed=3";
+  const NpyArray L = read_npy(dir + "/L.npy");
+  EXPECT_EQ(L.shape, (std::vector<std::int64_t>{12, 12}));
+  EXPECT_EQ(L.as_double(), std::vector<double>(g.L.data(), g.L.data() + 144));
+  for (const auto& [name, t] : g.tensors) {
+    const NpyArray a = read_npy(dir + "/" + name + ".npy");
+    EXPECT_EQ(a.shape, std::vector<std::int64_t>(t.shape.begin(), t.shape.end())) << name;
+    EXPECT_EQ(a.as_double(), t.data) << name;
+  }
+  // f4: each value rounded to nearest float.
+  save_npy(dir, g, NpyType::f4);
+  const auto k4 = std::get<std::vector<float>>(read_npy(dir + "/k.npy").data);
+  for (std::size_t i = 0; i < k4.size(); ++i) EXPECT_EQ(k4[i], static_cast<float>(g.tensors.at("k").data[i]));
+  EXPECT_THROW(save_npy(dir, g, NpyType::i4), std::invalid_argument);
+
+  ChunkLayout l;
+  l.length = 20;
+  l.heads = 2;
+  l.chunk = 8;
+  l.cu_seqlens = {0, 5, 20};
+  const ChunkProblem cp = make_chunk_problem(p, l);
+  save_npy(dir, cp);
+  EXPECT_EQ(std::get<std::vector<std::int64_t>>(read_npy(dir + "/cu_seqlens.npy").data), l.cu_seqlens);
+  EXPECT_EQ(read_npy(dir + "/A.npy").shape, (std::vector<std::int64_t>{1, 20, 2, 8}));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
