@@ -16,6 +16,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 
 namespace triscan::validation {
@@ -125,6 +126,13 @@ index_t Tensor::size() const {
 namespace {
 
 [[noreturn]] void bad(const std::string& msg) { throw std::invalid_argument("generator: " + msg); }
+
+std::string fmt(double x) {  // 17 significant digits; std::to_string prints 1e-9 as 0.000000
+  std::ostringstream s;
+  s.precision(17);
+  s << x;
+  return s.str();
+}
 
 // ---- The catalogue ----------------------------------------------------------------
 
@@ -236,13 +244,13 @@ void validate(const GeneratorParams& p) {
     bad("dv = " + std::to_string(*p.dv) + " out of range (allowed: 1 .. 65536)");
   if (p.beta && p.beta_max) bad("options 'beta' and 'beta_max' exclude each other");
   if (p.beta && !(*p.beta >= 0.0 && *p.beta <= 2.0))
-    bad("beta = " + std::to_string(*p.beta) + " out of range (allowed: 0 <= beta <= 2)");
+    bad("beta = " + fmt(*p.beta) + " out of range (allowed: 0 <= beta <= 2)");
   if (p.beta_max && !(*p.beta_max > 0.0 && *p.beta_max <= 2.0))
-    bad("beta_max = " + std::to_string(*p.beta_max) + " out of range (allowed: 0 < beta_max <= 2)");
+    bad("beta_max = " + fmt(*p.beta_max) + " out of range (allowed: 0 < beta_max <= 2)");
   if (p.gate && !(*p.gate >= -100.0 && *p.gate <= 0.0))
-    bad("gate = " + std::to_string(*p.gate) + " out of range (allowed: -100 <= gate <= 0, a natural-log decay)");
+    bad("gate = " + fmt(*p.gate) + " out of range (allowed: -100 <= gate <= 0, a natural-log decay)");
   if (p.scale && !(*p.scale > 0.0 && *p.scale <= 1e300))
-    bad("scale = " + std::to_string(*p.scale) + " out of range (allowed: 0 < scale <= 1e300)");
+    bad("scale = " + fmt(*p.scale) + " out of range (allowed: 0 < scale <= 1e300)");
 }
 
 namespace {
