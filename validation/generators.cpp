@@ -398,62 +398,65 @@ double draw_beta(Rng& rng, const TokenSettings& s) {
   return s.beta_lo == s.beta_hi ? s.beta_lo : rng.uniform(s.beta_lo, s.beta_hi);
 }
 
-// All per-token tensors of a [B, T] problem with H value heads and Hk key heads. Each
-// stream is read token by token, so the first n tokens do not depend on T.
-Tensors draw_tokens(const TokenSettings& s, std::uint64_t seed, index_t B, index_t T, index_t H,
-                    index_t Hk) {
+// The zero tensors of a [B, T] problem with H value heads and Hk key heads.
+Tensors allocate_token_tensors(const TokenSettings& s, index_t B, index_t T, index_t H, index_t Hk) {
   Tensors x;
-  const index_t gw = per_channel_gates(s.kind) ? s.dk : 1;
-  auto gate_shape = [&]() -> std::vector<index_t> {
-    if (gw == 1) return {B, T, H};
-    return {B, T, H, gw};
-  };
   x["k"] = zeros({B, T, Hk, s.dk});
   x["q"] = zeros({B, T, Hk, s.dk});
   x["v"] = zeros({B, T, H, s.dv});
   if (s.kind != Kind::dplr) x["beta"] = zeros({B, T, H});
-  if (s.kind == Kind::gated || per_channel_gates(s.kind)) {
-    x["g_token"] = zeros(gate_shape());
-    x["g"] = zeros(gate_shape());
-  }
-  if (s.kind == Kind::dplr) {
-    x["a"] = zeros({B, T, H, s.dk});
-    x["b"] = zeros({B, T, H, s.dk});
-  }
-  for (index_t b = 0; b < B; ++b) {
-    for (index_t hk = 0; hk < Hk; ++hk) {
-      Rng keys(seed, {tag_keys, std::uint64_t(b), std::uint64_t(hk)});
-      draw_keys(s.kind, keys, x["k"], b, hk);
-      Rng queries(seed, {tag_queries, std::uint64_t(b), std::uint64_t(hk)});
-      for (index_t t = 0; t < T; ++t) draw_unit(queries, row(x["q"], b, t, hk), s.dk);
+  if (s.kind == Kind::gated) x["g_token"] = x["g"] = zeros({B, T, H});
+  if (per_channel_gates(s.kind)) x["g_token"] = x["g"] = zeros({B, T, H, s.dk});
+  if (s.kind == Kind::dplr) x["a"] = x["b"] = zeros({B, T, H, s.dk});
+  return x;
+}
+
+// Keys and queries of key head hk of batch entry b, token by token.
+void draw_key_head(const TokenSettings& s, std::uint64_t seed, Tensors& x, index_t b, index_t hk) {
+  Rng keys(seed, {tag_keys, std::uint64_t(b), std::uint64_t(hk)});
+  draw_keys(s.kind, keys, x["k"], b, hk);
+  Rng queries(seed, {tag_queries, std::uint64_t(b), std::uint64_t(hk)});
+  Tensor& q = x["q"];
+  for (index_t t = 0; t < q.shape[1]; ++t) draw_unit(queries, row(q, b, t, hk), s.dk);
+}
+
+// Values, beta, log-decays and the DPLR vectors of value head h (key head hk), token by
+// token, each from its own stream.
+void draw_value_head(const TokenSettings& s, std::uint64_t seed, Tensors& x, index_t b, index_t h, index_t hk) {
+  Rng values(seed, {tag_values, std::uint64_t(b), std::uint64_t(h)});
+  Rng betas(seed, {tag_betas, std::uint64_t(b), std::uint64_t(h)});
+  Rng gates(seed, {tag_gates, std::uint64_t(b), std::uint64_t(h)});
+  Rng alphas(seed, {tag_alphas, std::uint64_t(b), std::uint64_t(h)});
+  const index_t T = x["v"].shape[1];
+  const index_t gw = per_channel_gates(s.kind) ? s.dk : 1;
+  for (index_t t = 0; t < T; ++t) {
+    draw_normal(values, row(x["v"], b, t, h), s.dv);
+    if (x.count("beta")) *row(x["beta"], b, t, h) = draw_beta(betas, s);
+    if (x.count("g_token")) {  // per-token log-decays drawn around the gate: gate * U(0.5, 1.5)
+      double* g = row(x["g_token"], b, t, h);
+      for (index_t c = 0; c < gw; ++c) g[c] = s.gate * gates.uniform(0.5, 1.5);
     }
-    for (index_t h = 0; h < H; ++h) {
-      Rng values(seed, {tag_values, std::uint64_t(b), std::uint64_t(h)});
-      Rng betas(seed, {tag_betas, std::uint64_t(b), std::uint64_t(h)});
-      Rng gates(seed, {tag_gates, std::uint64_t(b), std::uint64_t(h)});
-      Rng alphas(seed, {tag_alphas, std::uint64_t(b), std::uint64_t(h)});
-      const index_t hk = h * Hk / H;
-      for (index_t t = 0; t < T; ++t) {
-        draw_normal(values, row(x["v"], b, t, h), s.dv);
-        if (x.count("beta")) *row(x["beta"], b, t, h) = draw_beta(betas, s);
-        if (x.count("g_token")) {
-          // Per-token log-decays drawn around the gate: gate * U(0.5, 1.5).
-          double* g = row(x["g_token"], b, t, h);
-          for (index_t c = 0; c < gw; ++c) g[c] = s.gate * gates.uniform(0.5, 1.5);
-        }
-        if (s.kind == Kind::dplr) {
-          // a = k, b = k * alpha, alpha_c ~ U(beta range) per channel (RWKV-7's
-          // in-context learning rate; see docs/generators.md for the sign convention).
-          const double* k = row(x["k"], b, t, hk);
-          double* a = row(x["a"], b, t, h);
-          double* bb = row(x["b"], b, t, h);
-          for (index_t c = 0; c < s.dk; ++c) {
-            a[c] = k[c];
-            bb[c] = k[c] * draw_beta(alphas, s);
-          }
-        }
+    if (s.kind == Kind::dplr) {
+      // a = k, b = k * alpha, alpha_c ~ U(beta range) per channel (RWKV-7's in-context
+      // learning rate; docs/generators.md derives the sign convention).
+      const double* k = row(x["k"], b, t, hk);
+      double* a = row(x["a"], b, t, h);
+      double* bt = row(x["b"], b, t, h);
+      for (index_t c = 0; c < s.dk; ++c) {
+        a[c] = k[c];
+        bt[c] = k[c] * draw_beta(alphas, s);
       }
     }
+  }
+}
+
+// All per-token tensors. Each stream is read token by token, so the first n tokens do
+// not depend on T.
+Tensors draw_tokens(const TokenSettings& s, std::uint64_t seed, index_t B, index_t T, index_t H, index_t Hk) {
+  Tensors x = allocate_token_tensors(s, B, T, H, Hk);
+  for (index_t b = 0; b < B; ++b) {
+    for (index_t hk = 0; hk < Hk; ++hk) draw_key_head(s, seed, x, b, hk);
+    for (index_t h = 0; h < H; ++h) draw_value_head(s, seed, x, b, h, h * Hk / H);
   }
   return x;
 }
