@@ -44,7 +44,8 @@ class Rng {
   std::uint64_t next();
   double uniform();                        // k * 2^-53, k uniform in [0, 2^53): [0, 1)
   double uniform_open();                   // (k + 1/2) * 2^-53: (0, 1), symmetric about 1/2
-  double uniform(double lo, double hi);    // lo + (hi - lo) * uniform_open()
+  double uniform(double lo, double hi);    // lo + (hi - lo) * uniform_open(): (lo, hi) before
+                                           // rounding; the rounded result may equal hi
   double normal();                         // N(0, 1), Marsaglia's polar method
 
  private:
@@ -52,8 +53,9 @@ class Rng {
   std::array<std::uint64_t, 4> s_{};
 };
 
-// Deterministic elementary functions from +, -, *, /, sqrt only (no libm), accurate to
-// a few ulp: exp on [-745, 709], log on positive normal and subnormal numbers.
+// Deterministic elementary functions from +, -, *, /, sqrt only (no libm); relative
+// error below 64u (bound in tests/validation/test_random.cpp): exp on [-708, 709] (0 or
+// a subnormal below, inf above), log on positive normal and subnormal numbers.
 double det_exp(double x);
 double det_log(double x);
 
@@ -105,6 +107,9 @@ const GeneratorInfo& generator_info(std::string_view name);
 // Throws std::invalid_argument naming the offending key (name, n, dk, dv, beta,
 // beta_max, gate, scale) and its allowed values.
 void validate(const GeneratorParams& params);
+// The n x n matrix and its tensors. For every unit-lower generator this is, bit for bit,
+// make_chunk_problem with B = H = 1 and T = BT = n (one code path), with the tensors'
+// [1, n, 1, w] shapes squeezed to [n, w] and [n].
 Generated generate(const GeneratorParams& params);
 
 // ---- Chunked inputs in the linear-attention layout ------------------------------
@@ -124,8 +129,10 @@ struct ChunkProblem {
   Tensors tensors;
 };
 
-// key_heads = 0 means Hk = H; otherwise Hk must divide H. The lapack-* types are
-// non-unit and are rejected (the layout stores strictly lower parts only).
+// key_heads = 0 means Hk = H; otherwise Hk must divide H. params.n is not used (the
+// layout gives the sizes); `scale` applies per chunk and head. The lapack-* types are
+// non-unit and are rejected (the layout stores strictly lower parts only). Throws
+// std::invalid_argument naming the bad option, layout field or key_heads.
 ChunkProblem make_chunk_problem(const GeneratorParams& params, const ChunkLayout& layout,
                                 index_t key_heads = 0);
 
