@@ -144,10 +144,14 @@ class MpfrFormat {
     const double ra = ieee_directed(op, a, b, c, MPFR_RNDA);
     if (rz == ra) return rn;
     if (!compute_wide(op, a, b, c)) return rn;  // inexact: not a tie
-    const double top = std::ldexp(1.0, f_.emax + 1);  // the grid point "infinity" stands for
-    const double ra_finite = std::isinf(ra) ? std::copysign(top, ra) : ra;
-    mpfr_set_d(mid_, rz, MPFR_RNDN);
-    mpfr_add_d(mid_, mid_, ra_finite, MPFR_RNDN);  // exact: 2 * 64 bits < kWide
+    // "Infinity" stands for the grid point 2^(emax+1), which may be 2^1024.
+    if (std::isinf(ra)) {
+      mpfr_set_ui_2exp(mid_, 1, f_.emax + 1, MPFR_RNDN);
+      if (ra < 0) mpfr_neg(mid_, mid_, MPFR_RNDN);
+    } else {
+      mpfr_set_d(mid_, ra, MPFR_RNDN);
+    }
+    mpfr_add_d(mid_, mid_, rz, MPFR_RNDN);  // exact: 2 * 64 bits < kWide
     mpfr_div_2ui(mid_, mid_, 1, MPFR_RNDN);
     return mpfr_cmpabs(wide_, mid_) >= 0 ? ra : rz;
   }
@@ -156,6 +160,11 @@ class MpfrFormat {
   // finite max below the grid top (e4m3), Overflow::nan / saturate, flush to zero.
   double reference(Op op, double a, double b, double c, Rounding mode) {
     const double r = ieee(op, a, b, c, mode);
+    if (std::isinf(r) && !overflowed_) {  // an exact infinity (x / 0, inf operand): no overflow
+      if (f_.has_infinity) return r;
+      if (f_.overflow == Overflow::saturate) return std::copysign(f_.max_finite, r);
+      return std::numeric_limits<double>::quiet_NaN();
+    }
     return apply_format_rules(r, f_, mode);
   }
   double reference_round(double x, Rounding mode) { return reference(Op::set, x, 0, 0, mode); }
@@ -213,9 +222,11 @@ class MpfrFormat {
   double ieee_directed(Op op, double a, double b, double c, mpfr_rnd_t rnd) {
     load(a, b, c);
     narrow_range();
+    mpfr_clear_flags();
     int t = apply(y_, op, rnd);
     t = mpfr_check_range(y_, t, rnd);
     mpfr_subnormalize(y_, t, rnd);
+    overflowed_ = mpfr_overflow_p() != 0;
     const double r = mpfr_get_d(y_, MPFR_RNDN);  // exact: p <= 53 bits in double's range
     wide_range();
     return r;
@@ -228,6 +239,7 @@ class MpfrFormat {
 
   Format f_;
   mpfr_exp_t old_emin_, old_emax_;
+  bool overflowed_ = false;
   mpfr_t y_, wide_, mid_, in_a_, in_b_, in_c_;
 };
 
