@@ -113,6 +113,10 @@ inline std::vector<double> random_doubles(const Format& f, std::size_t n, std::u
 // convention, significand in [0.5, 1): 2^emin is 0.1b * 2^(emin+1), the smallest
 // subnormal 2^(emin-p+1) has MPFR exponent emin-p+2, and the top binade emax+1).
 // Restores MPFR's exponent range on destruction. Reuses its mpfr_t variables.
+inline bool testing_same_or_nan(double a, double b) {
+  return (std::isnan(a) && std::isnan(b)) || a == b;
+}
+
 class MpfrFormat {
  public:
   explicit MpfrFormat(const Format& f)
@@ -139,11 +143,10 @@ class MpfrFormat {
     // Ties away: rn unless the exact result (computed in the wide variable) is the
     // midpoint of its RZ and RA neighbours; quotients and roots of doubles are never
     // ties here because an inexact wide result cannot be a midpoint of <= 54 bits.
-    const double rn = ieee_directed(op, a, b, c, MPFR_RNDN);
     const double rz = ieee_directed(op, a, b, c, MPFR_RNDZ);
     const double ra = ieee_directed(op, a, b, c, MPFR_RNDA);
-    if (rz == ra) return rn;
-    if (!compute_wide(op, a, b, c)) return rn;  // inexact: not a tie
+    if (testing_same_or_nan(rz, ra)) return rz;  // exact (or NaN)
+    if (!compute_wide(op, a, b, c)) return ieee_directed(op, a, b, c, MPFR_RNDN);  // no tie
     // "Infinity" stands for the grid point 2^(emax+1), which may be 2^1024.
     if (std::isinf(ra)) {
       mpfr_set_ui_2exp(mid_, 1, f_.emax + 1, MPFR_RNDN);
