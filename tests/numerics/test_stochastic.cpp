@@ -140,6 +140,42 @@ TEST(StochasticRounding, OperationsUseTheExactValue) {
   }
 }
 
+// Every stochastically rounded operation returns the rd or the ru result of the
+// same operation (both checked against MPFR in test_rounded_ops_vs_mpfr.cpp), for
+// random operands of each small format, both stochastic modes.
+TEST(StochasticRounding, OperationsReturnTheirRdOrRuResult) {
+  using Fn = double (*)(double, double, const Format&, Rounding, RandomBits*);
+  const std::pair<const char*, Fn> ops[] = {
+      {"add", rounded_add}, {"sub", rounded_sub}, {"mul", rounded_mul}, {"div", rounded_div},
+      {"fma(a,b,a)", [](double a, double b, const Format& f, Rounding m, RandomBits* r) {
+         return rounded_fma(a, b, a, f, m, r);
+       }},
+      {"sqrt", [](double a, double, const Format& f, Rounding m, RandomBits* r) {
+         return rounded_sqrt(std::fabs(a), f, m, r);
+       }},
+  };
+  for (const char* name : {"fp16", "bf16", "e4m3", "e5m2", "fp32"}) {
+    const Format& f = format_by_name(name);
+    const auto x = testing::random_doubles(f, 4000, kSeed);
+    for (Rounding mode : {Rounding::stochastic, Rounding::stochastic_equal}) {
+      RandomBits rng(kSeed);
+      for (const auto& [op_name, op] : ops)
+        for (std::size_t i = 0; i + 1 < x.size(); ++i) {
+          const double a = round(x[i], f, Rounding::nearest_even);
+          const double b = round(x[i + 1], f, Rounding::nearest_even);
+          const double r = op(a, b, f, mode, &rng);
+          const double rd = op(a, b, f, Rounding::down, nullptr);
+          const double ru = op(a, b, f, Rounding::up, nullptr);
+          ASSERT_TRUE(testing::same(r, rd) || testing::same(r, ru))
+              << op_name << ", format " << name << ", mode " << rounding_name(mode)
+              << ", a = " << testing::hex(a) << ", b = " << testing::hex(b) << ": got "
+              << testing::hex(r) << ", rd " << testing::hex(rd) << ", ru " << testing::hex(ru)
+              << " (seed " << kSeed << ")";
+        }
+    }
+  }
+}
+
 TEST(StochasticRounding, SameSeedSameSequenceDifferentSeedDifferent) {
   const Format& f = format_by_name("bf16");
   const auto inputs = testing::random_doubles(f, 10000, kSeed);
