@@ -14,6 +14,7 @@
 // itself.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -31,6 +32,13 @@ using ValueOf = typename A::value_type;
 template <class T>
 MatrixView<const T> cview(const Matrix<T>& m) {
   return m.view();
+}
+
+// A number for a message, in %.3g form (std::to_string prints 1e-13 as 0.000000).
+std::string number(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", x);
+  return buf;
 }
 
 MethodOutcome outcome(Status status, int iterations, std::string message = {}) {
@@ -190,8 +198,8 @@ MethodOutcome newton_schulz_unit(A& a, const Matrix<ValueOf<A>>& N, const Newton
       if (r <= p.tol) return outcome(Status::ok, k);
       if (k == p.iters)
         return outcome(Status::not_converged, k,
-                       "newton_schulz: ||I - L X||_inf = " + std::to_string(r) + " > tol = " +
-                           std::to_string(p.tol) + " after " + std::to_string(k) + " steps");
+                       "newton_schulz: ||I - L X||_inf = " + number(r) + " > tol = " + number(p.tol) +
+                           " after " + std::to_string(k) + " steps");
     }
     // X <- X + X R; in fixed-count mode the last iterate is the output (not stored).
     const bool last = !residual_mode && k + 1 == p.iters;
@@ -339,6 +347,19 @@ Matrix<double> residual_in(const std::string& format, const Matrix<double>& L,
   return R;
 }
 
+// The exponent s with 2^s max|R| ||X||_inf in [1/2, 1) (0 when R or X vanishes).
+template <class T>
+int correction_scale(const Matrix<double>& R, const Matrix<T>& X) {
+  double rmax = 0.0;
+  for (index_t i = 0; i < R.rows(); ++i)
+    for (index_t j = 0; j <= i; ++j) rmax = std::max(rmax, std::fabs(R(i, j)));
+  const double scale = rmax * lower_inf_norm(cview(X));
+  if (!(scale > 0.0) || !std::isfinite(scale)) return 0;
+  int e = 0;
+  std::frexp(scale, &e);  // scale = f 2^e, f in [1/2, 1)
+  return -e;
+}
+
 template <class A>
 MethodOutcome refine(const MethodSpec& spec, A& a, MatrixView<const ValueOf<A>> L,
                      MatrixView<ValueOf<A>> X, const Context& ctx) {
@@ -366,17 +387,27 @@ MethodOutcome refine(const MethodSpec& spec, A& a, MatrixView<const ValueOf<A>> 
     if (residual_overflow)
       return outcome(Status::overflow, base.iterations + step,
                      "refine: residual I - L X overflowed in " + p.residual);
-    // R rounded to the working precision and stored. Entries below the storage
-    // format's normal range lose relative accuracy but their absolute error (half
-    // its smallest subnormal) is far below u_s |X|, so no scaling is needed.
+    // The correction is formed scaled, D = store(X store(2^s R)), with the power of
+    // two 2^s chosen so that 2^s max|R| ||X||_inf lies in [1/2, 1): then |D| <= 1, and
+    // D's entries sit at the top of the storage format's range instead of near its
+    // underflow threshold (R is of order the error of X: in fp16 an unscaled R or D
+    // would be rounded to multiples of 2^-24, an absolute error larger than the
+    // correction of X's small entries). Scaling by 2^s is exact; 2^-s is folded into
+    // the update X <- X + 2^-s D, one rounding per entry (as x + d in refinement for
+    // linear systems; cf. the scaling of Higham, Pranesh & Zounon, SIAM J. Sci.
+    // Comput. 41, 2019). The last iterate is the output (not stored).
+    const int s = correction_scale(R, Xw);
     for (index_t i = 0; i < n; ++i)
-      for (index_t j = 0; j <= i; ++j) Rw(i, j) = a.store(static_cast<T>(R(i, j)));
-    // X <- X + X R in the working precision; the last iterate is the output.
-    const bool last = step + 1 == p.steps;
+      for (index_t j = 0; j <= i; ++j) Rw(i, j) = a.store(static_cast<T>(std::ldexp(R(i, j), s)));
     banded_lower_product(
-        a, cview(Xw), 0, cview(Rw), 0, next.view(), [&Xw](index_t i, index_t j) { return Xw(i, j); },
-        [&a, last](index_t, index_t, T s) { return last ? s : a.store(s); });
-    std::swap(Xw, next);
+        a, cview(Xw), 0, cview(Rw), 0, next.view(), [](index_t, index_t) { return T(0); },
+        [&a](index_t, index_t, T d) { return a.store(d); });
+    const bool last = step + 1 == p.steps;
+    for (index_t i = 0; i < n; ++i)
+      for (index_t j = 0; j <= i; ++j) {
+        const T x = a.add(Xw(i, j), std::ldexp(next(i, j), -s));
+        Xw(i, j) = last ? x : a.store(x);
+      }
     if (overflowed(a, Xw))
       return outcome(Status::overflow, base.iterations + step + 1, "refine: iterate overflowed");
   }
@@ -390,11 +421,12 @@ MethodOutcome refine(const MethodSpec& spec, A& a, MatrixView<const ValueOf<A>> 
   return outcome(p.steps > 0 ? Status::ok : base.status, base.iterations + p.steps, message);
 }
 
-// Per step: the residual (full lower product) and the correction (full lower
-// product), 2 n(n+1)(n+2)/6 multiply-adds, plus the base; listed for the default
-// base and one step.
+// Per step: the residual and the correction (full lower products, n(n+1)(n+2)/6
+// multiply-adds each) and the n(n+1)/2 additions X + D, plus the base; listed for the
+// default base and one step.
 double refine_flops(index_t n) {
-  return 2.0 * 2.0 * banded_product_macs(n, 0) + find_method(kDefaultRefineBase).info.flops(n);
+  return 4.0 * banded_product_macs(n, 0) + double(n) * double(n + 1) / 2.0 +
+         find_method(kDefaultRefineBase).info.flops(n);
 }
 
 template <template <class> class K>
@@ -491,7 +523,7 @@ std::vector<MethodImpl> iterative_methods() {
       &validate_no_params));
   methods.push_back(make_impl<RefineKernel>(
       info("trinv/refine", "refinement",
-           "steps * (2/3) n(n+1)(n+2) + flops(base); listed for steps=1, base "
+           "steps * ((2/3) n(n+1)(n+2) + n(n+1)/2) + flops(base); listed for steps=1, base "
            "trinv/forward_substitution",
            &refine_flops, true,
            "one Newton step per refinement step, E' = -E L E + rounding: limiting accuracy about "
