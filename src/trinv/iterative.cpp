@@ -115,7 +115,7 @@ MethodOutcome product_form_unit(A& a, const Matrix<ValueOf<A>>& N, Matrix<ValueO
                      "product_form: the partial product up to factor I + N^" +
                          std::to_string(2 * half) + " overflowed");
   }
-  return outcome(Status::ok, std::max(m - 1, 0));
+  return outcome(Status::ok, m);  // iterations: the number of factors
 }
 
 template <class A>
@@ -142,7 +142,8 @@ void validate_no_params(const MethodSpec& spec) { spec.check_keys({}); }
 // ---------------------------------------------------------------------------------
 // trinv/newton_schulz
 //
-// X_{k+1} = X_k + X_k R_k with R_k = I - M X_k. Then R_{k+1} = R_k^2 exactly, so
+// X_{k+1} = X_k + X_k R_k with R_k = I - M X_k. In exact arithmetic
+// R_{k+1} = I - M X_k (I + R_k) = R_k - (I - R_k) R_k = R_k^2 (M X_k = I - R_k), so
 // R_k = R_0^(2^k) and the iteration converges iff rho(R_0) < 1.
 //  - start=identity: X0 = I, R_0 = -N, R_k = N^(2^k) = 0 for 2^k >= n: the iterates
 //    are the partial products of the product form, exact after ceil(log2 n) steps.
@@ -237,12 +238,11 @@ double newton_schulz_flops(index_t n) {
 // Y_j = sum_{k=0}^{j} (-N)^k and Y_{n-1} = (I + N)^-1 (N^n = 0). Each step is one
 // product of N (gap 1) with a full lower triangle.
 template <class A>
-MethodOutcome neumann(const MethodSpec&, A& a, MatrixView<const ValueOf<A>> L,
-                      MatrixView<ValueOf<A>> X, const Context& ctx) {
+MethodOutcome neumann_unit(A& a, const Matrix<ValueOf<A>>& N, Matrix<ValueOf<A>>& Y) {
   using T = ValueOf<A>;
-  const index_t n = L.rows;
-  const Matrix<T> N = strictly_lower_part(a, L, ctx);
-  Matrix<T> Y = Matrix<T>::identity(n), next(n, n);
+  const index_t n = N.rows();
+  Matrix<T> next(n, n);
+  for (index_t i = 0; i < n; ++i) Y(i, i) = T(1);  // Y_0 = I
   const auto zero = [](index_t, index_t) { return T(0); };
   for (index_t step = 1; step < n; ++step) {
     const bool last = step == n - 1;
@@ -256,8 +256,17 @@ MethodOutcome neumann(const MethodSpec&, A& a, MatrixView<const ValueOf<A>> L,
       return outcome(Status::overflow, static_cast<int>(step),
                      "neumann: partial sum overflowed at step " + std::to_string(step));
   }
-  write_inverse(a, L, ctx, Y, X);
   return outcome(Status::ok, static_cast<int>(std::max<index_t>(n - 1, 0)));
+}
+
+template <class A>
+MethodOutcome neumann(const MethodSpec&, A& a, MatrixView<const ValueOf<A>> L,
+                      MatrixView<ValueOf<A>> X, const Context& ctx) {
+  const Matrix<ValueOf<A>> N = strictly_lower_part(a, L, ctx);
+  Matrix<ValueOf<A>> Y(L.rows, L.rows);
+  MethodOutcome o = neumann_unit(a, N, Y);
+  write_inverse(a, L, ctx, Y, X);
+  return o;
 }
 
 // n - 1 products N Y, each (n-1)n(n+1)/6 multiply-adds: (n-1)^2 n (n+1)/3 flops.
@@ -347,6 +356,12 @@ Matrix<double> residual_in(const std::string& format, const Matrix<double>& L,
   return R;
 }
 
+template <class T>
+void copy_lower(const Matrix<T>& from, MatrixView<T> to) {
+  for (index_t i = 0; i < from.rows(); ++i)
+    for (index_t j = 0; j <= i; ++j) to(i, j) = from(i, j);
+}
+
 // The exponent s with 2^s max|R| ||X||_inf in [1/2, 1) (0 when R or X vanishes).
 template <class T>
 int correction_scale(const Matrix<double>& R, const Matrix<T>& X) {
@@ -384,9 +399,11 @@ MethodOutcome refine(const MethodSpec& spec, A& a, MatrixView<const ValueOf<A>> 
       for (index_t j = 0; j <= i; ++j) Xd(i, j) = double(Xw(i, j));
     bool residual_overflow = false;
     const Matrix<double> R = residual_in(p.residual, Ld, Xd, residual_overflow);
-    if (residual_overflow)
+    if (residual_overflow) {
+      copy_lower(Xw, X);
       return outcome(Status::overflow, base.iterations + step,
                      "refine: residual I - L X overflowed in " + p.residual);
+    }
     // The correction is formed scaled, D = store(X store(2^s R)), with the power of
     // two 2^s chosen so that 2^s max|R| ||X||_inf lies in [1/2, 1): then |D| <= 1, and
     // D's entries sit at the top of the storage format's range instead of near its
@@ -408,11 +425,12 @@ MethodOutcome refine(const MethodSpec& spec, A& a, MatrixView<const ValueOf<A>> 
         const T x = a.add(Xw(i, j), std::ldexp(next(i, j), -s));
         Xw(i, j) = last ? x : a.store(x);
       }
-    if (overflowed(a, Xw))
+    if (overflowed(a, Xw)) {
+      copy_lower(Xw, X);
       return outcome(Status::overflow, base.iterations + step + 1, "refine: iterate overflowed");
+    }
   }
-  for (index_t i = 0; i < n; ++i)
-    for (index_t j = 0; j <= i; ++j) X(i, j) = Xw(i, j);
+  copy_lower(Xw, X);
   std::string message;
   if (base.status != Status::ok)
     message = "refine: base " + p.base.name + " reported " + std::string(status_name(base.status)) +
