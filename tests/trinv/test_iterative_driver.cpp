@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <string>
 
 #include "tests/trinv/test_iterative_util.hpp"
@@ -46,6 +47,13 @@ bool all_finite(const Matrix<double>& X) {
     for (index_t j = 0; j < X.cols(); ++j)
       if (!std::isfinite(X(i, j))) return false;
   return true;
+}
+
+Matrix<double> abs_of(const Matrix<double>& M) {
+  Matrix<double> A(M.rows(), M.cols());
+  for (index_t i = 0; i < M.rows(); ++i)
+    for (index_t j = 0; j < M.cols(); ++j) A(i, j) = std::fabs(M(i, j));
+  return A;
 }
 
 const Precision& fp16() {
@@ -110,7 +118,7 @@ TEST(IterativeDriver, Fp16ProductFormOverflowStatusOnCorrelatedKeys) {
                                                    {"deltanet-correlated", 64}};
   const double u = fp16().storage.unit_roundoff();
   for (const auto& [input, n] : cases) {
-    for (std::uint64_t seed : {1u, 2u, 3u, 4u}) {
+    for (std::uint64_t seed : {1u, 2u, 3u}) {
       const Matrix<double> L = rounded_input(generate(input, n, seed), fp16());
       const DriverRun r = invert_with("trinv/product_form", L, fp16());
       const std::string what = describe("trinv/product_form", input, n, "fp16", seed);
@@ -216,6 +224,59 @@ TEST(IterativeDriver, AccurateOrFlaggedOnEveryGeneratorFp64AndFp32) {
   }
 }
 
+// ---- Agreement with forward substitution (fp64) ---------------------------------------
+//
+// Forward substitution (Du Croz & Higham Method 1) satisfies |X_fs - L^-1| <=
+// gamma_n |L^-1||L||X_fs| (each column solves (L + dL_j) x_j = e_j, |dL_j| <= gamma_n |L|;
+// Higham ASNA 2nd ed. §8.1, §14.2). The product form satisfies
+// |X_pf - L^-1| <= gamma_{(n+2)(2^m-2)} M(L)^-1 and Newton–Schulz from I (m steps) the
+// first-order |X_ns - L^-1| <~ 4 m gamma_{n+2} M M |L| M M (test_iterative_kernels.cpp).
+// So ||X - X_fs||_F <= (sum of the two bounds)_F; asserted where that is below
+// ||L^-1||_F, on benign inputs. The bounds' matrices are computed in double from
+// nonnegative terms (factor 1.01 for that).
+TEST(IterativeDriver, ProductFormAndNewtonSchulzAgreeWithForwardSubstitutionFp64) {
+  using iterative_test::abs_unit_lower;
+  using iterative_test::comparison_inverse;
+  using iterative_test::product;
+  const double u = std::ldexp(1.0, -53);
+  const Precision p = Precision::uniform(format_by_name("fp64"));
+  int asserted = 0;
+  for (const char* input : {"deltanet", "gated", "kda", "gaussian"}) {
+    for (index_t n : {16, 17, 64}) {
+      for (std::uint64_t seed : {1u, 2u}) {
+        const Matrix<double> L = generate(input, n, seed);
+        const auto ref = reference_of(L);
+        const int m = trinv_detail::ceil_log2(n);
+        const Matrix<double> absL = abs_unit_lower(L), M = comparison_inverse(L), MM = product(M, M);
+        const DriverRun fs = invert_with("trinv/forward_substitution", L, p);
+        const Matrix<double> fs_bound = product(product(abs_of(ref.high), absL), abs_of(fs.X));
+        const Matrix<double> ns_bound = product(product(MM, absL), MM);
+        const std::pair<const char*, std::function<double(index_t, index_t)>> methods[] = {
+            {"trinv/product_form",
+             [&](index_t i, index_t j) { return gamma(double(n + 2) * (std::ldexp(1.0, m) - 2.0), u) * M(i, j); }},
+            {"trinv/newton_schulz",
+             [&](index_t i, index_t j) { return 4.0 * m * gamma(double(n + 2), u) * ns_bound(i, j); }}};
+        for (const auto& [method, bound] : methods) {
+          const DriverRun r = invert_with(method, L, p);
+          const std::string what = describe(method, input, n, "fp64", seed);
+          ASSERT_EQ(r.result.status, Status::ok) << what << ": " << r.result.message;
+          Matrix<double> diff(n, n), B(n, n);
+          for (index_t i = 0; i < n; ++i)
+            for (index_t j = 0; j < n; ++j) {
+              diff(i, j) = r.X(i, j) - fs.X(i, j);
+              B(i, j) = 1.01 * (bound(i, j) + gamma(double(n), u) * fs_bound(i, j));
+            }
+          const double b = norm_frobenius(B.view());
+          if (!(b < norm_frobenius(ref.high.view()))) continue;
+          ++asserted;
+          EXPECT_LE(norm_frobenius(diff.view()), b) << what;
+        }
+      }
+    }
+  }
+  EXPECT_GE(asserted, 40);
+}
+
 // fp64 product form on equal keys at n = 128: max M(L)^-1 ~ 1e20, the result is
 // finite and O(1e3) wrong in fp64 as well. Reported, never ok.
 TEST(IterativeDriver, Fp64ProductFormOnEqualKeysN128IsFlagged) {
@@ -246,13 +307,6 @@ struct RefineCase {
   const char* residual;
   double u_residual;
 };
-
-Matrix<double> abs_of(const Matrix<double>& M) {
-  Matrix<double> A(M.rows(), M.cols());
-  for (index_t i = 0; i < M.rows(); ++i)
-    for (index_t j = 0; j < M.cols(); ++j) A(i, j) = std::fabs(M(i, j));
-  return A;
-}
 
 Matrix<double> refinement_bound(const Matrix<double>& L, const Matrix<double>& X0,
                                 const iterative_test::Reference& ref, double u_r, double u_w,

@@ -47,7 +47,8 @@ void expect_banded_equals_gemm(A& a, const std::string& model) {
     for (index_t i = 0; i < n; ++i)
       for (index_t j = 0; j <= i; ++j)
         ASSERT_EQ(banded(i, j), dense(i, j))
-            << model << " gaps (" << ag << ", " << bg << ") entry (" << i << ", " << j << ")";
+            << model << ": random banded n=" << n << " seeds " << 11 + ag << ", " << 23 + bg << " gaps ("
+            << ag << ", " << bg << ") entry (" << i << ", " << j << ")";
   }
 }
 
@@ -343,7 +344,7 @@ TEST(IterativeKernels, Fp16ProductFormOverflowsOnCorrelatedKeys) {
   const std::pair<const char*, index_t> cases[] = {
       {"deltanet-equal", 64}, {"deltanet-equal", 128}, {"deltanet-correlated", 128}};
   for (const auto& [input, n] : cases) {
-    for (std::uint64_t seed : {1u, 2u, 3u}) {
+    for (std::uint64_t seed : {1u, 2u}) {
       const Matrix<double> L = iterative_test::generate(input, n, seed);
       const auto r = run_simulated("trinv/product_form", L, Precision::uniform(format_by_name("fp16")));
       const std::string what = describe("trinv/product_form", input, n, "fp16", seed);
