@@ -79,6 +79,47 @@ bool overflowed(const A& a, const Matrix<ValueOf<A>>& M) {
   return a.overflowed() || !lower_all_finite(cview(M));
 }
 
+// The growth check (DESIGN.md "Numerical contracts": tracked growth of intermediates).
+// The product form, Neumann and Newton–Schulz form the result by cancellation among
+// intermediates (powers N^(2^k), partial sums, residuals) that can be far larger than
+// it. Each stored intermediate of magnitude G carries a rounding error up to u G, so
+// when u G exceeds max |X| the computed X may have no correct digit, whatever the
+// residual check says; the result is reported `inaccurate`. This matters most where the
+// driver's residual check cannot decide (4(n+1)u >= 1/2: bf16, fp8; docs/trinv.md),
+// e.g. bf16 product form on nearly equal keys at n = 64: relative error ~5e6, growth ~2e9.
+struct Growth {
+  double max_intermediate = 0.0;
+  template <class T>
+  void observe(const Matrix<T>& M) {
+    for (index_t i = 0; i < M.rows(); ++i)
+      for (index_t j = 0; j <= i; ++j) max_intermediate = std::max(max_intermediate, std::fabs(double(M(i, j))));
+  }
+};
+
+// u of the coarsest of the formats an intermediate passes through (operand,
+// accumulation, storage); 0 when the context carries no precision.
+double working_unit_roundoff(const Context& ctx) {
+  if (ctx.precision == nullptr) return 0.0;
+  const Precision& p = *ctx.precision;
+  return std::max({p.operand.unit_roundoff(), p.accumulate.unit_roundoff(), p.storage.unit_roundoff()});
+}
+
+template <class T>
+void flag_growth(MethodOutcome& o, const Context& ctx, const Growth& g, const Matrix<T>& Y,
+                 const char* method) {
+  if (o.status != Status::ok) return;
+  double ymax = 0.0;
+  for (index_t i = 0; i < Y.rows(); ++i)
+    for (index_t j = 0; j <= i; ++j) ymax = std::max(ymax, std::fabs(double(Y(i, j))));
+  const double u = working_unit_roundoff(ctx);
+  if (u * g.max_intermediate > ymax) {
+    o.status = Status::inaccurate;
+    o.message = std::string(method) + ": growth check: max |intermediate| = " + number(g.max_intermediate) +
+                ", u * growth = " + number(u * g.max_intermediate) + " > max |X| = " + number(ymax) +
+                " (the result may have no correct digit)";
+  }
+}
+
 // ---------------------------------------------------------------------------------
 // trinv/product_form
 //
@@ -87,7 +128,7 @@ bool overflowed(const A& a, const Matrix<ValueOf<A>>& M) {
 // N^n = 0 and 2^m >= n. Invariant after factor k: P = N^(2^k), zero on the 2^k - 1
 // subdiagonals below the diagonal (and on it), and Y = sum_{j < 2^(k+1)} (-N)^j.
 template <class A>
-MethodOutcome product_form_unit(A& a, const Matrix<ValueOf<A>>& N, Matrix<ValueOf<A>>& Y) {
+MethodOutcome product_form_unit(A& a, const Matrix<ValueOf<A>>& N, Matrix<ValueOf<A>>& Y, Growth& g) {
   using T = ValueOf<A>;
   const index_t n = N.rows();
   const int m = ceil_log2(n);
@@ -101,6 +142,7 @@ MethodOutcome product_form_unit(A& a, const Matrix<ValueOf<A>>& N, Matrix<ValueO
     banded_lower_product(a, cview(P), half, cview(P), half, next.view(), zero,
                          [&a](index_t, index_t, T s) { return a.store(s); });
     std::swap(P, next);
+    g.observe(P);
     if (overflowed(a, P))
       return outcome(Status::overflow, k,
                      "product_form: N^" + std::to_string(2 * half) + " overflowed");
@@ -110,6 +152,7 @@ MethodOutcome product_form_unit(A& a, const Matrix<ValueOf<A>>& N, Matrix<ValueO
         a, cview(Y), 0, cview(P), 2 * half, next.view(), [&Y](index_t i, index_t j) { return Y(i, j); },
         [&a, last](index_t, index_t, T s) { return last ? s : a.store(s); });
     std::swap(Y, next);
+    g.observe(Y);
     if (overflowed(a, Y))
       return outcome(Status::overflow, k,
                      "product_form: the partial product up to factor I + N^" +
@@ -123,7 +166,9 @@ MethodOutcome product_form(const MethodSpec&, A& a, MatrixView<const ValueOf<A>>
                            MatrixView<ValueOf<A>> X, const Context& ctx) {
   const Matrix<ValueOf<A>> N = strictly_lower_part(a, L, ctx);
   Matrix<ValueOf<A>> Y(L.rows, L.rows);
-  MethodOutcome o = product_form_unit(a, N, Y);
+  Growth g;
+  MethodOutcome o = product_form_unit(a, N, Y, g);
+  flag_growth(o, ctx, g, Y, "product_form");
   write_inverse(a, L, ctx, Y, X);
   return o;
 }
@@ -176,7 +221,7 @@ void validate_newton_schulz(const MethodSpec& spec) { newton_schulz_params(spec,
 
 template <class A>
 MethodOutcome newton_schulz_unit(A& a, const Matrix<ValueOf<A>>& N, const NewtonSchulzParams& p,
-                                 Matrix<ValueOf<A>>& X) {
+                                 Matrix<ValueOf<A>>& X, Growth& g) {
   using T = ValueOf<A>;
   const index_t n = N.rows();
   Matrix<T> M = N, R(n, n), next(n, n);
@@ -191,6 +236,7 @@ MethodOutcome newton_schulz_unit(A& a, const Matrix<ValueOf<A>>& N, const Newton
     // R = I - M X (lower triangular: M and X are).
     banded_lower_product(a, cview(M), 0, cview(X), 0, R.view(), zero,
                          [&a](index_t i, index_t j, T s) { return a.store(a.sub(T(i == j ? 1 : 0), s)); });
+    g.observe(R);
     if (overflowed(a, R))
       return outcome(Status::overflow, k, "newton_schulz: residual I - L X overflowed at step " +
                                               std::to_string(k));
@@ -208,6 +254,7 @@ MethodOutcome newton_schulz_unit(A& a, const Matrix<ValueOf<A>>& N, const Newton
         a, cview(X), 0, cview(R), 0, next.view(), [&X](index_t i, index_t j) { return X(i, j); },
         [&a, last](index_t, index_t, T s) { return last ? s : a.store(s); });
     std::swap(X, next);
+    g.observe(X);
     if (overflowed(a, X))
       return outcome(Status::overflow, k + 1,
                      "newton_schulz: iterate overflowed at step " + std::to_string(k + 1));
@@ -220,7 +267,9 @@ MethodOutcome newton_schulz(const MethodSpec& spec, A& a, MatrixView<const Value
   const NewtonSchulzParams p = newton_schulz_params(spec, L.rows);
   const Matrix<ValueOf<A>> N = strictly_lower_part(a, L, ctx);
   Matrix<ValueOf<A>> Y(L.rows, L.rows);
-  MethodOutcome o = newton_schulz_unit(a, N, p, Y);
+  Growth g;
+  MethodOutcome o = newton_schulz_unit(a, N, p, Y, g);
+  flag_growth(o, ctx, g, Y, "newton_schulz");
   write_inverse(a, L, ctx, Y, X);
   return o;
 }
@@ -238,7 +287,7 @@ double newton_schulz_flops(index_t n) {
 // Y_j = sum_{k=0}^{j} (-N)^k and Y_{n-1} = (I + N)^-1 (N^n = 0). Each step is one
 // product of N (gap 1) with a full lower triangle.
 template <class A>
-MethodOutcome neumann_unit(A& a, const Matrix<ValueOf<A>>& N, Matrix<ValueOf<A>>& Y) {
+MethodOutcome neumann_unit(A& a, const Matrix<ValueOf<A>>& N, Matrix<ValueOf<A>>& Y, Growth& g) {
   using T = ValueOf<A>;
   const index_t n = N.rows();
   Matrix<T> next(n, n);
@@ -252,6 +301,7 @@ MethodOutcome neumann_unit(A& a, const Matrix<ValueOf<A>>& N, Matrix<ValueOf<A>>
                            return last ? y : a.store(y);
                          });
     std::swap(Y, next);
+    g.observe(Y);
     if (overflowed(a, Y))
       return outcome(Status::overflow, static_cast<int>(step),
                      "neumann: partial sum overflowed at step " + std::to_string(step));
@@ -264,7 +314,9 @@ MethodOutcome neumann(const MethodSpec&, A& a, MatrixView<const ValueOf<A>> L,
                       MatrixView<ValueOf<A>> X, const Context& ctx) {
   const Matrix<ValueOf<A>> N = strictly_lower_part(a, L, ctx);
   Matrix<ValueOf<A>> Y(L.rows, L.rows);
-  MethodOutcome o = neumann_unit(a, N, Y);
+  Growth g;
+  MethodOutcome o = neumann_unit(a, N, Y, g);
+  flag_growth(o, ctx, g, Y, "neumann");
   write_inverse(a, L, ctx, Y, X);
   return o;
 }
@@ -394,11 +446,13 @@ MethodOutcome refine(const MethodSpec& spec, A& a, MatrixView<const ValueOf<A>> 
       Ld(i, j) = i == j && ctx.diagonal == Diagonal::unit ? 1.0 : double(L(i, j));
       Xw(i, j) = p.steps > 0 ? a.store(X(i, j)) : X(i, j);
     }
+  double last_residual = 0.0;  // ||I - L X||_inf of the iterate the last step corrected
   for (int step = 0; step < p.steps; ++step) {
     for (index_t i = 0; i < n; ++i)
       for (index_t j = 0; j <= i; ++j) Xd(i, j) = double(Xw(i, j));
     bool residual_overflow = false;
     const Matrix<double> R = residual_in(p.residual, Ld, Xd, residual_overflow);
+    last_residual = lower_inf_norm(cview(R));
     if (residual_overflow) {
       copy_lower(Xw, X);
       return outcome(Status::overflow, base.iterations + step,
@@ -431,6 +485,13 @@ MethodOutcome refine(const MethodSpec& spec, A& a, MatrixView<const ValueOf<A>> 
     }
   }
   copy_lower(Xw, X);
+  // A Newton step contracts only from ||I - L X|| < 1 (E' = -E L E, R' = R^2): from a
+  // base result with a larger residual the refined X is not to be trusted, whatever
+  // the driver's residual check can still tell in a narrow format.
+  if (p.steps > 0 && !(last_residual < 1.0))
+    return outcome(Status::inaccurate, base.iterations + p.steps,
+                   "refine: ||I - L X||_inf = " + number(last_residual) +
+                       " >= 1 before the last step: the Newton iteration does not contract");
   std::string message;
   if (base.status != Status::ok)
     message = "refine: base " + p.base.name + " reported " + std::string(status_name(base.status)) +
