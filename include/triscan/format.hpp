@@ -9,6 +9,7 @@
 // same as rounding the double result again (double rounding; see docs/formats.md).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -82,11 +83,16 @@ inline bool is_stochastic(Rounding r) {
   return r == Rounding::stochastic || r == Rounding::stochastic_equal;
 }
 
+// splitmix64 (Steele, Lea & Flood 2014): advances `state` and returns the next output.
+// Seeds RandomBits, and hashes stream ids into seeds (validation/generators).
+std::uint64_t splitmix64_next(std::uint64_t& state);
+
 // Seeded pseudo-random source for stochastic rounding (xoshiro256** seeded by
 // splitmix64). One instance per thread; reproducible for a given seed and call order.
 class RandomBits {
  public:
   explicit RandomBits(std::uint64_t seed = 0x7269736361ull);
+  static RandomBits from_state(const std::array<std::uint64_t, 4>& state);  // state != 0
   std::uint64_t next();
   double uniform();  // k 2^-53, k uniform in [0, 2^53)
 
