@@ -2,6 +2,8 @@
 // rounding, and Precision. The rounding itself is in numerics/rounding.cpp.
 #include "triscan/format.hpp"
 
+#include <algorithm>
+
 #include <cmath>
 #include <stdexcept>
 
@@ -247,6 +249,11 @@ bool Precision::is_native(const Format& f) const {
   // exact_products would be a fused multiply-add, which native code does not do.
   return operand == f && accumulate == f && storage == f && output == f &&
          rounding == Rounding::nearest_even && accumulation == Accumulation::round_every_op;
+}
+
+double Precision::working_unit_roundoff() const {
+  return std::max({operand.unit_roundoff(), accumulate.unit_roundoff(), storage.unit_roundoff(),
+                   output.unit_roundoff()});
 }
 
 std::string Precision::describe() const {

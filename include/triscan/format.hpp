@@ -155,6 +155,9 @@ struct Precision {
   // rn and round_every_op (exact products would be an FMA). Algorithms take the fast path.
   bool is_native(const Format& f) const;
   std::string describe() const;  // e.g. "fp16/fp32acc/fp16st/fp16out rn exact-products"
+  // The working precision's unit roundoff: the largest u of the four formats (the eps
+  // of LAPACK's ratio, the u of bounds and of the a-posteriori check's threshold).
+  double working_unit_roundoff() const;
 };
 
 }  // namespace triscan
