@@ -28,7 +28,7 @@ const char* overflow_name(Overflow o) {
 int run_formats(bool json) {
   const auto& formats = preset_formats();
   if (!json) {
-    std::printf("%-9s %3s %10s %11s %11s %11s %10s %-9s\n", "format", "p", "u", "min_subnorm",
+    std::printf("%-9s %3s %10s %11s %11s %12s %10s %-9s\n", "format", "p", "u", "min_subnorm",
                 "min_normal", "max_finite", "subnormals", "overflow");
   }
   for (const auto& f : formats) {
@@ -45,7 +45,7 @@ int run_formats(bool json) {
                        {"overflow", overflow_name(f.overflow)},
                        {"has_infinity", f.has_infinity}});
     } else {
-      std::printf("%-9s %3d %10.3g %11.3g %11.3g %11.4g %10s %-9s\n", f.name.c_str(), f.precision,
+      std::printf("%-9s %3d %10.3g %11.3g %11.3g %12.6g %10s %-9s\n", f.name.c_str(), f.precision,
                   f.unit_roundoff(), f.min_subnormal(), f.min_normal(), f.max_value(),
                   subnormals_name(f.subnormals), overflow_name(f.overflow));
     }

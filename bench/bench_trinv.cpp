@@ -1,0 +1,284 @@
+// bench_trinv — CPU triangular inversion: every registered method (native fp32 / fp64)
+// against LAPACK (OpenBLAS's LAPACKE_?trtri) on the same data, side by side.
+//
+//  1. Batched: 32768 unit lower 64 x 64 matrices (the linear-attention chunk size; inputs
+//     from the `deltanet` generator, 256 distinct matrices repeated), fp32 and fp64.
+//     Both sides run the batch on the same number of threads (--threads, default 2):
+//     triscan through invert_batch (check_accuracy off: the hot path; one row with it
+//     on), LAPACK as a static partition of the batch over std::threads each calling
+//     ?trtri per matrix with OpenBLAS single-threaded.
+//     Reported: time per matrix, speed-up over LAPACK, and the largest relative
+//     Frobenius forward error over the first 64 matrices against the MPFR reference of
+//     the same rounded input, next to LAPACK's (target: >= 5x LAPACK at an error no
+//     worse than 2x LAPACK's).
+//  2. Single large matrices, n = 1024 and 4096 fp64: blocked / recursive /
+//     recursive_merge (OpenBLAS TRMM/TRSM inside) vs OpenBLAS dtrtri, both with
+//     OpenBLAS's default thread count; GFLOP/s at n^3/3 flops (target: >= 0.9x).
+//
+// Google Benchmark prints its own table (and JSON with --benchmark_out=F
+// --benchmark_out_format=json); the ratio tables follow.
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+#include <lapacke.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "triscan/metrics.hpp"
+#include "triscan/reference.hpp"
+#include "triscan/trinv.hpp"
+#include "validation/generators.hpp"
+
+namespace {
+
+using namespace triscan;
+
+constexpr index_t batch_n = 64;
+constexpr index_t batch_count = 32768;
+constexpr index_t distinct = 256;
+constexpr index_t sample = 64;
+unsigned bench_threads = 2;
+
+std::map<std::string, double> seconds;  // benchmark name -> seconds per iteration
+
+template <class T>
+std::vector<T>& batch_input() {
+  static std::vector<T> A = [] {
+    std::vector<T> a(static_cast<std::size_t>(batch_count * batch_n * batch_n));
+    for (index_t d = 0; d < distinct; ++d) {
+      validation::GeneratorParams gp;
+      gp.name = "deltanet";
+      gp.n = batch_n;
+      gp.seed = static_cast<std::uint64_t>(d);
+      const auto g = validation::generate(gp);
+      for (index_t b = d; b < batch_count; b += distinct)
+        for (index_t i = 0; i < batch_n; ++i)
+          for (index_t j = 0; j < batch_n; ++j)
+            a[static_cast<std::size_t>((b * batch_n + i) * batch_n + j)] = static_cast<T>(g.L(i, j));
+    }
+    return a;
+  }();
+  return A;
+}
+
+template <class T>
+const char* type_name() {
+  return std::is_same_v<T, float> ? "fp32" : "fp64";
+}
+
+lapack_int trtri_upper_colmajor(lapack_int n, float* a) { return LAPACKE_strtri(LAPACK_COL_MAJOR, 'U', 'U', n, a, n); }
+lapack_int trtri_upper_colmajor(lapack_int n, double* a) { return LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'U', 'U', n, a, n); }
+
+// LAPACK on matrices [lo, hi): a row-major unit lower matrix is the column-major unit
+// upper one, so ?trtri('U') inverts it in place with no transposition.
+template <class T>
+void lapack_range(const T* A, T* X, index_t lo, index_t hi) {
+  const std::size_t nn = static_cast<std::size_t>(batch_n * batch_n);
+  for (index_t b = lo; b < hi; ++b) {
+    std::memcpy(X + b * nn, A + b * nn, nn * sizeof(T));
+    trtri_upper_colmajor(static_cast<lapack_int>(batch_n), X + b * nn);
+  }
+}
+
+template <class T>
+void lapack_batch(const T* A, T* X, index_t count) {
+  std::vector<std::thread> pool;
+  for (unsigned w = 1; w < bench_threads; ++w)
+    pool.emplace_back(lapack_range<T>, A, X, count * w / bench_threads, count * (w + 1) / bench_threads);
+  lapack_range<T>(A, X, 0, count / bench_threads);
+  for (auto& t : pool) t.join();
+}
+
+template <class T>
+TrinvOptions batch_options(bool check) {
+  TrinvOptions o;
+  o.precision = Precision::uniform(format_by_name(type_name<T>()));
+  o.check_accuracy = check;
+  o.threads = bench_threads;
+  return o;
+}
+
+template <class T>
+void register_batch() {
+  for (const auto& m : trinv_methods()) {
+    for (bool check : {false, true}) {
+      if (check && m.name != "trinv/forward_substitution") continue;
+      const std::string name = std::string("batch/") + type_name<T>() + "/" + m.name + (check ? "+check" : "");
+      benchmark::RegisterBenchmark(name.c_str(), [name, spec = m.name, check](benchmark::State& st) {
+        const auto& A = batch_input<T>();
+        std::vector<T> X(A.size());
+        const auto in = BatchView<const T>::contiguous(A.data(), batch_count, batch_n, batch_n);
+        const auto out = BatchView<T>::contiguous(X.data(), batch_count, batch_n, batch_n);
+        const MethodSpec ms = MethodSpec::parse(spec);
+        const TrinvOptions o = batch_options<T>(check);
+        double total = 0.0;
+        for (auto _ : st) {
+          const auto t0 = std::chrono::steady_clock::now();
+          benchmark::DoNotOptimize(invert_batch(ms, in, out, o));
+          total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        }
+        seconds[name] = total / static_cast<double>(st.iterations());
+        st.counters["us_per_matrix"] = 1e6 * seconds[name] / batch_count;
+      })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+    }
+  }
+  const std::string name = std::string("batch/") + type_name<T>() + "/lapack";
+  benchmark::RegisterBenchmark(name.c_str(), [name](benchmark::State& st) {
+    const auto& A = batch_input<T>();
+    std::vector<T> X(A.size());
+    double total = 0.0;
+    const int saved = openblas_get_num_threads();
+    openblas_set_num_threads(1);  // one matrix per call: OpenBLAS single-threaded, as in triscan's batches
+    for (auto _ : st) {
+      const auto t0 = std::chrono::steady_clock::now();
+      lapack_batch(A.data(), X.data(), batch_count);
+      total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      benchmark::DoNotOptimize(X.data());
+    }
+    openblas_set_num_threads(saved);
+    seconds[name] = total / static_cast<double>(st.iterations());
+    st.counters["us_per_matrix"] = 1e6 * seconds[name] / batch_count;
+  })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+}
+
+// ---- Large single matrices ------------------------------------------------------------------
+
+const Matrix<double>& large_input(index_t n) {
+  static std::map<index_t, Matrix<double>> cache;
+  auto it = cache.find(n);
+  if (it != cache.end()) return it->second;
+  validation::GeneratorParams gp;
+  gp.name = "deltanet";
+  gp.n = n;
+  gp.seed = 1;
+  return cache.emplace(n, validation::generate(gp).L).first->second;
+}
+
+void register_large() {
+  for (index_t n : {1024, 4096}) {
+    for (const char* spec : {"trinv/blocked", "trinv/recursive", "trinv/recursive_merge", "lapack"}) {
+      const std::string name = "large/fp64/" + std::string(spec) + "/" + std::to_string(n);
+      benchmark::RegisterBenchmark(name.c_str(), [name, spec, n](benchmark::State& st) {
+        const Matrix<double>& A = large_input(n);
+        Matrix<double> X(n, n);
+        TrinvOptions o;
+        o.check_accuracy = false;
+        double total = 0.0;
+        for (auto _ : st) {
+          const auto t0 = std::chrono::steady_clock::now();
+          if (std::string(spec) == "lapack") {
+            std::memcpy(X.data(), A.data(), sizeof(double) * static_cast<std::size_t>(n * n));
+            LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'U', 'U', static_cast<lapack_int>(n), X.data(),
+                           static_cast<lapack_int>(n));
+          } else {
+            invert(MethodSpec::parse(spec), A.view(), X.view(), o);
+          }
+          total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          benchmark::DoNotOptimize(X.data());
+        }
+        seconds[name] = total / static_cast<double>(st.iterations());
+        const double nd = static_cast<double>(n);
+        st.counters["GFLOPs"] = nd * nd * nd / 3.0 / seconds[name] * 1e-9;
+      })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+    }
+  }
+}
+
+// ---- Accuracy on a sample -------------------------------------------------------------------
+
+// Largest relative Frobenius forward error over the first `sample` matrices, each result
+// against the MPFR reference (~106 bits as high + low) of the same rounded input.
+template <class T, class Invert>
+double sample_error(const Invert& run) {
+  const auto& A = batch_input<T>();
+  double worst = 0.0;
+  const std::size_t nn = static_cast<std::size_t>(batch_n * batch_n);
+  for (index_t b = 0; b < sample; ++b) {
+    Matrix<double> L(batch_n, batch_n), Xd(batch_n, batch_n);
+    std::vector<T> X(nn);
+    run(A.data() + b * nn, X.data());
+    for (index_t i = 0; i < batch_n; ++i)
+      for (index_t j = 0; j < batch_n; ++j) {
+        L(i, j) = double(A[b * nn + static_cast<std::size_t>(i * batch_n + j)]);
+        Xd(i, j) = j <= i ? double(X[static_cast<std::size_t>(i * batch_n + j)]) : 0.0;
+      }
+    const Matrix<mp_float> ref = reference_inverse(L.view(), Triangle::lower, Diagonal::unit, 256);
+    const Matrix<double> hi = round_to_double(ref), lo = rounding_remainder(ref);
+    worst = std::max(worst, relative_error(Xd.view(), hi.view(), Norm::frobenius, lo.view()));
+  }
+  return worst;
+}
+
+template <class T>
+void print_batch_table() {
+  const std::string lapack = std::string("batch/") + type_name<T>() + "/lapack";
+  if (!seconds.count(lapack)) return;
+  const double lapack_err = sample_error<T>([](const T* a, T* x) {
+    std::memcpy(x, a, sizeof(T) * static_cast<std::size_t>(batch_n * batch_n));
+    trtri_upper_colmajor(static_cast<lapack_int>(batch_n), x);
+  });
+  const double t_lapack = seconds[lapack] / batch_count;
+  std::printf("\nBatched %ld x (%ldx%ld) unit lower, %s, %u threads on both sides\n", long(batch_count),
+              long(batch_n), long(batch_n), type_name<T>(), bench_threads);
+  std::printf("%-44s %12s %10s %12s %10s %s\n", "method", "us/matrix", "speed-up", "max fwd err", "err/LAPACK",
+              "target (>= 5x, err <= 2x)");
+  std::printf("%-44s %12.3f %10.2f %12.3e %10.2f\n", "LAPACKE ?trtri (OpenBLAS, 1 thread each)", 1e6 * t_lapack, 1.0,
+              lapack_err, 1.0);
+  for (const auto& m : trinv_methods()) {
+    for (const char* suffix : {"", "+check"}) {
+      const std::string name = std::string("batch/") + type_name<T>() + "/" + m.name + suffix;
+      if (!seconds.count(name)) continue;
+      const double t = seconds[name] / batch_count;
+      const double err = sample_error<T>([&](const T* a, T* x) {
+        invert(MethodSpec::parse(m.name), MatrixView<const T>::row_major(a, batch_n, batch_n),
+               MatrixView<T>::row_major(x, batch_n, batch_n), batch_options<T>(false));
+      });
+      const bool met = t_lapack / t >= 5.0 && err <= 2.0 * std::max(lapack_err, 1e-300);
+      std::printf("%-44s %12.3f %10.2f %12.3e %10.2f %s\n", (m.name + suffix).c_str(), 1e6 * t, t_lapack / t, err,
+                  err / lapack_err, met ? "met" : "not met");
+    }
+  }
+}
+
+void print_large_table() {
+  std::printf("\nSingle large unit lower fp64 (deltanet), OpenBLAS default threads (%d)\n", openblas_get_num_threads());
+  std::printf("%-28s %6s %12s %10s %10s %s\n", "method", "n", "ms", "GFLOP/s", "vs dtrtri", "target (>= 0.9x)");
+  for (index_t n : {1024, 4096}) {
+    const std::string base = "large/fp64/lapack/" + std::to_string(n);
+    if (!seconds.count(base)) continue;
+    const double nd = static_cast<double>(n), flops = nd * nd * nd / 3.0;
+    std::printf("%-28s %6ld %12.2f %10.2f %10.2f\n", "OpenBLAS dtrtri", long(n), 1e3 * seconds[base],
+                flops / seconds[base] * 1e-9, 1.0);
+    for (const char* spec : {"trinv/blocked", "trinv/recursive", "trinv/recursive_merge"}) {
+      const std::string name = "large/fp64/" + std::string(spec) + "/" + std::to_string(n);
+      if (!seconds.count(name)) continue;
+      const double r = seconds[base] / seconds[name];
+      std::printf("%-28s %6ld %12.2f %10.2f %10.2f %s\n", spec, long(n), 1e3 * seconds[name],
+                  flops / seconds[name] * 1e-9, r, r >= 0.9 ? "met" : "not met");
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strncmp(argv[i], "--threads=", 10) == 0) bench_threads = static_cast<unsigned>(std::atoi(argv[i] + 10));
+  benchmark::Initialize(&argc, argv);
+  register_batch<float>();
+  register_batch<double>();
+  register_large();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  print_batch_table<float>();
+  print_batch_table<double>();
+  print_large_table();
+  return 0;
+}

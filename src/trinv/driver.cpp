@@ -1,0 +1,501 @@
+// src/trinv/driver.cpp — the public triangular-inversion API (include/triscan/trinv.hpp).
+//
+// What every method shares is done here, once (docs/trinv.md "Driver"):
+//   1. argument checks (std::invalid_argument naming the bad thing);
+//   2. the input contract: only the triangle (and the diagonal for non-unit) is read and
+//      copied into a clean row-major LOWER working matrix (an upper input is read through
+//      its transpose, since (A^T)^-1 = (A^-1)^T), rounded to the operand format;
+//   3. statuses before the method runs: nonfinite_input, singular;
+//   4. the method's kernel for the arithmetic model (native fp64 / fp32, or simulated);
+//   5. the output contract: the result rounded to the output format, exactly 1 on a unit
+//      diagonal, 0 in the other triangle; overflow if anything overflowed;
+//   6. the a-posteriori check (inaccurate), see accuracy_check().
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "src/trinv/method.hpp"
+
+namespace triscan {
+namespace {
+
+using trinv_detail::Context;
+using trinv_detail::MethodImpl;
+using trinv_detail::MethodOutcome;
+
+// ---- Argument checks --------------------------------------------------------------------
+
+// [first byte, one past the last byte] of the memory a view can touch.
+template <class T>
+std::pair<std::uintptr_t, std::uintptr_t> byte_span(const T* data, index_t rows, index_t cols, index_t rs,
+                                                    index_t cs) {
+  const index_t lo = std::min<index_t>(0, (rows - 1) * rs) + std::min<index_t>(0, (cols - 1) * cs);
+  const index_t hi = std::max<index_t>(0, (rows - 1) * rs) + std::max<index_t>(0, (cols - 1) * cs);
+  const auto base = reinterpret_cast<std::uintptr_t>(data);
+  const auto size = static_cast<std::uintptr_t>(sizeof(T));
+  return {base + static_cast<std::uintptr_t>(lo) * size, base + static_cast<std::uintptr_t>(hi + 1) * size};
+}
+
+bool spans_overlap(std::pair<std::uintptr_t, std::uintptr_t> a, std::pair<std::uintptr_t, std::uintptr_t> b) {
+  return a.first < b.second && b.first < a.second;
+}
+
+// Looks the method up (unknown name: std::invalid_argument listing the registry), checks
+// its parameters (unknown keys, bad values) and that it handles the requested matrix kind.
+const MethodImpl& checked_method(const MethodSpec& spec, const TrinvOptions& opt) {
+  const MethodImpl& m = trinv_detail::find_method(spec.name);
+  m.validate(spec);
+  if (opt.triangle == Triangle::upper && !m.info.supports_upper)
+    throw std::invalid_argument(spec.name + ": upper-triangular input is not supported by this method");
+  if (opt.diagonal == Diagonal::non_unit && !m.info.supports_non_unit)
+    throw std::invalid_argument(spec.name + ": non-unit diagonal is not supported by this method");
+  return m;
+}
+
+void check_square(const char* what, index_t rows, index_t cols) {
+  if (rows != cols)
+    throw std::invalid_argument(std::string(what) + ": matrix must be square, got " + std::to_string(rows) + "x" +
+                                std::to_string(cols));
+}
+
+// ---- The per-matrix problem -------------------------------------------------------------
+
+struct Problem {
+  const MethodImpl* method = nullptr;
+  const MethodSpec* spec = nullptr;
+  const TrinvOptions* opt = nullptr;
+  bool native = false;   // the precision is the caller's own IEEE type in round-to-nearest
+  double u_work = 0.0;   // the coarsest unit roundoff of the four formats
+};
+
+template <class In>
+bool is_native_for(const Precision& p) {
+  static const Format& f = format_by_name(std::is_same_v<In, double> ? "fp64" : "fp32");
+  return p.is_native(f);
+}
+
+double coarsest_unit_roundoff(const Precision& p) {
+  return std::max({p.operand.unit_roundoff(), p.accumulate.unit_roundoff(), p.storage.unit_roundoff(),
+                   p.output.unit_roundoff()});
+}
+
+template <class In>
+Problem make_problem(const MethodImpl& m, const MethodSpec& spec, const TrinvOptions& opt) {
+  Problem p{&m, &spec, &opt, is_native_for<In>(opt.precision), 0.0};
+  p.u_work = p.native ? std::numeric_limits<In>::epsilon() / 2 : coarsest_unit_roundoff(opt.precision);
+  return p;
+}
+
+// Per-worker scratch, reused across matrices. Nothing is cleared between matrices: the
+// driver writes L's lower triangle in full, methods write X's lower triangle in full,
+// and neither upper triangle is read (method.hpp).
+template <class T>
+struct Workspace {
+  std::vector<T> l, x;
+  void resize(index_t n) {
+    const auto size = static_cast<std::size_t>(n * n);
+    if (l.size() != size) {
+      l.assign(size, T(0));
+      x.assign(size, T(0));
+    }
+  }
+};
+
+// Copies the first m entries of a strided row into dst, rounded by `a.operand`, and
+// returns how many were not finite (a branch-free count, so the contiguous native loop
+// vectorizes).
+template <class A, class In, class T>
+index_t copy_row_in(A& a, const In* src, index_t cs, index_t m, T* dst) {
+  index_t bad = 0;
+  if constexpr (A::native) {
+    if (cs == 1) {
+      for (index_t j = 0; j < m; ++j) {
+        bad += !(std::fabs(src[j]) <= std::numeric_limits<In>::max());
+        dst[j] = static_cast<T>(src[j]);
+      }
+      return bad;
+    }
+  }
+  for (index_t j = 0; j < m; ++j) {
+    const In v = src[j * cs];
+    bad += !(std::fabs(v) <= std::numeric_limits<In>::max());
+    dst[j] = a.operand(static_cast<T>(v));
+  }
+  return bad;
+}
+
+// Writes the first m entries of row x, rounded by `a.output`, to the strided row dst and
+// keeps the delivered values in x (for the check); returns how many are not finite.
+template <class A, class In, class T>
+index_t copy_row_out(A& a, T* x, index_t m, In* dst, index_t cs) {
+  index_t bad = 0;
+  if constexpr (A::native) {
+    if (cs == 1) {
+      for (index_t j = 0; j < m; ++j) {
+        bad += !(std::fabs(x[j]) <= std::numeric_limits<T>::max());
+        dst[j] = static_cast<In>(x[j]);
+      }
+      return bad;
+    }
+  }
+  for (index_t j = 0; j < m; ++j) {
+    const In o = static_cast<In>(a.output(x[j]));
+    bad += !(std::fabs(o) <= std::numeric_limits<In>::max());
+    dst[j * cs] = o;
+    x[j] = static_cast<T>(o);
+  }
+  return bad;
+}
+
+template <class In>
+struct Workspaces {
+  Workspace<In> native;
+  Workspace<double> simulated;
+};
+
+trinv_detail::Kernel<arith::Native<double>> kernel_of(const MethodImpl& m, const arith::Native<double>&) {
+  return m.run_f64;
+}
+trinv_detail::Kernel<arith::Native<float>> kernel_of(const MethodImpl& m, const arith::Native<float>&) {
+  return m.run_f32;
+}
+trinv_detail::Kernel<arith::Simulated> kernel_of(const MethodImpl& m, const arith::Simulated&) { return m.run_sim; }
+
+template <class In>
+void fill_nan(const MatrixView<In>& X) {
+  for (index_t i = 0; i < X.rows; ++i)
+    for (index_t j = 0; j < X.cols; ++j) X(i, j) = std::numeric_limits<In>::quiet_NaN();
+}
+
+std::string entry(index_t i, index_t j, bool upper) {
+  return "(" + std::to_string(upper ? j : i) + ", " + std::to_string(upper ? i : j) + ")";
+}
+
+// ---- The a-posteriori check -------------------------------------------------------------
+
+// The fixed check vectors: v_j = +-1 from splitmix64 of (seed, j), so the check is the same
+// for every thread and every run.
+double check_sign(std::uint64_t seed, index_t j) {
+  std::uint64_t z = seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(j + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return (z & 1u) ? 1.0 : -1.0;
+}
+constexpr std::uint64_t check_seeds[2] = {0x7472696E76636B31ull, 0x7472696E76636B32ull};
+
+// rho = min(rho_right, rho_left), the componentwise relative residuals on the two fixed
+// +-1 vectors v (computed in double):
+//   rho_right = max_v max_i |(L X v - v)_i|     / (|L||X||v|)_i
+//   rho_left  = max_v max_j |(v^T X L - v^T)_j| / (|v|^T|X||L|)_j
+// Method 1 satisfies |L X - I| <= gamma_n |L||X| (and Method 2 the left analogue), so
+// rho <= (n+1) u for them, the +u being the output rounding; a result that passes is the
+// exact inverse, on the tested vectors, of a componentwise-nearby matrix on one side.
+// L and X are lower triangular with their diagonals stored; n >= 1.
+template <class T>
+double accuracy_check(const MatrixView<const T>& L, const MatrixView<const T>& X) {
+  const index_t n = L.rows;
+  const auto N = static_cast<std::size_t>(n);
+  std::vector<double> row_abs(N, 0.0), col_abs(N, 0.0), den_r(N, 0.0), den_l(N, 0.0), t(N), s(N), v(N);
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j <= i; ++j) {
+      row_abs[i] += std::fabs(double(X(i, j)));  // |X| 1
+      col_abs[j] += std::fabs(double(X(i, j)));  // 1^T |X|
+    }
+  for (index_t i = 0; i < n; ++i)
+    for (index_t k = 0; k <= i; ++k) {
+      den_r[i] += std::fabs(double(L(i, k))) * row_abs[k];  // (|L||X| 1)_i
+      den_l[k] += col_abs[i] * std::fabs(double(L(i, k)));  // (1^T |X||L|)_k
+    }
+  auto ratio = [](double num, double den) { return num == 0.0 ? 0.0 : num / den; };
+  double rho_r = 0.0, rho_l = 0.0;
+  for (std::uint64_t seed : check_seeds) {
+    for (index_t j = 0; j < n; ++j) v[j] = check_sign(seed, j);
+    std::fill(s.begin(), s.end(), 0.0);
+    for (index_t i = 0; i < n; ++i) {
+      double ti = 0.0;
+      for (index_t j = 0; j <= i; ++j) {
+        ti += double(X(i, j)) * v[j];  // t = X v
+        s[j] += v[i] * double(X(i, j));  // s^T = v^T X
+      }
+      t[i] = ti;
+    }
+    for (index_t i = 0; i < n; ++i) {
+      double r = -v[i];
+      for (index_t k = 0; k <= i; ++k) r += double(L(i, k)) * t[k];  // (L X v - v)_i
+      rho_r = std::max(rho_r, ratio(std::fabs(r), den_r[i]));
+    }
+    for (index_t k = 0; k < n; ++k) {
+      double w = -v[k];
+      for (index_t i = k; i < n; ++i) w += s[i] * double(L(i, k));  // (v^T X L - v^T)_k
+      rho_l = std::max(rho_l, ratio(std::fabs(w), den_l[k]));
+    }
+  }
+  return std::min(rho_r, rho_l);
+}
+
+// The `inaccurate` threshold: 4 (n+1) u_work. (n+1) u is Method 1's own bound on rho
+// (gamma_n from the substitution, u from the output rounding); the factor 4 leaves room
+// for the larger constants of the blocked and recursive methods and for evaluating rho in
+// double (at most ~2(n+1) u_double, which matters only for fp64 work).
+double check_threshold(index_t n, double u_work) { return 4.0 * static_cast<double>(n + 1) * u_work; }
+
+// ---- One matrix ---------------------------------------------------------------------------
+
+// Inverts one n x n matrix under arithmetic model A. Ain, Xout are the caller's views
+// (already checked); ws the worker's scratch.
+template <class A, class In>
+TrinvResult invert_one(const Problem& p, A& a, MatrixView<const In> Ain, MatrixView<In> Xout,
+                       Workspace<typename A::value_type>& ws) {
+  using T = typename A::value_type;
+  const bool upper = p.opt->triangle == Triangle::upper, unit = p.opt->diagonal == Diagonal::unit;
+  if (upper) {  // invert the lower triangular A^T; X^T = (A^T)^-1 is written through X's transpose
+    Ain = Ain.transposed();
+    Xout = Xout.transposed();
+  }
+  TrinvResult r;
+  const index_t n = Ain.rows;
+  if (n == 0) return r;
+
+  // One pass copies the read part into the working L, rounded to the operand format,
+  // counting non-finite entries; only if there is one is it located for the message.
+  ws.resize(n);
+  const MatrixView<T> L = MatrixView<T>::row_major(ws.l.data(), n, n), X = MatrixView<T>::row_major(ws.x.data(), n, n);
+  index_t nonfinite = 0;
+  for (index_t i = 0; i < n; ++i) {
+    nonfinite += copy_row_in(a, &Ain(i, 0), Ain.col_stride, unit ? i : i + 1, &L(i, 0));
+    if (unit) L(i, i) = T(1);
+  }
+  if (nonfinite > 0) {  // statuses decided from the input alone: X is filled with NaN
+    for (index_t i = 0; i < n; ++i)
+      for (index_t j = 0; j < (unit ? i : i + 1); ++j)
+        if (!std::isfinite(Ain(i, j))) {
+          fill_nan(Xout);
+          r.status = Status::nonfinite_input;
+          r.message = "A" + entry(i, j, upper) + " = " + std::to_string(double(Ain(i, j)));
+          return r;
+        }
+  }
+  for (index_t i = 0; !unit && i < n; ++i)
+    if (L(i, i) == T(0) || !std::isfinite(L(i, i))) {
+      fill_nan(Xout);
+      r.status = Status::singular;
+      r.message = "diagonal entry A" + entry(i, i, upper) + " = " + std::to_string(double(Ain(i, i))) +
+                  (L(i, i) == T(0) ? " is zero" : " is not finite") + " in the operand format";
+      return r;
+    }
+
+  const Context ctx{p.opt->diagonal, &p.opt->precision};
+  const MethodOutcome out = kernel_of(*p.method, a)(*p.spec, a, L, X, ctx);
+  r.iterations = out.iterations;
+  r.message = out.message;
+  if (out.status == Status::unsupported) {
+    fill_nan(Xout);
+    r.status = out.status;
+    return r;
+  }
+
+  // Output contract, one row at a time; X keeps what the caller receives, for the check.
+  index_t nonfinite_out = 0;
+  for (index_t i = 0; i < n; ++i) {
+    In* dst = &Xout(i, 0);
+    const index_t cs = Xout.col_stride;
+    if (unit) X(i, i) = T(1);
+    nonfinite_out += copy_row_out(a, &X(i, 0), unit ? i : i + 1, dst, cs);
+    if (unit) dst[i * cs] = In(1);
+    for (index_t j = i + 1; j < n; ++j) dst[j * cs] = In(0);
+  }
+  const bool finite = nonfinite_out == 0;
+  r.growth = a.growth();
+  r.status = out.status;
+  if (!finite || a.overflowed()) {
+    r.status = worst(r.status, Status::overflow);
+    if (r.message.empty())
+      r.message = finite ? "an intermediate overflowed the working format" : "the result is not finite";
+  }
+  if (p.opt->check_accuracy && finite) {
+    r.check_residual = accuracy_check(MatrixView<const T>(L), MatrixView<const T>(X));
+    const double tau = check_threshold(n, p.u_work);
+    if (r.status == Status::ok && !(r.check_residual <= tau)) {
+      r.status = Status::inaccurate;
+      r.message = "a-posteriori check: relative residual " + std::to_string(r.check_residual) +
+                  " exceeds 4(n+1)u = " + std::to_string(tau);
+    }
+  }
+  return r;
+}
+
+// The arithmetic model for one matrix: native when the precision is the caller's own
+// type, else simulated with stochastic-rounding stream `stream` (the matrix's index).
+template <class In>
+TrinvResult run_one(const Problem& p, std::uint64_t stream, MatrixView<const In> A, MatrixView<In> X,
+                    Workspaces<In>& ws) {
+  if (p.native) {
+    arith::Native<In> a;
+    return invert_one(p, a, A, X, ws.native);
+  }
+  arith::Simulated a(p.opt->precision, stream);
+  return invert_one(p, a, A, X, ws.simulated);
+}
+
+// ---- Batches ------------------------------------------------------------------------------
+
+// OpenBLAS runs single-threaded while a batch is processed (restored afterwards): the
+// batch workers own the cores, and a large block's BLAS result then cannot depend on the
+// worker count. (This sets OpenBLAS's process-wide thread count for the duration.)
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas() : saved_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
+  ~SingleThreadedBlas() { openblas_set_num_threads(saved_); }
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int saved_;
+};
+
+unsigned worker_count(unsigned requested, index_t items) {
+  unsigned w = requested != 0 ? requested : std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<unsigned>(std::min<index_t>(w, std::max<index_t>(items, 1)));
+}
+
+// Runs item(i, workspaces) for i in [0, count): worker w takes the contiguous range
+// [w count / W, (w+1) count / W) (static partition). Each item depends only on its index,
+// so results do not depend on W. Returns the worst status.
+template <class In, class Item>
+Status run_items(index_t count, unsigned threads, const Item& item) {
+  if (count == 0) return Status::ok;
+  const SingleThreadedBlas blas_guard;
+  const unsigned W = worker_count(threads, count);
+  std::vector<Status> worst_of(W, Status::ok);
+  std::vector<std::exception_ptr> errors(W);
+  auto work = [&](unsigned w) {
+    try {
+      Workspaces<In> ws;
+      const index_t lo = count * w / W, hi = count * (w + 1) / W;
+      for (index_t i = lo; i < hi; ++i) worst_of[w] = worst(worst_of[w], item(i, ws));
+    } catch (...) {
+      errors[w] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned w = 1; w < W; ++w) pool.emplace_back(work, w);
+  work(0);
+  for (auto& t : pool) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  Status s = Status::ok;
+  for (Status x : worst_of) s = worst(s, x);
+  return s;
+}
+
+template <class In>
+TrinvResult invert_single(const MethodSpec& spec, MatrixView<const In> A, MatrixView<In> X,
+                          const TrinvOptions& opt) {
+  check_view(A, "invert: A");
+  check_view(X, "invert: X");
+  check_square("invert: A", A.rows, A.cols);
+  if (X.rows != A.rows || X.cols != A.cols)
+    throw std::invalid_argument("invert: X is " + std::to_string(X.rows) + "x" + std::to_string(X.cols) +
+                                " but A is " + std::to_string(A.rows) + "x" + std::to_string(A.cols));
+  if (!A.empty() && spans_overlap(byte_span(A.data, A.rows, A.cols, A.row_stride, A.col_stride),
+                                  byte_span(X.data, X.rows, X.cols, X.row_stride, X.col_stride)))
+    throw std::invalid_argument("invert: X overlaps A (in-place inversion is not supported)");
+  const MethodImpl& m = checked_method(spec, opt);
+  const Problem p = make_problem<In>(m, spec, opt);
+  Workspaces<In> ws;
+  return run_one(p, 0, A, X, ws);
+}
+
+template <class In>
+Status invert_batch_impl(const MethodSpec& spec, BatchView<const In> A, BatchView<In> X, const TrinvOptions& opt,
+                         Status* statuses) {
+  check_batch(A, "invert_batch: A");
+  check_batch(X, "invert_batch: X");
+  check_square("invert_batch: A", A.rows, A.cols);
+  if (X.count != A.count || X.rows != A.rows || X.cols != A.cols)
+    throw std::invalid_argument("invert_batch: X is " + std::to_string(X.count) + " x " + std::to_string(X.rows) +
+                                "x" + std::to_string(X.cols) + " but A is " + std::to_string(A.count) + " x " +
+                                std::to_string(A.rows) + "x" + std::to_string(A.cols));
+  if (A.count > 0 && A.rows > 0) {
+    // The whole batch's span: the last matrix's span shifted by (count - 1) batch strides.
+    auto batch_span = [](const auto& b) {
+      auto first = byte_span(b.data, b.rows, b.cols, b.row_stride, b.col_stride);
+      auto last = byte_span(b[b.count - 1].data, b.rows, b.cols, b.row_stride, b.col_stride);
+      return std::make_pair(std::min(first.first, last.first), std::max(first.second, last.second));
+    };
+    if (spans_overlap(batch_span(A), batch_span(X)))
+      throw std::invalid_argument("invert_batch: X overlaps A (in-place inversion is not supported)");
+  }
+  const MethodImpl& m = checked_method(spec, opt);
+  const Problem p = make_problem<In>(m, spec, opt);
+  return run_items<In>(A.count, opt.threads, [&](index_t b, Workspaces<In>& ws) {
+    const Status s = run_one(p, static_cast<std::uint64_t>(b), A[b], X[b], ws).status;
+    if (statuses) statuses[b] = s;
+    return s;
+  });
+}
+
+template <class In>
+Status invert_chunks_impl(const MethodSpec& spec, const ChunkLayout& layout, const In* A, In* X,
+                          const TrinvOptions& opt, Status* statuses) {
+  const std::vector<ChunkRef> chunks = enumerate_chunks(layout);  // validates the layout
+  if (opt.triangle != Triangle::lower || opt.diagonal != Diagonal::unit)
+    throw std::invalid_argument(
+        "invert_chunks: the chunk layout holds the strictly lower N of I + N; options.triangle must be lower and "
+        "options.diagonal unit");
+  const index_t elements = layout.elements();
+  if (elements > 0 && (A == nullptr || X == nullptr))
+    throw std::invalid_argument(std::string("invert_chunks: ") + (A == nullptr ? "A" : "X") + " is null");
+  if (elements > 0 && spans_overlap(byte_span(A, 1, elements, 0, 1), byte_span(X, 1, elements, 0, 1)))
+    throw std::invalid_argument("invert_chunks: X overlaps A (in-place inversion is not supported)");
+  const MethodImpl& m = checked_method(spec, opt);
+  const Problem p = make_problem<In>(m, spec, opt);
+  // chunks are ordered (batch, chunk, head), so chunk i is status entry i of the
+  // row-major [chunk_count, H] array.
+  return run_items<In>(static_cast<index_t>(chunks.size()), opt.threads, [&](index_t i, Workspaces<In>& ws) {
+    const ChunkRef& c = chunks[static_cast<std::size_t>(i)];
+    const Status s =
+        run_one(p, static_cast<std::uint64_t>(i), chunk_view(A, layout, c), chunk_view(X, layout, c), ws).status;
+    if (statuses) statuses[i] = s;
+    return s;
+  });
+}
+
+}  // namespace
+
+TrinvResult invert(const MethodSpec& method, MatrixView<const double> A, MatrixView<double> X,
+                   const TrinvOptions& options) {
+  return invert_single(method, A, X, options);
+}
+TrinvResult invert(const MethodSpec& method, MatrixView<const float> A, MatrixView<float> X,
+                   const TrinvOptions& options) {
+  return invert_single(method, A, X, options);
+}
+
+Status invert_batch(const MethodSpec& method, BatchView<const double> A, BatchView<double> X,
+                    const TrinvOptions& options, Status* statuses) {
+  return invert_batch_impl(method, A, X, options, statuses);
+}
+Status invert_batch(const MethodSpec& method, BatchView<const float> A, BatchView<float> X,
+                    const TrinvOptions& options, Status* statuses) {
+  return invert_batch_impl(method, A, X, options, statuses);
+}
+
+Status invert_chunks(const MethodSpec& method, const ChunkLayout& layout, const double* A, double* X,
+                     const TrinvOptions& options, Status* statuses) {
+  return invert_chunks_impl(method, layout, A, X, options, statuses);
+}
+Status invert_chunks(const MethodSpec& method, const ChunkLayout& layout, const float* A, float* X,
+                     const TrinvOptions& options, Status* statuses) {
+  return invert_chunks_impl(method, layout, A, X, options, statuses);
+}
+
+}  // namespace triscan
