@@ -12,7 +12,9 @@
 // Inputs: deltanet chunk matrices from validation's make_chunk_problem (unit-norm keys,
 // dk = 128, beta ~ U(0, 1)), generated for 32 chunks x H heads and tiled along T.
 //
-// Usage: gpu_bench_trinv [--runs N] [--write-npy DIR]
+// Usage: gpu_bench_trinv [--runs N] [--variants] [--write-npy DIR]
+//   --variants       also times tuning variants of the kernel (accumulators per row sum,
+//                    register cap) at BT = 32, 64, 128, fp32 -> fp32.
 //   --write-npy DIR  also writes DIR/<class>.npy (A, fp32, [2, 4096, 16, 64]) and
 //                    DIR/<class>_varlen.npy for bench/fla_compare.py, one per generator
 //                    class, and exits.
@@ -30,6 +32,7 @@
 #include <vector>
 
 #include "gpu/cuda_check.hpp"
+#include "gpu/trinv_kernel.cuh"
 #include "triscan/gpu.hpp"
 #include "validation/generators.hpp"
 
@@ -242,6 +245,39 @@ Result bench_chunks(const std::string& name, const ChunkLayout& layout, DType in
   return r;
 }
 
+// A tuning variant of the kernel (gpu/trinv_kernel.cuh), regular chunk layout.
+template <int BT, int ACC, int MIN_BLOCKS>
+Result bench_variant(const ChunkLayout& layout, int runs) {
+  namespace d = triscan::gpu::detail;
+  const auto in_bytes = encode_input(deltanet_input(layout, 7), DType::fp32);
+  std::vector<std::unique_ptr<triscan::gpu::DeviceBytes>> A, X;
+  for (int s = 0; s < buffer_sets; ++s) {
+    A.push_back(std::make_unique<triscan::gpu::DeviceBytes>(in_bytes.size()));
+    A.back()->upload(in_bytes.data(), in_bytes.size());
+    X.push_back(std::make_unique<triscan::gpu::DeviceBytes>(in_bytes.size()));
+    X.back()->fill32(0x7fc0deadu);
+  }
+  d::MatrixAddressing addr;
+  addr.kind = d::Addressing::chunks;
+  addr.length = layout.length;
+  addr.heads = layout.heads;
+  addr.chunks_per_seq = (layout.length + BT - 1) / BT;
+  addr.count = layout.batch * addr.chunks_per_seq * layout.heads;
+  addr.row_stride = layout.row_stride();
+  Result r;
+  r.name = "variant BT" + std::to_string(BT) + " acc=" + std::to_string(ACC) + " minblocks=" + std::to_string(MIN_BLOCKS);
+  r.method = "trinv/forward_substitution";
+  r.matrices = addr.count;
+  r.bt = BT;
+  r.t = time_launches(runs, [&](int s) {
+    d::launch_kernel<BT, ACC, MIN_BLOCKS>(DType::fp32, DType::fp32, A[s]->data(), X[s]->data(), addr, nullptr,
+                                          nullptr, nullptr);
+  });
+  r.bytes = static_cast<double>(layout.elements()) * 8.0;
+  r.max_error = sample_error(layout, in_bytes, DType::fp32, *X[0], DType::fp32);
+  return r;
+}
+
 // The same matrices as a contiguous [N, n, n] batch: triscan's strided path and
 // cuBLAS batched TRSM (solving L X = I; X is reset to I inside the timed call).
 std::vector<Result> bench_strided(const ChunkLayout& layout, int runs) {
@@ -343,15 +379,18 @@ void write_inputs(const std::string& dir) {
 int main(int argc, char** argv) {
   try {
     int runs = 50;
+    bool variants = false;
     for (int a = 1; a < argc; ++a) {
       const std::string arg = argv[a];
-      if (arg == "--runs" && a + 1 < argc) {
+      if (arg == "--variants") {
+        variants = true;
+      } else if (arg == "--runs" && a + 1 < argc) {
         runs = std::stoi(argv[++a]);
       } else if (arg == "--write-npy" && a + 1 < argc) {
         write_inputs(argv[++a]);
         return 0;
       } else {
-        std::fprintf(stderr, "usage: gpu_bench_trinv [--runs N] [--write-npy DIR]\nunknown argument '%s'\n", arg.c_str());
+        std::fprintf(stderr, "usage: gpu_bench_trinv [--runs N] [--variants] [--write-npy DIR]\nunknown argument '%s'\n", arg.c_str());
         return 2;
       }
     }
@@ -371,6 +410,19 @@ int main(int argc, char** argv) {
       results.push_back(r);
     };
     const ChunkLayout main_shape{4, 16384, 32, 64, {}};
+    if (variants) {
+      const ChunkLayout s32{4, 16384, 32, 32, {}}, s128{4, 16384, 32, 128, {}};
+      add(bench_variant<64, 2, 1>(main_shape, runs));
+      add(bench_variant<64, 4, 1>(main_shape, runs));
+      add(bench_variant<64, 8, 1>(main_shape, runs));
+      add(bench_variant<64, 4, 5>(main_shape, runs));
+      add(bench_variant<64, 8, 4>(main_shape, runs));
+      add(bench_variant<32, 2, 1>(s32, runs));
+      add(bench_variant<32, 8, 1>(s32, runs));
+      add(bench_variant<128, 4, 1>(s128, runs));
+      add(bench_variant<128, 8, 1>(s128, runs));
+      add(bench_variant<128, 8, 2>(s128, runs));
+    }
     add(bench_chunks("B4 T16384 H32 BT64", main_shape, DType::fp32, DType::fp32, runs));
     add(bench_chunks("B4 T16384 H32 BT64", main_shape, DType::fp32, DType::bf16, runs));
     add(bench_chunks("B4 T16384 H32 BT64", main_shape, DType::bf16, DType::bf16, runs));

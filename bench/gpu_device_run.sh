@@ -17,33 +17,38 @@ info() {
   { date -u; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv
     nvcc --version | tail -1; which compute-sanitizer
     for b in $W/bin/*; do echo "== ldd $b"; ldd "$b" | grep -E "not found|triscan|cuda|cublas|gtest|openblas"; done
-  } 2>&1 | tee "$OUT/info.log"
+  } > "$OUT/info.log" 2>&1; cat "$OUT/info.log"
 }
 
 tests() {
-  "$W/bin/test_gpu" --gtest_brief=0 2>&1 | tail -60 | tee "$OUT/tests.log"
-  compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 "$W/bin/test_gpu" \
-    --gtest_filter='TrinvGpuContract.*:-*StridedBatchEverySize' 2>&1 | tail -25 | tee "$OUT/memcheck.log"
-  compute-sanitizer --tool racecheck --error-exitcode 9 "$W/bin/test_gpu" \
-    --gtest_filter='TrinvGpuContract.NonFinite*:TrinvGpuContract.AllOnes*:TrinvGpuContract.Garbage*' 2>&1 | tail -15 | tee "$OUT/racecheck.log"
+  timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"
+  grep -E "^\[  (FAILED|PASSED|SKIPPED) |tests ran|Failure|bound|exceeds" "$OUT/tests.log" | head -30
+  timeout 200 compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 "$W/bin/test_gpu" \
+    --gtest_filter='TrinvGpuContract.*:-*ResidualBound*' > "$OUT/memcheck.log" 2>&1; echo "memcheck rc=$?"
+  tail -4 "$OUT/memcheck.log"
+  timeout 120 compute-sanitizer --tool racecheck --error-exitcode 9 "$W/bin/test_gpu" \
+    --gtest_filter='TrinvGpuContract.NonFinite*:TrinvGpuContract.AllOnes*:TrinvGpuContract.Garbage*' \
+    > "$OUT/racecheck.log" 2>&1; echo "racecheck rc=$?"
+  tail -4 "$OUT/racecheck.log"
 }
 
-bench() { "$W/bin/gpu_bench_trinv" --runs 50 2>&1 | tee "$OUT/bench.log"; }
+bench() { timeout 300 "$W/bin/gpu_bench_trinv" --runs 50 ${BENCH_ARGS:-} > "$OUT/bench.log" 2>&1; echo "bench rc=$?"; cat "$OUT/bench.log" | grep -v '^{'; }
 
-fla() {
-  rm -rf /tmp/npy && mkdir -p /tmp/npy && "$W/bin/gpu_bench_trinv" --write-npy /tmp/npy > /dev/null || return
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site060 .whl/fla_core-0.6.0*.whl
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site052 "$W"/fla052/*.whl
-  PYTHONPATH=/tmp/site060 PYTHONUNBUFFERED=1 python3 "$W/fla_compare.py" --lib "$W/lib/libtriscan_gpu.so.0" \
-    --inputs /tmp/npy --out "$OUT/fla060.jsonl" 2>&1 | tail -40
-  PYTHONPATH=/tmp/site052 PYTHONUNBUFFERED=1 python3 "$W/fla_compare.py" --lib "$W/lib/libtriscan_gpu.so.0" \
-    --inputs /tmp/npy --out "$OUT/fla052.jsonl" 2>&1 | tail -40
+fla() {  # fla [060|052]...
+  rm -rf /tmp/npy && mkdir -p /tmp/npy && timeout 120 "$W/bin/gpu_bench_trinv" --write-npy /tmp/npy > /dev/null || return
+  for v in "$@"; do
+    if [ "$v" = 060 ]; then whl=.whl/fla_core-0.6.0*.whl; else whl="$W/fla052/*.whl"; fi
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site$v $whl
+    PYTHONPATH=/tmp/site$v PYTHONUNBUFFERED=1 timeout 300 python3 "$W/fla_compare.py" --lib "$W/lib/libtriscan_gpu.so.0" \
+      --inputs /tmp/npy --out "$OUT/fla$v.jsonl" > "/tmp/fla$v.log" 2>&1; echo "fla $v rc=$?"
+    grep -v '^{' "/tmp/fla$v.log" | tail -15
+  done
 }
 
 info
 for w in $what; do
   case $w in
-    tests) tests ;; bench) bench ;; fla) fla ;;
-    all) tests; bench; fla ;;
+    tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
+    all) tests; bench; fla 060 052 ;;
   esac
 done

@@ -27,6 +27,10 @@
 #include "triscan/status.hpp"
 
 namespace triscan::gpu::detail {
+// Internal linkage for everything but launch_invert: a program that instantiates the
+// same templates itself (bench/gpu_bench_trinv.cu times tuning variants) must get its
+// own copies, not interpose its host stubs on the library's across the .so boundary.
+namespace {
 
 constexpr int status_ok = static_cast<int>(Status::ok);
 constexpr int status_overflow = static_cast<int>(Status::overflow);
@@ -34,14 +38,14 @@ constexpr int status_nonfinite = static_cast<int>(Status::nonfinite_input);
 
 // Matrices per thread block: 128 threads for BT <= 64 (BT threads per matrix).
 template <int BT>
-constexpr int matrices_per_block() { return BT >= 128 ? 1 : 128 / BT; }
+__host__ __device__ constexpr int matrices_per_block() { return BT >= 128 ? 1 : 128 / BT; }
 
 // Columns one warp owns together: the granularity of the compile-time skip.
 template <int BT>
-constexpr int column_block() { return BT < 32 ? BT : 32; }
+__host__ __device__ constexpr int column_block() { return BT < 32 ? BT : 32; }
 
 template <int BT>
-constexpr std::size_t shared_bytes() {
+__host__ __device__ constexpr std::size_t shared_bytes() {
   return static_cast<std::size_t>(matrices_per_block<BT>()) * BT * BT * sizeof(float) +
          2 * matrices_per_block<BT>() * sizeof(int);
 }
@@ -87,23 +91,33 @@ __device__ bool load_strictly_lower(const Tin* __restrict__ A, const MatrixLocat
 }
 
 // Column j (J0 <= j < J0 + column_block) of (I + N)^-1 into x[J0..BT-1]; x[i] for
-// i < J0 is not touched (it is 0). Two accumulators (even and odd k) shorten the
-// dependency chain; the error bound (gamma_n per column) holds for any summation order.
-template <int BT, int J0>
+// i < J0 is not touched (it is 0). The sum for row i is split over ACC accumulators
+// (term k goes to accumulator (k - J0) mod ACC) and the partial sums are added
+// pairwise: the dependency chain shrinks from i to about i/ACC FMAs, and the rounding
+// error constant with it (each accumulator adds ~i/ACC terms, then log2(ACC) levels);
+// the bound gamma_n |N||x| of the header holds for any such order.
+template <int BT, int J0, int ACC>
 __device__ void solve_column(const float* __restrict__ Ns, int j, float (&x)[BT]) {
+  static_assert(ACC == 1 || ACC == 2 || ACC == 4 || ACC == 8, "ACC in {1, 2, 4, 8}");
 #pragma unroll
   for (int i = J0; i < BT; ++i) {
-    float acc0 = 0.0f, acc1 = 0.0f;
+    float acc[ACC];
+#pragma unroll
+    for (int a = 0; a < ACC; ++a) acc[a] = 0.0f;
     const float* row = Ns + i * BT;
 #pragma unroll
     for (int k = J0; k < i; k += 4) {
       const float4 v = *reinterpret_cast<const float4*>(row + k);
-      acc0 = fmaf(v.x, x[k], acc0);
-      if (k + 1 < i) acc1 = fmaf(v.y, x[k + 1], acc1);
-      if (k + 2 < i) acc0 = fmaf(v.z, x[k + 2], acc0);
-      if (k + 3 < i) acc1 = fmaf(v.w, x[k + 3], acc1);
+      acc[(k - J0) % ACC] = fmaf(v.x, x[k], acc[(k - J0) % ACC]);
+      if (k + 1 < i) acc[(k + 1 - J0) % ACC] = fmaf(v.y, x[k + 1], acc[(k + 1 - J0) % ACC]);
+      if (k + 2 < i) acc[(k + 2 - J0) % ACC] = fmaf(v.z, x[k + 2], acc[(k + 2 - J0) % ACC]);
+      if (k + 3 < i) acc[(k + 3 - J0) % ACC] = fmaf(v.w, x[k + 3], acc[(k + 3 - J0) % ACC]);
     }
-    x[i] = i < j ? 0.0f : (i == j ? 1.0f : -(acc0 + acc1));
+#pragma unroll
+    for (int w = ACC / 2; w >= 1; w /= 2)
+#pragma unroll
+      for (int a = 0; a < w; ++a) acc[a] += acc[a + w];
+    x[i] = i < j ? 0.0f : (i == j ? 1.0f : -acc[0]);
   }
 }
 
@@ -136,29 +150,29 @@ __device__ bool store_column_as(DType out, void* X, const MatrixLocation& loc, i
   }
 }
 
-template <int BT, int J0>
+template <int BT, int J0, int ACC>
 __device__ bool solve_and_store(const float* Ns, DType out, void* X, const MatrixLocation& loc, int j) {
   float x[BT];
-  solve_column<BT, J0>(Ns, j, x);
+  solve_column<BT, J0, ACC>(Ns, j, x);
   return store_column_as<BT, J0>(out, X, loc, j, x);
 }
 
 // Dispatches a thread to its warp's compile-time column start J0 = 32 * (j / 32).
-template <int BT>
+template <int BT, int ACC>
 __device__ bool solve_and_store_any(const float* Ns, DType out, void* X, const MatrixLocation& loc, int j) {
   constexpr int cb = column_block<BT>();
   const int w = j / cb;
   if constexpr (BT / cb == 1) {
-    return solve_and_store<BT, 0>(Ns, out, X, loc, j);
+    return solve_and_store<BT, 0, ACC>(Ns, out, X, loc, j);
   } else if constexpr (BT / cb == 2) {
-    return w == 0 ? solve_and_store<BT, 0>(Ns, out, X, loc, j) : solve_and_store<BT, cb>(Ns, out, X, loc, j);
+    return w == 0 ? solve_and_store<BT, 0, ACC>(Ns, out, X, loc, j) : solve_and_store<BT, cb, ACC>(Ns, out, X, loc, j);
   } else {
     static_assert(BT / cb == 4, "BT in {16, 32, 64, 128}");
     switch (w) {
-      case 0: return solve_and_store<BT, 0>(Ns, out, X, loc, j);
-      case 1: return solve_and_store<BT, cb>(Ns, out, X, loc, j);
-      case 2: return solve_and_store<BT, 2 * cb>(Ns, out, X, loc, j);
-      default: return solve_and_store<BT, 3 * cb>(Ns, out, X, loc, j);
+      case 0: return solve_and_store<BT, 0, ACC>(Ns, out, X, loc, j);
+      case 1: return solve_and_store<BT, cb, ACC>(Ns, out, X, loc, j);
+      case 2: return solve_and_store<BT, 2 * cb, ACC>(Ns, out, X, loc, j);
+      default: return solve_and_store<BT, 3 * cb, ACC>(Ns, out, X, loc, j);
     }
   }
 }
@@ -175,8 +189,8 @@ __device__ bool load_strictly_lower_as(DType in, const void* A, const MatrixLoca
 // One group of BT threads per matrix, matrices_per_block<BT>() matrices per block:
 // load N (strictly lower, fp32) into shared memory, solve one column per thread,
 // store, then record the matrix's status.
-template <int BT>
-__global__ void __launch_bounds__(BT* matrices_per_block<BT>())
+template <int BT, int ACC, int MIN_BLOCKS>
+__global__ void __launch_bounds__(BT* matrices_per_block<BT>(), MIN_BLOCKS)
     invert_unit_lower_kernel(const void* __restrict__ A, DType in, void* __restrict__ X, DType out,
                              MatrixAddressing addr, int* __restrict__ statuses, int* __restrict__ flag) {
   constexpr int G = matrices_per_block<BT>();
@@ -198,7 +212,7 @@ __global__ void __launch_bounds__(BT* matrices_per_block<BT>())
     if (load_strictly_lower_as<BT>(in, A, loc, Ns, t)) atomicOr(&bad_input[g], 1);
   }
   __syncthreads();
-  if (active && solve_and_store_any<BT>(Ns, out, X, loc, t)) atomicOr(&bad_output[g], 1);
+  if (active && solve_and_store_any<BT, ACC>(Ns, out, X, loc, t)) atomicOr(&bad_output[g], 1);
   __syncthreads();
   if (active && t == 0) {
     const int s = bad_input[g] ? status_nonfinite : bad_output[g] ? status_overflow : status_ok;
@@ -207,19 +221,36 @@ __global__ void __launch_bounds__(BT* matrices_per_block<BT>())
   }
 }
 
+// Tuning parameters per chunk size, from the variants timed on the H200
+// (docs/benchmarks.md, "Tuning"): accumulators per row sum, and the minimum resident
+// blocks per SM given to ptxas (1: no register cap beyond the block size).
 template <int BT>
-void launch_invert(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr, int* statuses,
+constexpr int default_accumulators() { return BT == 16 ? 2 : BT == 32 ? 8 : 4; }
+template <int BT>
+constexpr int default_min_blocks() { return BT == 64 ? 5 : 1; }
+
+template <int BT, int ACC, int MIN_BLOCKS>
+void launch_kernel(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr, int* statuses,
                    int* flag, cudaStream_t stream) {
   constexpr int G = matrices_per_block<BT>();
   constexpr std::size_t smem = shared_bytes<BT>();
-  static const cudaError_t attr_err = cudaFuncSetAttribute(
-      invert_unit_lower_kernel<BT>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+  auto kernel = invert_unit_lower_kernel<BT, ACC, MIN_BLOCKS>;
+  static const cudaError_t attr_err =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
   check_cuda(attr_err, "cudaFuncSetAttribute(invert_unit_lower_kernel)");
   const long long blocks = (addr.count + G - 1) / G;
   if (blocks > INT_MAX) throw std::invalid_argument("gpu::invert: too many matrices for one launch");
-  invert_unit_lower_kernel<BT><<<static_cast<unsigned>(blocks), BT * G, smem, stream>>>(A, in, X, out, addr,
-                                                                                      statuses, flag);
+  kernel<<<static_cast<unsigned>(blocks), BT * G, smem, stream>>>(A, in, X, out, addr, statuses, flag);
   check_cuda(cudaGetLastError(), "invert_unit_lower_kernel launch");
+}
+
+}  // namespace
+
+template <int BT>
+void launch_invert(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr, int* statuses,
+                   int* flag, cudaStream_t stream) {
+  launch_kernel<BT, default_accumulators<BT>(), default_min_blocks<BT>()>(in, out, A, X, addr, statuses, flag,
+                                                                          stream);
 }
 
 }  // namespace triscan::gpu::detail
