@@ -13,6 +13,7 @@
 // dk = 128, beta ~ U(0, 1)), generated for 32 chunks x H heads and tiled along T.
 //
 // Usage: gpu_bench_trinv [--runs N] [--variants] [--write-npy DIR]
+//   --first-case-only  stops after the first case (B=4, T=16384, H=32, BT=64, fp32)
 //   --variants       also times tuning variants of the kernel (accumulators per row sum,
 //                    register cap) at BT = 32, 64, 128, fp32 -> fp32.
 //   --write-npy DIR  also writes DIR/<class>.npy (A, fp32, [2, 4096, 16, 64]) and
@@ -379,11 +380,13 @@ void write_inputs(const std::string& dir) {
 int main(int argc, char** argv) {
   try {
     int runs = 50;
-    bool variants = false;
+    bool variants = false, first_only = false;
     for (int a = 1; a < argc; ++a) {
       const std::string arg = argv[a];
       if (arg == "--variants") {
         variants = true;
+      } else if (arg == "--first-case-only") {  // for a profiler run
+        first_only = true;
       } else if (arg == "--runs" && a + 1 < argc) {
         runs = std::stoi(argv[++a]);
       } else if (arg == "--write-npy" && a + 1 < argc) {
@@ -424,6 +427,7 @@ int main(int argc, char** argv) {
       add(bench_variant<128, 8, 2>(s128, runs));
     }
     add(bench_chunks("B4 T16384 H32 BT64", main_shape, DType::fp32, DType::fp32, runs));
+    if (first_only) return 0;
     add(bench_chunks("B4 T16384 H32 BT64", main_shape, DType::fp32, DType::bf16, runs));
     add(bench_chunks("B4 T16384 H32 BT64", main_shape, DType::bf16, DType::bf16, runs));
     for (index_t bt : {16, 32, 128}) add(bench_chunks("B4 T16384 H32 BT" + std::to_string(bt), ChunkLayout{4, 16384, 32, bt, {}}, DType::fp32, DType::fp32, runs));

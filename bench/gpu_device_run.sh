@@ -39,16 +39,26 @@ fla() {  # fla [060|052]...
   for v in "$@"; do
     if [ "$v" = 060 ]; then whl=.whl/fla_core-0.6.0*.whl; else whl="$W/fla052/*.whl"; fi
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site$v $whl
+    extra=""; [ "$v" = 052 ] && extra=--skip-accuracy  # 0.5.2: timing only (device time)
     PYTHONPATH=/tmp/site$v PYTHONUNBUFFERED=1 timeout 300 python3 "$W/fla_compare.py" --lib "$W/lib/libtriscan_gpu.so.0" \
-      --inputs /tmp/npy --out "$OUT/fla$v.jsonl" > "/tmp/fla$v.log" 2>&1; echo "fla $v rc=$?"
+      $extra --inputs /tmp/npy --out "$OUT/fla$v.jsonl" > "/tmp/fla$v.log" 2>&1; echo "fla $v rc=$?"
     grep -v '^{' "/tmp/fla$v.log" | tail -15
   done
+}
+
+# Hardware counters of one BT = 64 fp32 launch (the 11th kernel of the bench run):
+# shared-memory load instructions vs wavefronts, pipe and DRAM utilization.
+counters() {
+  timeout 150 ncu --clock-control none --kernel-name regex:invert_unit_lower --launch-skip 10 --launch-count 1 \
+    --metrics gpu__time_duration.sum,smsp__inst_executed_op_shared_ld.sum,l1tex__data_pipe_lsu_wavefronts_mem_shared_op_ld.sum,l1tex__data_pipe_lsu_wavefronts_mem_shared.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed,sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_elapsed,smsp__inst_executed.sum,sm__warps_active.avg.pct_of_peak_sustained_active,dram__bytes_read.sum,dram__bytes_write.sum \
+    "$W/bin/gpu_bench_trinv" --runs 5 --first-case-only > "$OUT/ncu.log" 2>&1; echo "ncu rc=$?"
+  grep -E "invert_unit_lower|gpu__time|shared|dram__|fma|inst_executed.sum|warps_active" "$OUT/ncu.log" | head -14
 }
 
 info
 for w in $what; do
   case $w in
-    tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
+    counters) counters ;; tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
     all) tests; bench; fla 060 052 ;;
   esac
 done
