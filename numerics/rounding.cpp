@@ -132,15 +132,16 @@ struct Bracket {
 };
 
 // Bracket when |hi| itself is a format value (h) and tail != 0 moves x off it.
+// The sr fraction (two ldexp calls) is formed only when `with_fraction`.
 Bracket bracket_on_grid(double h, const Decomposed& d, bool h_odd, int qe, double tail,
-                        int scale, const Format& f) {
+                        int scale, const Format& f, bool with_fraction) {
   Bracket b;
   if (tail > 0) {  // down = h, up = h + 2^qe
     b.down = h;
     b.up = h + pow2(qe);
     b.vs_midpoint = compare_with_pow2(tail, qe - 1 + scale);
     b.down_even = !h_odd;
-    b.fraction = std::ldexp(tail, -(qe + scale));
+    if (with_fraction) b.fraction = std::ldexp(tail, -(qe + scale));
     return b;
   }
   // up = h; down = h - (spacing just below h), which is half the spacing at h when
@@ -157,14 +158,14 @@ Bracket bracket_on_grid(double h, const Decomposed& d, bool h_odd, int qe, doubl
     b.down_even = h_odd;
   }
   b.vs_midpoint = -compare_with_pow2(tail, qb - 1 + scale);  // |tail| small: x near up
-  b.fraction = 1.0 - std::ldexp(-tail, -(qb + scale));
+  if (with_fraction) b.fraction = 1.0 - std::ldexp(-tail, -(qb + scale));
   return b;
 }
 
 // Bracket when q_index 2^qe < |x| < (q_index + 1) 2^qe, |hi| = q_index 2^qe + rem 2^low
 // with 0 < rem < 2^k. |tail| < 2^low, so x is a tie only if rem == 2^(k-1) and tail == 0.
-Bracket bracket_between(std::uint64_t q_index, std::uint64_t rem,
-                        int k, int qe, double tail, int scale) {
+Bracket bracket_between(std::uint64_t q_index, std::uint64_t rem, int k, int qe, double tail,
+                        int scale, bool with_fraction) {
   Bracket b;
   b.down = static_cast<double>(q_index) * pow2(qe);
   b.up = static_cast<double>(q_index + 1) * pow2(qe);
@@ -175,7 +176,8 @@ Bracket bracket_between(std::uint64_t q_index, std::uint64_t rem,
     b.vs_midpoint = rem > half ? 1 : rem < half ? -1 : (tail > 0) - (tail < 0);
   }
   b.down_even = (q_index & 1) == 0;
-  b.fraction = std::ldexp(static_cast<double>(rem), -k) + std::ldexp(tail, -(qe + scale));
+  if (with_fraction)
+    b.fraction = std::ldexp(static_cast<double>(rem), -k) + std::ldexp(tail, -(qe + scale));
   return b;
 }
 
@@ -214,6 +216,7 @@ double round_scaled(double hi, double lo, int scale, const Format& f, Rounding m
     rem = d.significand & ((1ull << k) - 1);
   }
 
+  const bool sr = mode == Rounding::stochastic;
   double result;
   if (rem == 0) {  // |hi| is a value h of the format's grid
     const bool h_odd = k == 0 ? (d.significand & 1) != 0 : k > 0 && (q_index & 1) != 0;
@@ -221,11 +224,11 @@ double round_scaled(double hi, double lo, int scale, const Format& f, Rounding m
                            : static_cast<double>(d.significand) * pow2(low);
     result = h;
     if (tail != 0.0) {
-      const Bracket b = bracket_on_grid(h, d, h_odd, qe, tail, scale, f);
+      const Bracket b = bracket_on_grid(h, d, h_odd, qe, tail, scale, f, sr);
       result = choose_up(b, mode, negative, rng) ? b.up : b.down;
     }
   } else {
-    const Bracket b = bracket_between(q_index, rem, k, qe, tail, scale);
+    const Bracket b = bracket_between(q_index, rem, k, qe, tail, scale, sr);
     result = choose_up(b, mode, negative, rng) ? b.up : b.down;
   }
   // Overflow: the result on the grid unbounded above exceeds max finite (for OCP
@@ -237,22 +240,32 @@ double round_scaled(double hi, double lo, int scale, const Format& f, Rounding m
   return negative ? -result : result;
 }
 
-// Cheap checks that a Format can be simulated (the fields are public).
-void check_format(const Format& f, const char* who) {
-  if (f.precision < 2 || f.precision > 53 || f.emax > 1023 || f.emax < f.emin ||
-      f.emin - f.precision + 1 < -1074 || !(f.max_finite > 0.0))
-    throw std::invalid_argument(std::string(who) + ": format '" + f.name +
-                                "' is not a valid simulated format (precision in [2,53], "
-                                "emin-p+1 >= -1074, emin <= emax <= 1023, max_finite > 0; "
-                                "build custom formats with Format::custom)");
+// The error paths, kept out of line so the checks below stay a few compares.
+[[noreturn]] __attribute__((noinline, cold)) void throw_bad_format(const Format& f,
+                                                                   const char* who) {
+  throw std::invalid_argument(std::string(who) + ": format '" + f.name +
+                              "' is not a valid simulated format (precision in [2,53], "
+                              "emin-p+1 >= -1074, emin <= emax <= 1023, max_finite > 0; "
+                              "build custom formats with Format::custom)");
 }
 
-void check_call(const Format& f, Rounding mode, RandomBits* rng, const char* who) {
+[[noreturn]] __attribute__((noinline, cold)) void throw_missing_rng(Rounding mode,
+                                                                    const char* who) {
+  throw std::invalid_argument(std::string(who) + ": rounding mode '" +
+                              std::string(rounding_name(mode)) +
+                              "' needs a RandomBits source (rng is null)");
+}
+
+// Cheap checks that a Format can be simulated (its fields are public).
+inline void check_format(const Format& f, const char* who) {
+  if (f.precision < 2 || f.precision > 53 || f.emax > 1023 || f.emax < f.emin ||
+      f.emin - f.precision + 1 < -1074 || !(f.max_finite > 0.0))
+    throw_bad_format(f, who);
+}
+
+inline void check_call(const Format& f, Rounding mode, RandomBits* rng, const char* who) {
   check_format(f, who);
-  if (is_stochastic(mode) && rng == nullptr)
-    throw std::invalid_argument(std::string(who) + ": rounding mode '" +
-                                std::string(rounding_name(mode)) +
-                                "' needs a RandomBits source (rng is null)");
+  if (rng == nullptr && is_stochastic(mode)) throw_missing_rng(mode, who);
 }
 
 // Non-finite x: NaN stays NaN; +-inf stays when the format has infinity, else

@@ -9,6 +9,7 @@
 // same as rounding the double result again (double rounding; see docs/formats.md).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -54,6 +55,7 @@ struct Format {
                        Overflow overflow = Overflow::infinity, double max_finite = 0.0);
 };
 
+// Equal when every field but the name agrees (same values, same rounding rules).
 bool operator==(const Format& a, const Format& b);
 inline bool operator!=(const Format& a, const Format& b) { return !(a == b); }
 
@@ -81,13 +83,18 @@ inline bool is_stochastic(Rounding r) {
   return r == Rounding::stochastic || r == Rounding::stochastic_equal;
 }
 
+// splitmix64 (Steele, Lea & Flood 2014): advances `state` and returns the next output.
+// Seeds RandomBits, and hashes stream ids into seeds (validation/generators).
+std::uint64_t splitmix64_next(std::uint64_t& state);
+
 // Seeded pseudo-random source for stochastic rounding (xoshiro256** seeded by
 // splitmix64). One instance per thread; reproducible for a given seed and call order.
 class RandomBits {
  public:
   explicit RandomBits(std::uint64_t seed = 0x7269736361ull);
+  static RandomBits from_state(const std::array<std::uint64_t, 4>& state);  // state != 0
   std::uint64_t next();
-  double uniform();  // in [0, 1), 53 random bits
+  double uniform();  // k 2^-53, k uniform in [0, 2^53)
 
  private:
   std::uint64_t s_[4];
@@ -95,15 +102,25 @@ class RandomBits {
 
 // x rounded to `fmt` in `mode`. NaN stays NaN, +-inf stays +-inf (or becomes NaN /
 // max finite for formats without infinity, per fmt.overflow). `rng` is required for
-// the stochastic modes and ignored otherwise.
+// the stochastic modes (std::invalid_argument when null) and ignored otherwise.
+// Rules (docs/formats.md): overflow is decided on the grid continued above max
+// (e4m3: 464 < x rounds to 480 > 448 -> NaN); rz, and ru/rd pointing toward zero,
+// give +-max, the other modes +-inf / NaN, Overflow::saturate always +-max.
+// Subnormals::flush_to_zero: tininess after rounding to the subnormal grid, i.e. a
+// nonzero result below 2^emin becomes a zero of x's sign. Subnormals::none: the grid
+// below 2^emin is {0, 2^emin}; the rn tie 2^(emin-1) goes to 0. An invalid Format
+// (fields out of range) throws std::invalid_argument.
 double round(double x, const Format& fmt, Rounding mode, RandomBits* rng = nullptr);
 
 // True when x is a value of fmt (finite and exactly representable, or inf/NaN the
 // format can hold).
 bool is_representable(double x, const Format& fmt);
 
-// Correctly rounded operations: the exact result rounded once to fmt in mode
-// (for fp64 targets, exact up to double's own range; see docs/formats.md).
+// Correctly rounded operations: the exact result rounded once to fmt in mode, for
+// every format including fp64 and results outside double's range (error-free
+// transformations on operands scaled into [1, 2), tails rounded to odd; see
+// docs/formats.md). Exact zero sums are +0 (-0 in rd), IEEE 754 Sec. 6.3. Stochastic
+// modes draw with the exact result's position between RD and RU (to 2^-52).
 double rounded_add(double a, double b, const Format& fmt, Rounding mode, RandomBits* rng = nullptr);
 double rounded_sub(double a, double b, const Format& fmt, Rounding mode, RandomBits* rng = nullptr);
 double rounded_mul(double a, double b, const Format& fmt, Rounding mode, RandomBits* rng = nullptr);
@@ -134,9 +151,13 @@ struct Precision {
   // All four formats `f`; accumulation defaults to exact_products when the operand
   // format is narrower than fp32 and round_every_op otherwise.
   static Precision uniform(const Format& f, Rounding r = Rounding::nearest_even);
-  // Native IEEE fp32 / fp64 in round-to-nearest: algorithms take the fast path.
+  // Native IEEE fp32 / fp64 in round-to-nearest: all four formats equal f, rounding
+  // rn and round_every_op (exact products would be an FMA). Algorithms take the fast path.
   bool is_native(const Format& f) const;
-  std::string describe() const;  // e.g. "fp16/fp32acc/fp16st/fp16out rn"
+  std::string describe() const;  // e.g. "fp16/fp32acc/fp16st/fp16out rn exact-products"
+  // The working precision's unit roundoff: the largest u of the four formats (the eps
+  // of LAPACK's ratio, the u of bounds and of the a-posteriori check's threshold).
+  double working_unit_roundoff() const;
 };
 
 }  // namespace triscan

@@ -113,6 +113,10 @@ inline std::vector<double> random_doubles(const Format& f, std::size_t n, std::u
 // convention, significand in [0.5, 1): 2^emin is 0.1b * 2^(emin+1), the smallest
 // subnormal 2^(emin-p+1) has MPFR exponent emin-p+2, and the top binade emax+1).
 // Restores MPFR's exponent range on destruction. Reuses its mpfr_t variables.
+inline bool testing_same_or_nan(double a, double b) {
+  return (std::isnan(a) && std::isnan(b)) || a == b;
+}
+
 class MpfrFormat {
  public:
   explicit MpfrFormat(const Format& f)
@@ -139,15 +143,18 @@ class MpfrFormat {
     // Ties away: rn unless the exact result (computed in the wide variable) is the
     // midpoint of its RZ and RA neighbours; quotients and roots of doubles are never
     // ties here because an inexact wide result cannot be a midpoint of <= 54 bits.
-    const double rn = ieee_directed(op, a, b, c, MPFR_RNDN);
     const double rz = ieee_directed(op, a, b, c, MPFR_RNDZ);
     const double ra = ieee_directed(op, a, b, c, MPFR_RNDA);
-    if (rz == ra) return rn;
-    if (!compute_wide(op, a, b, c)) return rn;  // inexact: not a tie
-    const double top = std::ldexp(1.0, f_.emax + 1);  // the grid point "infinity" stands for
-    const double ra_finite = std::isinf(ra) ? std::copysign(top, ra) : ra;
-    mpfr_set_d(mid_, rz, MPFR_RNDN);
-    mpfr_add_d(mid_, mid_, ra_finite, MPFR_RNDN);  // exact: 2 * 64 bits < kWide
+    if (testing_same_or_nan(rz, ra)) return rz;  // exact (or NaN)
+    if (!compute_wide(op, a, b, c)) return ieee_directed(op, a, b, c, MPFR_RNDN);  // no tie
+    // "Infinity" stands for the grid point 2^(emax+1), which may be 2^1024.
+    if (std::isinf(ra)) {
+      mpfr_set_ui_2exp(mid_, 1, f_.emax + 1, MPFR_RNDN);
+      if (ra < 0) mpfr_neg(mid_, mid_, MPFR_RNDN);
+    } else {
+      mpfr_set_d(mid_, ra, MPFR_RNDN);
+    }
+    mpfr_add_d(mid_, mid_, rz, MPFR_RNDN);  // exact: 2 * 64 bits < kWide
     mpfr_div_2ui(mid_, mid_, 1, MPFR_RNDN);
     return mpfr_cmpabs(wide_, mid_) >= 0 ? ra : rz;
   }
@@ -156,6 +163,11 @@ class MpfrFormat {
   // finite max below the grid top (e4m3), Overflow::nan / saturate, flush to zero.
   double reference(Op op, double a, double b, double c, Rounding mode) {
     const double r = ieee(op, a, b, c, mode);
+    if (std::isinf(r) && !overflowed_) {  // an exact infinity (x / 0, inf operand): no overflow
+      if (f_.has_infinity) return r;
+      if (f_.overflow == Overflow::saturate) return std::copysign(f_.max_finite, r);
+      return std::numeric_limits<double>::quiet_NaN();
+    }
     return apply_format_rules(r, f_, mode);
   }
   double reference_round(double x, Rounding mode) { return reference(Op::set, x, 0, 0, mode); }
@@ -213,9 +225,11 @@ class MpfrFormat {
   double ieee_directed(Op op, double a, double b, double c, mpfr_rnd_t rnd) {
     load(a, b, c);
     narrow_range();
+    mpfr_clear_flags();
     int t = apply(y_, op, rnd);
     t = mpfr_check_range(y_, t, rnd);
     mpfr_subnormalize(y_, t, rnd);
+    overflowed_ = mpfr_overflow_p() != 0;
     const double r = mpfr_get_d(y_, MPFR_RNDN);  // exact: p <= 53 bits in double's range
     wide_range();
     return r;
@@ -228,6 +242,7 @@ class MpfrFormat {
 
   Format f_;
   mpfr_exp_t old_emin_, old_emax_;
+  bool overflowed_ = false;
   mpfr_t y_, wide_, mid_, in_a_, in_b_, in_c_;
 };
 

@@ -21,26 +21,37 @@ struct UsageError : std::runtime_error {
 };
 
 // The shared input options of every subcommand that generates inputs.
+// Options left unset are not passed to the generator (which rejects options it does
+// not use, so a typo never silently does nothing).
 struct InputOptions {
   std::string generator = "deltanet";
   long n = 64;
   std::uint64_t seed = 1;
-  long batch = 1;
-  long dk = 128;
-  long dv = 128;
-  std::optional<double> beta, beta_max, scale;
-  double gate = -0.1;
+  long batch = 1;  // matrix b of the batch uses seed + b
+  std::optional<long> dk, dv;
+  std::optional<double> beta, beta_max, gate, scale;
 };
 void add_input_options(CLI::App& cmd, InputOptions& in);
 
+// The shared precision flags (--format --accumulate --storage --output --rounding).
+struct PrecisionOptions {
+  std::string format = "fp64";
+  std::string accumulate, storage, output;
+  std::string rounding = "rn";
+};
+void add_precision_options(CLI::App& cmd, PrecisionOptions& p);
+
 // One JSON object per line (the --json form of every subcommand).
-void print_json_line(const nlohmann::json& j);
+void print_json_line(const nlohmann::ordered_json& j);
 // A double as JSON: non-finite values become the strings "nan", "inf", "-inf"
 // (JSON has no such numbers, and a flagged result must never be dropped).
-nlohmann::json json_number(double x);
+nlohmann::ordered_json json_number(double x);
 
 // Registration of each subcommand: adds it to `app`; the callback runs it.
 using Runner = std::function<int()>;
 void register_formats(CLI::App& app, Runner& run);
+void register_generate(CLI::App& app, Runner& run);
+void register_methods(CLI::App& app, Runner& run);
+void register_invert(CLI::App& app, Runner& run);
 
 }  // namespace triscan::cli

@@ -21,9 +21,17 @@ void add_input_options(CLI::App& cmd, InputOptions& in) {
   cmd.add_option("--scale", in.scale, "rescale N so that ||N||_inf equals this");
 }
 
-void print_json_line(const nlohmann::json& j) { std::cout << j.dump() << '\n'; }
+void add_precision_options(CLI::App& cmd, PrecisionOptions& p) {
+  cmd.add_option("--format", p.format, "operand format (default for the other three)");
+  cmd.add_option("--accumulate", p.accumulate, "accumulation format");
+  cmd.add_option("--storage", p.storage, "format of intermediates and of the stored input");
+  cmd.add_option("--output", p.output, "output format");
+  cmd.add_option("--rounding", p.rounding, "rn | rna | rz | ru | rd | sr | sr-equal");
+}
 
-nlohmann::json json_number(double x) {
+void print_json_line(const nlohmann::ordered_json& j) { std::cout << j.dump() << '\n'; }
+
+nlohmann::ordered_json json_number(double x) {
   if (std::isnan(x)) return "nan";
   if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
   return x;
@@ -38,6 +46,18 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("triscan ") + TRISCAN_VERSION);
   Runner run;
   register_formats(app, run);
+  register_generate(app, run);
+  register_methods(app, run);
+  register_invert(app, run);
+  // CLI11 reports a misspelt subcommand as "a subcommand is required"; name it instead.
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    for (const auto* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
+    if (!known) {
+      std::fprintf(stderr, "triscan: unknown subcommand '%s' (see --help)\n", argv[1]);
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
