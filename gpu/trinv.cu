@@ -1,18 +1,7 @@
-// gpu/trinv.cu — host side of the batched unit-lower triangular inversion by forward substitution in
-// fp32 (method "trinv/forward_substitution"; design and cost in docs/gpu.md).
-//
-// X = L^-1 with L = I + N is computed column by column: column j solves L x = e_j,
-//   x_i = 0 (i < j),  x_j = 1,  x_i = -sum_{k=j}^{i-1} N_ik x_k  (i > j),
-// which is Du Croz & Higham's Method 1 (forward substitution on the columns of I).
-// Each x is the exact solution of (L + dL) x = e_j with |dL| <= gamma_n |L| (Higham,
-// ASNA 2nd ed., Thm 8.5), hence |L X - I| <= gamma_n |L||X| and
-// |X - L^-1| <= gamma_n |L^-1||L||X| + O(u^2), u = 2^-24 (Du Croz & Higham 1992).
-//
-// One thread owns one column j and keeps x in registers (fully unrolled loops, so
-// every index is a compile-time constant); N's rows are broadcast to all threads of
-// the matrix from shared memory with 16-byte loads. The threads of one warp own 32
-// consecutive columns starting at J0 (a multiple of 32): for that warp x_k = 0 for
-// every k < J0, so rows and terms below J0 are skipped at compile time.
+// gpu/trinv.cu — host side of the batched unit-lower triangular inversion
+// (include/triscan/gpu.hpp): argument checks, the chunk table of a ChunkPlan, and the
+// dispatch to the kernel of gpu/trinv_kernel.cuh (instantiated per BT in
+// gpu/trinv_bt*.cu). Design, bounds and cost: docs/gpu.md.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>

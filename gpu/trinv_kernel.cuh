@@ -1,12 +1,13 @@
-// gpu/trinv_kernel.cuh — the kernel of the batched unit-lower triangular inversion by forward substitution in
-// fp32 (method "trinv/forward_substitution"; design and cost in docs/gpu.md).
+// gpu/trinv_kernel.cuh — the kernel of the batched unit-lower triangular inversion by
+// forward substitution in fp32 (method "trinv/forward_substitution"; docs/gpu.md).
 //
 // X = L^-1 with L = I + N is computed column by column: column j solves L x = e_j,
 //   x_i = 0 (i < j),  x_j = 1,  x_i = -sum_{k=j}^{i-1} N_ik x_k  (i > j),
 // which is Du Croz & Higham's Method 1 (forward substitution on the columns of I).
-// Each x is the exact solution of (L + dL) x = e_j with |dL| <= gamma_n |L| (Higham,
-// ASNA 2nd ed., Thm 8.5), hence |L X - I| <= gamma_n |L||X| and
-// |X - L^-1| <= gamma_n |L^-1||L||X| + O(u^2), u = 2^-24 (Du Croz & Higham 1992).
+// Each computed x is the exact solution of (L + dL) x = e_j with |dL| <= gamma_n |N|
+// (Higham, ASNA 2nd ed., Thm 8.5; the unit diagonal enters exactly), hence
+// |L X - I| <= gamma_n |N||X| and |X - L^-1| <= gamma_n |L^-1||N||X|, u = 2^-24
+// (Du Croz & Higham 1992) — the bounds tests/gpu assert entry by entry.
 //
 // One thread owns one column j and keeps x in registers (fully unrolled loops, so
 // every index is a compile-time constant); N's rows are broadcast to all threads of
