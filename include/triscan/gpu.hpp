@@ -4,10 +4,16 @@
 // (a cudaStream_t passed as void*).
 #pragma once
 
+#include <cstdint>
+#include <memory>
+#include <string_view>
 #include <string>
 #include <vector>
 
 #include "triscan/format.hpp"
+#include "triscan/matrix.hpp"
+#include "triscan/registry.hpp"
+#include "triscan/status.hpp"
 
 namespace triscan::gpu {
 
@@ -36,5 +42,102 @@ DeviceInfo device_info();
 // no usable device is present or gpu/ was not compiled.
 std::vector<double> hardware_round(const std::vector<float>& x, const std::string& format,
                                    Rounding mode);
+
+// ---- Batched unit-lower triangular inversion (docs/gpu.md) ------------------------
+//
+// X = (I + N)^-1 for many small strictly lower N (n <= 128), on the current device,
+// asynchronously on `stream` (a cudaStream_t; nullptr = the default stream). A, X,
+// statuses and flag are device pointers. A and X must not overlap.
+//
+// Input contract: only the strictly lower part of each N (rows and columns < m) is
+// read for its value; the diagonal and upper part may hold anything (they may be
+// fetched in the same 16-byte vector as lower entries, never used). Output contract:
+// rows i < m, columns j < m of X are written in full: the inverse below the diagonal,
+// exact 1 on it, +0 above it; nothing else is written.
+//
+// Statuses (triscan::Status as int32): per matrix in `statuses` (optional) and the
+// worst over the call in `*flag` (optional; set by the call, no need to clear it).
+//   nonfinite_input  a NaN or Inf in the strictly lower part;
+//   overflow         finite input whose inverse overflowed fp32, or has an entry
+//                    beyond the output format's largest finite value (fp16: 65504;
+//                    such entries are written as +-inf).
+// A flagged matrix's X is still written in full with what the substitution computed.
+// Invalid arguments (unknown method, unsupported size, misaligned pointers) throw
+// std::invalid_argument before anything is launched; CUDA errors throw
+// std::runtime_error.
+
+// An owning device allocation (cudaMalloc on the current device) for callers built
+// without CUDA headers (tests, drivers). Copies are synchronous; errors throw
+// std::runtime_error.
+class DeviceBytes {
+ public:
+  explicit DeviceBytes(std::size_t bytes);
+  ~DeviceBytes();
+  DeviceBytes(const DeviceBytes&) = delete;
+  DeviceBytes& operator=(const DeviceBytes&) = delete;
+  void* data() const { return ptr_; }
+  std::size_t size() const { return size_; }
+  void upload(const void* host, std::size_t bytes);          // host -> device, from offset 0
+  void download(void* host, std::size_t bytes) const;        // device -> host, from offset 0
+  void fill32(std::uint32_t pattern);                        // every 4-byte word := pattern
+
+ private:
+  void* ptr_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// Waits for the device; throws std::runtime_error if a kernel failed.
+void synchronize();
+
+enum class DType : int { fp32 = 0, bf16 = 1, fp16 = 2 };
+std::string_view dtype_name(DType t);
+DType dtype_by_name(std::string_view name);  // "fp32", "bf16", "fp16"; throws std::invalid_argument
+
+// GPU methods, under the CPU registry's names. Each entry: "name: what it computes".
+std::vector<std::string> trinv_gpu_methods();
+
+// The device-side description of a ChunkLayout (the chunk table for cu_seqlens),
+// built once and reused across calls (uploading it is a synchronous copy).
+class ChunkPlan {
+ public:
+  explicit ChunkPlan(const ChunkLayout& layout);  // validates; throws std::invalid_argument
+  ~ChunkPlan();
+  ChunkPlan(const ChunkPlan&) = delete;
+  ChunkPlan& operator=(const ChunkPlan&) = delete;
+  const ChunkLayout& layout() const { return layout_; }
+  index_t chunk_rows() const { return chunk_rows_; }  // statuses has chunk_rows() x heads entries
+  const std::int64_t* device_table() const { return table_; }  // nullptr without cu_seqlens
+
+ private:
+  ChunkLayout layout_;
+  index_t chunk_rows_ = 0;
+  std::int64_t* table_ = nullptr;  // per chunk row: (batch * T + start) << 8 | size
+};
+
+// The [B, T, H, BT] layout, BT in {16, 32, 64, 128}. statuses: [chunk_rows, H]
+// row-major, chunk rows numbered as enumerate_chunks() visits them (batch, then chunk).
+void invert_chunks(const MethodSpec& method, const ChunkPlan& plan, DType in_type, const void* A,
+                   DType out_type, void* X, std::int32_t* statuses = nullptr,
+                   std::int32_t* flag = nullptr, void* stream = nullptr);
+
+// Strided batch: matrix b (b < count) has element (i, j) at b * batch_stride + i *
+// row_stride + j, 1 <= n <= 128. A and X share the strides. Row starts must be
+// 16-byte aligned (row_stride * element size and batch_stride * element size
+// multiples of 16, pointers 16-byte aligned). statuses: `count` entries.
+void invert_batch(const MethodSpec& method, index_t count, index_t n, index_t batch_stride,
+                  index_t row_stride, DType in_type, const void* A, DType out_type, void* X,
+                  std::int32_t* statuses = nullptr, std::int32_t* flag = nullptr,
+                  void* stream = nullptr);
+
+// ---- Vendor baselines (gpu/baselines.cu), for benchmarks -------------------------
+
+// X := (I + N)^-1 for `count` row-major fp32 n x n matrices (contiguous, stride n*n)
+// by cuBLAS cublasStrsmBatched solving L X = I (X is first set to I on `stream`).
+// Reads only the strictly lower part (unit diagonal).
+void cublas_trsm_batched_inverse(index_t count, index_t n, const float* A, float* X,
+                                 void* stream = nullptr);
+// One large n x n column-major fp32 matrix inverted in place by cusolverDnXtrtri
+// (lower, unit diagonal). Returns cuSOLVER's info (0 = success).
+int cusolver_trtri_inplace(index_t n, float* A, index_t lda, void* stream = nullptr);
 
 }  // namespace triscan::gpu

@@ -1,0 +1,447 @@
+// bench/gpu_bench_trinv.cu — batched unit-lower inversion on the GPU: triscan's
+// kernels vs cuBLAS batched TRSM, with the device's copy bandwidth as the ceiling.
+//
+// Each case times one launch at a time with CUDA events (median of --runs launches
+// after warm-up), rotating over 4 input/output buffer sets of more than the L2 each so
+// the inputs come from HBM. Bytes counted: every input element read once and every
+// output element written once (B*T*H*BT elements each); achieved GB/s and the share of
+// the measured device-to-device copy bandwidth (bytes read + bytes written) follow.
+// Every timed kernel's output is checked on a sample of matrices against an fp64
+// substitution on the host (max relative Frobenius error, printed).
+//
+// Inputs: deltanet chunk matrices from validation's make_chunk_problem (unit-norm keys,
+// dk = 128, beta ~ U(0, 1)), generated for 32 chunks x H heads and tiled along T.
+//
+// Usage: gpu_bench_trinv [--runs N] [--variants] [--write-npy DIR]
+//   --first-case-only  stops after the first case (B=4, T=16384, H=32, BT=64, fp32)
+//   --variants       also times tuning variants of the kernel (accumulators per row sum,
+//                    register cap) at BT = 32, 64, 128, fp32 -> fp32.
+//   --write-npy DIR  also writes DIR/<class>.npy (A, fp32, [2, 4096, 16, 64]) and
+//                    DIR/<class>_varlen.npy for bench/fla_compare.py, one per generator
+//                    class, and exits.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "gpu/cuda_check.hpp"
+#include "gpu/trinv_kernel.cuh"
+#include "triscan/gpu.hpp"
+#include "validation/generators.hpp"
+
+namespace {
+
+using triscan::ChunkLayout;
+using triscan::index_t;
+using triscan::gpu::check_cuda;
+using triscan::gpu::DType;
+
+constexpr int buffer_sets = 4;
+
+std::size_t dtype_bytes(DType t) { return t == DType::fp32 ? 4 : 2; }
+
+std::uint16_t to_bf16(float f) {
+  std::uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return static_cast<std::uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
+float from_bf16(std::uint16_t h) {
+  const std::uint32_t u = static_cast<std::uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// The deltanet chunk matrices of `layout`: a 32-chunk x H template from the generator,
+// repeated along T (and over batch entries); values, not their repetition, matter here.
+std::vector<float> deltanet_input(const ChunkLayout& layout, std::uint64_t seed) {
+  triscan::validation::GeneratorParams p;
+  p.name = "deltanet";
+  p.n = layout.chunk;
+  p.seed = seed;
+  ChunkLayout tmpl{1, 32 * layout.chunk, layout.heads, layout.chunk, {}};
+  const auto problem = triscan::validation::make_chunk_problem(p, tmpl);
+  const std::vector<double>& A = problem.tensors.at("A").data;
+  std::vector<float> out(static_cast<std::size_t>(layout.elements()));
+  for (std::size_t e = 0; e < out.size(); ++e) out[e] = static_cast<float>(A[e % A.size()]);
+  return out;
+}
+
+// Relative Frobenius error of `got` (n x n, row stride rs) against fp64 forward
+// substitution on the same (rounded) input `a` (rows of the strictly lower part).
+double relative_error(const std::vector<double>& a, const std::vector<double>& got, int m, index_t rs) {
+  std::vector<double> x(static_cast<std::size_t>(m) * m, 0.0);
+  for (int j = 0; j < m; ++j) {
+    x[static_cast<std::size_t>(j) * m + j] = 1.0;
+    for (int i = j + 1; i < m; ++i) {
+      double s = 0;
+      for (int k = j; k < i; ++k) s += a[static_cast<std::size_t>(i * rs + k)] * x[static_cast<std::size_t>(k) * m + j];
+      x[static_cast<std::size_t>(i) * m + j] = -s;
+    }
+  }
+  double num = 0, den = 0;
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < m; ++j) {
+      const double d = got[static_cast<std::size_t>(i * rs + j)] - x[static_cast<std::size_t>(i) * m + j];
+      num += d * d;
+      den += x[static_cast<std::size_t>(i) * m + j] * x[static_cast<std::size_t>(i) * m + j];
+    }
+  return std::sqrt(num / den);
+}
+
+struct Timing {
+  double median_us = 0, min_us = 0;
+};
+
+template <class Launch>
+Timing time_launches(int runs, Launch&& launch) {
+  for (int w = 0; w < 2 * buffer_sets; ++w) launch(w % buffer_sets);
+  check_cuda(cudaDeviceSynchronize(), "warm-up");
+  std::vector<cudaEvent_t> ev(2 * static_cast<std::size_t>(runs));
+  for (auto& e : ev) check_cuda(cudaEventCreate(&e), "cudaEventCreate");
+  for (int r = 0; r < runs; ++r) {
+    check_cuda(cudaEventRecord(ev[2 * r]), "cudaEventRecord");
+    launch(r % buffer_sets);
+    check_cuda(cudaEventRecord(ev[2 * r + 1]), "cudaEventRecord");
+  }
+  check_cuda(cudaDeviceSynchronize(), "timed runs");
+  std::vector<double> us(static_cast<std::size_t>(runs));
+  for (int r = 0; r < runs; ++r) {
+    float ms = 0;
+    check_cuda(cudaEventElapsedTime(&ms, ev[2 * r], ev[2 * r + 1]), "cudaEventElapsedTime");
+    us[static_cast<std::size_t>(r)] = 1000.0 * ms;
+  }
+  for (auto& e : ev) cudaEventDestroy(e);
+  std::sort(us.begin(), us.end());
+  return {us[us.size() / 2], us.front()};
+}
+
+// Device-to-device copy bandwidth (bytes read + bytes written per second), 2 GiB.
+double copy_bandwidth_gbs(int runs) {
+  const std::size_t bytes = std::size_t(2) << 30;
+  triscan::gpu::DeviceBytes a(bytes), b(bytes);
+  a.fill32(0x3f800000u);
+  const Timing t = time_launches(runs, [&](int) {
+    check_cuda(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice), "cudaMemcpyAsync");
+  });
+  return 2.0 * static_cast<double>(bytes) / (t.median_us * 1e3);
+}
+
+struct Result {
+  std::string name, method;
+  index_t matrices = 0, bt = 0;
+  DType in = DType::fp32, out = DType::fp32;
+  Timing t;
+  double bytes = 0, max_error = 0;
+};
+
+void print_result(const Result& r, double copy_gbs) {
+  const double gbs = r.bytes / (r.t.median_us * 1e3);
+  std::printf("%-34s %-28s %7lld %4lld %4s->%-4s %10.1f %10.1f %8.0f %6.1f%% %10.2e\n", r.name.c_str(), r.method.c_str(),
+              static_cast<long long>(r.matrices), static_cast<long long>(r.bt), std::string(triscan::gpu::dtype_name(r.in)).c_str(),
+              std::string(triscan::gpu::dtype_name(r.out)).c_str(), r.t.median_us, r.t.min_us, gbs, 100.0 * gbs / copy_gbs,
+              r.max_error);
+  std::fflush(stdout);
+}
+
+void print_json(const Result& r, double copy_gbs) {
+  const double gbs = r.bytes / (r.t.median_us * 1e3);
+  std::printf("{\"bench\": \"gpu_trinv\", \"case\": \"%s\", \"method\": \"%s\", \"matrices\": %lld, \"bt\": %lld, "
+              "\"in\": \"%s\", \"out\": \"%s\", \"median_us\": %.2f, \"min_us\": %.2f, \"bytes\": %.0f, \"gb_per_s\": %.1f, "
+              "\"copy_gb_per_s\": %.1f, \"share_of_copy\": %.4f, \"max_rel_fro_error\": %.3e}\n",
+              r.name.c_str(), r.method.c_str(), static_cast<long long>(r.matrices), static_cast<long long>(r.bt),
+              std::string(triscan::gpu::dtype_name(r.in)).c_str(), std::string(triscan::gpu::dtype_name(r.out)).c_str(),
+              r.t.median_us, r.t.min_us, r.bytes, gbs, copy_gbs, gbs / copy_gbs, r.max_error);
+}
+
+// Decodes element e of a host copy of a buffer of type t.
+double decode(const std::vector<unsigned char>& bytes, DType t, std::size_t e) {
+  if (t == DType::fp32) {
+    float f;
+    std::memcpy(&f, &bytes[4 * e], 4);
+    return f;
+  }
+  std::uint16_t h;
+  std::memcpy(&h, &bytes[2 * e], 2);
+  if (t == DType::bf16) return from_bf16(h);
+  const int s = h >> 15, ex = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  const double v = ex == 0 ? std::ldexp(mant, -24) : ex == 31 ? HUGE_VAL : std::ldexp(1024 + mant, ex - 25);
+  return s ? -v : v;
+}
+
+std::vector<unsigned char> encode_input(const std::vector<float>& a, DType t) {
+  std::vector<unsigned char> out(a.size() * dtype_bytes(t));
+  if (t == DType::fp32) {
+    std::memcpy(out.data(), a.data(), out.size());
+  } else if (t == DType::bf16) {
+    for (std::size_t e = 0; e < a.size(); ++e) {
+      const std::uint16_t h = to_bf16(a[e]);
+      std::memcpy(&out[2 * e], &h, 2);
+    }
+  } else {
+    throw std::invalid_argument("bench: fp16 input not used here");
+  }
+  return out;
+}
+
+// Max relative Frobenius error over a sample of the chunk matrices of buffer set 0.
+double sample_error(const ChunkLayout& layout, const std::vector<unsigned char>& in_bytes, DType in,
+                    const triscan::gpu::DeviceBytes& X, DType out) {
+  std::vector<unsigned char> host(X.size());
+  X.download(host.data(), host.size());
+  const auto chunks = triscan::enumerate_chunks(layout);
+  const index_t rs = layout.row_stride();
+  double worst = 0;
+  for (std::size_t c = 0; c < chunks.size(); c += std::max<std::size_t>(1, chunks.size() / 97)) {
+    const auto& ch = chunks[c];
+    std::vector<double> a(static_cast<std::size_t>(ch.size * rs)), x(a.size());
+    for (index_t i = 0; i < ch.size; ++i)
+      for (index_t j = 0; j < ch.size; ++j) {
+        const auto e = static_cast<std::size_t>(ch.offset + i * rs + j);
+        a[static_cast<std::size_t>(i * rs + j)] = j < i ? decode(in_bytes, in, e) : 0.0;
+        x[static_cast<std::size_t>(i * rs + j)] = decode(host, out, e);
+      }
+    worst = std::max(worst, relative_error(a, x, static_cast<int>(ch.size), rs));
+  }
+  return worst;
+}
+
+Result bench_chunks(const std::string& name, const ChunkLayout& layout, DType in, DType out, int runs) {
+  const triscan::gpu::ChunkPlan plan(layout);
+  const auto in_bytes = encode_input(deltanet_input(layout, 7), in);
+  const std::size_t out_size = static_cast<std::size_t>(layout.elements()) * dtype_bytes(out);
+  std::vector<std::unique_ptr<triscan::gpu::DeviceBytes>> A, X;
+  for (int s = 0; s < buffer_sets; ++s) {
+    A.push_back(std::make_unique<triscan::gpu::DeviceBytes>(in_bytes.size()));
+    A.back()->upload(in_bytes.data(), in_bytes.size());
+    X.push_back(std::make_unique<triscan::gpu::DeviceBytes>(out_size));
+    X.back()->fill32(0x7fc0deadu);
+  }
+  triscan::gpu::DeviceBytes flag(4);
+  const auto fs = triscan::MethodSpec::parse("trinv/forward_substitution");
+  Result r;
+  r.name = name;
+  r.method = fs.name;
+  r.matrices = plan.chunk_rows() * layout.heads;
+  r.bt = layout.chunk;
+  r.in = in;
+  r.out = out;
+  r.t = time_launches(runs, [&](int s) {
+    triscan::gpu::invert_chunks(fs, plan, in, A[s]->data(), out, X[s]->data(), nullptr,
+                                static_cast<std::int32_t*>(flag.data()));
+  });
+  std::int32_t f = -1;
+  flag.download(&f, 4);
+  if (f != 0) throw std::runtime_error(name + ": status flag " + std::to_string(f));
+  r.bytes = static_cast<double>(layout.elements()) * static_cast<double>(dtype_bytes(in) + dtype_bytes(out));
+  r.max_error = sample_error(layout, in_bytes, in, *X[0], out);
+  return r;
+}
+
+// A tuning variant of the kernel (gpu/trinv_kernel.cuh), regular chunk layout.
+template <int BT, int ACC, int MIN_BLOCKS>
+Result bench_variant(const ChunkLayout& layout, int runs) {
+  namespace d = triscan::gpu::detail;
+  const auto in_bytes = encode_input(deltanet_input(layout, 7), DType::fp32);
+  std::vector<std::unique_ptr<triscan::gpu::DeviceBytes>> A, X;
+  for (int s = 0; s < buffer_sets; ++s) {
+    A.push_back(std::make_unique<triscan::gpu::DeviceBytes>(in_bytes.size()));
+    A.back()->upload(in_bytes.data(), in_bytes.size());
+    X.push_back(std::make_unique<triscan::gpu::DeviceBytes>(in_bytes.size()));
+    X.back()->fill32(0x7fc0deadu);
+  }
+  d::MatrixAddressing addr;
+  addr.kind = d::Addressing::chunks;
+  addr.length = layout.length;
+  addr.heads = layout.heads;
+  addr.chunks_per_seq = (layout.length + BT - 1) / BT;
+  addr.count = layout.batch * addr.chunks_per_seq * layout.heads;
+  addr.row_stride = layout.row_stride();
+  Result r;
+  r.name = "variant BT" + std::to_string(BT) + " acc=" + std::to_string(ACC) + " minblocks=" + std::to_string(MIN_BLOCKS);
+  r.method = "trinv/forward_substitution";
+  r.matrices = addr.count;
+  r.bt = BT;
+  r.t = time_launches(runs, [&](int s) {
+    d::launch_kernel<BT, ACC, MIN_BLOCKS>(DType::fp32, DType::fp32, A[s]->data(), X[s]->data(), addr, nullptr,
+                                          nullptr, nullptr);
+  });
+  r.bytes = static_cast<double>(layout.elements()) * 8.0;
+  r.max_error = sample_error(layout, in_bytes, DType::fp32, *X[0], DType::fp32);
+  return r;
+}
+
+// The same matrices as a contiguous [N, n, n] batch: triscan's strided path and
+// cuBLAS batched TRSM (solving L X = I; X is reset to I inside the timed call).
+std::vector<Result> bench_strided(const ChunkLayout& layout, int runs) {
+  const auto chunk_input = deltanet_input(layout, 7);
+  const auto chunks = triscan::enumerate_chunks(layout);
+  const index_t n = layout.chunk, N = static_cast<index_t>(chunks.size());
+  std::vector<float> a(static_cast<std::size_t>(N * n * n), 0.0f);
+  for (index_t q = 0; q < N; ++q)
+    for (index_t i = 0; i < n; ++i)
+      for (index_t j = 0; j < i; ++j)
+        a[static_cast<std::size_t>((q * n + i) * n + j)] =
+            chunk_input[static_cast<std::size_t>(chunks[static_cast<std::size_t>(q)].offset + i * layout.row_stride() + j)];
+  std::vector<std::unique_ptr<triscan::gpu::DeviceBytes>> A, X;
+  for (int s = 0; s < buffer_sets; ++s) {
+    A.push_back(std::make_unique<triscan::gpu::DeviceBytes>(a.size() * 4));
+    A.back()->upload(a.data(), a.size() * 4);
+    X.push_back(std::make_unique<triscan::gpu::DeviceBytes>(a.size() * 4));
+    X.back()->fill32(0x7fc0deadu);
+  }
+  ChunkLayout as_batch{1, N * n, 1, n, {}};  // [N, n, n] is the chunk layout with H = 1
+  std::vector<unsigned char> in_bytes(a.size() * 4);
+  std::memcpy(in_bytes.data(), a.data(), in_bytes.size());
+  const auto fs = triscan::MethodSpec::parse("trinv/forward_substitution");
+  std::vector<Result> out;
+  Result r;
+  r.name = "strided [N," + std::to_string(n) + "," + std::to_string(n) + "]";
+  r.matrices = N;
+  r.bt = n;
+  r.bytes = static_cast<double>(a.size()) * 8.0;
+  r.method = fs.name;
+  r.t = time_launches(runs, [&](int s) {
+    triscan::gpu::invert_batch(fs, N, n, n * n, n, DType::fp32, A[s]->data(), DType::fp32, X[s]->data());
+  });
+  r.max_error = sample_error(as_batch, in_bytes, DType::fp32, *X[0], DType::fp32);
+  out.push_back(r);
+  r.method = "cublas/trsm_batched";
+  r.t = time_launches(runs, [&](int s) {
+    triscan::gpu::cublas_trsm_batched_inverse(N, n, static_cast<const float*>(A[s]->data()),
+                                              static_cast<float*>(X[s]->data()));
+  });
+  r.max_error = sample_error(as_batch, in_bytes, DType::fp32, *X[0], DType::fp32);
+  out.push_back(r);
+  return out;
+}
+
+// Sequence lengths drawn uniformly in [1, 2 * mean] (seeded) until `total` tokens.
+std::vector<std::int64_t> random_cu_seqlens(index_t total, index_t mean, std::uint64_t seed) {
+  triscan::validation::Rng rng(seed);
+  std::vector<std::int64_t> cu{0};
+  while (cu.back() < total) {
+    const auto len = static_cast<std::int64_t>(1 + rng.uniform() * static_cast<double>(2 * mean));
+    cu.push_back(std::min<std::int64_t>(cu.back() + len, total));
+  }
+  return cu;
+}
+
+void write_npy(const std::string& path, const std::vector<index_t>& shape, const std::vector<double>& data) {
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
+  for (auto d : shape) header += std::to_string(d) + ", ";
+  header += "), }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::ofstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot write " + path);
+  f.write("\x93NUMPY\x01\x00", 8);
+  const auto len = static_cast<std::uint16_t>(header.size());
+  f.put(static_cast<char>(len & 0xff));
+  f.put(static_cast<char>(len >> 8));
+  f << header;
+  for (double v : data) {
+    const float x = static_cast<float>(v);
+    f.write(reinterpret_cast<const char*>(&x), 4);
+  }
+}
+
+void write_inputs(const std::string& dir) {
+  for (const char* cls : {"deltanet", "deltanet-beta2", "deltanet-correlated", "deltanet-equal", "gated"}) {
+    triscan::validation::GeneratorParams p;
+    p.name = cls;
+    p.n = 64;
+    p.seed = 11;
+    ChunkLayout layout{2, 4096, 16, 64, {}};
+    auto problem = triscan::validation::make_chunk_problem(p, layout);
+    write_npy(dir + "/" + cls + ".npy", {2, 4096, 16, 64}, problem.tensors.at("A").data);
+    ChunkLayout varlen{1, 8192, 16, 64, random_cu_seqlens(8192, 300, 5)};
+    problem = triscan::validation::make_chunk_problem(p, varlen);
+    write_npy(dir + "/" + cls + "_varlen.npy", {1, 8192, 16, 64}, problem.tensors.at("A").data);
+    std::ofstream(dir + "/" + cls + "_cu_seqlens.txt") << [&] {
+      std::string s;
+      for (auto v : varlen.cu_seqlens) s += std::to_string(v) + " ";
+      return s;
+    }();
+    std::printf("wrote %s/%s.npy and %s_varlen.npy\n", dir.c_str(), cls, cls);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    int runs = 50;
+    bool variants = false, first_only = false;
+    for (int a = 1; a < argc; ++a) {
+      const std::string arg = argv[a];
+      if (arg == "--variants") {
+        variants = true;
+      } else if (arg == "--first-case-only") {  // for a profiler run
+        first_only = true;
+      } else if (arg == "--runs" && a + 1 < argc) {
+        runs = std::stoi(argv[++a]);
+      } else if (arg == "--write-npy" && a + 1 < argc) {
+        write_inputs(argv[++a]);
+        return 0;
+      } else {
+        std::fprintf(stderr, "usage: gpu_bench_trinv [--runs N] [--variants] [--write-npy DIR]\nunknown argument '%s'\n", arg.c_str());
+        return 2;
+      }
+    }
+    const auto info = triscan::gpu::device_info();
+    if (!info.usable) {
+      std::fprintf(stderr, "no usable GPU: %s\n", info.reason.c_str());
+      return 1;
+    }
+    const double copy_gbs = copy_bandwidth_gbs(runs);
+    std::printf("device: %s (sm_%d%d), copy bandwidth (read + write): %.0f GB/s\n", info.name.c_str(), info.major,
+                info.minor, copy_gbs);
+    std::printf("%-34s %-28s %7s %4s %10s %10s %10s %8s %7s %10s\n", "case", "method", "N", "BT", "in->out", "median_us",
+                "min_us", "GB/s", "copy%", "max_err");
+    std::vector<Result> results;
+    auto add = [&](const Result& r) {
+      print_result(r, copy_gbs);
+      results.push_back(r);
+    };
+    const ChunkLayout main_shape{4, 16384, 32, 64, {}};
+    if (variants) {
+      const ChunkLayout s32{4, 16384, 32, 32, {}}, s128{4, 16384, 32, 128, {}};
+      add(bench_variant<64, 2, 1>(main_shape, runs));
+      add(bench_variant<64, 4, 1>(main_shape, runs));
+      add(bench_variant<64, 8, 1>(main_shape, runs));
+      add(bench_variant<64, 4, 5>(main_shape, runs));
+      add(bench_variant<64, 8, 4>(main_shape, runs));
+      add(bench_variant<32, 2, 1>(s32, runs));
+      add(bench_variant<32, 8, 1>(s32, runs));
+      add(bench_variant<128, 4, 1>(s128, runs));
+      add(bench_variant<128, 8, 1>(s128, runs));
+      add(bench_variant<128, 8, 2>(s128, runs));
+    }
+    add(bench_chunks("B4 T16384 H32 BT64", main_shape, DType::fp32, DType::fp32, runs));
+    if (first_only) return 0;
+    add(bench_chunks("B4 T16384 H32 BT64", main_shape, DType::fp32, DType::bf16, runs));
+    add(bench_chunks("B4 T16384 H32 BT64", main_shape, DType::bf16, DType::bf16, runs));
+    for (index_t bt : {16, 32, 128}) add(bench_chunks("B4 T16384 H32 BT" + std::to_string(bt), ChunkLayout{4, 16384, 32, bt, {}}, DType::fp32, DType::fp32, runs));
+    add(bench_chunks("B4 T16384 H32 BT16", ChunkLayout{4, 16384, 32, 16, {}}, DType::fp32, DType::bf16, runs));
+    add(bench_chunks("B4 T16384 H32 BT32", ChunkLayout{4, 16384, 32, 32, {}}, DType::fp32, DType::bf16, runs));
+    ChunkLayout varlen{1, 65536, 32, 64, random_cu_seqlens(65536, 1000, 3)};
+    add(bench_chunks("varlen T65536 H32 BT64 (" + std::to_string(varlen.cu_seqlens.size() - 1) + " seqs)", varlen,
+                     DType::fp32, DType::fp32, runs));
+    for (const Result& r : bench_strided(main_shape, runs)) add(r);
+    for (const Result& r : bench_strided(ChunkLayout{4, 16384, 32, 128, {}}, std::max(10, runs / 4))) add(r);
+    for (const Result& r : results) print_json(r, copy_gbs);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpu_bench_trinv: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# bench/gpu_device_run.sh — one device call: checks, GPU tests (plain, memcheck,
+# racecheck), the CUDA-event bench and the FLA comparison. Expects binaries, shared
+# libraries, scripts and wheels copied under .gpuwork/ (see docs/benchmarks.md), writes
+# logs under $OUT. Usage: bench/gpu_device_run.sh [tests|bench|fla|all]...
+set -u
+W=$PWD/.gpuwork
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+export LD_LIBRARY_PATH=$W/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+for d in $(python3 -c 'import nvidia, os; p = nvidia.__path__[0]; print(" ".join(os.path.join(p, s, "lib") for s in os.listdir(p)))' 2>/dev/null); do
+  LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$d
+done
+what=${*:-all}
+
+info() {
+  { date -u; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv
+    nvcc --version | tail -1; which compute-sanitizer
+    for b in $W/bin/*; do echo "== ldd $b"; ldd "$b" | grep -E "not found|triscan|cuda|cublas|gtest|openblas"; done
+  } > "$OUT/info.log" 2>&1; cat "$OUT/info.log"
+}
+
+tests() {
+  timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"
+  grep -E "^\[  (FAILED|PASSED|SKIPPED) |tests ran|Failure|bound|exceeds" "$OUT/tests.log" | head -30
+  timeout 200 compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 "$W/bin/test_gpu" \
+    --gtest_filter='TrinvGpuContract.*:-*ResidualBound*' > "$OUT/memcheck.log" 2>&1; echo "memcheck rc=$?"
+  tail -4 "$OUT/memcheck.log"
+  timeout 120 compute-sanitizer --tool racecheck --error-exitcode 9 "$W/bin/test_gpu" \
+    --gtest_filter='TrinvGpuContract.NonFinite*:TrinvGpuContract.AllOnes*:TrinvGpuContract.Garbage*' \
+    > "$OUT/racecheck.log" 2>&1; echo "racecheck rc=$?"
+  tail -4 "$OUT/racecheck.log"
+}
+
+bench() { timeout 300 "$W/bin/gpu_bench_trinv" --runs 50 ${BENCH_ARGS:-} > "$OUT/bench.log" 2>&1; echo "bench rc=$?"; cat "$OUT/bench.log" | grep -v '^{'; }
+
+fla() {  # fla [060|052]...
+  rm -rf /tmp/npy && mkdir -p /tmp/npy && timeout 120 "$W/bin/gpu_bench_trinv" --write-npy /tmp/npy > /dev/null || return
+  for v in "$@"; do
+    if [ "$v" = 060 ]; then whl=.whl/fla_core-0.6.0*.whl; else whl="$W/fla052/*.whl"; fi
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site$v $whl
+    extra=""; [ "$v" = 052 ] && extra=--skip-accuracy  # 0.5.2: timing only (device time)
+    PYTHONPATH=/tmp/site$v PYTHONUNBUFFERED=1 timeout 300 python3 "$W/fla_compare.py" --lib "$W/lib/libtriscan_gpu.so.0" \
+      $extra --inputs /tmp/npy --out "$OUT/fla$v.jsonl" > "/tmp/fla$v.log" 2>&1; echo "fla $v rc=$?"
+    grep -v '^{' "/tmp/fla$v.log" | tail -15
+  done
+}
+
+# Hardware counters of one BT = 64 fp32 launch (the 11th kernel of the bench run):
+# shared-memory load instructions vs wavefronts, pipe and DRAM utilization.
+counters() {
+  timeout 150 ncu --clock-control none --kernel-name regex:invert_unit_lower --launch-skip 10 --launch-count 1 \
+    --metrics gpu__time_duration.sum,smsp__inst_executed_op_shared_ld.sum,l1tex__data_pipe_lsu_wavefronts_mem_shared_op_ld.sum,l1tex__data_pipe_lsu_wavefronts_mem_shared.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed,sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_elapsed,smsp__inst_executed.sum,sm__warps_active.avg.pct_of_peak_sustained_active,dram__bytes_read.sum,dram__bytes_write.sum \
+    "$W/bin/gpu_bench_trinv" --runs 5 --first-case-only > "$OUT/ncu.log" 2>&1; echo "ncu rc=$?"
+  grep -E "invert_unit_lower|gpu__time|shared|dram__|fma|inst_executed.sum|warps_active" "$OUT/ncu.log" | head -14
+}
+
+info
+for w in $what; do
+  case $w in
+    counters) counters ;; tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
+    all) tests; bench; fla 060 052 ;;
+  esac
+done

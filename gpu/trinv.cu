@@ -1,0 +1,162 @@
+// gpu/trinv.cu — host side of the batched unit-lower triangular inversion
+// (include/triscan/gpu.hpp): argument checks, the chunk table of a ChunkPlan, and the
+// dispatch to the kernel of gpu/trinv_kernel.cuh (instantiated per BT in
+// gpu/trinv_bt*.cu). Design, bounds and cost: docs/gpu.md.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "gpu/cuda_check.hpp"
+#include "gpu/trinv.cuh"
+#include "triscan/gpu.hpp"
+
+namespace triscan::gpu {
+namespace detail {
+namespace {
+
+std::size_t dtype_size(DType t) { return t == DType::fp32 ? 4 : 2; }
+
+void check_method(const MethodSpec& method) {
+  if (method.name != "trinv/forward_substitution")
+    throw std::invalid_argument("gpu::invert: method '" + method.name +
+                                "' has no GPU kernel; GPU methods: trinv/forward_substitution");
+  method.check_keys({});
+}
+
+void check_dtype(DType t, const char* what) {
+  if (t != DType::fp32 && t != DType::bf16 && t != DType::fp16)
+    throw std::invalid_argument(std::string("gpu::invert: unknown ") + what + " dtype " +
+                                std::to_string(static_cast<int>(t)));
+}
+
+void check_aligned(const void* p, const char* what) {
+  if (reinterpret_cast<std::uintptr_t>(p) % 16 != 0)
+    throw std::invalid_argument(std::string("gpu::invert: ") + what + " is not 16-byte aligned");
+}
+
+// Runs the kernel for bt in {16, 32, 64, 128}; flag (if any) is cleared first so it
+// holds the worst status of this call.
+void run(int bt, DType in, DType out, const void* A, void* X, const MatrixAddressing& addr, int* statuses,
+         int* flag, void* stream) {
+  auto s = static_cast<cudaStream_t>(stream);
+  if (flag) check_cuda(cudaMemsetAsync(flag, 0, sizeof(int), s), "cudaMemsetAsync(flag)");
+  if (addr.count == 0) return;
+  switch (bt) {
+    case 16: return launch_invert<16>(in, out, A, X, addr, statuses, flag, s);
+    case 32: return launch_invert<32>(in, out, A, X, addr, statuses, flag, s);
+    case 64: return launch_invert<64>(in, out, A, X, addr, statuses, flag, s);
+    case 128: return launch_invert<128>(in, out, A, X, addr, statuses, flag, s);
+  }
+  throw std::invalid_argument("gpu::invert: size " + std::to_string(bt) + " not in {16, 32, 64, 128}");
+}
+
+}  // namespace
+}  // namespace detail
+
+std::string_view dtype_name(DType t) {
+  switch (t) {
+    case DType::fp32: return "fp32";
+    case DType::bf16: return "bf16";
+    case DType::fp16: return "fp16";
+  }
+  return "unknown";
+}
+
+DType dtype_by_name(std::string_view name) {
+  for (DType t : {DType::fp32, DType::bf16, DType::fp16})
+    if (dtype_name(t) == name) return t;
+  throw std::invalid_argument("gpu: unknown dtype '" + std::string(name) + "' (allowed: fp32, bf16, fp16)");
+}
+
+std::vector<std::string> trinv_gpu_methods() {
+  return {"trinv/forward_substitution: fp32 forward substitution, one thread per column (any in/out dtype)"};
+}
+
+ChunkPlan::ChunkPlan(const ChunkLayout& layout) : layout_(layout) {
+  const char* what = "gpu::ChunkPlan";
+  layout_.validate();
+  const index_t bt = layout_.chunk;
+  if (bt != 16 && bt != 32 && bt != 64 && bt != 128)
+    throw std::invalid_argument(std::string(what) + ": chunk size BT = " + std::to_string(bt) +
+                                " not in {16, 32, 64, 128}");
+  chunk_rows_ = chunk_count(layout_);
+  if (layout_.cu_seqlens.empty()) return;
+  // One entry per chunk row, in enumerate_chunks() order: (first token row << 8) | m.
+  std::vector<std::int64_t> table;
+  table.reserve(static_cast<std::size_t>(chunk_rows_));
+  for (std::size_t s = 1; s < layout_.cu_seqlens.size(); ++s)
+    for (std::int64_t start = layout_.cu_seqlens[s - 1]; start < layout_.cu_seqlens[s]; start += bt)
+      table.push_back(start << 8 | std::min<std::int64_t>(bt, layout_.cu_seqlens[s] - start));
+  if (table.empty()) return;
+  check_cuda(cudaMalloc(&table_, table.size() * sizeof(std::int64_t)), "cudaMalloc(chunk table)");
+  const cudaError_t err =
+      cudaMemcpy(table_, table.data(), table.size() * sizeof(std::int64_t), cudaMemcpyHostToDevice);
+  if (err != cudaSuccess) {
+    cudaFree(table_);
+    table_ = nullptr;
+    check_cuda(err, "cudaMemcpy(chunk table)");
+  }
+}
+
+ChunkPlan::~ChunkPlan() {
+  if (table_) cudaFree(table_);
+}
+
+void invert_chunks(const MethodSpec& method, const ChunkPlan& plan, DType in_type, const void* A,
+                   DType out_type, void* X, std::int32_t* statuses, std::int32_t* flag, void* stream) {
+  detail::check_method(method);
+  detail::check_dtype(in_type, "input");
+  detail::check_dtype(out_type, "output");
+  const ChunkLayout& layout = plan.layout();
+  detail::MatrixAddressing addr;
+  addr.count = plan.chunk_rows() * layout.heads;
+  if (addr.count > 0) {
+    if (!A || !X) throw std::invalid_argument("gpu::invert_chunks: null A or X");
+    detail::check_aligned(A, "A");
+  }
+  addr.kind = layout.cu_seqlens.empty() ? detail::Addressing::chunks : detail::Addressing::chunks_varlen;
+  addr.length = layout.length;
+  addr.heads = layout.heads;
+  addr.chunks_per_seq = (layout.length + layout.chunk - 1) / layout.chunk;
+  addr.table = plan.device_table();
+  addr.row_stride = layout.row_stride();
+  detail::run(static_cast<int>(layout.chunk), in_type, out_type, A, X, addr, statuses, flag, stream);
+}
+
+void invert_batch(const MethodSpec& method, index_t count, index_t n, index_t batch_stride, index_t row_stride,
+                  DType in_type, const void* A, DType out_type, void* X, std::int32_t* statuses,
+                  std::int32_t* flag, void* stream) {
+  const char* what = "gpu::invert_batch";
+  detail::check_method(method);
+  detail::check_dtype(in_type, "input");
+  detail::check_dtype(out_type, "output");
+  if (count < 0) throw std::invalid_argument(std::string(what) + ": negative count " + std::to_string(count));
+  if (n < 1 || n > 128)
+    throw std::invalid_argument(std::string(what) + ": size n = " + std::to_string(n) + " not in [1, 128]");
+  if (row_stride < n)
+    throw std::invalid_argument(std::string(what) + ": row_stride " + std::to_string(row_stride) + " < n");
+  if (count > 1 && batch_stride < (n - 1) * row_stride + n)
+    throw std::invalid_argument(std::string(what) + ": batch_stride " + std::to_string(batch_stride) +
+                                " smaller than one matrix's span");
+  const std::size_t in_size = detail::dtype_size(in_type);
+  if ((row_stride * static_cast<index_t>(in_size)) % 16 != 0 || (batch_stride * static_cast<index_t>(in_size)) % 16 != 0)
+    throw std::invalid_argument(std::string(what) + ": row_stride and batch_stride must be multiples of 16 bytes of the input type");
+  if (count > 0) {
+    if (!A || !X) throw std::invalid_argument(std::string(what) + ": null A or X");
+    detail::check_aligned(A, "A");
+  }
+  detail::MatrixAddressing addr;
+  addr.kind = detail::Addressing::strided;
+  addr.count = count;
+  addr.batch_stride = batch_stride;
+  addr.row_stride = row_stride;
+  addr.n = static_cast<int>(n);
+  const int bt = n <= 16 ? 16 : n <= 32 ? 32 : n <= 64 ? 64 : 128;
+  detail::run(bt, in_type, out_type, A, X, addr, statuses, flag, stream);
+}
+
+}  // namespace triscan::gpu

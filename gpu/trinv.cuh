@@ -1,0 +1,78 @@
+// gpu/trinv.cuh — device-side pieces of the batched unit-lower inversion (internal).
+//
+// Where each matrix lives: the [B, T, H, BT] chunk layout (regular or cu_seqlens) and
+// the strided [N, n, n] layout both reduce to (offset of element (0, 0), row stride,
+// size m); element (i, j) is at offset + i * row_stride + j.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "triscan/gpu.hpp"
+
+namespace triscan::gpu::detail {
+
+enum class Addressing : int { chunks = 0, chunks_varlen = 1, strided = 2 };
+
+struct MatrixAddressing {
+  Addressing kind = Addressing::chunks;
+  long long count = 0;          // matrices in the call
+  long long length = 0;         // chunks: T
+  long long heads = 1;          // chunks: H
+  long long chunks_per_seq = 0; // chunks (regular): ceil(T / BT)
+  const std::int64_t* table = nullptr;  // chunks_varlen: (row0 << 8) | m per chunk row
+  long long batch_stride = 0;   // strided
+  long long row_stride = 0;     // strided (chunks: H * BT)
+  int n = 0;                    // strided: the matrix size
+};
+
+struct MatrixLocation {
+  long long offset;      // element (0, 0)
+  long long row_stride;  // elements between rows
+  int size;              // m: rows and columns that belong to the matrix
+};
+
+// Matrix q of the call. Chunk rows r = q / H are numbered as enumerate_chunks()
+// visits them (batch entry, then chunk); the head is q % H.
+template <int BT>
+__device__ inline MatrixLocation locate(const MatrixAddressing& a, long long q) {
+  if (a.kind == Addressing::strided) return {q * a.batch_stride, a.row_stride, a.n};
+  const long long r = q / a.heads, h = q % a.heads;
+  long long row0;  // token row of the chunk's first row, counted over B * T rows
+  int m;
+  if (a.kind == Addressing::chunks_varlen) {
+    const std::int64_t e = a.table[r];
+    row0 = e >> 8;
+    m = static_cast<int>(e & 0xff);
+  } else {
+    const long long b = r / a.chunks_per_seq, start = (r % a.chunks_per_seq) * BT;
+    row0 = b * a.length + start;
+    m = static_cast<int>(a.length - start < BT ? a.length - start : BT);
+  }
+  return {(row0 * a.heads + h) * BT, a.heads * BT, m};
+}
+
+// Element conversions between storage types and the fp32 working format.
+__device__ inline float to_float(float v) { return v; }
+__device__ inline float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+__device__ inline float to_float(__half v) { return __half2float(v); }
+
+template <class T>
+__device__ inline T from_float(float v);
+template <>
+__device__ inline float from_float<float>(float v) { return v; }
+template <>
+__device__ inline __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+template <>
+__device__ inline __half from_float<__half>(float v) { return __float2half_rn(v); }
+
+// Launches the BT kernel for (in, out) dtypes on `stream` (gpu/trinv_bt*.cu).
+template <int BT>
+void launch_invert(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr, int* statuses,
+                   int* flag, cudaStream_t stream);
+
+}  // namespace triscan::gpu::detail

@@ -1,0 +1,7 @@
+// gpu/trinv_bt16.cu — the BT = 16 instantiations of the inversion kernel
+// (every input x output dtype; see gpu/trinv_kernel.cuh).
+#include "gpu/trinv_kernel.cuh"
+
+namespace triscan::gpu {
+TRISCAN_INSTANTIATE_LAUNCH_INVERT(16);
+}  // namespace triscan::gpu

@@ -1,0 +1,178 @@
+// Shared by the GPU inversion tests: host encodings of the storage types, running the
+// kernels on poisoned output buffers, and the error bound the results are held to.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tests/gpu/gpu_test_util.hpp"
+#include "triscan/gpu.hpp"
+#include "triscan/matrix.hpp"
+
+namespace triscan::gpu_test {
+
+using gpu::DType;
+
+inline std::size_t dtype_bytes(DType t) { return t == DType::fp32 ? 4 : 2; }
+
+// Unit roundoff of a storage type: 2^-24 (fp32), 2^-8 (bf16), 2^-11 (fp16).
+inline double unit_roundoff(DType t) {
+  return t == DType::fp32 ? std::ldexp(1.0, -24) : t == DType::bf16 ? std::ldexp(1.0, -8) : std::ldexp(1.0, -11);
+}
+// Half the spacing of the subnormals: the absolute error of rounding a tiny value.
+inline double half_min_subnormal(DType t) {
+  return t == DType::fp32 ? std::ldexp(1.0, -150) : t == DType::bf16 ? std::ldexp(1.0, -134) : std::ldexp(1.0, -25);
+}
+
+inline std::uint32_t float_bits(float f) {
+  std::uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline float bits_float(std::uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// bf16 = the top half of an fp32; round to nearest even (NaN kept quiet).
+inline std::uint16_t encode_bf16(float f) {
+  const std::uint32_t u = float_bits(f);
+  if (std::isnan(f)) return static_cast<std::uint16_t>((u >> 16) | 0x40);
+  return static_cast<std::uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
+inline double decode_bf16(std::uint16_t h) { return bits_float(static_cast<std::uint32_t>(h) << 16); }
+
+// IEEE binary16: exact decoding, and encoding of a double by round to nearest even.
+inline double decode_fp16(std::uint16_t h) {
+  const int sign = h >> 15, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+  double v;
+  if (exponent == 0x1f) v = mantissa ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
+  else if (exponent == 0) v = std::ldexp(mantissa, -24);
+  else v = std::ldexp(1024 + mantissa, exponent - 25);
+  return sign ? -v : v;
+}
+inline std::uint16_t encode_fp16(double x) {
+  const std::uint16_t sign = std::signbit(x) ? 0x8000 : 0;
+  if (std::isnan(x)) return 0x7e00;
+  const double a = std::fabs(x);
+  if (a >= 65520.0) return sign | 0x7c00;  // 65520 = 65504 + half an ulp: rounds to inf
+  int e;
+  std::frexp(a, &e);                       // a = f * 2^e, f in [0.5, 1)
+  const int q = std::max(e - 11, -24);     // quantum 2^q: 11 significant bits, or subnormal spacing
+  const double scaled = std::nearbyint(std::ldexp(a, -q));  // ties to even (default rounding mode)
+  const double r = std::ldexp(scaled, q);
+  if (r == 0.0) return sign;
+  if (r < std::ldexp(1.0, -14)) return sign | static_cast<std::uint16_t>(scaled);  // subnormal
+  int re;
+  const double rf = std::frexp(r, &re);
+  const auto mant = static_cast<std::uint16_t>(std::ldexp(rf, 11) - 1024);
+  return sign | static_cast<std::uint16_t>((re + 14) << 10) | mant;
+}
+
+// Host values -> the bytes of `t` (rounded to nearest), and the values those bytes
+// hold (what the kernel sees), so references start from the same rounded input.
+inline std::vector<unsigned char> encode(const std::vector<double>& x, DType t, std::vector<double>* seen) {
+  std::vector<unsigned char> bytes(x.size() * dtype_bytes(t));
+  if (seen) seen->resize(x.size());
+  for (std::size_t e = 0; e < x.size(); ++e) {
+    double v;
+    if (t == DType::fp32) {
+      const float f = static_cast<float>(x[e]);
+      std::memcpy(&bytes[4 * e], &f, 4);
+      v = f;
+    } else {
+      const std::uint16_t h = t == DType::bf16 ? encode_bf16(static_cast<float>(x[e])) : encode_fp16(x[e]);
+      std::memcpy(&bytes[2 * e], &h, 2);
+      v = t == DType::bf16 ? decode_bf16(h) : decode_fp16(h);
+    }
+    if (seen) (*seen)[e] = v;
+  }
+  return bytes;
+}
+
+inline double decode_at(const std::vector<unsigned char>& bytes, DType t, std::size_t e) {
+  if (t == DType::fp32) {
+    float f;
+    std::memcpy(&f, &bytes[4 * e], 4);
+    return f;
+  }
+  std::uint16_t h;
+  std::memcpy(&h, &bytes[2 * e], 2);
+  return t == DType::bf16 ? decode_bf16(h) : decode_fp16(h);
+}
+
+// The poison written over every output buffer before a run: a NaN in each storage
+// type (fp32 0x7fc0dead; 0x7fc1 is a NaN in both bf16 and fp16).
+inline std::uint32_t poison_word(DType t) { return t == DType::fp32 ? 0x7fc0deadu : 0x7fc17fc1u; }
+inline bool is_poison(const std::vector<unsigned char>& bytes, DType t, std::size_t e) {
+  if (t == DType::fp32) {
+    std::uint32_t u;
+    std::memcpy(&u, &bytes[4 * e], 4);
+    return u == 0x7fc0deadu;
+  }
+  std::uint16_t h;
+  std::memcpy(&h, &bytes[2 * e], 2);
+  return h == 0x7fc1;
+}
+// +0 exactly (the contract writes +0, not -0, above the diagonal).
+inline bool is_positive_zero(const std::vector<unsigned char>& bytes, DType t, std::size_t e) {
+  for (std::size_t b = 0; b < dtype_bytes(t); ++b)
+    if (bytes[dtype_bytes(t) * e + b] != 0) return false;
+  return true;
+}
+
+// Output of one GPU run on the chunk layout: raw output bytes, statuses, flag.
+struct ChunkRun {
+  std::vector<unsigned char> out;
+  std::vector<std::int32_t> statuses;
+  std::int32_t flag = -1;
+};
+
+inline ChunkRun run_chunks(const ChunkLayout& layout, DType in, const std::vector<unsigned char>& in_bytes,
+                           DType out, const MethodSpec& method = MethodSpec::parse("trinv/forward_substitution")) {
+  gpu::ChunkPlan plan(layout);
+  const auto elements = static_cast<std::size_t>(layout.elements());
+  const auto nstat = static_cast<std::size_t>(plan.chunk_rows() * layout.heads);
+  gpu::DeviceBytes dA(in_bytes.size()), dX(elements * dtype_bytes(out)), dS(4 * nstat + 4), dF(4);
+  dA.upload(in_bytes.data(), in_bytes.size());
+  dX.fill32(poison_word(out));
+  dS.fill32(0xffffffffu);
+  dF.fill32(0xffffffffu);
+  gpu::invert_chunks(method, plan, in, dA.data(), out, dX.data(), static_cast<std::int32_t*>(dS.data()),
+                     static_cast<std::int32_t*>(dF.data()));
+  gpu::synchronize();
+  ChunkRun r;
+  r.out.resize(elements * dtype_bytes(out));
+  dX.download(r.out.data(), r.out.size());
+  r.statuses.resize(nstat + 1);
+  dS.download(r.statuses.data(), 4 * (nstat + 1));
+  dF.download(&r.flag, 4);
+  return r;
+}
+
+// Deterministic random numbers for tests (the engine is specified by the standard;
+// the transform to [lo, hi) is ours, so values do not depend on the library).
+class TestRng {
+ public:
+  explicit TestRng(std::uint64_t seed) : engine_(seed) {}
+  double uniform(double lo, double hi) {
+    return lo + (hi - lo) * static_cast<double>(engine_() >> 11) * std::ldexp(1.0, -53);
+  }
+  std::uint64_t below(std::uint64_t n) { return engine_() % n; }
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+// gamma_n = n u / (1 - n u) (Higham, ASNA 2nd ed., Lemma 3.1).
+inline double gamma_n(int n, double u) { return n * u / (1.0 - n * u); }
+
+}  // namespace triscan::gpu_test
