@@ -54,7 +54,11 @@ void expect_hardware_agreement(const std::string& format, Rounding mode, int exp
   std::ostringstream first;
   for (std::size_t i = 0; i < x.size(); ++i) {
     const double sw = round(static_cast<double>(x[i]), f, mode);
-    const bool same = (std::isnan(sw) && std::isnan(hw[i])) || bits_of(sw) == bits_of(hw[i]);
+    // NaN inputs: triscan's contract is NaN -> NaN. The tf32 conversion cvt.rna.tf32.f32
+    // rounds the bit pattern, so a NaN whose payload lies only in the 13 low bits comes
+    // back as +-inf (seen on an H200, 2026-11-28): accepted for tf32 only (docs/formats.md).
+    const bool nan_quirk = std::isnan(x[i]) && format == "tf32" && std::isinf(hw[i]);
+    const bool same = (std::isnan(sw) && (std::isnan(hw[i]) || nan_quirk)) || bits_of(sw) == bits_of(hw[i]);
     if (!same && mismatches++ < 5)
       first << "\n  x = " << std::hexfloat << x[i] << ": gpu " << hw[i] << ", triscan " << sw;
   }
