@@ -1,0 +1,230 @@
+// report.md of a study: every number in it is computed here from the rows (the same
+// rows results.csv holds), so the finding paragraph and the tables say what was measured.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "triscan/status.hpp"
+#include "validation/bounds.hpp"
+#include "validation/study.hpp"
+
+namespace triscan::validation {
+namespace {
+
+std::string sci(double x) {
+  if (std::isnan(x)) return "nan";
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1e", x);
+  return buf;
+}
+
+template <class T>
+std::vector<T> unique_in_order(const std::vector<StudyRow>& rows, T StudyRow::*field) {
+  std::vector<T> out;
+  for (const auto& r : rows)
+    if (std::find(out.begin(), out.end(), r.*field) == out.end()) out.push_back(r.*field);
+  return out;
+}
+
+using GroupKey = std::tuple<std::string, std::string, std::string>;  // method, precision, generator
+
+std::map<GroupKey, std::vector<const StudyRow*>> groups_of(const std::vector<StudyRow>& rows) {
+  std::map<GroupKey, std::vector<const StudyRow*>> g;
+  for (const auto& r : rows) g[{r.method, r.precision, r.generator}].push_back(&r);
+  return g;
+}
+
+// Largest finite forward error of a group (NaN when none is finite).
+double max_finite_error(const std::vector<const StudyRow*>& group) {
+  double m = std::nan("");
+  for (const auto* r : group)
+    if (std::isfinite(r->forward_error) && !(m >= r->forward_error)) m = r->forward_error;
+  return m;
+}
+
+std::string range_of_sizes(const std::vector<const StudyRow*>& group) {
+  std::set<index_t> ns;
+  for (const auto* r : group) ns.insert(r->n);
+  std::string s;
+  for (index_t n : ns) s += (s.empty() ? "" : ",") + std::to_string(n);
+  return s;
+}
+
+// Flagged groups: (method, precision, generator) with any status other than ok.
+std::string flagged_sentence(const std::map<GroupKey, std::vector<const StudyRow*>>& groups) {
+  std::vector<std::string> items;
+  for (const auto& [key, group] : groups) {
+    std::map<std::string, std::vector<const StudyRow*>> by_status;
+    for (const auto* r : group)
+      if (r->status != "ok") by_status[r->status].push_back(r);
+    for (const auto& [status, rs] : by_status)
+      items.push_back(std::get<0>(key) + " in " + std::get<1>(key) + " on " + std::get<2>(key) + " (" + status + " in " +
+                      std::to_string(rs.size()) + " of " + std::to_string(group.size()) + " runs, n = " +
+                      range_of_sizes(rs) + ")");
+  }
+  if (items.empty()) return "No run was flagged: every status is ok. ";
+  std::string s = std::to_string(items.size()) + " method/precision/input combination" +
+                  (items.size() == 1 ? " was" : "s were") + " flagged: ";
+  const std::size_t shown = std::min<std::size_t>(items.size(), 10);
+  for (std::size_t i = 0; i < shown; ++i) s += (i ? "; " : "") + items[i];
+  if (shown < items.size()) s += "; and " + std::to_string(items.size() - shown) + " more (see the tables)";
+  return s + ". ";
+}
+
+std::string bound_sentence(const std::vector<StudyRow>& rows) {
+  std::size_t with = 0, over = 0;
+  std::map<std::string, std::size_t> over_by;
+  for (const auto& r : rows) {
+    if (r.within_bound.empty()) continue;
+    ++with;
+    if (r.within_bound == "no") {
+      ++over;
+      ++over_by[r.method + " in " + r.precision + " on " + r.generator];
+    }
+  }
+  if (with == 0) return "No run had a theoretical bound to compare with. ";
+  std::string s = std::to_string(with) + " runs had a theoretical forward-error bound; ";
+  if (over == 0) return s + "every measured error was within it. ";
+  s += std::to_string(over) + " exceeded it (";
+  std::size_t i = 0;
+  for (const auto& [what, k] : over_by) {
+    if (i == 6) {
+      s += "; ...";
+      break;
+    }
+    s += (i++ ? "; " : "") + what + ": " + std::to_string(k);
+  }
+  return s + "). ";
+}
+
+std::string best_worst_sentence(const std::vector<StudyRow>& rows,
+                                const std::map<GroupKey, std::vector<const StudyRow*>>& groups) {
+  std::string s;
+  for (const auto& prec : unique_in_order(rows, &StudyRow::precision)) {
+    // Per method: the largest finite error over every input, and whether any run failed.
+    std::map<std::string, double> worst;
+    std::map<std::string, bool> flagged;
+    for (const auto& [key, group] : groups) {
+      if (std::get<1>(key) != prec) continue;
+      const std::string& m = std::get<0>(key);
+      const double e = max_finite_error(group);
+      if (!worst.count(m) || std::isnan(worst[m]) || e > worst[m]) worst[m] = e;
+      for (const auto* r : group) flagged[m] = flagged[m] || r->status != "ok";
+    }
+    std::string best, bad;
+    for (const auto& [m, e] : worst) {
+      if (flagged[m] || std::isnan(e)) continue;
+      if (best.empty() || e < worst[best]) best = m;
+      if (bad.empty() || e > worst[bad]) bad = m;
+    }
+    if (best.empty()) {
+      s += "In " + prec + " every method was flagged on some input. ";
+    } else {
+      s += "In " + prec + " the most accurate method with no flagged run was " + best +
+           " (largest forward error " + sci(worst[best]) + ")";
+      if (bad != best) s += ", the least accurate " + bad + " (" + sci(worst[bad]) + ")";
+      s += ". ";
+    }
+  }
+  return s;
+}
+
+std::string list(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + ("`" + x + "`");
+  return s;
+}
+
+}  // namespace
+
+std::string study_report_cell(const std::vector<const StudyRow*>& group) {
+  std::map<std::string, std::size_t> flagged;
+  std::size_t over = 0;
+  for (const auto* r : group) {
+    if (r->status != "ok") ++flagged[r->status];
+    if (r->within_bound == "no") ++over;
+  }
+  const double e = max_finite_error(group);
+  std::string cell = std::isnan(e) ? "—" : sci(e);
+  const std::string total = std::to_string(group.size());
+  for (const auto& [status, k] : flagged) cell += " · **" + status + " " + std::to_string(k) + "/" + total + "**";
+  if (over) cell += " · >bound " + std::to_string(over) + "/" + total;
+  return cell;
+}
+
+std::string study_report_markdown(const StudyConfig& c, const std::vector<StudyRow>& rows,
+                                  const StudyEnvironment& env, const std::vector<std::string>& plots,
+                                  const std::string& plots_note) {
+  const auto groups = groups_of(rows);
+  std::map<std::string, std::size_t> counts;
+  for (const auto& r : rows) ++counts[r.status];
+  std::string status_text;
+  for (Status s : all_statuses) {
+    const std::string name(status_name(s));
+    if (counts.count(name)) status_text += (status_text.empty() ? "" : ", ") + std::to_string(counts[name]) + " " + name;
+  }
+
+  std::string md = "# Accuracy study `" + c.name + "`\n\n";
+  md += "**Finding** (generated from the measured data). " + std::to_string(rows.size()) + " runs: " + status_text +
+        ". " + flagged_sentence(groups) + bound_sentence(rows) + best_worst_sentence(rows, groups) + "\n\n";
+  md += "Regenerate with:\n\n```sh\n" + env.command + "\n```\n\n";
+  if (!c.description.empty()) md += c.description + "\n\n";
+
+  md += "## Sweep\n\n";
+  md += "- kind: " + c.kind + "\n- methods: " + list(c.methods) + "\n";
+  std::vector<std::string> precs, gens, sizes, seeds;
+  for (const auto& p : c.precisions) precs.push_back(precision_label(p));
+  for (const auto& g : c.generators) gens.push_back(generator_label(g));
+  for (index_t n : c.sizes) sizes.push_back(std::to_string(n));
+  for (auto s : c.seeds) seeds.push_back(std::to_string(s));
+  md += "- precisions (operand[/accumulate/storage/output] rounding): " + list(precs) + "\n";
+  md += "- generators: " + list(gens) + "\n- sizes n: " + list(sizes) + "\n- seeds: " + list(seeds) + "\n";
+  md += std::string("- a-posteriori accuracy check: ") + (c.check_accuracy ? "on" : "off") + "\n\n";
+
+  md += "## Environment\n\n| | |\n|---|---|\n";
+  md += "| triscan | " + env.triscan_version + " (git " + env.git_revision + ") |\n";
+  md += "| compiler | " + env.compiler + " |\n| CPU | " + env.cpu + " |\n| date | " + env.date + " |\n";
+  char secs[64];
+  std::snprintf(secs, sizeof secs, "%.0f s on %u thread%s", env.seconds, env.threads, env.threads == 1 ? "" : "s");
+  md += std::string("| wall time | ") + secs + " |\n\n";
+
+  md += "## Results by precision\n\n";
+  md += "Each cell: the largest relative Frobenius forward error `‖X − X_ref‖_F / ‖X_ref‖_F` over all sizes "
+        "and seeds of that method and input, among runs with a finite error; then, in bold, every status "
+        "other than `ok` with its count (`overflow`, `inaccurate`, `not_converged`, ...: those runs are "
+        "never dropped, and their errors are not in the number), and `>bound k/m` when k runs exceeded "
+        "the method's theoretical bound. `—`: no run gave a finite error.\n\n";
+  for (const auto& prec : unique_in_order(rows, &StudyRow::precision)) {
+    const auto gen_list = unique_in_order(rows, &StudyRow::generator);
+    md += "### " + prec + "\n\n| method |";
+    for (const auto& g : gen_list) md += " " + g + " |";
+    md += "\n|---|";
+    for (std::size_t i = 0; i < gen_list.size(); ++i) md += "---|";
+    md += "\n";
+    for (const auto& m : unique_in_order(rows, &StudyRow::method)) {
+      md += "| `" + m + "` |";
+      for (const auto& g : gen_list) {
+        const auto it = groups.find({m, prec, g});
+        md += " " + (it == groups.end() ? std::string("") : study_report_cell(it->second)) + " |";
+      }
+      md += "\n";
+    }
+    md += "\n";
+  }
+
+  md += "## Bounds\n\nEach bound is on `forward_error_inf` (`‖X − X_ref‖_∞ / ‖X_ref‖_∞`), first order in u "
+        "(validation/bounds.hpp; docs/study.md). Methods without a bound here have none known.\n\n";
+  for (const auto& m : c.methods) {
+    const std::string f = forward_error_bound_formula(MethodSpec::parse(m));
+    md += "- `" + m + "`: " + (f.empty() ? "no known a-priori bound" : f) + "\n";
+  }
+  md += "\n## Plots\n\n";
+  if (!plots_note.empty()) md += plots_note + "\n";
+  for (const auto& p : plots) md += "![" + p + "](plots/" + p + ")\n\n";
+  return md;
+}
+
+}  // namespace triscan::validation
