@@ -103,11 +103,13 @@ bool parse_double(const std::string& s, double& x) {
 
 template <class I>
 bool parse_integer(const std::string& s, I& x) {
-  double d;
-  if (!parse_double(s, d) || d != std::floor(d)) return false;
-  x = static_cast<I>(std::strtoll(s.c_str(), nullptr, 10));
-  if (std::is_unsigned<I>::value) x = static_cast<I>(std::strtoull(s.c_str(), nullptr, 10));
-  return true;
+  if (s.empty()) return false;
+  char* end = nullptr;
+  if (std::is_unsigned<I>::value)
+    x = static_cast<I>(std::strtoull(s.c_str(), &end, 10));
+  else
+    x = static_cast<I>(std::strtoll(s.c_str(), &end, 10));
+  return end == s.c_str() + s.size();
 }
 
 // Field accessors of StudyRow in column order.

@@ -194,9 +194,10 @@ std::string study_report_markdown(const StudyConfig& c, const std::vector<StudyR
   md += "## Results by precision\n\n";
   md += "Each cell: the largest relative Frobenius forward error `‖X − X_ref‖_F / ‖X_ref‖_F` over all sizes "
         "and seeds of that method and input, among runs with a finite error; then, in bold, every status "
-        "other than `ok` with its count (`overflow`, `inaccurate`, `not_converged`, ...: those runs are "
-        "never dropped, and their errors are not in the number), and `>bound k/m` when k runs exceeded "
-        "the method's theoretical bound. `—`: no run gave a finite error.\n\n";
+        "other than `ok` with its count (`overflow`, `inaccurate`, `not_converged`, ...: flagged runs are "
+        "never dropped; a flagged run whose error is finite counts in the number, one whose error is "
+        "NaN or infinite only in the count), and `>bound k/m` when k runs exceeded the method's "
+        "theoretical bound. `—`: no run gave a finite error.\n\n";
   for (const auto& prec : unique_in_order(rows, &StudyRow::precision)) {
     const auto gen_list = unique_in_order(rows, &StudyRow::generator);
     md += "### " + prec + "\n\n| method |";
