@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <string>
 #include <thread>
@@ -46,7 +47,16 @@ constexpr index_t distinct = 256;
 constexpr index_t sample = 64;
 unsigned bench_threads = 2;
 
-std::map<std::string, double> seconds;  // benchmark name -> seconds per iteration
+std::map<std::string, double> seconds;      // benchmark name -> wall seconds per iteration
+std::map<std::string, double> cpu_seconds;  // benchmark name -> process CPU seconds per iteration
+
+// CPU time of the whole process (all threads): on a shared machine the wall time depends
+// on the other processes' load, the CPU time much less.
+double process_cpu() {
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
 
 template <class T>
 std::vector<T>& batch_input() {
@@ -118,13 +128,16 @@ void register_batch() {
         const auto out = BatchView<T>::contiguous(X.data(), batch_count, batch_n, batch_n);
         const MethodSpec ms = MethodSpec::parse(spec);
         const TrinvOptions o = batch_options<T>(check);
-        double total = 0.0;
+        double total = 0.0, cpu = 0.0;
         for (auto _ : st) {
           const auto t0 = std::chrono::steady_clock::now();
+          const double c0 = process_cpu();
           benchmark::DoNotOptimize(invert_batch(ms, in, out, o));
+          cpu += process_cpu() - c0;
           total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         }
         seconds[name] = total / static_cast<double>(st.iterations());
+        cpu_seconds[name] = cpu / static_cast<double>(st.iterations());
         st.counters["us_per_matrix"] = 1e6 * seconds[name] / batch_count;
       })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
     }
@@ -133,17 +146,20 @@ void register_batch() {
   benchmark::RegisterBenchmark(name.c_str(), [name](benchmark::State& st) {
     const auto& A = batch_input<T>();
     std::vector<T> X(A.size());
-    double total = 0.0;
+    double total = 0.0, cpu = 0.0;
     const int saved = openblas_get_num_threads();
     openblas_set_num_threads(1);  // one matrix per call: OpenBLAS single-threaded, as in triscan's batches
     for (auto _ : st) {
       const auto t0 = std::chrono::steady_clock::now();
+      const double c0 = process_cpu();
       lapack_batch(A.data(), X.data(), batch_count);
+      cpu += process_cpu() - c0;
       total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       benchmark::DoNotOptimize(X.data());
     }
     openblas_set_num_threads(saved);
     seconds[name] = total / static_cast<double>(st.iterations());
+    cpu_seconds[name] = cpu / static_cast<double>(st.iterations());
     st.counters["us_per_matrix"] = 1e6 * seconds[name] / batch_count;
   })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 }
@@ -170,9 +186,10 @@ void register_large() {
         Matrix<double> X(n, n);
         TrinvOptions o;
         o.check_accuracy = false;
-        double total = 0.0;
+        double total = 0.0, cpu = 0.0;
         for (auto _ : st) {
           const auto t0 = std::chrono::steady_clock::now();
+          const double c0 = process_cpu();
           if (std::string(spec) == "lapack") {
             std::memcpy(X.data(), A.data(), sizeof(double) * static_cast<std::size_t>(n * n));
             LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'U', 'U', static_cast<lapack_int>(n), X.data(),
@@ -180,10 +197,12 @@ void register_large() {
           } else {
             invert(MethodSpec::parse(spec), A.view(), X.view(), o);
           }
+          cpu += process_cpu() - c0;
           total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           benchmark::DoNotOptimize(X.data());
         }
         seconds[name] = total / static_cast<double>(st.iterations());
+        cpu_seconds[name] = cpu / static_cast<double>(st.iterations());
         const double nd = static_cast<double>(n);
         st.counters["GFLOPs"] = nd * nd * nd / 3.0 / seconds[name] * 1e-9;
       })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
@@ -224,44 +243,45 @@ void print_batch_table() {
     std::memcpy(x, a, sizeof(T) * static_cast<std::size_t>(batch_n * batch_n));
     trtri_upper_colmajor(static_cast<lapack_int>(batch_n), x);
   });
-  const double t_lapack = seconds[lapack] / batch_count;
+  const double t_lapack = seconds[lapack] / batch_count, c_lapack = cpu_seconds[lapack] / batch_count;
   std::printf("\nBatched %ld x (%ldx%ld) unit lower, %s, %u threads on both sides\n", long(batch_count),
               long(batch_n), long(batch_n), type_name<T>(), bench_threads);
-  std::printf("%-44s %12s %10s %12s %10s %s\n", "method", "us/matrix", "speed-up", "max fwd err", "err/LAPACK",
-              "target (>= 5x, err <= 2x)");
-  std::printf("%-44s %12.3f %10.2f %12.3e %10.2f\n", "LAPACKE ?trtri (OpenBLAS, 1 thread each)", 1e6 * t_lapack, 1.0,
-              lapack_err, 1.0);
+  std::printf("%-36s %9s %9s %9s %9s %11s %8s %s\n", "method", "wall us", "speed-up", "CPU us", "speed-up",
+              "max fwd err", "err/LAPK", "target (>= 5x, err <= 2x)");
+  std::printf("%-36s %9.3f %9.2f %9.3f %9.2f %11.3e %8.2f\n", "LAPACKE ?trtri (1 BLAS thread)", 1e6 * t_lapack, 1.0,
+              1e6 * c_lapack, 1.0, lapack_err, 1.0);
   for (const auto& m : trinv_methods()) {
     for (const char* suffix : {"", "+check"}) {
       const std::string name = std::string("batch/") + type_name<T>() + "/" + m.name + suffix;
       if (!seconds.count(name)) continue;
-      const double t = seconds[name] / batch_count;
+      const double t = seconds[name] / batch_count, c = cpu_seconds[name] / batch_count;
       const double err = sample_error<T>([&](const T* a, T* x) {
         invert(MethodSpec::parse(m.name), MatrixView<const T>::row_major(a, batch_n, batch_n),
                MatrixView<T>::row_major(x, batch_n, batch_n), batch_options<T>(false));
       });
       const bool met = t_lapack / t >= 5.0 && err <= 2.0 * std::max(lapack_err, 1e-300);
-      std::printf("%-44s %12.3f %10.2f %12.3e %10.2f %s\n", (m.name + suffix).c_str(), 1e6 * t, t_lapack / t, err,
-                  err / lapack_err, met ? "met" : "not met");
+      std::printf("%-36s %9.3f %9.2f %9.3f %9.2f %11.3e %8.2f %s\n", (m.name + suffix).c_str(), 1e6 * t,
+                  t_lapack / t, 1e6 * c, c_lapack / c, err, err / lapack_err, met ? "met (wall)" : "not met (wall)");
     }
   }
 }
 
 void print_large_table() {
   std::printf("\nSingle large unit lower fp64 (deltanet), OpenBLAS default threads (%d)\n", openblas_get_num_threads());
-  std::printf("%-28s %6s %12s %10s %10s %s\n", "method", "n", "ms", "GFLOP/s", "vs dtrtri", "target (>= 0.9x)");
+  std::printf("%-28s %6s %10s %10s %10s %10s %s\n", "method", "n", "wall ms", "GFLOP/s", "vs dtrtri", "CPU ms",
+              "target (>= 0.9x, wall)");
   for (index_t n : {1024, 4096}) {
     const std::string base = "large/fp64/lapack/" + std::to_string(n);
     if (!seconds.count(base)) continue;
     const double nd = static_cast<double>(n), flops = nd * nd * nd / 3.0;
-    std::printf("%-28s %6ld %12.2f %10.2f %10.2f\n", "OpenBLAS dtrtri", long(n), 1e3 * seconds[base],
-                flops / seconds[base] * 1e-9, 1.0);
+    std::printf("%-28s %6ld %10.2f %10.2f %10.2f %10.2f\n", "OpenBLAS dtrtri", long(n), 1e3 * seconds[base],
+                flops / seconds[base] * 1e-9, 1.0, 1e3 * cpu_seconds[base]);
     for (const char* spec : {"trinv/blocked", "trinv/recursive", "trinv/recursive_merge"}) {
       const std::string name = "large/fp64/" + std::string(spec) + "/" + std::to_string(n);
       if (!seconds.count(name)) continue;
       const double r = seconds[base] / seconds[name];
-      std::printf("%-28s %6ld %12.2f %10.2f %10.2f %s\n", spec, long(n), 1e3 * seconds[name],
-                  flops / seconds[name] * 1e-9, r, r >= 0.9 ? "met" : "not met");
+      std::printf("%-28s %6ld %10.2f %10.2f %10.2f %10.2f %s\n", spec, long(n), 1e3 * seconds[name],
+                  flops / seconds[name] * 1e-9, r, 1e3 * cpu_seconds[name], r >= 0.9 ? "met" : "not met");
     }
   }
 }

@@ -62,17 +62,18 @@ void check_same_shape(MatrixView<const double> M, MatrixView<const double> ref, 
                       const char* what) {
   check_view(M, what);
   if (M.rows != ref.rows || M.cols != ref.cols)
-    throw std::invalid_argument(std::string(what) + ": " + name + " is " + std::to_string(M.rows) + "x" +
-                                std::to_string(M.cols) + ", expected " + std::to_string(ref.rows) + "x" +
-                                std::to_string(ref.cols));
+    throw std::invalid_argument(std::string(what) + ": " + name + " is " + std::to_string(M.rows) +
+                                "x" + std::to_string(M.cols) + ", expected " +
+                                std::to_string(ref.rows) + "x" + std::to_string(ref.cols));
 }
 
 void check_finite(MatrixView<const double> M, const char* name, const char* what) {
   for (index_t i = 0; i < M.rows; ++i)
     for (index_t j = 0; j < M.cols; ++j)
       if (!std::isfinite(M(i, j)))
-        throw std::invalid_argument(std::string(what) + ": " + name + "(" + std::to_string(i) + ", " +
-                                    std::to_string(j) + ") = " + std::to_string(M(i, j)) + " is not finite");
+        throw std::invalid_argument(std::string(what) + ": " + name + "(" + std::to_string(i) +
+                                    ", " + std::to_string(j) + ") = " + std::to_string(M(i, j)) +
+                                    " is not finite");
 }
 
 // The full triangular matrix of the input contract: the named triangle, the diagonal
@@ -83,8 +84,10 @@ Matrix<double> contract_matrix(MatrixView<const double> A, Triangle tri, Diagona
   for (index_t i = 0; i < n; ++i)
     for (index_t j = 0; j < n; ++j) {
       const bool in_triangle = tri == Triangle::lower ? i > j : i < j;
-      if (i == j) T(i, j) = diag == Diagonal::unit ? 1.0 : A(i, i);
-      else if (in_triangle) T(i, j) = A(i, j);
+      if (i == j)
+        T(i, j) = diag == Diagonal::unit ? 1.0 : A(i, i);
+      else if (in_triangle)
+        T(i, j) = A(i, j);
     }
   return T;
 }
@@ -172,8 +175,10 @@ double norm(MatrixView<const double> M, Norm which) {
     double s = 0.0;
     for (index_t b = 0; b < inner; ++b) {
       const double v = std::fabs(by_rows ? M(a, b) : M(b, a));
-      if (which == Norm::max) result = nan_max(result, v);
-      else s += v;
+      if (which == Norm::max)
+        result = nan_max(result, v);
+      else
+        s += v;
     }
     if (which != Norm::max) result = nan_max(result, s);
   }
@@ -207,18 +212,19 @@ double componentwise_relative_error(MatrixView<const double> X, MatrixView<const
 InversionMetrics compute_inversion_metrics(MatrixView<const double> A, MatrixView<const double> X,
                                            MatrixView<const double> X_ref, Triangle triangle,
                                            Diagonal diagonal, double unit_roundoff,
-                                           double max_intermediate, MatrixView<const double> X_ref_low) {
+                                           double max_intermediate,
+                                           MatrixView<const double> X_ref_low) {
   const char* what = "compute_inversion_metrics";
   check_view(A, what);
   if (A.rows != A.cols)
-    throw std::invalid_argument(std::string(what) + ": A must be square, got " + std::to_string(A.rows) + "x" +
-                                std::to_string(A.cols));
+    throw std::invalid_argument(std::string(what) + ": A must be square, got " +
+                                std::to_string(A.rows) + "x" + std::to_string(A.cols));
   check_same_shape(X, A, "X", what);
   check_same_shape(X_ref, A, "X_ref", what);
   if (!X_ref_low.empty()) check_same_shape(X_ref_low, A, "X_ref_low", what);
   if (!(unit_roundoff > 0.0 && unit_roundoff < 1.0))
-    throw std::invalid_argument(std::string(what) + ": unit_roundoff = " + std::to_string(unit_roundoff) +
-                                " must lie in (0, 1)");
+    throw std::invalid_argument(std::string(what) + ": unit_roundoff = " +
+                                std::to_string(unit_roundoff) + " must lie in (0, 1)");
   const Matrix<double> T = contract_matrix(A, triangle, diagonal);
   check_finite(T.view(), "A", what);
   check_finite(X_ref, "X_ref", what);
@@ -241,8 +247,11 @@ InversionMetrics compute_inversion_metrics(MatrixView<const double> A, MatrixVie
   // LAPACK dtrt01: RESID = ||A AINV - I||_1 / (N ||A||_1 ||AINV||_1 EPS), and 1/EPS
   // when either norm is <= 0 (the test then fails on purpose).
   const double a_one = norm_one(T.view()), x_one = norm_one(X);
-  if (a_one <= 0.0 || x_one <= 0.0) m.lapack_ratio = 1.0 / unit_roundoff;
-  else m.lapack_ratio = norm_one(right.view()) / a_one / x_one / static_cast<double>(n) / unit_roundoff;
+  if (a_one <= 0.0 || x_one <= 0.0)
+    m.lapack_ratio = 1.0 / unit_roundoff;
+  else
+    m.lapack_ratio =
+        norm_one(right.view()) / a_one / x_one / static_cast<double>(n) / unit_roundoff;
 
   m.kappa = a_inf * norm_inf(X_ref);
   m.cond = abs_product_norm_inf(X_ref, T.view());

@@ -64,9 +64,15 @@ enum class Norm {
 // inf entry gives inf. An empty matrix has norm 0. Throws std::invalid_argument for
 // an unusable view.
 double norm(MatrixView<const double> M, Norm which);
-inline double norm_inf(MatrixView<const double> M) { return norm(M, Norm::inf); }
-inline double norm_one(MatrixView<const double> M) { return norm(M, Norm::one); }
-inline double norm_frobenius(MatrixView<const double> M) { return norm(M, Norm::frobenius); }
+inline double norm_inf(MatrixView<const double> M) {
+  return norm(M, Norm::inf);
+}
+inline double norm_one(MatrixView<const double> M) {
+  return norm(M, Norm::one);
+}
+inline double norm_frobenius(MatrixView<const double> M) {
+  return norm(M, Norm::frobenius);
+}
 
 // Normwise relative error ||X - X_ref|| / ||X_ref|| of general (e.g. WY, scan)
 // results, with the reference X_ref (+ X_ref_low if not empty). 0/0 := 0, x/0 := inf.

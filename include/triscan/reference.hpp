@@ -87,8 +87,8 @@ Matrix<double> reference_gemm_double(MatrixView<const double> A, MatrixView<cons
 // Throws std::invalid_argument for a non-square or unusable view or a non-finite
 // entry in the part read, and std::domain_error naming the index for a zero diagonal
 // entry (singular A).
-Matrix<mp_float> reference_inverse(MatrixView<const double> A, Triangle triangle,
-                                   Diagonal diagonal, unsigned bits = 0);
+Matrix<mp_float> reference_inverse(MatrixView<const double> A, Triangle triangle, Diagonal diagonal,
+                                   unsigned bits = 0);
 // The same, each entry rounded to the nearest double (an entry whose magnitude
 // exceeds double's range becomes +-inf, one below it a subnormal or 0).
 Matrix<double> reference_inverse_double(MatrixView<const double> A, Triangle triangle,

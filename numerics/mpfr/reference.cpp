@@ -19,9 +19,9 @@ thread_local unsigned tls_reference_bits = default_reference_bits;
 
 void check_bits(unsigned bits, const char* what) {
   if (bits < static_cast<unsigned>(MPFR_PREC_MIN) || bits > max_reference_bits)
-    throw std::invalid_argument(std::string(what) + ": reference precision " + std::to_string(bits) +
-                                " bits is outside [" + std::to_string(MPFR_PREC_MIN) + ", " +
-                                std::to_string(max_reference_bits) + "]");
+    throw std::invalid_argument(
+        std::string(what) + ": reference precision " + std::to_string(bits) + " bits is outside [" +
+        std::to_string(MPFR_PREC_MIN) + ", " + std::to_string(max_reference_bits) + "]");
 }
 
 mpfr_prec_t resolve_bits(unsigned bits, const char* what) {
@@ -30,8 +30,12 @@ mpfr_prec_t resolve_bits(unsigned bits, const char* what) {
   return static_cast<mpfr_prec_t>(b);
 }
 
-mpfr_ptr raw(mp_float& x) { return x.backend().data(); }
-mpfr_srcptr raw(const mp_float& x) { return x.backend().data(); }
+mpfr_ptr raw(mp_float& x) {
+  return x.backend().data();
+}
+mpfr_srcptr raw(const mp_float& x) {
+  return x.backend().data();
+}
 
 // A zero of exactly `prec` bits (the Boost default constructor only reads the shared
 // default; set_prec then fixes the precision this value really has).
@@ -64,7 +68,8 @@ std::string value_text(double v) {
 
 // The entry (i, j) of the triangular matrix the input contract defines: the named
 // triangle, the diagonal (1 for unit matrices, whatever is stored), 0 elsewhere.
-double contract_entry(MatrixView<const double> A, index_t i, index_t j, Triangle tri, Diagonal diag) {
+double contract_entry(MatrixView<const double> A, index_t i, index_t j, Triangle tri,
+                      Diagonal diag) {
   if (i == j) return diag == Diagonal::unit ? 1.0 : A(i, i);
   const bool in_triangle = tri == Triangle::lower ? i > j : i < j;
   return in_triangle ? A(i, j) : 0.0;
@@ -73,15 +78,17 @@ double contract_entry(MatrixView<const double> A, index_t i, index_t j, Triangle
 void check_square(MatrixView<const double> A, const char* what) {
   check_view(A, what);
   if (A.rows != A.cols)
-    throw std::invalid_argument(std::string(what) + ": A must be square, got " + std::to_string(A.rows) + "x" +
-                                std::to_string(A.cols));
+    throw std::invalid_argument(std::string(what) + ": A must be square, got " +
+                                std::to_string(A.rows) + "x" + std::to_string(A.cols));
 }
 
 // Every entry the contract reads must be finite.
-void check_triangle_finite(MatrixView<const double> A, Triangle tri, Diagonal diag, const char* what) {
+void check_triangle_finite(MatrixView<const double> A, Triangle tri, Diagonal diag,
+                           const char* what) {
   for (index_t i = 0; i < A.rows; ++i)
     for (index_t j = 0; j < A.cols; ++j) {
-      const bool read = i == j ? diag == Diagonal::non_unit : (tri == Triangle::lower ? i > j : i < j);
+      const bool read =
+          i == j ? diag == Diagonal::non_unit : (tri == Triangle::lower ? i > j : i < j);
       if (read && !std::isfinite(A(i, j)))
         throw std::invalid_argument(std::string(what) + ": " + entry_name("A", i, j) + " = " +
                                     value_text(A(i, j)) + " is not finite");
@@ -149,8 +156,10 @@ Matrix<mp_float> invert_lower(MatrixView<const double> L, Diagonal diag, mpfr_pr
       }
       rounded_sum(raw(sum), products, count);
       mpfr_neg(raw(sum), raw(sum), MPFR_RNDN);  // exact
-      if (diag == Diagonal::unit) mpfr_set(raw(X(i, j)), raw(sum), MPFR_RNDN);
-      else mpfr_div_d(raw(X(i, j)), raw(sum), L(i, i), MPFR_RNDN);
+      if (diag == Diagonal::unit)
+        mpfr_set(raw(X(i, j)), raw(sum), MPFR_RNDN);
+      else
+        mpfr_div_d(raw(X(i, j)), raw(sum), L(i, i), MPFR_RNDN);
     }
   }
   return X;
@@ -165,24 +174,29 @@ Matrix<mp_float> transpose(const Matrix<mp_float>& M) {
 
 }  // namespace
 
-unsigned current_reference_bits() { return tls_reference_bits; }
+unsigned current_reference_bits() {
+  return tls_reference_bits;
+}
 
 ReferencePrecision::ReferencePrecision(unsigned bits) : bits_(bits), previous_(tls_reference_bits) {
   check_bits(bits, "ReferencePrecision");
   tls_reference_bits = bits;
 }
 
-ReferencePrecision::~ReferencePrecision() { tls_reference_bits = previous_; }
+ReferencePrecision::~ReferencePrecision() {
+  tls_reference_bits = previous_;
+}
 
-Matrix<mp_float> reference_gemm(MatrixView<const double> A, MatrixView<const double> B, unsigned bits) {
+Matrix<mp_float> reference_gemm(MatrixView<const double> A, MatrixView<const double> B,
+                                unsigned bits) {
   const char* what = "reference_gemm";
   const mpfr_prec_t prec = resolve_bits(bits, what);
   check_view(A, what);
   check_view(B, what);
   if (A.cols != B.rows)
-    throw std::invalid_argument(std::string(what) + ": inner dimensions differ: A is " + std::to_string(A.rows) +
-                                "x" + std::to_string(A.cols) + ", B is " + std::to_string(B.rows) + "x" +
-                                std::to_string(B.cols));
+    throw std::invalid_argument(std::string(what) + ": inner dimensions differ: A is " +
+                                std::to_string(A.rows) + "x" + std::to_string(A.cols) + ", B is " +
+                                std::to_string(B.rows) + "x" + std::to_string(B.cols));
   check_all_finite(A, "A", what);
   check_all_finite(B, "B", what);
   Matrix<mp_float> C = make_zero_matrix(A.rows, B.cols, prec);
@@ -190,12 +204,13 @@ Matrix<mp_float> reference_gemm(MatrixView<const double> A, MatrixView<const dou
   for (index_t i = 0; i < A.rows; ++i)
     for (index_t j = 0; j < B.cols; ++j)
       exact_dot_rounded(
-          raw(C(i, j)), A.cols, [&](index_t k) { return A(i, k); }, [&](index_t k) { return B(k, j); }, 0.0,
-          scratch);
+          raw(C(i, j)), A.cols, [&](index_t k) { return A(i, k); },
+          [&](index_t k) { return B(k, j); }, 0.0, scratch);
   return C;
 }
 
-Matrix<double> reference_gemm_double(MatrixView<const double> A, MatrixView<const double> B, unsigned bits) {
+Matrix<double> reference_gemm_double(MatrixView<const double> A, MatrixView<const double> B,
+                                     unsigned bits) {
   return round_to_double(reference_gemm(A, B, bits));
 }
 
@@ -215,8 +230,8 @@ Matrix<mp_float> reference_inverse(MatrixView<const double> A, Triangle triangle
   return invert_lower(A, diagonal, prec);
 }
 
-Matrix<double> reference_inverse_double(MatrixView<const double> A, Triangle triangle, Diagonal diagonal,
-                                        unsigned bits) {
+Matrix<double> reference_inverse_double(MatrixView<const double> A, Triangle triangle,
+                                        Diagonal diagonal, unsigned bits) {
   return round_to_double(reference_inverse(A, triangle, diagonal, bits));
 }
 
@@ -241,12 +256,12 @@ ReferenceResiduals reference_residuals(MatrixView<const double> A, MatrixView<co
       const double delta = i == j ? 1.0 : 0.0;
       // (A X - I)(i, j) = sum_k A(i, k) X(k, j) - delta_ij
       exact_dot_rounded(
-          raw(r.right(i, j)), n, [&](index_t k) { return a(i, k); }, [&](index_t k) { return X(k, j); }, delta,
-          scratch);
+          raw(r.right(i, j)), n, [&](index_t k) { return a(i, k); },
+          [&](index_t k) { return X(k, j); }, delta, scratch);
       // (X A - I)(i, j) = sum_k X(i, k) A(k, j) - delta_ij
       exact_dot_rounded(
-          raw(r.left(i, j)), n, [&](index_t k) { return X(i, k); }, [&](index_t k) { return a(k, j); }, delta,
-          scratch);
+          raw(r.left(i, j)), n, [&](index_t k) { return X(i, k); },
+          [&](index_t k) { return a(k, j); }, delta, scratch);
     }
   return r;
 }

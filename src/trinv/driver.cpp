@@ -200,7 +200,9 @@ constexpr std::uint64_t check_seeds[2] = {0x7472696E76636B31ull, 0x7472696E76636
 // exact inverse, on the tested vectors, of a componentwise-nearby matrix on one side.
 // L and X are lower triangular with their diagonals stored; n >= 1.
 template <class T>
-double accuracy_check(const MatrixView<const T>& L, const MatrixView<const T>& X) {
+double accuracy_check(const MatrixView<const T>& L, const MatrixView<const T>& X, bool unit) {
+  // A unit L's stored diagonal is not read: it is 1.
+  auto l = [&](index_t i, index_t k) { return i == k && unit ? 1.0 : double(L(i, k)); };
   const index_t n = L.rows;
   const auto N = static_cast<std::size_t>(n);
   std::vector<double> row_abs(N, 0.0), col_abs(N, 0.0), den_r(N, 0.0), den_l(N, 0.0), t(N), s(N), v(N);
@@ -211,8 +213,8 @@ double accuracy_check(const MatrixView<const T>& L, const MatrixView<const T>& X
     }
   for (index_t i = 0; i < n; ++i)
     for (index_t k = 0; k <= i; ++k) {
-      den_r[i] += std::fabs(double(L(i, k))) * row_abs[k];  // (|L||X| 1)_i
-      den_l[k] += col_abs[i] * std::fabs(double(L(i, k)));  // (1^T |X||L|)_k
+      den_r[i] += std::fabs(l(i, k)) * row_abs[k];  // (|L||X| 1)_i
+      den_l[k] += col_abs[i] * std::fabs(l(i, k));  // (1^T |X||L|)_k
     }
   auto ratio = [](double num, double den) { return num == 0.0 ? 0.0 : num / den; };
   double rho_r = 0.0, rho_l = 0.0;
@@ -229,12 +231,12 @@ double accuracy_check(const MatrixView<const T>& L, const MatrixView<const T>& X
     }
     for (index_t i = 0; i < n; ++i) {
       double r = -v[i];
-      for (index_t k = 0; k <= i; ++k) r += double(L(i, k)) * t[k];  // (L X v - v)_i
+      for (index_t k = 0; k <= i; ++k) r += l(i, k) * t[k];  // (L X v - v)_i
       rho_r = std::max(rho_r, ratio(std::fabs(r), den_r[i]));
     }
     for (index_t k = 0; k < n; ++k) {
       double w = -v[k];
-      for (index_t i = k; i < n; ++i) w += s[i] * double(L(i, k));  // (v^T X L - v^T)_k
+      for (index_t i = k; i < n; ++i) w += s[i] * l(i, k);  // (v^T X L - v^T)_k
       rho_l = std::max(rho_l, ratio(std::fabs(w), den_l[k]));
     }
   }
@@ -246,6 +248,99 @@ double accuracy_check(const MatrixView<const T>& L, const MatrixView<const T>& X
 // for the larger constants of the blocked and recursive methods and for evaluating rho in
 // double (at most ~2(n+1) u_double, which matters only for fp64 work).
 double check_threshold(index_t n, double u_work) { return 4.0 * static_cast<double>(n + 1) * u_work; }
+
+// The statuses and the check once the method has run and the output is written.
+template <class A, class T>
+TrinvResult finish(const Problem& p, A& a, const MethodOutcome& out, bool finite, MatrixView<const T> L,
+                   MatrixView<const T> X, TrinvResult r) {
+  r.iterations = out.iterations;
+  r.message = out.message;
+  r.growth = a.growth();
+  r.status = out.status;
+  if (!finite || a.overflowed()) {
+    r.status = worst(r.status, Status::overflow);
+    if (r.message.empty())
+      r.message = finite ? "an intermediate overflowed the working format" : "the result is not finite";
+  }
+  if (p.opt->check_accuracy && finite) {
+    r.check_residual = accuracy_check(L, X, p.opt->diagonal == Diagonal::unit);
+    const double tau = check_threshold(L.rows, p.u_work);
+    if (r.status == Status::ok && !(r.check_residual <= tau)) {
+      r.status = Status::inaccurate;
+      r.message = "a-posteriori check: relative residual " + std::to_string(r.check_residual) +
+                  " exceeds 4(n+1)u = " + std::to_string(tau);
+    }
+  }
+  return r;
+}
+
+template <class In>
+TrinvResult unsupported(TrinvResult r, const MethodOutcome& out, const MatrixView<In>& Xout) {
+  fill_nan(Xout);
+  r.status = Status::unsupported;
+  r.iterations = out.iterations;
+  r.message = out.message;
+  return r;
+}
+
+// Locates the first non-finite entry of the read part (there is one) for the message.
+template <class In>
+TrinvResult nonfinite_input(const MatrixView<const In>& Ain, const MatrixView<In>& Xout, bool unit, bool upper) {
+  TrinvResult r;
+  fill_nan(Xout);
+  r.status = Status::nonfinite_input;
+  for (index_t i = 0; i < Ain.rows; ++i)
+    for (index_t j = 0; j < (unit ? i : i + 1); ++j)
+      if (!std::isfinite(Ain(i, j))) {
+        r.message = "A" + entry(i, j, upper) + " = " + std::to_string(double(Ain(i, j)));
+        return r;
+      }
+  return r;
+}
+
+template <class T, class In>
+bool singular(const MatrixView<const T>& L, const MatrixView<const In>& Ain, const MatrixView<In>& Xout, bool upper,
+              TrinvResult& r) {
+  for (index_t i = 0; i < L.rows; ++i)
+    if (L(i, i) == T(0) || !std::isfinite(L(i, i))) {
+      fill_nan(Xout);
+      r.status = Status::singular;
+      r.message = "diagonal entry A" + entry(i, i, upper) + " = " + std::to_string(double(Ain(i, i))) +
+                  (L(i, i) == T(0) ? " is zero" : " is not finite") + " in the operand format";
+      return true;
+    }
+  return false;
+}
+
+// Native arithmetic on row-major views (unit column strides): no working copies. The
+// method reads the caller's A (only the part the contract allows: methods never read
+// the upper triangle, nor a unit diagonal) and writes the caller's X, whose diagonal and
+// upper triangle are then set.
+template <class T>
+TrinvResult invert_in_place(const Problem& p, arith::Native<T>& a, MatrixView<const T> L, MatrixView<T> X,
+                            bool unit, bool upper) {
+  TrinvResult r;
+  const index_t n = L.rows;
+  index_t nonfinite = 0;
+  for (index_t i = 0; i < n; ++i) {
+    const T* row = &L(i, 0);
+    const index_t m = unit ? i : i + 1;
+    for (index_t j = 0; j < m; ++j) nonfinite += !(std::fabs(row[j]) <= std::numeric_limits<T>::max());
+  }
+  if (nonfinite > 0) return nonfinite_input(L, X, unit, upper);
+  if (!unit && singular(L, L, X, upper, r)) return r;
+  const Context ctx{p.opt->diagonal, &p.opt->precision};
+  const MethodOutcome out = kernel_of(*p.method, a)(*p.spec, a, L, X, ctx);
+  if (out.status == Status::unsupported) return unsupported(r, out, X);
+  index_t nonfinite_out = 0;
+  for (index_t i = 0; i < n; ++i) {
+    T* row = &X(i, 0);
+    if (unit) row[i] = T(1);
+    for (index_t j = 0; j <= i; ++j) nonfinite_out += !(std::fabs(row[j]) <= std::numeric_limits<T>::max());
+    for (index_t j = i + 1; j < n; ++j) row[j] = T(0);
+  }
+  return finish(p, a, out, nonfinite_out == 0, L, MatrixView<const T>(X), r);
+}
 
 // ---- One matrix ---------------------------------------------------------------------------
 
@@ -264,6 +359,10 @@ TrinvResult invert_one(const Problem& p, A& a, MatrixView<const In> Ain, MatrixV
   const index_t n = Ain.rows;
   if (n == 0) return r;
 
+  if constexpr (A::native) {
+    if (Ain.col_stride == 1 && Xout.col_stride == 1) return invert_in_place(p, a, Ain, Xout, unit, upper);
+  }
+
   // One pass copies the read part into the working L, rounded to the operand format,
   // counting non-finite entries; only if there is one is it located for the message.
   ws.resize(n);
@@ -273,34 +372,12 @@ TrinvResult invert_one(const Problem& p, A& a, MatrixView<const In> Ain, MatrixV
     nonfinite += copy_row_in(a, &Ain(i, 0), Ain.col_stride, unit ? i : i + 1, &L(i, 0));
     if (unit) L(i, i) = T(1);
   }
-  if (nonfinite > 0) {  // statuses decided from the input alone: X is filled with NaN
-    for (index_t i = 0; i < n; ++i)
-      for (index_t j = 0; j < (unit ? i : i + 1); ++j)
-        if (!std::isfinite(Ain(i, j))) {
-          fill_nan(Xout);
-          r.status = Status::nonfinite_input;
-          r.message = "A" + entry(i, j, upper) + " = " + std::to_string(double(Ain(i, j)));
-          return r;
-        }
-  }
-  for (index_t i = 0; !unit && i < n; ++i)
-    if (L(i, i) == T(0) || !std::isfinite(L(i, i))) {
-      fill_nan(Xout);
-      r.status = Status::singular;
-      r.message = "diagonal entry A" + entry(i, i, upper) + " = " + std::to_string(double(Ain(i, i))) +
-                  (L(i, i) == T(0) ? " is zero" : " is not finite") + " in the operand format";
-      return r;
-    }
+  if (nonfinite > 0) return nonfinite_input(Ain, Xout, unit, upper);  // X: NaN
+  if (!unit && singular(MatrixView<const T>(L), Ain, Xout, upper, r)) return r;
 
   const Context ctx{p.opt->diagonal, &p.opt->precision};
   const MethodOutcome out = kernel_of(*p.method, a)(*p.spec, a, L, X, ctx);
-  r.iterations = out.iterations;
-  r.message = out.message;
-  if (out.status == Status::unsupported) {
-    fill_nan(Xout);
-    r.status = out.status;
-    return r;
-  }
+  if (out.status == Status::unsupported) return unsupported(r, out, Xout);
 
   // Output contract, one row at a time; X keeps what the caller receives, for the check.
   index_t nonfinite_out = 0;
@@ -312,24 +389,7 @@ TrinvResult invert_one(const Problem& p, A& a, MatrixView<const In> Ain, MatrixV
     if (unit) dst[i * cs] = In(1);
     for (index_t j = i + 1; j < n; ++j) dst[j * cs] = In(0);
   }
-  const bool finite = nonfinite_out == 0;
-  r.growth = a.growth();
-  r.status = out.status;
-  if (!finite || a.overflowed()) {
-    r.status = worst(r.status, Status::overflow);
-    if (r.message.empty())
-      r.message = finite ? "an intermediate overflowed the working format" : "the result is not finite";
-  }
-  if (p.opt->check_accuracy && finite) {
-    r.check_residual = accuracy_check(MatrixView<const T>(L), MatrixView<const T>(X));
-    const double tau = check_threshold(n, p.u_work);
-    if (r.status == Status::ok && !(r.check_residual <= tau)) {
-      r.status = Status::inaccurate;
-      r.message = "a-posteriori check: relative residual " + std::to_string(r.check_residual) +
-                  " exceeds 4(n+1)u = " + std::to_string(tau);
-    }
-  }
-  return r;
+  return finish(p, a, out, nonfinite_out == 0, MatrixView<const T>(L), MatrixView<const T>(X), r);
 }
 
 // The arithmetic model for one matrix: native when the precision is the caller's own

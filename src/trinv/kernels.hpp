@@ -96,43 +96,46 @@ inline void blas_trsm(CBLAS_SIDE side, CBLAS_DIAG diag, float alpha, const CView
 // sees exactly the operations of solving column by column.
 // Bound (ASNA 2nd ed. Thm 8.5 per column): |L X^ - I| <= gamma_n |L||X^|.
 // Native fast path of Method 1 (unit column strides): the same recurrence with the same
-// order of terms per entry (k ascending), computing two rows at a time with their
-// running sums held in four SIMD registers over a tile of 2W columns (W = 64 bytes of
-// T). A tile reads whole rows X(k, c0 : c0 + 2W) of earlier rows, whose entries above
-// the diagonal are zero, so the extra terms l_ik * 0 add exact zeros. Row i+1's sum
-// over k < i runs with row i's, and its last term (k = i) is added once row i is final.
+// order of terms per entry (k ascending), computing four rows at a time with their
+// running sums held in eight SIMD registers over a tile of 2W columns (W = 64 bytes of
+// T): eight independent multiply-add chains hide the FMA latency. A tile reads whole
+// rows X(k, c0 : c0 + 2W) of earlier rows, whose entries above the diagonal are zero,
+// so the extra terms l_ik * 0 add exact zeros. The tile sums run over k < i (rows
+// before the group); the group's own terms k = i, ..., r-1 are added afterwards, in
+// order, as each of its rows becomes final.
 template <class T>
 struct Simd {
   typedef T type __attribute__((vector_size(64)));
   static constexpr index_t width = 64 / sizeof(T);
 };
 
+constexpr index_t forward_group = 4;  // rows per register tile
+
 template <class T>
 void forward_rows_tile(const CView<T>& L, const View<T>& X, index_t i, index_t c0, index_t rows) {
   using V = typename Simd<T>::type;
-  constexpr index_t W = Simd<T>::width;
-  V a00 = {}, a01 = {}, a10 = {}, a11 = {};
-  const T* l0 = &L(i, 0);
-  const T* l1 = rows == 2 ? &L(i + 1, 0) : l0;
+  constexpr index_t W = Simd<T>::width, R = forward_group;
+  V acc[R][2] = {};
+  const T* l[R];
+  for (index_t r = 0; r < R; ++r) l[r] = &L(i + std::min(r, rows - 1), 0);  // a short group repeats its last row
   for (index_t k = c0; k < i; ++k) {
     V y0, y1;
     std::memcpy(&y0, &X(k, c0), sizeof(V));
     std::memcpy(&y1, &X(k, c0 + W), sizeof(V));
-    const T m0 = -l0[k], m1 = -l1[k];
-    a00 += m0 * y0;
-    a01 += m0 * y1;
-    a10 += m1 * y0;
-    a11 += m1 * y1;
+    for (index_t r = 0; r < R; ++r) {
+      const T m = -l[r][k];
+      acc[r][0] += m * y0;
+      acc[r][1] += m * y1;
+    }
   }
-  T out[4 * W];
-  std::memcpy(out, &a00, sizeof(V));
-  std::memcpy(out + W, &a01, sizeof(V));
-  std::memcpy(out + 2 * W, &a10, sizeof(V));
-  std::memcpy(out + 3 * W, &a11, sizeof(V));
   const index_t w = std::min(2 * W, i - c0);
-  for (index_t c = 0; c < w; ++c) X(i, c0 + c) = out[c];
-  if (rows == 2)
-    for (index_t c = 0; c < w; ++c) X(i + 1, c0 + c) = out[2 * W + c];
+  for (index_t r = 0; r < rows; ++r) {
+    T out[2 * W];
+    std::memcpy(out, &acc[r][0], sizeof(V));
+    std::memcpy(out + W, &acc[r][1], sizeof(V));
+    T* x = &X(i + r, c0);
+    for (index_t c = 0; c < w; ++c) x[c] = out[c];
+  }
 }
 
 template <class T>
@@ -141,30 +144,34 @@ void invert_forward_native(const CView<T>& L, const View<T>& X, bool unit) {
   const index_t n = L.rows;
   for (index_t i = 0; i < n; ++i)
     for (index_t j = i + 1; j < n; ++j) X(i, j) = T(0);
-  for (index_t i = 0; i < n; i += 2) {
-    const index_t rows = std::min<index_t>(2, n - i);
+  for (index_t i = 0; i < n; i += forward_group) {
+    const index_t rows = std::min(forward_group, n - i);
     for (index_t c0 = 0; c0 < i; c0 += TW) {
       if (c0 + TW <= n) {
         forward_rows_tile(L, X, i, c0, rows);
         continue;
       }
       for (index_t r = i; r < i + rows; ++r) {  // last tile sticks out of the row: plain loops
-        for (index_t c = c0; c < i; ++c) X(r, c) = T(0);
+        T* x = &X(r, 0);
+        for (index_t c = c0; c < i; ++c) x[c] = T(0);
         for (index_t k = c0; k < i; ++k) {
           const T m = -L(r, k);
-          for (index_t c = c0; c <= std::min(k, i - 1); ++c) X(r, c) = X(r, c) + m * X(k, c);
+          const T* y = &X(k, 0);
+          for (index_t c = c0; c <= std::min(k, i - 1); ++c) x[c] = x[c] + m * y[c];
         }
       }
     }
-    for (index_t r = i; r < i + rows; ++r) {
-      if (r == i + 1) {  // the k = i term of row i + 1, row i being final
-        const T m = -L(r, i);
-        X(r, i) = T(0);
-        for (index_t c = 0; c <= i; ++c) X(r, c) = X(r, c) + m * X(i, c);
+    for (index_t r = i; r < i + rows; ++r) {  // the group's own terms k = i .. r-1, then row r is final
+      T* x = &X(r, 0);
+      for (index_t c = i; c < r; ++c) x[c] = T(0);
+      for (index_t k = i; k < r; ++k) {
+        const T m = -L(r, k);
+        const T* y = &X(k, 0);
+        for (index_t c = 0; c <= k; ++c) x[c] = x[c] + m * y[c];
       }
       if (!unit)
-        for (index_t c = 0; c < r; ++c) X(r, c) = X(r, c) / L(r, r);
-      X(r, r) = unit ? T(1) : T(1) / L(r, r);
+        for (index_t c = 0; c < r; ++c) x[c] = x[c] / L(r, r);
+      x[r] = unit ? T(1) : T(1) / L(r, r);
     }
   }
 }

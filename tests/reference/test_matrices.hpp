@@ -32,10 +32,16 @@ class Uniform {
   std::mt19937_64 gen_;
 };
 
-inline const char* name(Triangle t) { return t == Triangle::lower ? "lower" : "upper"; }
-inline const char* name(Diagonal d) { return d == Diagonal::unit ? "unit" : "non_unit"; }
+inline const char* name(Triangle t) {
+  return t == Triangle::lower ? "lower" : "upper";
+}
+inline const char* name(Diagonal d) {
+  return d == Diagonal::unit ? "unit" : "non_unit";
+}
 
-inline bool in_triangle(index_t i, index_t j, Triangle t) { return t == Triangle::lower ? i > j : i < j; }
+inline bool in_triangle(index_t i, index_t j, Triangle t) {
+  return t == Triangle::lower ? i > j : i < j;
+}
 
 // A well-conditioned triangular matrix: off-diagonal entries of the triangle uniform
 // in [-1, 1)/n, so every row's off-diagonal sum is < 1; a non-unit diagonal is
@@ -49,7 +55,8 @@ inline Matrix<double> well_conditioned(index_t n, Triangle t, Diagonal d, std::u
   for (index_t i = 0; i < n; ++i)
     for (index_t j = 0; j < n; ++j) {
       if (in_triangle(i, j, t)) A(i, j) = rnd(-1.0, 1.0) / static_cast<double>(n);
-      if (i == j && d == Diagonal::non_unit) A(i, i) = (rnd(0.0, 1.0) < 0.5 ? -1.0 : 1.0) * (1.0 + rnd(0.0, 1.0));
+      if (i == j && d == Diagonal::non_unit)
+        A(i, i) = (rnd(0.0, 1.0) < 0.5 ? -1.0 : 1.0) * (1.0 + rnd(0.0, 1.0));
     }
   return A;
 }
@@ -59,9 +66,9 @@ inline Matrix<double> well_conditioned(index_t n, Triangle t, Diagonal d, std::u
 inline Matrix<double> lapack_inverse(const Matrix<double>& A, Triangle t, Diagonal d) {
   const index_t n = A.rows();
   Matrix<double> X = A;
-  const lapack_int info =
-      LAPACKE_dtrtri(LAPACK_ROW_MAJOR, t == Triangle::lower ? 'L' : 'U', d == Diagonal::unit ? 'U' : 'N',
-                     static_cast<lapack_int>(n), X.data(), static_cast<lapack_int>(n));
+  const lapack_int info = LAPACKE_dtrtri(
+      LAPACK_ROW_MAJOR, t == Triangle::lower ? 'L' : 'U', d == Diagonal::unit ? 'U' : 'N',
+      static_cast<lapack_int>(n), X.data(), static_cast<lapack_int>(n));
   if (info != 0) throw std::runtime_error("LAPACKE_dtrtri failed, info = " + std::to_string(info));
   for (index_t i = 0; i < n; ++i)
     for (index_t j = 0; j < n; ++j) {
@@ -71,10 +78,11 @@ inline Matrix<double> lapack_inverse(const Matrix<double>& A, Triangle t, Diagon
   return X;
 }
 
-inline std::string describe(const char* input_class, index_t n, Triangle t, Diagonal d, std::uint64_t seed) {
+inline std::string describe(const char* input_class, index_t n, Triangle t, Diagonal d,
+                            std::uint64_t seed) {
   std::ostringstream s;
-  s << "input " << input_class << ", n = " << n << ", " << name(t) << " " << name(d) << ", format fp64, seed "
-    << seed;
+  s << "input " << input_class << ", n = " << n << ", " << name(t) << " " << name(d)
+    << ", format fp64, seed " << seed;
   return s.str();
 }
 

@@ -36,8 +36,8 @@ TEST(Norms, HandComputedValuesAnyStrides) {
   EXPECT_EQ(norm_inf(T), 9.0);
   // Frobenius is scaled: entries near the overflow threshold do not overflow.
   double big[] = {1e300, 1e300};
-  EXPECT_NEAR(norm_frobenius(MatrixView<const double>::row_major(big, 1, 2)), std::sqrt(2.0) * 1e300,
-              4 * u64 * std::sqrt(2.0) * 1e300);
+  EXPECT_NEAR(norm_frobenius(MatrixView<const double>::row_major(big, 1, 2)),
+              std::sqrt(2.0) * 1e300, 4 * u64 * std::sqrt(2.0) * 1e300);
   // NaN anywhere gives NaN, whatever its position relative to larger entries.
   double with_nan[] = {nan_value, 5, 1, 2};
   for (Norm w : {Norm::one, Norm::inf, Norm::frobenius, Norm::max})
@@ -59,8 +59,8 @@ TEST(InversionMetrics, HandComputed2x2UnitLower) {
   double X[] = {1, 0, -a + delta, 1};
   const auto v = [](double* p) { return MatrixView<const double>::row_major(p, 2, 2); };
   const double max_intermediate = 3.0;
-  const InversionMetrics m =
-      compute_inversion_metrics(v(A), v(X), v(Xr), Triangle::lower, Diagonal::unit, u64, max_intermediate);
+  const InversionMetrics m = compute_inversion_metrics(v(A), v(X), v(Xr), Triangle::lower,
+                                                       Diagonal::unit, u64, max_intermediate);
   const double x_norm = 1 + std::fabs(delta - a);
   EXPECT_DOUBLE_EQ(m.forward_error, delta / std::sqrt(2 + a * a));
   EXPECT_DOUBLE_EQ(m.forward_error_inf, delta / (1 + a));
@@ -92,11 +92,13 @@ TEST(InversionMetrics, HandComputed3x3UpperCatchesGarbageInTheOtherTriangle) {
   // X_ref really is the inverse: the MPFR reference agrees exactly.
   const Matrix<double> R = reference_inverse_double(v(A), Triangle::upper, Diagonal::non_unit);
   for (int k = 0; k < 9; ++k) ASSERT_EQ(R.data()[k], Xr[k]) << "hand inverse entry " << k;
-  const InversionMetrics m = compute_inversion_metrics(v(A), v(X), v(Xr), Triangle::upper, Diagonal::non_unit, u64);
-  const double a_inf = 8, a_one = 10;                               // rows 3 6 8; columns 2 5 10
-  const double x_inf = 1.0 / 2 + 1.0 / 8 + 1.0 / 32;                // row 0 (row 2 is eps + 1/8)
-  const double x_one = 1.0 / 2 + eps;                               // column 0 (columns 1, 2: 3/8, 7/32)
-  const double xr_fro = std::sqrt(1.0 / 4 + 1.0 / 64 + 1.0 / 1024 + 1.0 / 16 + 1.0 / 256 + 1.0 / 64);
+  const InversionMetrics m =
+      compute_inversion_metrics(v(A), v(X), v(Xr), Triangle::upper, Diagonal::non_unit, u64);
+  const double a_inf = 8, a_one = 10;                 // rows 3 6 8; columns 2 5 10
+  const double x_inf = 1.0 / 2 + 1.0 / 8 + 1.0 / 32;  // row 0 (row 2 is eps + 1/8)
+  const double x_one = 1.0 / 2 + eps;                 // column 0 (columns 1, 2: 3/8, 7/32)
+  const double xr_fro =
+      std::sqrt(1.0 / 4 + 1.0 / 64 + 1.0 / 1024 + 1.0 / 16 + 1.0 / 256 + 1.0 / 64);
   EXPECT_DOUBLE_EQ(m.forward_error, eps / xr_fro);
   EXPECT_DOUBLE_EQ(m.forward_error_inf, eps / x_inf);  // ||X_ref||_inf is row 0 too
   EXPECT_EQ(m.componentwise_error, inf_value);
@@ -127,10 +129,13 @@ TEST(InversionMetrics, RelativeMetricsInvariantUnderScalingByPowersOfTwo) {
           Xs(i, j) = std::ldexp(X(i, j), -k);
           Rs(i, j) = std::ldexp(R(i, j), -k);
         }
-      const auto m = compute_inversion_metrics(A.view(), X.view(), R.view(), tri, Diagonal::non_unit, u64);
-      const auto s = compute_inversion_metrics(As.view(), Xs.view(), Rs.view(), tri, Diagonal::non_unit, u64);
-      const std::string what = describe("well-conditioned, scaled by 2^k", n, tri, Diagonal::non_unit, seed) +
-                               ", k = " + std::to_string(k);
+      const auto m =
+          compute_inversion_metrics(A.view(), X.view(), R.view(), tri, Diagonal::non_unit, u64);
+      const auto s =
+          compute_inversion_metrics(As.view(), Xs.view(), Rs.view(), tri, Diagonal::non_unit, u64);
+      const std::string what =
+          describe("well-conditioned, scaled by 2^k", n, tri, Diagonal::non_unit, seed) +
+          ", k = " + std::to_string(k);
       EXPECT_EQ(m.forward_error, s.forward_error) << what;
       EXPECT_EQ(m.forward_error_inf, s.forward_error_inf) << what;
       EXPECT_EQ(m.componentwise_error, s.componentwise_error) << what;
@@ -159,8 +164,8 @@ TEST(InversionMetrics, DtrtriResultsPassLapackRatioAndResidualsMatchMpfr) {
           const Matrix<double> X = test::lapack_inverse(A, tri, diag);
           const Matrix<mp_float> Rmp = reference_inverse(A.view(), tri, diag);
           const Matrix<double> Rhi = round_to_double(Rmp), Rlo = rounding_remainder(Rmp);
-          const InversionMetrics m =
-              compute_inversion_metrics(A.view(), X.view(), Rhi.view(), tri, diag, u64, 0.0, Rlo.view());
+          const InversionMetrics m = compute_inversion_metrics(A.view(), X.view(), Rhi.view(), tri,
+                                                               diag, u64, 0.0, Rlo.view());
           EXPECT_LT(m.lapack_ratio, 30.0) << what;
           EXPECT_LE(m.cond, m.kappa * (1 + 4 * static_cast<double>(n) * u64)) << what;
           EXPECT_EQ(m.nonfinite, 0) << what;
@@ -171,7 +176,8 @@ TEST(InversionMetrics, DtrtriResultsPassLapackRatioAndResidualsMatchMpfr) {
           // || |A||X| ||_inf <= ||A||_inf ||X||_inf, the metric's denominator; ||A||_inf
           // (of the contract's matrix) is kappa / ||X_ref||_inf.
           const double ax = m.kappa / norm_inf(Rhi.view()) * norm_inf(X.view());
-          const double g = (static_cast<double>(n) + 1) * u64 / (1 - (static_cast<double>(n) + 1) * u64);
+          const double g =
+              (static_cast<double>(n) + 1) * u64 / (1 - (static_cast<double>(n) + 1) * u64);
           const double slack_right = (static_cast<double>(n) + 1) * u64 * right + g * g * (ax + 1);
           const double slack_left = (static_cast<double>(n) + 1) * u64 * left + g * g * (ax + 1);
           EXPECT_NEAR(m.right_residual * ax, right, slack_right) << what << " (right residual)";
@@ -203,8 +209,8 @@ TEST(InversionMetrics, NonFiniteXIsCountedAndDoesNotCrash) {
   X(2, 0) = nan_value;
   X(3, 1) = inf_value;
   X(0, 3) = -inf_value;  // in the other triangle: still counted
-  const InversionMetrics m = compute_inversion_metrics(A.view(), X.view(), R.view(), Triangle::lower,
-                                                       Diagonal::unit, u64, 2.0);
+  const InversionMetrics m = compute_inversion_metrics(A.view(), X.view(), R.view(),
+                                                       Triangle::lower, Diagonal::unit, u64, 2.0);
   EXPECT_EQ(m.nonfinite, 3);
   EXPECT_TRUE(std::isnan(m.forward_error));
   EXPECT_TRUE(std::isnan(m.forward_error_inf));
@@ -219,12 +225,13 @@ TEST(InversionMetrics, NonFiniteXIsCountedAndDoesNotCrash) {
   // Only inf (no NaN): the errors are inf.
   X(2, 0) = 0.0;
   X(0, 3) = 0.0;
-  const InversionMetrics mi = compute_inversion_metrics(A.view(), X.view(), R.view(), Triangle::lower,
-                                                        Diagonal::unit, u64);
+  const InversionMetrics mi =
+      compute_inversion_metrics(A.view(), X.view(), R.view(), Triangle::lower, Diagonal::unit, u64);
   EXPECT_EQ(mi.nonfinite, 1);
   EXPECT_EQ(mi.forward_error, inf_value);
   EXPECT_EQ(mi.componentwise_error, inf_value);
-  EXPECT_TRUE(std::isnan(mi.right_residual));  // the compensated product inf - inf (docs/metrics.md)
+  EXPECT_TRUE(
+      std::isnan(mi.right_residual));  // the compensated product inf - inf (docs/metrics.md)
 }
 
 TEST(InversionMetrics, RejectsBadArgumentsNamingThem) {
@@ -239,24 +246,42 @@ TEST(InversionMetrics, RejectsBadArgumentsNamingThem) {
     }
   };
   Matrix<double> small(2, 2);
-  expect_message([&] { compute_inversion_metrics(A.view(), small.view(), R.view(), Triangle::lower, Diagonal::non_unit, u64); },
-                 "X is 2x2");
-  expect_message([&] { compute_inversion_metrics(A.view(), R.view(), R.view(), Triangle::lower, Diagonal::non_unit, 0.0); },
-                 "unit_roundoff");
+  expect_message(
+      [&] {
+        compute_inversion_metrics(A.view(), small.view(), R.view(), Triangle::lower,
+                                  Diagonal::non_unit, u64);
+      },
+      "X is 2x2");
+  expect_message(
+      [&] {
+        compute_inversion_metrics(A.view(), R.view(), R.view(), Triangle::lower, Diagonal::non_unit,
+                                  0.0);
+      },
+      "unit_roundoff");
   Matrix<double> Rbad = R;
   Rbad(1, 1) = inf_value;
-  expect_message([&] { compute_inversion_metrics(A.view(), R.view(), Rbad.view(), Triangle::lower, Diagonal::non_unit, u64); },
-                 "X_ref(1, 1)");
+  expect_message(
+      [&] {
+        compute_inversion_metrics(A.view(), R.view(), Rbad.view(), Triangle::lower,
+                                  Diagonal::non_unit, u64);
+      },
+      "X_ref(1, 1)");
   Matrix<double> Abad = A;
   Abad(2, 1) = nan_value;
-  expect_message([&] { compute_inversion_metrics(Abad.view(), R.view(), R.view(), Triangle::lower, Diagonal::non_unit, u64); },
-                 "A(2, 1)");
+  expect_message(
+      [&] {
+        compute_inversion_metrics(Abad.view(), R.view(), R.view(), Triangle::lower,
+                                  Diagonal::non_unit, u64);
+      },
+      "A(2, 1)");
   // NaN where the contract reads nothing is fine.
   Abad(2, 1) = A(2, 1);
   Abad(0, 2) = nan_value;
-  EXPECT_NO_THROW(compute_inversion_metrics(Abad.view(), R.view(), R.view(), Triangle::lower, Diagonal::non_unit, u64));
+  EXPECT_NO_THROW(compute_inversion_metrics(Abad.view(), R.view(), R.view(), Triangle::lower,
+                                            Diagonal::non_unit, u64));
   // Empty matrices: every metric 0.
-  const InversionMetrics e = compute_inversion_metrics({}, {}, {}, Triangle::lower, Diagonal::unit, u64);
+  const InversionMetrics e =
+      compute_inversion_metrics({}, {}, {}, Triangle::lower, Diagonal::unit, u64);
   EXPECT_EQ(e.forward_error, 0.0);
   EXPECT_EQ(e.lapack_ratio, 0.0);
 }

@@ -23,7 +23,9 @@ using test::u64;
 
 const double nan_value = std::numeric_limits<double>::quiet_NaN();
 
-bool exactly(const mp_float& x, double v) { return mpfr_cmp_d(x.backend().data(), v) == 0; }
+bool exactly(const mp_float& x, double v) {
+  return mpfr_cmp_d(x.backend().data(), v) == 0;
+}
 bool same(const mp_float& x, const mp_float& y) {
   return mpfr_equal_p(x.backend().data(), y.backend().data()) != 0;
 }
@@ -42,7 +44,8 @@ void expect_exact(const Matrix<mp_float>& X, const Matrix<double>& want, const s
   for (index_t i = 0; i < X.rows(); ++i)
     for (index_t j = 0; j < X.cols(); ++j)
       ASSERT_TRUE(exactly(X(i, j), want(i, j)))
-          << what << ": X(" << i << ", " << j << ") = " << X(i, j).str() << ", expected " << want(i, j);
+          << what << ": X(" << i << ", " << j << ") = " << X(i, j).str() << ", expected "
+          << want(i, j);
 }
 
 // Strictly lower all-ones with NaN on the (unread) diagonal and upper part.
@@ -70,8 +73,10 @@ Matrix<double> all_ones_inverse(index_t n, index_t block) {
 TEST(ReferenceInverse, AllOnesStrictlyLowerHasBidiagonalInverse) {
   for (index_t n : {1, 2, 16, 64}) {
     const Matrix<double> A = all_ones_unit_lower(n, n);
-    const std::string what = describe("all-ones strictly lower", n, Triangle::lower, Diagonal::unit, 0);
-    expect_exact(reference_inverse(A.view(), Triangle::lower, Diagonal::unit), all_ones_inverse(n, n), what);
+    const std::string what =
+        describe("all-ones strictly lower", n, Triangle::lower, Diagonal::unit, 0);
+    expect_exact(reference_inverse(A.view(), Triangle::lower, Diagonal::unit),
+                 all_ones_inverse(n, n), what);
     // Upper: A^T with the (unread) lower part NaN; inverse is the transpose.
     expect_exact(reference_inverse(transpose(A).view(), Triangle::upper, Diagonal::unit),
                  transpose(all_ones_inverse(n, n)), what + " (upper = transpose)");
@@ -81,7 +86,8 @@ TEST(ReferenceInverse, AllOnesStrictlyLowerHasBidiagonalInverse) {
 TEST(ReferenceInverse, BlockOnesHasBlockBidiagonalInverse) {
   const index_t n = 64, block = 16;
   const Matrix<double> A = all_ones_unit_lower(n, block);
-  expect_exact(reference_inverse(A.view(), Triangle::lower, Diagonal::unit), all_ones_inverse(n, block),
+  expect_exact(reference_inverse(A.view(), Triangle::lower, Diagonal::unit),
+               all_ones_inverse(n, block),
                describe("16x16 diagonal blocks of ones", n, Triangle::lower, Diagonal::unit, 0));
 }
 
@@ -95,7 +101,8 @@ TEST(ReferenceInverse, HandComputedIntegerUnitLower) {
   want(1, 0) = -2;
   want(2, 0) = 5;
   want(2, 1) = -4;
-  expect_exact(reference_inverse(L.view(), Triangle::lower, Diagonal::unit), want, "hand 3x3 unit lower");
+  expect_exact(reference_inverse(L.view(), Triangle::lower, Diagonal::unit), want,
+               "hand 3x3 unit lower");
 }
 
 // (I + N)^-1 for an integer N by exact integer recursion (the inverse of a unit
@@ -103,7 +110,9 @@ TEST(ReferenceInverse, HandComputedIntegerUnitLower) {
 std::vector<std::int64_t> integer_inverse(const Matrix<double>& N) {
   const index_t n = N.rows();
   std::vector<std::int64_t> X(static_cast<std::size_t>(n * n), 0);
-  auto x = [&](index_t i, index_t j) -> std::int64_t& { return X[static_cast<std::size_t>(i * n + j)]; };
+  auto x = [&](index_t i, index_t j) -> std::int64_t& {
+    return X[static_cast<std::size_t>(i * n + j)];
+  };
   for (index_t j = 0; j < n; ++j) {
     x(j, j) = 1;
     for (index_t i = j + 1; i < n; ++i) {
@@ -130,7 +139,8 @@ TEST(ReferenceInverse, RandomIntegerUnitAndScaledNonUnitLowerMatchExactIntegerRe
     const std::vector<std::int64_t> Y = integer_inverse(N);
     Matrix<double> want(n, n);
     for (index_t i = 0; i < n; ++i)
-      for (index_t j = 0; j < n; ++j) want(i, j) = static_cast<double>(Y[static_cast<std::size_t>(i * n + j)]);
+      for (index_t j = 0; j < n; ++j)
+        want(i, j) = static_cast<double>(Y[static_cast<std::size_t>(i * n + j)]);
     expect_exact(reference_inverse(N.view(), Triangle::lower, Diagonal::unit), want,
                  describe("random integer unit lower", n, Triangle::lower, Diagonal::unit, seed));
 
@@ -139,7 +149,8 @@ TEST(ReferenceInverse, RandomIntegerUnitAndScaledNonUnitLowerMatchExactIntegerRe
     Matrix<double> L(n, n, nan_value);
     std::vector<double> d(static_cast<std::size_t>(n));
     for (index_t i = 0; i < n; ++i) {
-      d[static_cast<std::size_t>(i)] = (i % 2 ? -1.0 : 1.0) * std::ldexp(1.0, static_cast<int>(i % 7) - 3);
+      d[static_cast<std::size_t>(i)] =
+          (i % 2 ? -1.0 : 1.0) * std::ldexp(1.0, static_cast<int>(i % 7) - 3);
       L(i, i) = d[static_cast<std::size_t>(i)];
       for (index_t j = 0; j < i; ++j) L(i, j) = d[static_cast<std::size_t>(i)] * N(i, j);
     }
@@ -161,7 +172,8 @@ TEST(ReferenceInverse, DiagonalMatrixGivesCorrectlyRoundedReciprocals) {
     for (index_t j = 0; j <= i; ++j) D(i, j) = i == j ? d[static_cast<std::size_t>(i)] : 0.0;
   const Matrix<double> X = reference_inverse_double(D.view(), Triangle::lower, Diagonal::non_unit);
   for (index_t i = 0; i < n; ++i) {
-    EXPECT_EQ(X(i, i), 1.0 / d[static_cast<std::size_t>(i)]) << "diagonal matrix, d = " << d[static_cast<std::size_t>(i)];
+    EXPECT_EQ(X(i, i), 1.0 / d[static_cast<std::size_t>(i)])
+        << "diagonal matrix, d = " << d[static_cast<std::size_t>(i)];
     for (index_t j = 0; j < n; ++j)
       if (j != i) {
         EXPECT_EQ(X(i, j), 0.0) << "diagonal matrix: X(" << i << ", " << j << ")";
@@ -181,7 +193,8 @@ TEST(ReferenceInverse, UpperIsTransposeOfLowerForAnyStrides) {
     for (index_t i = 0; i < n; ++i)
       for (index_t j = 0; j < n; ++j)
         ASSERT_TRUE(same(XU(j, i), XL(i, j)))
-            << describe("well-conditioned", n, Triangle::upper, diag, seed) << ": entry (" << j << ", " << i << ")";
+            << describe("well-conditioned", n, Triangle::upper, diag, seed) << ": entry (" << j
+            << ", " << i << ")";
   }
 }
 
@@ -215,8 +228,8 @@ TEST(ReferenceInverse, AgreesWithLapackDtrtriWithinDuCrozHighamBound) {
             for (index_t j = 0; j < n; ++j) {
               const double bound = c_n * u64 * RAR(i, j) + u64 * std::fabs(R(i, j));
               ASSERT_LE(std::fabs(X(i, j) - R(i, j)), bound)
-                  << describe("well-conditioned", n, tri, diag, seed) << ": entry (" << i << ", " << j
-                  << "), dtrtri " << X(i, j) << ", reference " << R(i, j);
+                  << describe("well-conditioned", n, tri, diag, seed) << ": entry (" << i << ", "
+                  << j << "), dtrtri " << X(i, j) << ", reference " << R(i, j);
             }
         }
 }
@@ -243,7 +256,8 @@ Matrix<double> cancelling() {
 TEST(ReferencePrecision, PrecisionChangesTheAnswerOnAnIllConditionedMatrix) {
   const std::string what = describe("cancelling 3x3", 3, Triangle::lower, Diagonal::non_unit, 0);
   const Matrix<double> A = cancelling();
-  const Matrix<double> X53 = reference_inverse_double(A.view(), Triangle::lower, Diagonal::non_unit, 53);
+  const Matrix<double> X53 =
+      reference_inverse_double(A.view(), Triangle::lower, Diagonal::non_unit, 53);
   const Matrix<mp_float> M = reference_inverse(A.view(), Triangle::lower, Diagonal::non_unit);
   const Matrix<double> X256 = round_to_double(M);
   EXPECT_EQ(mpfr_get_prec(M(2, 0).backend().data()), 256) << what;
@@ -259,13 +273,15 @@ TEST(ReferencePrecision, PrecisionChangesTheAnswerOnAnIllConditionedMatrix) {
   EXPECT_EQ(X256(2, 0), mpfr_get_d(x, MPFR_RNDN)) << what;
   EXPECT_NE(X256(2, 0), 0.0) << what;
   // 53 bits: X31 has no correct digit. 0.5 is far above double rounding (2u).
-  EXPECT_GT(std::fabs(X53(2, 0) - X256(2, 0)), 0.5 * std::fabs(X256(2, 0))) << what << ": X53(2, 0) = " << X53(2, 0);
+  EXPECT_GT(std::fabs(X53(2, 0) - X256(2, 0)), 0.5 * std::fabs(X256(2, 0)))
+      << what << ": X53(2, 0) = " << X53(2, 0);
 }
 
 TEST(ReferencePrecision, ScopeSetsThreadPrecisionAndRestoresIt) {
   const index_t n = 3;
   const Matrix<double> A = cancelling();
-  const Matrix<double> X53 = reference_inverse_double(A.view(), Triangle::lower, Diagonal::non_unit, 53);
+  const Matrix<double> X53 =
+      reference_inverse_double(A.view(), Triangle::lower, Diagonal::non_unit, 53);
   EXPECT_EQ(current_reference_bits(), default_reference_bits);
   const unsigned boost_default = mp_float::default_precision();
   {
@@ -275,7 +291,8 @@ TEST(ReferencePrecision, ScopeSetsThreadPrecisionAndRestoresIt) {
     EXPECT_EQ(mpfr_get_prec(M(1, 0).backend().data()), 53);
     const Matrix<double> X = round_to_double(M);
     for (index_t i = 0; i < n; ++i)
-      for (index_t j = 0; j < n; ++j) ASSERT_EQ(X(i, j), X53(i, j)) << "scope 53 bits: entry (" << i << ", " << j << ")";
+      for (index_t j = 0; j < n; ++j)
+        ASSERT_EQ(X(i, j), X53(i, j)) << "scope 53 bits: entry (" << i << ", " << j << ")";
     {
       ReferencePrecision inner(512);
       EXPECT_EQ(current_reference_bits(), 512u);
@@ -287,8 +304,9 @@ TEST(ReferencePrecision, ScopeSetsThreadPrecisionAndRestoresIt) {
   EXPECT_EQ(mp_float::default_precision(), boost_default);
   EXPECT_THROW(ReferencePrecision(0), std::invalid_argument);
   EXPECT_THROW(ReferencePrecision(max_reference_bits + 1), std::invalid_argument);
-  EXPECT_THROW(reference_inverse(A.view(), Triangle::lower, Diagonal::non_unit, max_reference_bits + 1),
-               std::invalid_argument);
+  EXPECT_THROW(
+      reference_inverse(A.view(), Triangle::lower, Diagonal::non_unit, max_reference_bits + 1),
+      std::invalid_argument);
 }
 
 TEST(ReferencePrecision, ConcurrentScopesInThreadsDoNotInterfere) {
@@ -297,15 +315,18 @@ TEST(ReferencePrecision, ConcurrentScopesInThreadsDoNotInterfere) {
   ASSERT_TRUE(mpfr_buildopt_tls_p()) << "MPFR was built without thread-local storage";
   const index_t n = 3;
   const Matrix<double> A = cancelling();
-  const Matrix<double> want53 = reference_inverse_double(A.view(), Triangle::lower, Diagonal::non_unit, 53);
-  const Matrix<double> want256 = reference_inverse_double(A.view(), Triangle::lower, Diagonal::non_unit, 256);
+  const Matrix<double> want53 =
+      reference_inverse_double(A.view(), Triangle::lower, Diagonal::non_unit, 53);
+  const Matrix<double> want256 =
+      reference_inverse_double(A.view(), Triangle::lower, Diagonal::non_unit, 256);
   // The two precisions give different answers, so a thread using the other's
   // precision would be caught.
   ASSERT_GT(componentwise_relative_error(want53.view(), want256.view()), 1e-3);
   auto worker = [&](unsigned bits, const Matrix<double>& want, int* mismatches) {
     ReferencePrecision scope(bits);
     for (int rep = 0; rep < 300; ++rep) {
-      const Matrix<double> X = reference_inverse_double(A.view(), Triangle::lower, Diagonal::non_unit);
+      const Matrix<double> X =
+          reference_inverse_double(A.view(), Triangle::lower, Diagonal::non_unit);
       for (index_t i = 0; i < n; ++i)
         for (index_t j = 0; j < n; ++j)
           if (X(i, j) != want(i, j)) ++*mismatches;
@@ -320,7 +341,8 @@ TEST(ReferencePrecision, ConcurrentScopesInThreadsDoNotInterfere) {
   t3.join();
   EXPECT_EQ(bad53, 0) << "thread with a 53-bit scope";
   EXPECT_EQ(bad256a + bad256b, 0) << "threads with 256-bit scopes";
-  EXPECT_EQ(current_reference_bits(), default_reference_bits) << "main thread's scope must be untouched";
+  EXPECT_EQ(current_reference_bits(), default_reference_bits)
+      << "main thread's scope must be untouched";
 }
 
 TEST(ReferenceInverse, RejectsBadInputWithClearErrors) {
@@ -338,19 +360,22 @@ TEST(ReferenceInverse, RejectsBadInputWithClearErrors) {
   };
   Matrix<double> A = test::well_conditioned(5, Triangle::lower, Diagonal::non_unit, 3, nan_value);
   A(3, 3) = 0.0;
-  expect_message([&] { reference_inverse(A.view(), Triangle::lower, Diagonal::non_unit); }, "A(3, 3)", true);
+  expect_message([&] { reference_inverse(A.view(), Triangle::lower, Diagonal::non_unit); },
+                 "A(3, 3)", true);
   // The unit contract never reads the diagonal: the zero (and the NaN above) are fine.
   EXPECT_NO_THROW(reference_inverse(A.view(), Triangle::lower, Diagonal::unit));
   A(2, 1) = std::numeric_limits<double>::infinity();
-  expect_message([&] { reference_inverse(A.view(), Triangle::lower, Diagonal::unit); }, "A(2, 1)", false);
+  expect_message([&] { reference_inverse(A.view(), Triangle::lower, Diagonal::unit); }, "A(2, 1)",
+                 false);
   Matrix<double> rect(3, 4);
-  expect_message([&] { reference_inverse(rect.view(), Triangle::lower, Diagonal::unit); }, "square", false);
+  expect_message([&] { reference_inverse(rect.view(), Triangle::lower, Diagonal::unit); }, "square",
+                 false);
   expect_message([&] { reference_gemm(rect.view(), rect.view()); }, "inner dimensions", false);
   Matrix<double> X = Matrix<double>::identity(5);
   X(4, 0) = nan_value;
   Matrix<double> B = test::well_conditioned(5, Triangle::lower, Diagonal::unit, 3);
-  expect_message([&] { reference_residuals(B.view(), X.view(), Triangle::lower, Diagonal::unit); }, "X(4, 0)",
-                 false);
+  expect_message([&] { reference_residuals(B.view(), X.view(), Triangle::lower, Diagonal::unit); },
+                 "X(4, 0)", false);
 }
 
 TEST(ReferenceGemm, ExactOnIntegerMatrices) {
@@ -365,7 +390,8 @@ TEST(ReferenceGemm, ExactOnIntegerMatrices) {
   for (index_t i = 0; i < m; ++i)
     for (index_t j = 0; j < n; ++j) {
       std::int64_t s = 0;  // |s| <= 30 * 10^6: exact in int64 and in double
-      for (index_t l = 0; l < k; ++l) s += static_cast<std::int64_t>(A(i, l)) * static_cast<std::int64_t>(B(l, j));
+      for (index_t l = 0; l < k; ++l)
+        s += static_cast<std::int64_t>(A(i, l)) * static_cast<std::int64_t>(B(l, j));
       want(i, j) = static_cast<double>(s);
     }
   expect_exact(reference_gemm(A.view(), B.view()), want, "integer GEMM 20x30 * 30x10, seed 17");
@@ -406,7 +432,8 @@ TEST(ReferenceResiduals, HandComputedLeftAndRightResidualsDiffer) {
   X(1, 0) = -2 + delta;
   X(2, 0) = 5;
   X(2, 1) = -4;
-  const ReferenceResiduals r = reference_residuals(A.view(), X.view(), Triangle::lower, Diagonal::unit);
+  const ReferenceResiduals r =
+      reference_residuals(A.view(), X.view(), Triangle::lower, Diagonal::unit);
   Matrix<double> right(3, 3), left(3, 3);
   right(1, 0) = delta;
   right(2, 0) = 4 * delta;

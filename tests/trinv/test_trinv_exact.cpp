@@ -55,6 +55,39 @@ TEST(TrinvExact, DirectMethodsInvertIntegerMatricesExactlyInFp32) {
           expect_exact<float>(spec, n, static_cast<std::uint64_t>(200 + n), tri, diag);
 }
 
+// Larger n, where the native register tiles (2 x 64 bytes of columns, 4 rows) and the
+// block methods' TRMM/TRSM loops run: block-diagonal integer matrices, diagonal blocks
+// of order 8 with entries in {-1, 0, 1}. The inverse is block diagonal with
+// |x_ij| <= 2^6; every row of L or X has at most 8 non-zeros in any block product, so
+// every partial sum of every method is an integer of magnitude at most
+// (8 * 2^6) * (8 * 2^6) = 2^18 < 2^24: exact in fp32 and fp64, so the results must
+// equal the int64 inverse bit for bit (including the exact zeros outside the blocks).
+template <class T>
+void expect_exact_block_diagonal(const std::string& spec, index_t n, std::uint64_t seed, Diagonal diag) {
+  auto Li = trinv_test::integer_lower(n, seed, diag == Diagonal::unit);
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j < i; ++j)
+      if (i / 8 != j / 8) Li(i, j) = 0;
+  const auto want = trinv_test::to_real<T>(trinv_test::exact_inverse(Li));
+  const Matrix<T> A = trinv_test::to_real<T>(Li);
+  Matrix<T> X(n, n);
+  const char* fmt = std::is_same_v<T, double> ? "fp64" : "fp32";
+  const auto r = invert(MethodSpec::parse(spec), A.view(), X.view(),
+                        trinv_test::options_for(format_by_name(fmt), Triangle::lower, diag));
+  const std::string what = trinv_test::describe(spec, "block-diagonal integer", n, fmt, seed);
+  EXPECT_EQ(r.status, Status::ok) << what << ": " << r.message;
+  EXPECT_EQ(trinv_test::first_difference<T>(X.view(), want.view()), "") << what;
+}
+
+TEST(TrinvExact, BlockDiagonalIntegerMatricesAtLargerSizes) {
+  for (const auto& spec : trinv_test::direct_specs())
+    for (index_t n : {33, 64, 70, 128})
+      for (Diagonal diag : {Diagonal::unit, Diagonal::non_unit}) {
+        expect_exact_block_diagonal<float>(spec, n, static_cast<std::uint64_t>(300 + n), diag);
+        expect_exact_block_diagonal<double>(spec, n, static_cast<std::uint64_t>(400 + n), diag);
+      }
+}
+
 // A hand-derived case: L = [1 0 0; 2 1 0; 3 4 1] has L^-1 = [1 0 0; -2 1 0; 5 -4 1]
 // (x31 = -(3*1 + 4*(-2)) = 5); the non-unit [2 0; 1 4] has inverse [1/2 0; -1/8 1/4].
 TEST(TrinvExact, HandDerivedInverses) {
