@@ -134,7 +134,7 @@ def error_vs_n(rows, precision, out_dir):
     from matplotlib.lines import Line2D
     handles += [Line2D([], [], ls="--", color="0.3"), Line2D([], [], marker="X", ls="", color="red", mec="black"),
                 Line2D([], [], marker="s", ls="", mfc="none", mec="0.3"), Line2D([], [], marker="^", ls="", color="0.3")]
-    labels += ["theoretical bound (same colour)", "NaN/inf (overflow): top band", "status inaccurate",
+    labels += ["theoretical bound (same colour; none where infinite)", "NaN/inf (overflow): top band", "status inaccurate",
                "status not_converged"]
     fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8, frameon=False)
     fig.suptitle(f"Forward error vs n — {precision} (line: median over seeds; dots: runs)", fontsize=11)
@@ -184,7 +184,10 @@ def heatmap(rows, precision, out_dir):
             if nonfinite[i, j] > 0:
                 ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="xxx", ec="red", lw=0))
             colour = "white" if np.isfinite(value[i, j]) and value[i, j] < (vmin + vmax) / 2 else "black"
-            ax.text(j, i, text[i][j], ha="center", va="center", fontsize=6.5, color=colour)
+            box = None
+            if nonfinite[i, j] > 0:  # readable over the hatching
+                colour, box = "black", dict(facecolor="white", alpha=0.85, lw=0, pad=1.0)
+            ax.text(j, i, text[i][j], ha="center", va="center", fontsize=6.5, color=colour, bbox=box)
     ax.set_xticks(range(len(generators)))
     ax.set_xticklabels(generators, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(methods)))

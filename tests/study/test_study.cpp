@@ -132,7 +132,7 @@ TEST(StudyConfig, EveryBadKeyOrValueIsNamedWithTheAllowedValues) {
       {"unknown precision key", with("precisions", R"([{"format": "fp16", "acc": "fp32"}])"),
        {"'precisions[0].acc'", "accumulate", "storage"}},
       {"unknown accumulation", with("precisions", R"([{"format": "fp16", "accumulation": "fast"}])"),
-       {"'precisions[0].accumulation'", "exact_products"}},
+       {"'precisions[0].accumulation'", "exact-products"}},
       {"unknown generator", with("generators", R"(["deltanett"])"), {"'generators[0]'", "deltanet-equal", "kda"}},
       {"generator option it does not use", with("generators", R"([{"name": "ones", "gate": -1}])"),
        {"'generators[0]'", "gate"}},

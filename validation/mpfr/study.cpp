@@ -346,7 +346,8 @@ StudyRow run_study_row(const StudyConfig& c, const StudyRun& run) {
     if (const auto b = forward_error_bound(spec, p, L.view(), diagonal, m)) {
       r.bound = b->value;
       r.bound_name = b->name;
-      if (!std::isnan(m.forward_error_inf)) r.within_bound = m.forward_error_inf <= b->value ? "yes" : "no";
+      // A bound assumes no overflow: a NaN/inf error is reported by the status, not here.
+      if (std::isfinite(m.forward_error_inf)) r.within_bound = m.forward_error_inf <= b->value ? "yes" : "no";
     }
   }
   return r;

@@ -137,7 +137,7 @@ std::vector<PrecisionFlags> parse_precisions(const json& cfg, const std::string&
         const std::string flag = msg.substr(2, msg.find(':') - 2);
         fail(source, path + "." + flag, msg.substr(msg.find(':') + 2));
       }
-      fail(source, path + ".accumulation", msg + " (allowed: round_every_op, exact_products)");
+      fail(source, path + ".accumulation", msg);
     }
     if (!seen.insert(precision_label(f) + "|" + f.accumulation).second) fail(source, path, "listed twice");
     out.push_back(f);
@@ -258,7 +258,7 @@ std::string precision_label(const PrecisionFlags& p) {
   if (!p.accumulate.empty() && p.accumulate != p.format) s += "/" + p.accumulate + "acc";
   if (!p.storage.empty() && p.storage != p.format) s += "/" + p.storage + "st";
   if (!p.output.empty() && p.output != p.format) s += "/" + p.output + "out";
-  if (!p.accumulation.empty()) s += p.accumulation == "exact_products" ? "/exact" : "/rounded";
+  if (!p.accumulation.empty()) s += p.accumulation == "exact-products" ? "/exact" : "/rounded";
   return s + " " + p.rounding;
 }
 

@@ -54,22 +54,30 @@ std::string range_of_sizes(const std::vector<const StudyRow*>& group) {
 }
 
 // Flagged groups: (method, precision, generator) with any status other than ok.
+int severity(const std::string& status) {
+  for (Status s : all_statuses)
+    if (status_name(s) == status) return static_cast<int>(s);
+  return 100;
+}
+
 std::string flagged_sentence(const std::map<GroupKey, std::vector<const StudyRow*>>& groups) {
-  std::vector<std::string> items;
+  std::vector<std::pair<int, std::string>> items;  // worst statuses first
   for (const auto& [key, group] : groups) {
     std::map<std::string, std::vector<const StudyRow*>> by_status;
     for (const auto* r : group)
       if (r->status != "ok") by_status[r->status].push_back(r);
     for (const auto& [status, rs] : by_status)
-      items.push_back(std::get<0>(key) + " in " + std::get<1>(key) + " on " + std::get<2>(key) + " (" + status + " in " +
+      items.emplace_back(-severity(status), std::get<0>(key) + " in " + std::get<1>(key) + " on " + std::get<2>(key) + " (" + status + " in " +
                       std::to_string(rs.size()) + " of " + std::to_string(group.size()) + " runs, n = " +
                       range_of_sizes(rs) + ")");
   }
+  std::stable_sort(items.begin(), items.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   if (items.empty()) return "No run was flagged: every status is ok. ";
   std::string s = std::to_string(items.size()) + " method/precision/input combination" +
                   (items.size() == 1 ? " was" : "s were") + " flagged: ";
   const std::size_t shown = std::min<std::size_t>(items.size(), 10);
-  for (std::size_t i = 0; i < shown; ++i) s += (i ? "; " : "") + items[i];
+  for (std::size_t i = 0; i < shown; ++i) s += (i ? "; " : "") + items[i].second;
   if (shown < items.size()) s += "; and " + std::to_string(items.size() - shown) + " more (see the tables)";
   return s + ". ";
 }
