@@ -71,7 +71,8 @@ def short_method(m):
 def error_vs_n(rows, precision, out_dir):
     methods = ordered(r["method"] for r in rows)
     generators = ordered(r["generator"] for r in rows)
-    colours = {g: plt.cm.tab10(i % 10) for i, g in enumerate(generators)}
+    palette = plt.cm.tab10 if len(generators) <= 10 else plt.cm.tab20
+    colours = {g: palette(i % palette.N) for i, g in enumerate(generators)}
     finite = [r["forward_error_inf"] for r in rows if math.isfinite(r["forward_error_inf"])]
     positive = [e for e in finite if e > 0]
     floor = min(positive) / 10 if positive else 1e-20

@@ -37,7 +37,12 @@ struct StudyConfig {
   std::vector<index_t> sizes;
   std::vector<std::uint64_t> seeds;
   bool check_accuracy = true;  // the driver's a-posteriori `inaccurate` check
+  // Metrics tabulated in report.md, one table per precision each.
+  std::vector<std::string> report_metrics = {"forward_error"};
 };
+
+inline const std::vector<std::string> study_report_metric_names = {
+    "forward_error", "forward_error_inf", "componentwise_error", "right_residual", "left_residual", "lapack_ratio"};
 
 // Limits of a config's values (checked by parse_study_config).
 inline constexpr index_t study_max_size = 1024;
@@ -124,8 +129,10 @@ StudyEnvironment current_environment();
 std::string study_report_markdown(const StudyConfig& config, const std::vector<StudyRow>& rows,
                                   const StudyEnvironment& env, const std::vector<std::string>& plots,
                                   const std::string& plots_note);
-// The cell text of a report table for one (method, precision, generator) group.
-std::string study_report_cell(const std::vector<const StudyRow*>& group);
+// The cell text of a report table for one (method, precision, generator) group: the
+// largest finite `metric` ("%.1e"), then the flagged statuses and bound excesses.
+std::string study_report_cell(const std::vector<const StudyRow*>& group,
+                              const std::string& metric = "forward_error");
 
 struct StudyOptions {
   std::string out_dir;

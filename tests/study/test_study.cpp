@@ -63,7 +63,7 @@ StudyOptions quiet_options(const fs::path& dir, unsigned threads, bool plots) {
 // The value of one cell of report.md's table for `precision`: row `method`, column `generator`.
 std::string report_cell(const std::string& md, const std::string& precision, const std::string& method,
                         const std::string& generator) {
-  const std::size_t section = md.find("### " + precision + "\n");
+  const std::size_t section = md.find("#### " + precision + "\n");
   if (section == std::string::npos) return "<no section " + precision + ">";
   std::istringstream in(md.substr(section));
   std::string line, header;
@@ -146,6 +146,7 @@ TEST(StudyConfig, EveryBadKeyOrValueIsNamedWithTheAllowedValues) {
       {"negative seed", with("seeds", "[-1]"), {"'seeds[0]'", "out of range"}},
       {"duplicate seed", with("seeds", "[1, 1]"), {"'seeds[1]'", "twice"}},
       {"check_accuracy not a bool", with("check_accuracy", R"("yes")"), {"'check_accuracy'", "true or false"}},
+      {"unknown report metric", with("report_metrics", R"(["error"])"), {"'report_metrics[0]'", "right_residual"}},
   };
   for (const auto& c : cases) {
     try {

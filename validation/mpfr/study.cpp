@@ -244,10 +244,13 @@ std::string results_json(const StudyConfig& c, const std::vector<StudyRow>& rows
         {"seeds", c.seeds}, {"check_accuracy", c.check_accuracy}}},
       {"runs", rows.size()},
       {"status_counts", counts}};
-  nlohmann::ordered_json out = nlohmann::ordered_json::array();
-  for (const auto& r : rows) out.push_back(row_json(r));
-  j["rows"] = std::move(out);
-  return j.dump(1) + "\n";
+  // The header indented, then one row per line (diffs of checked-in reports stay readable).
+  std::string text = j.dump(1);
+  text.erase(text.find_last_of('}'));
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  text += ",\n \"rows\": [";
+  for (std::size_t i = 0; i < rows.size(); ++i) text += (i ? ",\n  " : "\n  ") + row_json(rows[i]).dump();
+  return text + "\n ]\n}\n";
 }
 
 void write_file(const fs::path& path, const std::string& text) {
@@ -277,7 +280,10 @@ std::string render_plots(const StudyOptions& o, const fs::path& csv, const fs::p
   const std::string cmd = "python3 " + shell_quote(script) + " " + shell_quote(csv.string()) + " " +
                           shell_quote(dir.string()) + " >" + shell_quote(log.string()) + " 2>&1";
   const int rc = std::system(cmd.c_str());
-  if (rc == 0) return "";
+  if (rc == 0) {
+    fs::remove(log);
+    return "";
+  }
   fs::remove_all(dir);
   if (WIFEXITED(rc) && WEXITSTATUS(rc) == 3)
     return "Plots were skipped: python3 has no matplotlib (scripts/setup.sh installs it; then rerun with --resume).";

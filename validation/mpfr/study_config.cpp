@@ -271,7 +271,7 @@ StudyConfig parse_study_config(const std::string& json_text, const std::string& 
   }
   if (!cfg.is_object()) throw std::invalid_argument("study config " + source + ": expected a JSON object");
   check_keys(cfg, {"name", "description", "kind", "methods", "precisions", "generators", "sizes", "seeds",
-                   "check_accuracy"},
+                   "check_accuracy", "report_metrics"},
              source, "");
   StudyConfig c;
   if (cfg.contains("name")) c.name = string_value(cfg.at("name"), source, "name");
@@ -283,6 +283,18 @@ StudyConfig parse_study_config(const std::string& json_text, const std::string& 
   if (cfg.contains("check_accuracy")) {
     if (!cfg.at("check_accuracy").is_boolean()) fail(source, "check_accuracy", "expected true or false");
     c.check_accuracy = cfg.at("check_accuracy").get<bool>();
+  }
+  if (cfg.contains("report_metrics")) {
+    c.report_metrics.clear();
+    const json& list = required_array(cfg, "report_metrics", source);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string key = "report_metrics[" + std::to_string(i) + "]";
+      const std::string m = string_value(list[i], source, key);
+      if (std::find(study_report_metric_names.begin(), study_report_metric_names.end(), m) ==
+          study_report_metric_names.end())
+        fail(source, key, "unknown metric '" + m + "' (allowed: " + joined(study_report_metric_names) + ")");
+      c.report_metrics.push_back(m);
+    }
   }
   c.methods = parse_methods(cfg, source);
   c.precisions = parse_precisions(cfg, source);

@@ -37,11 +37,31 @@ std::map<GroupKey, std::vector<const StudyRow*>> groups_of(const std::vector<Stu
   return g;
 }
 
-// Largest finite forward error of a group (NaN when none is finite).
-double max_finite_error(const std::vector<const StudyRow*>& group) {
+double metric_of(const StudyRow& r, const std::string& metric) {
+  if (metric == "forward_error_inf") return r.forward_error_inf;
+  if (metric == "componentwise_error") return r.componentwise_error;
+  if (metric == "right_residual") return r.right_residual;
+  if (metric == "left_residual") return r.left_residual;
+  if (metric == "lapack_ratio") return r.lapack_ratio;
+  return r.forward_error;
+}
+
+const char* metric_formula(const std::string& metric) {
+  if (metric == "forward_error_inf") return "relative ∞-norm forward error `‖X − X_ref‖_∞ / ‖X_ref‖_∞`";
+  if (metric == "componentwise_error") return "componentwise relative error `max |X − X_ref|_ij / |X_ref|_ij`";
+  if (metric == "right_residual") return "right residual `‖AX − I‖_∞ / (‖A‖_∞ ‖X‖_∞)`";
+  if (metric == "left_residual") return "left residual `‖XA − I‖_∞ / (‖X‖_∞ ‖A‖_∞)`";
+  if (metric == "lapack_ratio") return "LAPACK ratio `‖AX − I‖_1 / (n ‖A‖_1 ‖X‖_1 u)` (LAPACK accepts < 30)";
+  return "relative Frobenius forward error `‖X − X_ref‖_F / ‖X_ref‖_F`";
+}
+
+// Largest finite value of `metric` in a group (NaN when none is finite).
+double max_finite_error(const std::vector<const StudyRow*>& group, const std::string& metric = "forward_error") {
   double m = std::nan("");
-  for (const auto* r : group)
-    if (std::isfinite(r->forward_error) && !(m >= r->forward_error)) m = r->forward_error;
+  for (const auto* r : group) {
+    const double x = metric_of(*r, metric);
+    if (std::isfinite(x) && !(m >= x)) m = x;
+  }
   return m;
 }
 
@@ -112,11 +132,26 @@ std::string best_worst_sentence(const std::vector<StudyRow>& rows,
                                 const std::map<GroupKey, std::vector<const StudyRow*>>& groups) {
   std::string s;
   for (const auto& prec : unique_in_order(rows, &StudyRow::precision)) {
-    // Per method: the largest finite error over every input, and whether any run failed.
+    // Inputs on which every method was flagged say something about the input (e.g. a
+    // LAPACK type beyond the format's range), not about the methods: named, then left
+    // out of the ranking.
+    std::map<std::string, bool> all_flagged;
+    for (const auto& [key, group] : groups) {
+      if (std::get<1>(key) != prec) continue;
+      bool any = false;
+      for (const auto* r : group) any = any || r->status != "ok";
+      auto it = all_flagged.find(std::get<2>(key));
+      all_flagged[std::get<2>(key)] = (it == all_flagged.end() ? true : it->second) && any;
+    }
+    std::string inputs;
+    for (const auto& [g, all] : all_flagged)
+      if (all) inputs += (inputs.empty() ? "" : ", ") + g;
+    if (!inputs.empty()) s += "In " + prec + " every method was flagged on " + inputs + ". ";
+    // Per method: the largest finite error over the other inputs, and whether any run failed.
     std::map<std::string, double> worst;
     std::map<std::string, bool> flagged;
     for (const auto& [key, group] : groups) {
-      if (std::get<1>(key) != prec) continue;
+      if (std::get<1>(key) != prec || all_flagged[std::get<2>(key)]) continue;
       const std::string& m = std::get<0>(key);
       const double e = max_finite_error(group);
       if (!worst.count(m) || std::isnan(worst[m]) || e > worst[m]) worst[m] = e;
@@ -131,7 +166,8 @@ std::string best_worst_sentence(const std::vector<StudyRow>& rows,
     if (best.empty()) {
       s += "In " + prec + " every method was flagged on some input. ";
     } else {
-      s += "In " + prec + " the most accurate method with no flagged run was " + best +
+      s += "In " + prec + " the most accurate method with no flagged run" + (inputs.empty() ? "" : " on the other inputs") +
+           " was " + best +
            " (largest forward error " + sci(worst[best]) + ")";
       if (bad != best) s += ", the least accurate " + bad + " (" + sci(worst[bad]) + ")";
       s += ". ";
@@ -148,14 +184,14 @@ std::string list(const std::vector<std::string>& v) {
 
 }  // namespace
 
-std::string study_report_cell(const std::vector<const StudyRow*>& group) {
+std::string study_report_cell(const std::vector<const StudyRow*>& group, const std::string& metric) {
   std::map<std::string, std::size_t> flagged;
   std::size_t over = 0;
   for (const auto* r : group) {
     if (r->status != "ok") ++flagged[r->status];
     if (r->within_bound == "no") ++over;
   }
-  const double e = max_finite_error(group);
+  const double e = max_finite_error(group, metric);
   std::string cell = std::isnan(e) ? "—" : sci(e);
   const std::string total = std::to_string(group.size());
   for (const auto& [status, k] : flagged) cell += " · **" + status + " " + std::to_string(k) + "/" + total + "**";
@@ -200,28 +236,31 @@ std::string study_report_markdown(const StudyConfig& c, const std::vector<StudyR
   md += std::string("| wall time | ") + secs + " |\n\n";
 
   md += "## Results by precision\n\n";
-  md += "Each cell: the largest relative Frobenius forward error `‖X − X_ref‖_F / ‖X_ref‖_F` over all sizes "
-        "and seeds of that method and input, among runs with a finite error; then, in bold, every status "
-        "other than `ok` with its count (`overflow`, `inaccurate`, `not_converged`, ...: flagged runs are "
-        "never dropped; a flagged run whose error is finite counts in the number, one whose error is "
-        "NaN or infinite only in the count), and `>bound k/m` when k runs exceeded the method's "
-        "theoretical bound. `—`: no run gave a finite error.\n\n";
-  for (const auto& prec : unique_in_order(rows, &StudyRow::precision)) {
+  for (const auto& metric : c.report_metrics) {
+    if (c.report_metrics.size() > 1) md += "### " + metric + "\n\n";
+    md += "Each cell: the largest " + std::string(metric_formula(metric)) +
+          " over all sizes and seeds of that method and input, among runs where it is finite; then, in bold, "
+          "every status other than `ok` with its count (`overflow`, `inaccurate`, `not_converged`, ...: flagged "
+          "runs are never dropped; a flagged run whose value is finite counts in the number, one whose value is "
+          "NaN or infinite only in the count), and `>bound k/m` when k runs exceeded the method's theoretical "
+          "forward-error bound. `—`: no run gave a finite value.\n\n";
     const auto gen_list = unique_in_order(rows, &StudyRow::generator);
-    md += "### " + prec + "\n\n| method |";
-    for (const auto& g : gen_list) md += " " + g + " |";
-    md += "\n|---|";
-    for (std::size_t i = 0; i < gen_list.size(); ++i) md += "---|";
-    md += "\n";
-    for (const auto& m : unique_in_order(rows, &StudyRow::method)) {
-      md += "| `" + m + "` |";
-      for (const auto& g : gen_list) {
-        const auto it = groups.find({m, prec, g});
-        md += " " + (it == groups.end() ? std::string("") : study_report_cell(it->second)) + " |";
+    for (const auto& prec : unique_in_order(rows, &StudyRow::precision)) {
+      md += "#### " + prec + (c.report_metrics.size() > 1 ? " — " + metric : std::string()) + "\n\n| method |";
+      for (const auto& g : gen_list) md += " " + g + " |";
+      md += "\n|---|";
+      for (std::size_t i = 0; i < gen_list.size(); ++i) md += "---|";
+      md += "\n";
+      for (const auto& m : unique_in_order(rows, &StudyRow::method)) {
+        md += "| `" + m + "` |";
+        for (const auto& g : gen_list) {
+          const auto it = groups.find({m, prec, g});
+          md += " " + (it == groups.end() ? std::string("") : study_report_cell(it->second, metric)) + " |";
+        }
+        md += "\n";
       }
       md += "\n";
     }
-    md += "\n";
   }
 
   md += "## Bounds\n\nEach bound is on `forward_error_inf` (`‖X − X_ref‖_∞ / ‖X_ref‖_∞`), first order in u "
