@@ -203,6 +203,51 @@ def heatmap(rows, precision, out_dir):
     plt.close(fig)
 
 
+def rounding_comparison(rows, fmt, out_dir):
+    """Median forward error vs n per rounding mode (same operand format), with n and sqrt(n)
+    reference slopes: stochastic rounding's error grows like sqrt(n) u with high probability,
+    round to nearest's worst case like n u (Connolly, Higham & Mary 2021)."""
+    methods = ordered(r["method"] for r in rows)
+    generators = ordered(r["generator"] for r in rows)
+    modes = ordered(r["rounding"] for r in rows)
+    styles = ["-", "--", ":", "-."]
+    colours = {g: plt.cm.tab10(i % 10) for i, g in enumerate(generators)}
+    sizes = sorted({r["n"] for r in rows})
+    fig, axes = plt.subplots(1, len(methods), figsize=(5 * len(methods), 4), squeeze=False, sharey=True)
+    for ax, method in zip(axes[0], methods):
+        ref = None
+        for g in generators:
+            for k, mode in enumerate(modes):
+                pts = []
+                for n in sizes:
+                    errs = [r["forward_error_inf"] for r in rows if r["method"] == method and r["generator"] == g
+                            and r["rounding"] == mode and r["n"] == n]
+                    finite = [e for e in errs if math.isfinite(e) and e > 0]
+                    if finite and len(finite) == len(errs):
+                        pts.append((n, float(np.median(finite))))
+                if pts:
+                    ax.plot(*zip(*pts), styles[k % 4], color=colours[g], marker="o", ms=3, label=f"{g}, {mode}")
+                    ref = ref or pts[0]
+        if ref:
+            n0, e0 = ref
+            xs = np.array(sizes, dtype=float)
+            ax.plot(xs, e0 * xs / n0, color="0.5", lw=0.8, label="∝ n")
+            ax.plot(xs, e0 * np.sqrt(xs / n0), color="0.5", lw=0.8, ls=(0, (1, 3)), label="∝ √n")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(sizes)
+        ax.set_xticklabels([str(n) for n in sizes])
+        ax.set_title(short_method(method), fontsize=9)
+        ax.set_xlabel("n")
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("median ‖X − X_ref‖∞ / ‖X_ref‖∞")
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.suptitle(f"{fmt}: rounding modes compared (median over seeds; grey: slopes n and √n)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, f"rounding_{slug(fmt)}.png"), dpi=90)
+    plt.close(fig)
+
+
 def main(argv):
     if len(argv) != 3:
         print(__doc__, file=sys.stderr)
@@ -213,6 +258,14 @@ def main(argv):
         prow = [r for r in rows if r["precision"] == precision]
         error_vs_n(prow, precision, argv[2])
         heatmap(prow, precision, argv[2])
+    # Same formats under several rounding modes: one comparison figure per format set.
+    by_formats = defaultdict(list)
+    for r in rows:
+        by_formats[(r["format"], r["accumulate"], r["storage"], r["output"])].append(r)
+    for (fmt, acc, st, out), frows in by_formats.items():
+        if len({r["rounding"] for r in frows}) > 1:
+            name = fmt if acc == st == out == fmt else f"{fmt}-{acc}acc-{st}st-{out}out"
+            rounding_comparison(frows, name, argv[2])
     return 0
 
 

@@ -118,7 +118,8 @@ std::vector<StudyRow> read_study_csv(const std::string& path);
 struct StudyEnvironment {
   std::string triscan_version, git_revision, compiler, cpu, date, command;
   unsigned threads = 1;
-  double seconds = 0;  // wall time of this invocation
+  double seconds = 0;        // wall time of this invocation
+  std::size_t resumed = 0;   // rows taken from an earlier invocation (--resume)
 };
 StudyEnvironment current_environment();
 

@@ -238,7 +238,7 @@ std::string results_json(const StudyConfig& c, const std::vector<StudyRow>& rows
       {"environment",
        {{"triscan_version", env.triscan_version}, {"git_revision", env.git_revision},
         {"compiler", env.compiler}, {"cpu", env.cpu}, {"date", env.date}, {"command", env.command},
-        {"threads", env.threads}, {"seconds", env.seconds}}},
+        {"threads", env.threads}, {"seconds", env.seconds}, {"resumed_rows", env.resumed}}},
       {"sweep",
        {{"methods", c.methods}, {"precisions", precisions}, {"generators", generators}, {"sizes", c.sizes},
         {"seeds", c.seeds}, {"check_accuracy", c.check_accuracy}}},
@@ -502,6 +502,7 @@ StudySummary run_study(const StudyConfig& config, const StudyOptions& o) {
   StudyEnvironment env = current_environment();
   env.command = o.command;
   env.threads = o.threads;
+  env.resumed = summary.resumed;
 
   // Everything under a temporary name first; then renames, report last.
   std::string csv = study_csv_header() + "\n";

@@ -233,7 +233,10 @@ std::string study_report_markdown(const StudyConfig& c, const std::vector<StudyR
   md += "| compiler | " + env.compiler + " |\n| CPU | " + env.cpu + " |\n| date | " + env.date + " |\n";
   char secs[64];
   std::snprintf(secs, sizeof secs, "%.0f s on %u thread%s", env.seconds, env.threads, env.threads == 1 ? "" : "s");
-  md += std::string("| wall time | ") + secs + " |\n\n";
+  md += std::string("| wall time | ") + secs +
+        (env.resumed ? " (this invocation; " + std::to_string(env.resumed) + " rows resumed from an earlier one)"
+                     : std::string()) +
+        " |\n\n";
 
   md += "## Results by precision\n\n";
   for (const auto& metric : c.report_metrics) {
