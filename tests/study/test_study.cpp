@@ -364,3 +364,34 @@ TEST(StudyCsv, RowsRoundTripIncludingNonFiniteValuesAndQuotes) {
   EXPECT_EQ(rows[0].message, "overflow at \"N^4\", step 2 next line");
   EXPECT_EQ(study_csv_line(rows[0]), study_csv_line(rows[0]));
 }
+
+// ---- Bounds ----------------------------------------------------------------------------
+
+// The a-priori bounds of validation/bounds.hpp hold on real runs, including the growth
+// bounds on the inputs that make them large (equal and correlated keys), and methods
+// without a known bound get none.
+TEST(StudyBounds, GrowthAndSubstitutionBoundsHoldAndUnknownOnesAreAbsent) {
+  const StudyConfig c = parse_study_config(R"({
+    "methods": ["trinv/forward_substitution", "trinv/forward_substitution_row", "trinv/blocked:nb=4",
+                "trinv/recursive_merge:base=4", "trinv/product_form", "trinv/neumann", "trinv/newton_schulz",
+                "trinv/newton_schulz:start=scaled", "trinv/refine"],
+    "precisions": ["fp64", {"format": "fp16", "accumulate": "fp32"}],
+    "generators": ["deltanet-equal", "deltanet-correlated", "gaussian"],
+    "sizes": [16, 24],
+    "seeds": [1]
+  })", "bounds");
+  for (const auto& run : plan_study(c)) {
+    const StudyRow r = run_study_row(c, run);
+    const bool none = r.method == "trinv/newton_schulz:start=scaled" || r.method == "trinv/refine";
+    EXPECT_EQ(r.bound_name.empty(), none) << run.key;
+    if (none) {
+      EXPECT_TRUE(std::isnan(r.bound)) << run.key;
+      EXPECT_EQ(r.within_bound, "") << run.key;
+      continue;
+    }
+    if (!std::isfinite(r.forward_error_inf)) continue;  // overflow: reported by the status
+    EXPECT_EQ(r.within_bound, "yes") << run.key << ": forward_error_inf " << r.forward_error_inf << " > bound "
+                                     << r.bound << " (" << r.bound_name << ")";
+    EXPECT_GT(r.bound, 0.0) << run.key;
+  }
+}
