@@ -7,7 +7,8 @@ Writes, for every precision in the file:
   error_vs_n_<precision>.png  one panel per method: forward_error_inf against n, one
                               colour per input generator (dots: runs, line: median
                               over seeds), the method's theoretical bound for the same
-                              input dashed; runs whose error is NaN/inf (overflow,
+                              input dashed where it is below 1 (a relative bound
+                              >= 1 says nothing); runs whose error is NaN/inf (overflow,
                               non-finite output) are drawn as red X in a band above the
                               axis, `inaccurate` runs as hollow squares, `not_converged`
                               as triangles: flagged runs are never dropped.
@@ -68,6 +69,11 @@ def short_method(m):
     return m.replace("trinv/", "")
 
 
+def informative(bound):
+    """A relative-error bound says something only below 1; larger ones are not drawn."""
+    return math.isfinite(bound) and bound < 1
+
+
 def error_vs_n(rows, precision, out_dir):
     methods = ordered(r["method"] for r in rows)
     generators = ordered(r["generator"] for r in rows)
@@ -76,7 +82,7 @@ def error_vs_n(rows, precision, out_dir):
     finite = [r["forward_error_inf"] for r in rows if math.isfinite(r["forward_error_inf"])]
     positive = [e for e in finite if e > 0]
     floor = min(positive) / 10 if positive else 1e-20
-    top = max(finite + [b for b in (r["bound"] for r in rows) if math.isfinite(b)] + [floor * 100])
+    top = max(finite + [b for b in (r["bound"] for r in rows) if informative(b)] + [floor * 100])
     any_nonfinite = any(not math.isfinite(r["forward_error_inf"]) for r in rows)
     band = top * 30  # where non-finite errors are drawn (only when there are any)
     cols = min(3, len(methods))
@@ -98,7 +104,7 @@ def error_vs_n(rows, precision, out_dir):
                 if errs and len(errs) == len(at):
                     med_n.append(n)
                     med_e.append(float(np.median(errs)))
-                bs = [r["bound"] for r in at if math.isfinite(r["bound"])]
+                bs = [r["bound"] for r in at if informative(r["bound"])]
                 if bs:
                     bound_n.append(n)
                     bound_v.append(max(bs))
@@ -135,7 +141,7 @@ def error_vs_n(rows, precision, out_dir):
     from matplotlib.lines import Line2D
     handles += [Line2D([], [], ls="--", color="0.3"), Line2D([], [], marker="X", ls="", color="red", mec="black"),
                 Line2D([], [], marker="s", ls="", mfc="none", mec="0.3"), Line2D([], [], marker="^", ls="", color="0.3")]
-    labels += ["theoretical bound (same colour; none where infinite)", "NaN/inf (overflow): top band", "status inaccurate",
+    labels += ["theoretical bound (same colour; drawn where < 1)", "NaN/inf (overflow): top band", "status inaccurate",
                "status not_converged"]
     fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8, frameon=False)
     fig.suptitle(f"Forward error vs n — {precision} (line: median over seeds; dots: runs)", fontsize=11)
