@@ -2,6 +2,8 @@
 // rounding, and Precision. The rounding itself is in numerics/rounding.cpp.
 #include "triscan/format.hpp"
 
+#include <algorithm>
+
 #include <cmath>
 #include <stdexcept>
 
@@ -192,19 +194,28 @@ Accumulation accumulation_by_name(std::string_view name) {
 }
 
 // --- RandomBits: xoshiro256** (Blackman & Vigna 2018), state filled by splitmix64 ---
-namespace {
-std::uint64_t splitmix64(std::uint64_t& x) {
+std::uint64_t splitmix64_next(std::uint64_t& x) {
   std::uint64_t z = (x += 0x9E3779B97F4A7C15ull);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
+
+namespace {
 std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 }  // namespace
 
 RandomBits::RandomBits(std::uint64_t seed) {
   // splitmix64 never yields four zero words, so the xoshiro state is valid.
-  for (auto& word : s_) word = splitmix64(seed);
+  for (auto& word : s_) word = splitmix64_next(seed);
+}
+
+RandomBits RandomBits::from_state(const std::array<std::uint64_t, 4>& state) {
+  if (state[0] == 0 && state[1] == 0 && state[2] == 0 && state[3] == 0)
+    throw std::invalid_argument("RandomBits::from_state: the all-zero state is invalid for xoshiro256**");
+  RandomBits r;
+  for (int i = 0; i < 4; ++i) r.s_[i] = state[i];
+  return r;
 }
 
 std::uint64_t RandomBits::next() {
@@ -238,6 +249,11 @@ bool Precision::is_native(const Format& f) const {
   // exact_products would be a fused multiply-add, which native code does not do.
   return operand == f && accumulate == f && storage == f && output == f &&
          rounding == Rounding::nearest_even && accumulation == Accumulation::round_every_op;
+}
+
+double Precision::working_unit_roundoff() const {
+  return std::max({operand.unit_roundoff(), accumulate.unit_roundoff(), storage.unit_roundoff(),
+                   output.unit_roundoff()});
 }
 
 std::string Precision::describe() const {

@@ -28,10 +28,6 @@ struct PrecisionFlags {
 };
 Precision make_precision(const PrecisionFlags& flags);
 
-// The working precision's unit roundoff: the largest u among the four formats (the
-// eps of LAPACK's ratio and the u of the bounds).
-double working_unit_roundoff(const Precision& p);
-
 struct InversionRecord {
   std::string method;     // canonical spec
   std::string precision;  // Precision::describe()

@@ -23,47 +23,20 @@ namespace triscan::validation {
 
 // ---- Random numbers -------------------------------------------------------------
 
-std::uint64_t splitmix64_next(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-Rng::Rng(std::uint64_t seed, std::initializer_list<std::uint64_t> stream) {
+Rng::Rng(std::uint64_t seed, std::initializer_list<std::uint64_t> stream) : bits_(0) {
   // Hash (seed, ids...) into one splitmix64 state: each id is absorbed by one splitmix64
-  // step, so streams that differ in any id start from unrelated states.
+  // step, so streams that differ in any id start from unrelated states. RandomBits(h)
+  // fills its state with the next four splitmix64 outputs of h.
   std::uint64_t h = seed;
   for (std::uint64_t id : stream) {
     std::uint64_t t = h ^ id;
     h = splitmix64_next(t);
   }
-  for (auto& w : s_) w = splitmix64_next(h);
+  bits_ = RandomBits(h);
 }
 
-Rng Rng::from_state(const std::array<std::uint64_t, 4>& s) {
-  Rng r;
-  r.s_ = s;
-  return r;
-}
+Rng Rng::from_state(const std::array<std::uint64_t, 4>& s) { return Rng(RandomBits::from_state(s)); }
 
-namespace {
-constexpr std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-}  // namespace
-
-std::uint64_t Rng::next() {
-  const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-  const std::uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = rotl(s_[3], 45);
-  return result;
-}
-
-double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 double Rng::uniform_open() { return (static_cast<double>(next() >> 11) + 0.5) * 0x1.0p-53; }
 double Rng::uniform(double lo, double hi) { return lo + (hi - lo) * uniform_open(); }
 

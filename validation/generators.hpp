@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "triscan/format.hpp"
 #include "triscan/matrix.hpp"
 #include "triscan/trinv.hpp"  // Diagonal
 #include "validation/npy.hpp"
@@ -31,8 +32,8 @@ namespace triscan::validation {
 
 // ---- Random numbers -------------------------------------------------------------
 
-// splitmix64 (Steele, Lea & Flood 2014; Vigna's reference code): the seeding PRNG.
-std::uint64_t splitmix64_next(std::uint64_t& state);
+// splitmix64 (Steele, Lea & Flood 2014): the seeding PRNG (include/triscan/format.hpp).
+using triscan::splitmix64_next;
 
 // xoshiro256** 1.0 (Blackman & Vigna 2018). A stream is identified by a seed and a
 // list of stream ids (e.g. tensor tag, batch entry, head), hashed through splitmix64;
@@ -41,16 +42,16 @@ class Rng {
  public:
   explicit Rng(std::uint64_t seed, std::initializer_list<std::uint64_t> stream = {});
   static Rng from_state(const std::array<std::uint64_t, 4>& s);  // for reference tests
-  std::uint64_t next();
-  double uniform();                        // k * 2^-53, k uniform in [0, 2^53): [0, 1)
+  std::uint64_t next() { return bits_.next(); }
+  double uniform() { return bits_.uniform(); }  // k * 2^-53, k uniform in [0, 2^53): [0, 1)
   double uniform_open();                   // (k + 1/2) * 2^-53: (0, 1), symmetric about 1/2
   double uniform(double lo, double hi);    // lo + (hi - lo) * uniform_open(): (lo, hi) before
                                            // rounding; the rounded result may equal hi
   double normal();                         // N(0, 1), Marsaglia's polar method
 
  private:
-  Rng() = default;
-  std::array<std::uint64_t, 4> s_{};
+  explicit Rng(RandomBits bits) : bits_(bits) {}
+  RandomBits bits_;  // the same xoshiro256** as stochastic rounding uses
 };
 
 // Deterministic elementary functions from +, -, *, /, sqrt only (no libm); relative

@@ -9,6 +9,7 @@
 // same as rounding the double result again (double rounding; see docs/formats.md).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -82,11 +83,16 @@ inline bool is_stochastic(Rounding r) {
   return r == Rounding::stochastic || r == Rounding::stochastic_equal;
 }
 
+// splitmix64 (Steele, Lea & Flood 2014): advances `state` and returns the next output.
+// Seeds RandomBits, and hashes stream ids into seeds (validation/generators).
+std::uint64_t splitmix64_next(std::uint64_t& state);
+
 // Seeded pseudo-random source for stochastic rounding (xoshiro256** seeded by
 // splitmix64). One instance per thread; reproducible for a given seed and call order.
 class RandomBits {
  public:
   explicit RandomBits(std::uint64_t seed = 0x7269736361ull);
+  static RandomBits from_state(const std::array<std::uint64_t, 4>& state);  // state != 0
   std::uint64_t next();
   double uniform();  // k 2^-53, k uniform in [0, 2^53)
 
@@ -149,6 +155,9 @@ struct Precision {
   // rn and round_every_op (exact products would be an FMA). Algorithms take the fast path.
   bool is_native(const Format& f) const;
   std::string describe() const;  // e.g. "fp16/fp32acc/fp16st/fp16out rn exact-products"
+  // The working precision's unit roundoff: the largest u of the four formats (the eps
+  // of LAPACK's ratio, the u of bounds and of the a-posteriori check's threshold).
+  double working_unit_roundoff() const;
 };
 
 }  // namespace triscan

@@ -227,9 +227,10 @@ std::vector<MethodImpl> direct_methods() {
                    validate_base, TRISCAN_KERNELS(recursive)));
   m.push_back(make(info("trinv/recursive_merge", "2n^3/3 + O(n^2 base) (dense merges)",
                         [](index_t n) { return merge_flops(n, 16); }, true,
-                        "no residual bound: X21 = -X22 L21 X11 multiplies by computed inverses; "
-                        "forward error <= c_n u |X^||L||X^| roughly, i.e. grows with the comparison-matrix "
-                        "inverse (Method 2B, Du Croz & Higham 1992; Higham ASNA 2nd ed. §14.2.2)",
+                        "no residual bound: X21 = -X22 L21 X11 multiplies by computed inverses "
+                        "(Method 2B, Du Croz & Higham 1992; Higham ASNA 2nd ed. §14.2.2); first-order "
+                        "forward bound |X^ - X| <= (n+2) u M(L)^-1 |L| M(L)^-1, M(L) the comparison "
+                        "matrix (ASNA §8.3): grows with M(L)^-1 (docs/trinv.md)",
                         {"base=16: order of the diagonal blocks inverted by forward substitution"}),
                    validate_base, TRISCAN_KERNELS(recursive_merge)));
   return m;

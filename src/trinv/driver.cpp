@@ -198,48 +198,68 @@ constexpr std::uint64_t check_seeds[2] = {0x7472696E76636B31ull, 0x7472696E76636
 // Method 1 satisfies |L X - I| <= gamma_n |L||X| (and Method 2 the left analogue), so
 // rho <= (n+1) u for them, the +u being the output rounding; a result that passes is the
 // exact inverse, on the tested vectors, of a componentwise-nearby matrix on one side.
-// L and X are lower triangular with their diagonals stored; n >= 1.
+// L and X are lower triangular views with unit column stride (the driver's working copies
+// or the caller's row-major views); a unit L's stored diagonal is not read; n >= 1.
 template <class T>
 double accuracy_check(const MatrixView<const T>& L, const MatrixView<const T>& X, bool unit) {
-  // A unit L's stored diagonal is not read: it is 1.
-  auto l = [&](index_t i, index_t k) { return i == k && unit ? 1.0 : double(L(i, k)); };
   const index_t n = L.rows;
   const auto N = static_cast<std::size_t>(n);
-  std::vector<double> row_abs(N, 0.0), col_abs(N, 0.0), den_r(N, 0.0), den_l(N, 0.0), t(N), s(N), v(N);
-  for (index_t i = 0; i < n; ++i)
+  std::vector<double> v0(N), v1(N), t0(N), t1(N), xa(N), s0(N, 0.0), s1(N, 0.0), ca(N, 0.0), w0(N, 0.0),
+      w1(N, 0.0), dl(N, 0.0);
+  for (index_t j = 0; j < n; ++j) {
+    v0[j] = check_sign(check_seeds[0], j);
+    v1[j] = check_sign(check_seeds[1], j);
+  }
+  auto diag = [&](index_t i) { return unit ? 1.0 : double(L(i, i)); };  // a unit diagonal is not read
+  // Right: t = X v, xa = |X| 1; r = L t - v against (|L| xa) (|v| = 1).
+  for (index_t i = 0; i < n; ++i) {
+    const T* x = &X(i, 0);
+    double a0 = 0.0, a1 = 0.0, a = 0.0;
     for (index_t j = 0; j <= i; ++j) {
-      row_abs[i] += std::fabs(double(X(i, j)));  // |X| 1
-      col_abs[j] += std::fabs(double(X(i, j)));  // 1^T |X|
+      const double xv = double(x[j]);
+      a0 += xv * v0[j];
+      a1 += xv * v1[j];
+      a += std::fabs(xv);
     }
-  for (index_t i = 0; i < n; ++i)
-    for (index_t k = 0; k <= i; ++k) {
-      den_r[i] += std::fabs(l(i, k)) * row_abs[k];  // (|L||X| 1)_i
-      den_l[k] += col_abs[i] * std::fabs(l(i, k));  // (1^T |X||L|)_k
-    }
-  auto ratio = [](double num, double den) { return num == 0.0 ? 0.0 : num / den; };
+    t0[i] = a0, t1[i] = a1, xa[i] = a;
+  }
   double rho_r = 0.0, rho_l = 0.0;
-  for (std::uint64_t seed : check_seeds) {
-    for (index_t j = 0; j < n; ++j) v[j] = check_sign(seed, j);
-    std::fill(s.begin(), s.end(), 0.0);
-    for (index_t i = 0; i < n; ++i) {
-      double ti = 0.0;
-      for (index_t j = 0; j <= i; ++j) {
-        ti += double(X(i, j)) * v[j];  // t = X v
-        s[j] += v[i] * double(X(i, j));  // s^T = v^T X
-      }
-      t[i] = ti;
+  auto ratio = [](double num, double den) { return num == 0.0 ? 0.0 : num / den; };
+  for (index_t i = 0; i < n; ++i) {
+    const T* l = &L(i, 0);
+    double r0 = diag(i) * t0[i] - v0[i], r1 = diag(i) * t1[i] - v1[i], d = std::fabs(diag(i)) * xa[i];
+    for (index_t k = 0; k < i; ++k) {
+      const double lv = double(l[k]);
+      r0 += lv * t0[k];
+      r1 += lv * t1[k];
+      d += std::fabs(lv) * xa[k];
     }
-    for (index_t i = 0; i < n; ++i) {
-      double r = -v[i];
-      for (index_t k = 0; k <= i; ++k) r += l(i, k) * t[k];  // (L X v - v)_i
-      rho_r = std::max(rho_r, ratio(std::fabs(r), den_r[i]));
-    }
-    for (index_t k = 0; k < n; ++k) {
-      double w = -v[k];
-      for (index_t i = k; i < n; ++i) w += s[i] * l(i, k);  // (v^T X L - v^T)_k
-      rho_l = std::max(rho_l, ratio(std::fabs(w), den_l[k]));
+    rho_r = std::max(rho_r, std::max(ratio(std::fabs(r0), d), ratio(std::fabs(r1), d)));
+  }
+  // Left: s^T = v^T X, ca = 1^T |X|; w^T = s^T L - v^T against (ca^T |L|).
+  for (index_t i = 0; i < n; ++i) {
+    const T* x = &X(i, 0);
+    for (index_t j = 0; j <= i; ++j) {
+      const double xv = double(x[j]);
+      s0[j] += v0[i] * xv;
+      s1[j] += v1[i] * xv;
+      ca[j] += std::fabs(xv);
     }
   }
+  for (index_t i = 0; i < n; ++i) {
+    const T* l = &L(i, 0);
+    for (index_t k = 0; k < i; ++k) {
+      const double lv = double(l[k]);
+      w0[k] += s0[i] * lv;
+      w1[k] += s1[i] * lv;
+      dl[k] += ca[i] * std::fabs(lv);
+    }
+    w0[i] += s0[i] * diag(i);
+    w1[i] += s1[i] * diag(i);
+    dl[i] += ca[i] * std::fabs(diag(i));
+  }
+  for (index_t k = 0; k < n; ++k)
+    rho_l = std::max(rho_l, std::max(ratio(std::fabs(w0[k] - v0[k]), dl[k]), ratio(std::fabs(w1[k] - v1[k]), dl[k])));
   return std::min(rho_r, rho_l);
 }
 

@@ -14,11 +14,13 @@
 // itself.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "src/trinv/iterative.hpp"
 #include "src/trinv/method.hpp"
@@ -79,14 +81,20 @@ bool overflowed(const A& a, const Matrix<ValueOf<A>>& M) {
   return a.overflowed() || !lower_all_finite(cview(M));
 }
 
-// The growth check (DESIGN.md "Numerical contracts": tracked growth of intermediates).
-// The product form, Neumann and Newton–Schulz form the result by cancellation among
-// intermediates (powers N^(2^k), partial sums, residuals) that can be far larger than
-// it. Each stored intermediate of magnitude G carries a rounding error up to u G, so
-// when u G exceeds max |X| the computed X may have no correct digit, whatever the
-// residual check says; the result is reported `inaccurate`. This matters most where the
-// driver's residual check cannot decide (4(n+1)u >= 1/2: bf16, fp8; docs/trinv.md),
-// e.g. bf16 product form on nearly equal keys at n = 64: relative error ~5e6, growth ~2e9.
+// The methods' own a-posteriori checks (DESIGN.md "Numerical contracts": finite but
+// wrong output is reported `inaccurate`). The product form, Neumann and Newton–Schulz
+// form the result by cancellation among intermediates (powers N^(2^k), partial sums,
+// residuals) that can be far larger than it, and in bf16 or fp8 the driver's
+// componentwise check (threshold 4(n+1)u >= 1/2) cannot flag anything: measured
+// without these checks, the bf16 product form on nearly equal keys at n = 64 came back
+// `ok` with relative error 5e6. Two cheap tests, either one flags:
+//  - growth: every stored intermediate of magnitude G carries a rounding error up to
+//    u G; when u G exceeds max |X| the result may have no correct digit;
+//  - normwise residual on two fixed +-1 vectors v: if ||(I - M X) v||_inf >= 1 then
+//    ||I - M X||_inf >= 1, so X is not an approximate inverse in any normwise sense
+//    (for ||I - M X|| < 1, ||X - M^-1|| / ||M^-1|| <= ||I - M X||; ASNA 2nd ed. §14.1).
+//    A garbage X with large entries passes a check relative to |M||X|, not this one.
+// M is the unit lower matrix inverted (I + N), computed in double: O(n^2).
 struct Growth {
   double max_intermediate = 0.0;
   template <class T>
@@ -104,9 +112,40 @@ double working_unit_roundoff(const Context& ctx) {
   return std::max({p.operand.unit_roundoff(), p.accumulate.unit_roundoff(), p.storage.unit_roundoff()});
 }
 
+// +-1 from splitmix64 of (seed, j): fixed vectors, the same in every run and thread.
+double check_sign(std::uint64_t seed, index_t j) {
+  std::uint64_t z = seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(j + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return ((z ^ (z >> 31)) & 1u) ? 1.0 : -1.0;
+}
+
+// max over two fixed +-1 vectors v of ||(I - (I + N) Y) v||_inf, in double.
 template <class T>
-void flag_growth(MethodOutcome& o, const Context& ctx, const Growth& g, const Matrix<T>& Y,
-                 const char* method) {
+double normwise_residual_on_vectors(const Matrix<T>& N, const Matrix<T>& Y) {
+  const index_t n = Y.rows();
+  std::vector<double> v(static_cast<std::size_t>(n)), t(static_cast<std::size_t>(n));
+  double r = 0.0;
+  for (std::uint64_t seed : {0x6974657231ull, 0x6974657232ull}) {
+    for (index_t j = 0; j < n; ++j) v[j] = check_sign(seed, j);
+    for (index_t i = 0; i < n; ++i) {
+      double s = 0.0;
+      for (index_t j = 0; j <= i; ++j) s += double(Y(i, j)) * v[j];
+      t[i] = s;  // t = Y v
+    }
+    for (index_t i = 0; i < n; ++i) {
+      double w = t[i] - v[i];
+      for (index_t k = 0; k < i; ++k) w += double(N(i, k)) * t[k];  // ((I + N) Y v - v)_i
+      r = std::isnan(w) ? w : std::max(r, std::fabs(w));
+      if (std::isnan(r)) return r;
+    }
+  }
+  return r;
+}
+
+template <class T>
+void flag_unreliable(MethodOutcome& o, const Context& ctx, const Growth& g, const Matrix<T>& N,
+                     const Matrix<T>& Y, const char* method) {
   if (o.status != Status::ok) return;
   double ymax = 0.0;
   for (index_t i = 0; i < Y.rows(); ++i)
@@ -117,6 +156,13 @@ void flag_growth(MethodOutcome& o, const Context& ctx, const Growth& g, const Ma
     o.message = std::string(method) + ": growth check: max |intermediate| = " + number(g.max_intermediate) +
                 ", u * growth = " + number(u * g.max_intermediate) + " > max |X| = " + number(ymax) +
                 " (the result may have no correct digit)";
+    return;
+  }
+  const double r = normwise_residual_on_vectors(N, Y);
+  if (!(r < 1.0)) {
+    o.status = Status::inaccurate;
+    o.message = std::string(method) + ": ||(I - L X) v||_inf = " + number(r) +
+                " >= 1 on a +-1 vector: X is not an approximate inverse";
   }
 }
 
@@ -168,7 +214,7 @@ MethodOutcome product_form(const MethodSpec&, A& a, MatrixView<const ValueOf<A>>
   Matrix<ValueOf<A>> Y(L.rows, L.rows);
   Growth g;
   MethodOutcome o = product_form_unit(a, N, Y, g);
-  flag_growth(o, ctx, g, Y, "product_form");
+  flag_unreliable(o, ctx, g, N, Y, "product_form");
   write_inverse(a, L, ctx, Y, X);
   return o;
 }
@@ -269,7 +315,7 @@ MethodOutcome newton_schulz(const MethodSpec& spec, A& a, MatrixView<const Value
   Matrix<ValueOf<A>> Y(L.rows, L.rows);
   Growth g;
   MethodOutcome o = newton_schulz_unit(a, N, p, Y, g);
-  flag_growth(o, ctx, g, Y, "newton_schulz");
+  flag_unreliable(o, ctx, g, N, Y, "newton_schulz");
   write_inverse(a, L, ctx, Y, X);
   return o;
 }
@@ -316,7 +362,7 @@ MethodOutcome neumann(const MethodSpec&, A& a, MatrixView<const ValueOf<A>> L,
   Matrix<ValueOf<A>> Y(L.rows, L.rows);
   Growth g;
   MethodOutcome o = neumann_unit(a, N, Y, g);
-  flag_growth(o, ctx, g, Y, "neumann");
+  flag_unreliable(o, ctx, g, N, Y, "neumann");
   write_inverse(a, L, ctx, Y, X);
   return o;
 }

@@ -28,11 +28,6 @@ bool all_finite(const Matrix<double>& M) {
 
 }  // namespace
 
-double working_unit_roundoff(const Precision& p) {
-  return std::max({p.operand.unit_roundoff(), p.accumulate.unit_roundoff(),
-                   p.storage.unit_roundoff(), p.output.unit_roundoff()});
-}
-
 Precision make_precision(const PrecisionFlags& flags) {
   const Format& base = format_flag("format", flags.format, format_by_name("fp64"));
   Rounding mode;
@@ -81,7 +76,7 @@ InversionRecord run_inversion(const MethodSpec& method, const TrinvOptions& opti
     const Matrix<double> hi = round_to_double(ref), lo = rounding_remainder(ref);
     if (!all_finite(hi)) return rec;  // the exact inverse overflows double: no metrics
     rec.metrics = compute_inversion_metrics(A.view(), X.view(), hi.view(), opts.triangle,
-                                            opts.diagonal, working_unit_roundoff(options.precision),
+                                            opts.diagonal, options.precision.working_unit_roundoff(),
                                             rec.result.growth, lo.view());
     rec.has_metrics = true;
   } catch (const std::domain_error&) {
