@@ -105,8 +105,7 @@ double gamma_bound(double k, double u) {
 }
 
 double bound_unit_roundoff(const Precision& p) {
-  const double u = std::max({p.operand.unit_roundoff(), p.accumulate.unit_roundoff(),
-                             p.storage.unit_roundoff(), p.output.unit_roundoff()});
+  const double u = p.working_unit_roundoff();
   const bool nearest = p.rounding == Rounding::nearest_even || p.rounding == Rounding::nearest_away;
   return nearest ? u : 2 * u;
 }

@@ -6,7 +6,7 @@
 // not a proof of a bug. A method without a known bound gets none.
 //
 // u is the working unit roundoff: the largest u of the Precision's four formats
-// (validation::working_unit_roundoff), doubled for the directed and stochastic
+// (Precision::working_unit_roundoff), doubled for the directed and stochastic
 // rounding modes, whose one-operation error is below the spacing 2u, not u.
 // gamma_k = k u / (1 - k u) (Higham, ASNA 2nd ed., Lemma 3.1), +inf when k u >= 1.
 //

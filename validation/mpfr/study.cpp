@@ -343,7 +343,7 @@ StudyRow run_study_row(const StudyConfig& c, const StudyRun& run) {
   r.cond = m.cond;
   r.growth = m.growth;
   r.nonfinite = m.nonfinite;
-  r.unit_roundoff = working_unit_roundoff(p);
+  r.unit_roundoff = p.working_unit_roundoff();
   r.bound = std::nan("");
   r.message = rec.result.message;
   if (rec.has_metrics) {
