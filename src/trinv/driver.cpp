@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <limits>
 #include <string>
@@ -81,15 +82,10 @@ bool is_native_for(const Precision& p) {
   return p.is_native(f);
 }
 
-double coarsest_unit_roundoff(const Precision& p) {
-  return std::max({p.operand.unit_roundoff(), p.accumulate.unit_roundoff(), p.storage.unit_roundoff(),
-                   p.output.unit_roundoff()});
-}
-
 template <class In>
 Problem make_problem(const MethodImpl& m, const MethodSpec& spec, const TrinvOptions& opt) {
   Problem p{&m, &spec, &opt, is_native_for<In>(opt.precision), 0.0};
-  p.u_work = p.native ? std::numeric_limits<In>::epsilon() / 2 : coarsest_unit_roundoff(opt.precision);
+  p.u_work = p.native ? std::numeric_limits<In>::epsilon() / 2 : opt.precision.working_unit_roundoff();
   return p;
 }
 
@@ -178,16 +174,19 @@ std::string entry(index_t i, index_t j, bool upper) {
   return "(" + std::to_string(upper ? j : i) + ", " + std::to_string(upper ? i : j) + ")";
 }
 
+std::string short_number(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", x);
+  return buf;
+}
+
 // ---- The a-posteriori check -------------------------------------------------------------
 
 // The fixed check vectors: v_j = +-1 from splitmix64 of (seed, j), so the check is the same
 // for every thread and every run.
 double check_sign(std::uint64_t seed, index_t j) {
-  std::uint64_t z = seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(j + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return (z & 1u) ? 1.0 : -1.0;
+  std::uint64_t state = seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(j);
+  return (splitmix64_next(state) & 1u) ? 1.0 : -1.0;
 }
 constexpr std::uint64_t check_seeds[2] = {0x7472696E76636B31ull, 0x7472696E76636B32ull};
 
@@ -287,8 +286,8 @@ TrinvResult finish(const Problem& p, A& a, const MethodOutcome& out, bool finite
     const double tau = check_threshold(L.rows, p.u_work);
     if (r.status == Status::ok && !(r.check_residual <= tau)) {
       r.status = Status::inaccurate;
-      r.message = "a-posteriori check: relative residual " + std::to_string(r.check_residual) +
-                  " exceeds 4(n+1)u = " + std::to_string(tau);
+      r.message = "a-posteriori check: relative residual " + short_number(r.check_residual) +
+                  " exceeds 4(n+1)u = " + short_number(tau);
     }
   }
   return r;
@@ -312,7 +311,7 @@ TrinvResult nonfinite_input(const MatrixView<const In>& Ain, const MatrixView<In
   for (index_t i = 0; i < Ain.rows; ++i)
     for (index_t j = 0; j < (unit ? i : i + 1); ++j)
       if (!std::isfinite(Ain(i, j))) {
-        r.message = "A" + entry(i, j, upper) + " = " + std::to_string(double(Ain(i, j)));
+        r.message = "A" + entry(i, j, upper) + " = " + short_number(double(Ain(i, j)));
         return r;
       }
   return r;
@@ -325,7 +324,7 @@ bool singular(const MatrixView<const T>& L, const MatrixView<const In>& Ain, con
     if (L(i, i) == T(0) || !std::isfinite(L(i, i))) {
       fill_nan(Xout);
       r.status = Status::singular;
-      r.message = "diagonal entry A" + entry(i, i, upper) + " = " + std::to_string(double(Ain(i, i))) +
+      r.message = "diagonal entry A" + entry(i, i, upper) + " = " + short_number(double(Ain(i, i))) +
                   (L(i, i) == T(0) ? " is zero" : " is not finite") + " in the operand format";
       return true;
     }
