@@ -53,5 +53,6 @@ void register_formats(CLI::App& app, Runner& run);
 void register_generate(CLI::App& app, Runner& run);
 void register_methods(CLI::App& app, Runner& run);
 void register_invert(CLI::App& app, Runner& run);
+void register_study(CLI::App& app, Runner& run);
 
 }  // namespace triscan::cli

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   register_generate(app, run);
   register_methods(app, run);
   register_invert(app, run);
+  register_study(app, run);
   // CLI11 reports a misspelt subcommand as "a subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;

@@ -1,0 +1,366 @@
+// Study configs: JSON parsing and validation (docs/study.md "Config schema"), the
+// embedded presets, the plan and the run keys. Every check happens here, before any
+// run, and names the key path and the allowed values.
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "triscan/trinv.hpp"
+#include "validation/study.hpp"
+
+namespace triscan::validation {
+
+// validation/study_embed.cmake generates these.
+const std::vector<std::pair<std::string, std::string>>& study_embedded_presets();
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+[[noreturn]] void fail(const std::string& source, const std::string& key, const std::string& what) {
+  throw std::invalid_argument("study config " + source + ": '" + key + "': " + what);
+}
+
+void check_keys(const json& obj, const std::vector<std::string>& allowed, const std::string& source,
+                const std::string& path) {
+  for (const auto& item : obj.items())
+    if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end())
+      fail(source, path + item.key(), "unknown key (allowed: " + joined(allowed) + ")");
+}
+
+const json& required_array(const json& cfg, const std::string& key, const std::string& source) {
+  if (!cfg.contains(key)) fail(source, key, "missing (a non-empty list)");
+  const json& a = cfg.at(key);
+  if (!a.is_array() || a.empty()) fail(source, key, "expected a non-empty list");
+  return a;
+}
+
+std::string string_value(const json& v, const std::string& source, const std::string& key) {
+  if (!v.is_string()) fail(source, key, "expected a string, got " + v.dump());
+  return v.get<std::string>();
+}
+
+double number_value(const json& v, const std::string& source, const std::string& key) {
+  if (!v.is_number()) fail(source, key, "expected a number, got " + v.dump());
+  return v.get<double>();
+}
+
+long long integer_value(const json& v, const std::string& source, const std::string& key, long long lo,
+                        long long hi) {
+  if (!v.is_number_integer()) fail(source, key, "expected an integer, got " + v.dump());
+  if (v.is_number_unsigned() && v.get<unsigned long long>() > static_cast<unsigned long long>(hi))
+    fail(source, key, v.dump() + " out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  const long long x = v.get<long long>();
+  if (x < lo || x > hi)
+    fail(source, key, v.dump() + " out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return x;
+}
+
+// A throw-away 1 x 1 inversion: invert() validates the spec, its parameters, the
+// precision and the diagonal kind exactly as a real run would, so a bad combination is
+// found here and not in the middle of a sweep.
+void dry_run(const MethodSpec& spec, const Precision& p, Diagonal diagonal) {
+  Matrix<double> A = Matrix<double>::identity(1), X(1, 1);
+  TrinvOptions o;
+  o.precision = p;
+  o.diagonal = diagonal;
+  o.threads = 1;
+  invert(spec, A.view(), X.view(), o);
+}
+
+std::vector<std::string> parse_methods(const json& cfg, const std::string& source) {
+  std::vector<std::string> out;
+  const json& list = required_array(cfg, "methods", source);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string key = "methods[" + std::to_string(i) + "]";
+    const std::string text = string_value(list[i], source, key);
+    std::vector<std::string> specs;
+    if (text == "all") {
+      for (const auto& m : trinv_methods()) specs.push_back(m.name);
+    } else {
+      try {
+        const MethodSpec spec = MethodSpec::parse(text);
+        trinv_method(spec.name);
+        dry_run(spec, Precision::uniform(format_by_name("fp64")), Diagonal::unit);
+        specs.push_back(spec.to_string());
+      } catch (const std::invalid_argument& e) {
+        fail(source, key, e.what() + std::string(" (or \"all\")"));
+      }
+    }
+    for (const auto& s : specs) {
+      if (std::find(out.begin(), out.end(), s) != out.end()) fail(source, key, "method '" + s + "' listed twice");
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+std::vector<PrecisionFlags> parse_precisions(const json& cfg, const std::string& source) {
+  static const std::vector<std::string> keys = {"format", "accumulate", "storage", "output", "rounding",
+                                                "accumulation"};
+  std::vector<PrecisionFlags> out;
+  std::set<std::string> seen;
+  const json& list = required_array(cfg, "precisions", source);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string path = "precisions[" + std::to_string(i) + "]";
+    const json& e = list[i];
+    PrecisionFlags f;
+    if (e.is_string()) {
+      f.format = e.get<std::string>();
+    } else if (e.is_object()) {
+      check_keys(e, keys, source, path + ".");
+      if (!e.contains("format")) fail(source, path + ".format", "missing (allowed: " + joined(format_names()) + ")");
+      f.format = string_value(e.at("format"), source, path + ".format");
+      if (e.contains("accumulate")) f.accumulate = string_value(e.at("accumulate"), source, path + ".accumulate");
+      if (e.contains("storage")) f.storage = string_value(e.at("storage"), source, path + ".storage");
+      if (e.contains("output")) f.output = string_value(e.at("output"), source, path + ".output");
+      if (e.contains("rounding")) f.rounding = string_value(e.at("rounding"), source, path + ".rounding");
+      if (e.contains("accumulation")) f.accumulation = string_value(e.at("accumulation"), source, path + ".accumulation");
+    } else {
+      fail(source, path, "expected a format name or an object with keys " + joined(keys));
+    }
+    // make_precision names the flag ("--accumulate: unknown format 'x' (allowed: ...)").
+    try {
+      make_precision(f);
+    } catch (const std::invalid_argument& err) {
+      std::string msg = err.what();
+      if (msg.rfind("--", 0) == 0) {
+        const std::string flag = msg.substr(2, msg.find(':') - 2);
+        fail(source, path + "." + flag, msg.substr(msg.find(':') + 2));
+      }
+      fail(source, path + ".accumulation", msg);
+    }
+    if (!seen.insert(precision_label(f) + "|" + f.accumulation).second) fail(source, path, "listed twice");
+    out.push_back(f);
+  }
+  return out;
+}
+
+std::vector<GeneratorParams> parse_generators(const json& cfg, const std::string& source) {
+  static const std::vector<std::string> keys = {"name", "dk", "dv", "beta", "beta_max", "gate", "scale"};
+  std::vector<GeneratorParams> out;
+  std::set<std::string> seen;
+  const json& list = required_array(cfg, "generators", source);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string path = "generators[" + std::to_string(i) + "]";
+    const json& e = list[i];
+    GeneratorParams g;
+    if (e.is_string()) {
+      g.name = e.get<std::string>();
+    } else if (e.is_object()) {
+      check_keys(e, keys, source, path + ".");
+      if (!e.contains("name")) fail(source, path + ".name", "missing");
+      g.name = string_value(e.at("name"), source, path + ".name");
+      if (e.contains("dk")) g.dk = static_cast<index_t>(integer_value(e.at("dk"), source, path + ".dk", 1, 65536));
+      if (e.contains("dv")) g.dv = static_cast<index_t>(integer_value(e.at("dv"), source, path + ".dv", 1, 65536));
+      for (const char* k : {"beta", "beta_max", "gate", "scale"}) {
+        if (!e.contains(k)) continue;
+        const double x = number_value(e.at(k), source, path + "." + k);
+        std::string key(k);
+        (key == "beta" ? g.beta : key == "beta_max" ? g.beta_max : key == "gate" ? g.gate : g.scale) = x;
+      }
+    } else {
+      fail(source, path, "expected a generator name or an object with keys " + joined(keys));
+    }
+    try {
+      generator_info(g.name);
+      validate(g);
+    } catch (const std::invalid_argument& err) {
+      fail(source, path, err.what());
+    }
+    if (!seen.insert(generator_label(g)).second) fail(source, path, "'" + generator_label(g) + "' listed twice");
+    out.push_back(g);
+  }
+  return out;
+}
+
+template <class T>
+std::vector<T> parse_integers(const json& cfg, const std::string& key, long long lo, long long hi,
+                              const std::string& source) {
+  std::vector<T> out;
+  const json& list = required_array(cfg, key, source);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const T x = static_cast<T>(integer_value(list[i], source, key + "[" + std::to_string(i) + "]", lo, hi));
+    if (std::find(out.begin(), out.end(), x) != out.end())
+      fail(source, key + "[" + std::to_string(i) + "]", std::to_string(x) + " listed twice");
+    out.push_back(x);
+  }
+  return out;
+}
+
+// Cross-checks: every generator at every size, and every method under every precision and
+// on every diagonal kind the generators produce (dry runs; see dry_run).
+void check_combinations(const StudyConfig& c, const std::string& source) {
+  for (std::size_t i = 0; i < c.generators.size(); ++i)
+    for (index_t n : c.sizes) {
+      GeneratorParams g = c.generators[i];
+      g.n = n;
+      try {
+        validate(g);
+      } catch (const std::invalid_argument& e) {
+        fail(source, "generators[" + std::to_string(i) + "]", "at size " + std::to_string(n) + ": " + e.what());
+      }
+    }
+  std::set<Diagonal> diagonals;
+  for (const auto& g : c.generators) diagonals.insert(generator_info(g.name).diagonal);
+  for (std::size_t i = 0; i < c.methods.size(); ++i)
+    for (std::size_t j = 0; j < c.precisions.size(); ++j)
+      for (Diagonal d : diagonals) {
+        try {
+          dry_run(MethodSpec::parse(c.methods[i]), make_precision(c.precisions[j]), d);
+        } catch (const std::invalid_argument& e) {
+          fail(source, "methods[" + std::to_string(i) + "]",
+               c.methods[i] + " under precisions[" + std::to_string(j) + "]" +
+                   (d == Diagonal::non_unit ? " on the non-unit generators" : "") + ": " + e.what());
+        }
+      }
+}
+
+std::string shortest_repr(double x) {
+  char buf[64];
+  for (int digits = 6; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, x);
+    if (std::strtod(buf, nullptr) == x) break;
+  }
+  return buf;
+}
+
+}  // namespace
+
+std::string generator_label(const GeneratorParams& g) {
+  std::vector<std::string> opts;
+  if (g.dk) opts.push_back("dk=" + std::to_string(*g.dk));
+  if (g.dv) opts.push_back("dv=" + std::to_string(*g.dv));
+  if (g.beta) opts.push_back("beta=" + shortest_repr(*g.beta));
+  if (g.beta_max) opts.push_back("beta_max=" + shortest_repr(*g.beta_max));
+  if (g.gate) opts.push_back("gate=" + shortest_repr(*g.gate));
+  if (g.scale) opts.push_back("scale=" + shortest_repr(*g.scale));
+  std::string s = g.name;
+  if (!opts.empty()) {
+    s += "(";
+    for (std::size_t i = 0; i < opts.size(); ++i) s += (i ? "," : "") + opts[i];
+    s += ")";
+  }
+  return s;
+}
+
+std::string precision_label(const PrecisionFlags& p) {
+  std::string s = p.format;
+  if (!p.accumulate.empty() && p.accumulate != p.format) s += "/" + p.accumulate + "acc";
+  if (!p.storage.empty() && p.storage != p.format) s += "/" + p.storage + "st";
+  if (!p.output.empty() && p.output != p.format) s += "/" + p.output + "out";
+  if (!p.accumulation.empty()) s += p.accumulation == "exact-products" ? "/exact" : "/rounded";
+  return s + " " + p.rounding;
+}
+
+StudyConfig parse_study_config(const std::string& json_text, const std::string& source) {
+  json cfg;
+  try {
+    cfg = json::parse(json_text);
+  } catch (const json::parse_error& e) {
+    throw std::invalid_argument("study config " + source + ": not valid JSON: " + e.what());
+  }
+  if (!cfg.is_object()) throw std::invalid_argument("study config " + source + ": expected a JSON object");
+  check_keys(cfg, {"name", "description", "kind", "methods", "precisions", "generators", "sizes", "seeds",
+                   "check_accuracy", "report_metrics"},
+             source, "");
+  StudyConfig c;
+  if (cfg.contains("name")) c.name = string_value(cfg.at("name"), source, "name");
+  if (cfg.contains("description")) c.description = string_value(cfg.at("description"), source, "description");
+  if (cfg.contains("kind")) c.kind = string_value(cfg.at("kind"), source, "kind");
+  if (std::find(study_kinds.begin(), study_kinds.end(), c.kind) == study_kinds.end())
+    fail(source, "kind", "unknown kind '" + c.kind + "' (allowed: " + joined(study_kinds) +
+                             "; WY and scan studies are not implemented yet)");
+  if (cfg.contains("check_accuracy")) {
+    if (!cfg.at("check_accuracy").is_boolean()) fail(source, "check_accuracy", "expected true or false");
+    c.check_accuracy = cfg.at("check_accuracy").get<bool>();
+  }
+  if (cfg.contains("report_metrics")) {
+    c.report_metrics.clear();
+    const json& list = required_array(cfg, "report_metrics", source);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string key = "report_metrics[" + std::to_string(i) + "]";
+      const std::string m = string_value(list[i], source, key);
+      if (std::find(study_report_metric_names.begin(), study_report_metric_names.end(), m) ==
+          study_report_metric_names.end())
+        fail(source, key, "unknown metric '" + m + "' (allowed: " + joined(study_report_metric_names) + ")");
+      c.report_metrics.push_back(m);
+    }
+  }
+  c.methods = parse_methods(cfg, source);
+  c.precisions = parse_precisions(cfg, source);
+  c.generators = parse_generators(cfg, source);
+  c.sizes = parse_integers<index_t>(cfg, "sizes", 1, study_max_size, source);
+  c.seeds = parse_integers<std::uint64_t>(cfg, "seeds", 0, (1LL << 62), source);
+  const double runs = static_cast<double>(c.methods.size()) * static_cast<double>(c.precisions.size()) *
+                      static_cast<double>(c.generators.size()) * static_cast<double>(c.sizes.size()) *
+                      static_cast<double>(c.seeds.size());
+  if (runs > static_cast<double>(study_max_runs))
+    fail(source, "seeds", "the sweep has " + shortest_repr(runs) + " runs, more than " +
+                              std::to_string(study_max_runs));
+  check_combinations(c, source);
+  return c;
+}
+
+StudyConfig load_study_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument("--config: cannot read '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  StudyConfig c = parse_study_config(ss.str(), path);
+  if (c.name.empty()) {
+    std::string stem = path.substr(path.find_last_of('/') + 1);
+    c.name = stem.substr(0, stem.rfind('.'));
+  }
+  return c;
+}
+
+std::vector<std::string> study_preset_names() {
+  std::vector<std::string> names;
+  for (const auto& p : study_embedded_presets()) names.push_back(p.first);
+  return names;
+}
+
+std::string study_preset_json(const std::string& name) {
+  for (const auto& p : study_embedded_presets())
+    if (p.first == name) return p.second;
+  throw std::invalid_argument("--preset: unknown preset '" + name + "' (allowed: " + joined(study_preset_names()) + ")");
+}
+
+StudyConfig study_preset(const std::string& name) {
+  StudyConfig c = parse_study_config(study_preset_json(name), "preset " + name);
+  if (c.name.empty()) c.name = name;
+  return c;
+}
+
+std::vector<StudyRun> plan_study(const StudyConfig& c) {
+  std::vector<StudyRun> plan;
+  for (const auto& m : c.methods)
+    for (std::size_t p = 0; p < c.precisions.size(); ++p)
+      for (std::size_t g = 0; g < c.generators.size(); ++g)
+        for (index_t n : c.sizes)
+          for (std::uint64_t seed : c.seeds) {
+            StudyRun r;
+            r.index = plan.size();
+            r.method = m;
+            r.precision = p;
+            r.generator = g;
+            r.n = n;
+            r.seed = seed;
+            r.key = c.kind + "|" + m + "|" + precision_label(c.precisions[p]) + "|" +
+                    generator_label(c.generators[g]) + "|" + std::to_string(n) + "|" + std::to_string(seed);
+            plan.push_back(std::move(r));
+          }
+  return plan;
+}
+
+}  // namespace triscan::validation

@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+"""Plots of a `triscan study` (docs/study.md), rendered from its results.csv.
+
+    python3 validation/plot_report.py RESULTS.csv OUTDIR
+
+Writes, for every precision in the file:
+  error_vs_n_<precision>.png  one panel per method: forward_error_inf against n, one
+                              colour per input generator (dots: runs, line: median
+                              over seeds), the method's theoretical bound for the same
+                              input dashed where it is below 1 (a relative bound
+                              >= 1 says nothing); runs whose error is NaN/inf (overflow,
+                              non-finite output) are drawn as red X in a band above the
+                              axis, `inaccurate` runs as hollow squares, `not_converged`
+                              as triangles: flagged runs are never dropped.
+  heatmap_<precision>.png     method x generator: log10 of the largest relative
+                              Frobenius forward error over sizes and seeds (the number in
+                              report.md's tables); cells with a NaN/inf run are hatched
+                              and say how many, flagged statuses are written in the cell.
+Exit status 3 when matplotlib (or numpy) is missing, so the driver can say why the
+report has no plots.
+"""
+import csv
+import math
+import os
+import re
+import sys
+from collections import OrderedDict, defaultdict
+
+try:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+except ImportError as e:  # the driver turns exit 3 into "plots skipped: no matplotlib"
+    print(f"plot_report.py: {e}", file=sys.stderr)
+    sys.exit(3)
+
+STATUS_SHORT = {"inaccurate": "inacc", "not_converged": "nc", "overflow": "ovf",
+                "singular": "sing", "nonfinite_input": "nfin", "unsupported": "unsup"}
+
+
+def number(s):
+    try:
+        return float(s)
+    except ValueError:
+        return math.nan
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k in ("forward_error", "forward_error_inf", "bound", "kappa", "cond", "growth"):
+            r[k] = number(r[k])
+        r["n"] = int(r["n"])
+    return rows
+
+
+def ordered(values):
+    return list(OrderedDict.fromkeys(values))
+
+
+def slug(text):
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
+
+
+def short_method(m):
+    return m.replace("trinv/", "")
+
+
+def informative(bound):
+    """A relative-error bound says something only below 1; larger ones are not drawn."""
+    return math.isfinite(bound) and bound < 1
+
+
+def error_vs_n(rows, precision, out_dir):
+    methods = ordered(r["method"] for r in rows)
+    generators = ordered(r["generator"] for r in rows)
+    palette = plt.cm.tab10 if len(generators) <= 10 else plt.cm.tab20
+    colours = {g: palette(i % palette.N) for i, g in enumerate(generators)}
+    finite = [r["forward_error_inf"] for r in rows if math.isfinite(r["forward_error_inf"])]
+    positive = [e for e in finite if e > 0]
+    floor = min(positive) / 10 if positive else 1e-20
+    top = max(finite + [b for b in (r["bound"] for r in rows) if informative(b)] + [floor * 100])
+    any_nonfinite = any(not math.isfinite(r["forward_error_inf"]) for r in rows)
+    band = top * 30  # where non-finite errors are drawn (only when there are any)
+    cols = min(3, len(methods))
+    nrows = math.ceil(len(methods) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(5.2 * cols, 3.6 * nrows), squeeze=False, sharex=True,
+                             sharey=True)
+    sizes = sorted({r["n"] for r in rows})
+    for ax, method in zip(axes.flat, methods):
+        mrows = [r for r in rows if r["method"] == method]
+        for g in generators:
+            grows = [r for r in mrows if r["generator"] == g]
+            if not grows:
+                continue
+            c = colours[g]
+            med_n, med_e, bound_n, bound_v = [], [], [], []
+            for n in sizes:
+                at = [r for r in grows if r["n"] == n]
+                errs = [max(r["forward_error_inf"], floor) for r in at if math.isfinite(r["forward_error_inf"])]
+                if errs and len(errs) == len(at):
+                    med_n.append(n)
+                    med_e.append(float(np.median(errs)))
+                bs = [r["bound"] for r in at if informative(r["bound"])]
+                if bs:
+                    bound_n.append(n)
+                    bound_v.append(max(bs))
+            ax.plot(med_n, med_e, "-", color=c, lw=1.2, label=g)
+            if bound_n:
+                ax.plot(bound_n, bound_v, "--", color=c, lw=1.0, alpha=0.8)
+            for r in grows:
+                e = r["forward_error_inf"]
+                jitter = r["n"] * (1 + 0.04 * (generators.index(g) - len(generators) / 2) / len(generators))
+                if not math.isfinite(e):
+                    ax.plot(jitter, band, "X", color="red", ms=8, mec="black", mew=0.5)
+                elif r["status"] == "inaccurate":
+                    ax.plot(jitter, max(e, floor), "s", mfc="none", mec=c, ms=6)
+                elif r["status"] == "not_converged":
+                    ax.plot(jitter, max(e, floor), "^", color=c, ms=6)
+                else:
+                    ax.plot(jitter, max(e, floor), ".", color=c, ms=4)
+        if any_nonfinite:
+            ax.axhline(band / 3, color="0.6", lw=0.6)
+        ax.set_title(short_method(method), fontsize=9)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(sizes)
+        ax.set_xticklabels([str(n) for n in sizes])
+        ax.set_ylim(floor / 2, band * 5 if any_nonfinite else top * 5)
+        ax.grid(True, which="major", alpha=0.3)
+    for ax in axes.flat[len(methods):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("‖X − X_ref‖∞ / ‖X_ref‖∞")
+    for ax in axes[-1, :]:
+        ax.set_xlabel("n")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    from matplotlib.lines import Line2D
+    handles += [Line2D([], [], ls="--", color="0.3"), Line2D([], [], marker="X", ls="", color="red", mec="black"),
+                Line2D([], [], marker="s", ls="", mfc="none", mec="0.3"), Line2D([], [], marker="^", ls="", color="0.3")]
+    labels += ["theoretical bound (same colour; drawn where < 1)", "NaN/inf (overflow): top band", "status inaccurate",
+               "status not_converged"]
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8, frameon=False)
+    fig.suptitle(f"Forward error vs n — {precision} (line: median over seeds; dots: runs)", fontsize=11)
+    fig.tight_layout(rect=(0, 0.04 + 0.02 * math.ceil(len(labels) / 4), 1, 0.97))
+    path = os.path.join(out_dir, f"error_vs_n_{slug(precision)}.png")
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def heatmap(rows, precision, out_dir):
+    methods = ordered(r["method"] for r in rows)
+    generators = ordered(r["generator"] for r in rows)
+    value = np.full((len(methods), len(generators)), np.nan)
+    text = [["" for _ in generators] for _ in methods]
+    nonfinite = np.zeros_like(value)
+    exact = np.zeros(value.shape, dtype=bool)
+    groups = defaultdict(list)
+    for r in rows:
+        groups[(r["method"], r["generator"])].append(r)
+    for i, m in enumerate(methods):
+        for j, g in enumerate(generators):
+            grp = groups.get((m, g), [])
+            errs = [r["forward_error"] for r in grp if math.isfinite(r["forward_error"])]
+            if errs and max(errs) > 0:
+                value[i, j] = math.log10(max(errs))
+            elif errs:
+                exact[i, j] = True  # every finite error is exactly 0: coloured as the smallest value
+            bad = sum(1 for r in grp if not math.isfinite(r["forward_error"]))
+            nonfinite[i, j] = bad
+            cell = ("0 (exact)" if max(errs) == 0 else f"{max(errs):.1e}") if errs else "—"
+            flags = defaultdict(int)
+            for r in grp:
+                if r["status"] != "ok":
+                    flags[STATUS_SHORT.get(r["status"], r["status"])] += 1
+            for s, k in sorted(flags.items()):
+                cell += f"\n{s} {k}/{len(grp)}"
+            text[i][j] = cell
+    fig, ax = plt.subplots(figsize=(1.25 * len(generators) + 3.5, 0.55 * len(methods) + 2.2))
+    finite_vals = value[np.isfinite(value)]
+    vmin, vmax = (finite_vals.min(), finite_vals.max()) if finite_vals.size else (-16, 0)
+    if vmax - vmin < 1:
+        vmin, vmax = vmin - 0.5, vmax + 0.5
+    value[exact] = vmin
+    im = ax.imshow(np.ma.masked_invalid(value), cmap="viridis", vmin=vmin, vmax=vmax, aspect="auto")
+    for i in range(len(methods)):
+        for j in range(len(generators)):
+            if nonfinite[i, j] > 0:
+                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="xxx", ec="red", lw=0))
+            colour = "white" if np.isfinite(value[i, j]) and value[i, j] < (vmin + vmax) / 2 else "black"
+            box = None
+            if nonfinite[i, j] > 0:  # readable over the hatching
+                colour, box = "black", dict(facecolor="white", alpha=0.85, lw=0, pad=1.0)
+            ax.text(j, i, text[i][j], ha="center", va="center", fontsize=6.5, color=colour, bbox=box)
+    ax.set_xticks(range(len(generators)))
+    ax.set_xticklabels(generators, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(methods)))
+    ax.set_yticklabels([short_method(m) for m in methods], fontsize=8)
+    cb = fig.colorbar(im, ax=ax)
+    cb.set_label("log10 max ‖X − X_ref‖_F / ‖X_ref‖_F")
+    ax.set_title(f"{precision}: largest forward error over sizes and seeds\n"
+                 "(red hatching: runs with NaN/inf error; statuses other than ok written in the cell)",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, f"heatmap_{slug(precision)}.png"), dpi=90)
+    plt.close(fig)
+
+
+def rounding_comparison(rows, fmt, out_dir):
+    """Median forward error vs n per rounding mode (same operand format), with n and sqrt(n)
+    reference slopes: stochastic rounding's error grows like sqrt(n) u with high probability,
+    round to nearest's worst case like n u (Connolly, Higham & Mary 2021)."""
+    methods = ordered(r["method"] for r in rows)
+    generators = ordered(r["generator"] for r in rows)
+    modes = ordered(r["rounding"] for r in rows)
+    styles = ["-", "--", ":", "-."]
+    colours = {g: plt.cm.tab10(i % 10) for i, g in enumerate(generators)}
+    sizes = sorted({r["n"] for r in rows})
+    fig, axes = plt.subplots(1, len(methods), figsize=(5 * len(methods), 4), squeeze=False, sharey=True)
+    for ax, method in zip(axes[0], methods):
+        ref = None
+        for g in generators:
+            for k, mode in enumerate(modes):
+                pts = []
+                for n in sizes:
+                    errs = [r["forward_error_inf"] for r in rows if r["method"] == method and r["generator"] == g
+                            and r["rounding"] == mode and r["n"] == n]
+                    finite = [e for e in errs if math.isfinite(e) and e > 0]
+                    if finite and len(finite) == len(errs):
+                        pts.append((n, float(np.median(finite))))
+                if pts:
+                    ax.plot(*zip(*pts), styles[k % 4], color=colours[g], marker="o", ms=3, label=f"{g}, {mode}")
+                    ref = ref or pts[0]
+        if ref:
+            n0, e0 = ref
+            xs = np.array(sizes, dtype=float)
+            ax.plot(xs, e0 * xs / n0, color="0.5", lw=0.8, label="∝ n")
+            ax.plot(xs, e0 * np.sqrt(xs / n0), color="0.5", lw=0.8, ls=(0, (1, 3)), label="∝ √n")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(sizes)
+        ax.set_xticklabels([str(n) for n in sizes])
+        ax.set_title(short_method(method), fontsize=9)
+        ax.set_xlabel("n")
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("median ‖X − X_ref‖∞ / ‖X_ref‖∞")
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.suptitle(f"{fmt}: rounding modes compared (median over seeds; grey: slopes n and √n)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, f"rounding_{slug(fmt)}.png"), dpi=90)
+    plt.close(fig)
+
+
+def main(argv):
+    if len(argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    rows = read_rows(argv[1])
+    os.makedirs(argv[2], exist_ok=True)
+    for precision in ordered(r["precision"] for r in rows):
+        prow = [r for r in rows if r["precision"] == precision]
+        error_vs_n(prow, precision, argv[2])
+        heatmap(prow, precision, argv[2])
+    # Same formats under several rounding modes: one comparison figure per format set.
+    by_formats = defaultdict(list)
+    for r in rows:
+        by_formats[(r["format"], r["accumulate"], r["storage"], r["output"])].append(r)
+    for (fmt, acc, st, out), frows in by_formats.items():
+        if len({r["rounding"] for r in frows}) > 1:
+            name = fmt if acc == st == out == fmt else f"{fmt}-{acc}acc-{st}st-{out}out"
+            rounding_comparison(frows, name, argv[2])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

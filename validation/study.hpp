@@ -1,0 +1,164 @@
+// validation/study.hpp — the stability-study driver behind `triscan study`
+// (docs/study.md): a sweep of registered methods x Precisions x generators x sizes x
+// seeds, each run exactly as `triscan invert` runs it (validation/experiment.hpp),
+// measured against the MPFR reference and compared with the method's theoretical
+// forward-error bound (validation/bounds.hpp) where one exists. Results go to
+// DIR/results.csv, DIR/results.json and DIR/report.md (+ DIR/plots/*.png rendered by
+// validation/plot_report.py), each written under a temporary name and renamed.
+//
+// Determinism: a run's numbers depend only on its key (method, precision, generator,
+// n, seed): every run is single-threaded, the stochastic-rounding seed is the run's
+// seed, and rows are written in plan order, so results.csv is byte-identical for any
+// --threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "validation/experiment.hpp"
+#include "validation/generators.hpp"
+
+namespace triscan::validation {
+
+// ---- Configuration ---------------------------------------------------------------
+
+// What a study sweeps. Only "inversion" exists today; WY and scan studies add kinds.
+inline const std::vector<std::string> study_kinds = {"inversion"};
+
+struct StudyConfig {
+  std::string name;         // preset name, or the config file's stem
+  std::string description;  // one line, shown in the report
+  std::string kind = "inversion";
+  std::vector<std::string> methods;         // canonical method specs ("all" expanded)
+  std::vector<PrecisionFlags> precisions;   // seed is ignored: each run uses its own seed
+  std::vector<GeneratorParams> generators;  // n and seed are ignored: sizes x seeds
+  std::vector<index_t> sizes;
+  std::vector<std::uint64_t> seeds;
+  bool check_accuracy = true;  // the driver's a-posteriori `inaccurate` check
+  // Metrics tabulated in report.md, one table per precision each.
+  std::vector<std::string> report_metrics = {"forward_error"};
+};
+
+inline const std::vector<std::string> study_report_metric_names = {
+    "forward_error", "forward_error_inf", "componentwise_error", "right_residual", "left_residual", "lapack_ratio"};
+
+// Limits of a config's values (checked by parse_study_config).
+inline constexpr index_t study_max_size = 1024;
+inline constexpr std::size_t study_max_runs = 1000000;
+
+// Parses and validates a JSON config (schema: docs/study.md). Every problem throws
+// std::invalid_argument before any work, naming the key path (e.g.
+// "precisions[1].format") and the allowed values: unknown keys, kinds, methods,
+// method parameters, formats, rounding modes, generators, generator options, sizes
+// outside [1, study_max_size], negative seeds, empty lists, duplicate entries, and a
+// non-unit generator combined with a method that cannot invert non-unit matrices.
+// `source` names the text in messages (a path or "preset NAME").
+StudyConfig parse_study_config(const std::string& json_text, const std::string& source);
+StudyConfig load_study_config(const std::string& path);  // reads a file, then parses
+// Checked-in presets (validation/presets/NAME.json, embedded at configure time).
+std::vector<std::string> study_preset_names();
+StudyConfig study_preset(const std::string& name);  // unknown name: invalid_argument listing them
+std::string study_preset_json(const std::string& name);
+
+// ---- Runs --------------------------------------------------------------------------
+
+// One planned run; `key` identifies it across runs of the driver (used by --resume).
+struct StudyRun {
+  std::size_t index = 0;  // position in plan order
+  std::string method;     // canonical spec
+  std::size_t precision = 0, generator = 0;  // indices into the config's lists
+  index_t n = 0;
+  std::uint64_t seed = 0;
+  std::string key;
+};
+
+// The sweep in plan order: methods, then precisions, generators, sizes, seeds.
+std::vector<StudyRun> plan_study(const StudyConfig& config);
+
+// "gated(gate=-0.001)": the generator's name and the options that were set.
+std::string generator_label(const GeneratorParams& g);
+// "fp16/fp32acc rn": operand format, other formats where they differ, rounding.
+std::string precision_label(const PrecisionFlags& p);
+
+// One result row: the CSV columns (docs/study.md "Columns").
+struct StudyRow {
+  std::string key, kind, method, precision, format, accumulate, storage, output, rounding,
+      generator, generator_name;
+  index_t n = 0;
+  std::uint64_t seed = 0;
+  std::string status;
+  int iterations = 0;
+  double forward_error = 0, forward_error_inf = 0, componentwise_error = 0, right_residual = 0,
+         left_residual = 0, lapack_ratio = 0, kappa = 0, cond = 0, growth = 0;
+  std::int64_t nonfinite = 0;
+  double unit_roundoff = 0;
+  double bound = 0;          // bound on forward_error_inf; NaN when the method has none
+  std::string bound_name;    // "" when none
+  std::string within_bound;  // "yes", "no", or "" (no bound, or no finite error to compare)
+  std::string message;
+};
+
+// Runs one planned run (MPFR reference, metrics and bound). Thread-safe.
+StudyRow run_study_row(const StudyConfig& config, const StudyRun& run);
+
+// ---- Files -------------------------------------------------------------------------
+
+std::vector<std::string> study_csv_columns();
+// CSV with a header line; doubles with 17 significant digits, non-finite values as
+// nan/inf/-inf, text fields quoted when needed (RFC 4180). Round-trips exactly.
+std::string study_csv_header();
+std::string study_csv_line(const StudyRow& row);
+// Reads a results file; lines that do not parse completely (an interrupted write) are
+// ignored. Throws std::runtime_error when the header is not study_csv_header().
+std::vector<StudyRow> read_study_csv(const std::string& path);
+
+// The environment recorded in results.json and report.md.
+struct StudyEnvironment {
+  std::string triscan_version, git_revision, compiler, cpu, date, command;
+  unsigned threads = 1;
+  double seconds = 0;        // wall time of this invocation
+  std::size_t resumed = 0;   // rows taken from an earlier invocation (--resume)
+};
+StudyEnvironment current_environment();
+
+// The report: a finding paragraph generated from `rows`, the command that
+// regenerates it, the environment, per-precision tables (method x generator: the
+// largest forward_error over sizes and seeds, with status counts), and the plots
+// (or a line saying why they were skipped). `plots` lists PNG names in DIR/plots/.
+std::string study_report_markdown(const StudyConfig& config, const std::vector<StudyRow>& rows,
+                                  const StudyEnvironment& env, const std::vector<std::string>& plots,
+                                  const std::string& plots_note);
+// The cell text of a report table for one (method, precision, generator) group: the
+// largest finite `metric` ("%.1e"), then the flagged statuses and bound excesses.
+std::string study_report_cell(const std::vector<const StudyRow*>& group,
+                              const std::string& metric = "forward_error");
+
+struct StudyOptions {
+  std::string out_dir;
+  unsigned threads = 1;
+  bool resume = false;
+  bool plots = true;         // run validation/plot_report.py
+  std::string plot_script;   // default: the source tree's validation/plot_report.py
+  std::string command;       // the command line recorded in the report
+  bool progress = true;      // counts and ETA on stderr
+  // Test hook: called after each finished row with the number finished so far; when
+  // it returns false the driver stops as if interrupted (no final files written).
+  std::function<bool(std::size_t)> on_row;
+};
+
+struct StudySummary {
+  std::size_t planned = 0, run = 0, resumed = 0;
+  bool completed = false;
+  std::string plots_note;  // "" when plots were rendered
+};
+
+// Runs the study into options.out_dir (created if missing). Rows are appended to
+// DIR/results.partial.csv as they finish; at the end results.csv, results.json, the
+// plots and report.md are written to temporary names and renamed, and the partial
+// file is removed. With `resume`, rows of DIR/results.csv and DIR/results.partial.csv
+// whose key is in the plan are kept and not run again.
+StudySummary run_study(const StudyConfig& config, const StudyOptions& options);
+
+}  // namespace triscan::validation
