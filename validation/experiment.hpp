@@ -23,7 +23,7 @@ struct PrecisionFlags {
   std::string format = "fp64";
   std::string accumulate, storage, output;
   std::string rounding = "rn";
-  std::string accumulation;  // "", "round_every_op" or "exact_products"
+  std::string accumulation;  // "", "round-every-op" or "exact-products"
   std::uint64_t seed = 1;
 };
 Precision make_precision(const PrecisionFlags& flags);

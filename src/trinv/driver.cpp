@@ -4,7 +4,10 @@
 //   1. argument checks (std::invalid_argument naming the bad thing);
 //   2. the input contract: only the triangle (and the diagonal for non-unit) is read and
 //      copied into a clean row-major LOWER working matrix (an upper input is read through
-//      its transpose, since (A^T)^-1 = (A^-1)^T), rounded to the operand format;
+//      its transpose, since (A^T)^-1 = (A^-1)^T), rounded to the storage format (the format
+//      matrices live in; operands are rounded to the operand format where they enter a
+//      product, by the arithmetic model, so a residual formed in a wider format by
+//      trinv/refine sees the stored L, not an operand-rounded copy);
 //   3. statuses before the method runs: nonfinite_input, singular;
 //   4. the method's kernel for the arithmetic model (native fp64 / fp32, or simulated);
 //   5. the output contract: the result rounded to the output format, exactly 1 on a unit
@@ -104,7 +107,7 @@ struct Workspace {
   }
 };
 
-// Copies the first m entries of a strided row into dst, rounded by `a.operand`, and
+// Copies the first m entries of a strided row into dst, rounded by `a.store`, and
 // returns how many were not finite (a branch-free count, so the contiguous native loop
 // vectorizes).
 template <class A, class In, class T>
@@ -122,7 +125,7 @@ index_t copy_row_in(A& a, const In* src, index_t cs, index_t m, T* dst) {
   for (index_t j = 0; j < m; ++j) {
     const In v = src[j * cs];
     bad += !(std::fabs(v) <= std::numeric_limits<In>::max());
-    dst[j] = a.operand(static_cast<T>(v));
+    dst[j] = a.store(static_cast<T>(v));
   }
   return bad;
 }
@@ -325,7 +328,7 @@ bool singular(const MatrixView<const T>& L, const MatrixView<const In>& Ain, con
       fill_nan(Xout);
       r.status = Status::singular;
       r.message = "diagonal entry A" + entry(i, i, upper) + " = " + short_number(double(Ain(i, i))) +
-                  (L(i, i) == T(0) ? " is zero" : " is not finite") + " in the operand format";
+                  (L(i, i) == T(0) ? " is zero" : " is not finite") + " in the storage format";
       return true;
     }
   return false;
@@ -382,7 +385,7 @@ TrinvResult invert_one(const Problem& p, A& a, MatrixView<const In> Ain, MatrixV
     if (Ain.col_stride == 1 && Xout.col_stride == 1) return invert_in_place(p, a, Ain, Xout, unit, upper);
   }
 
-  // One pass copies the read part into the working L, rounded to the operand format,
+  // One pass copies the read part into the working L, rounded to the storage format,
   // counting non-finite entries; only if there is one is it located for the message.
   ws.resize(n);
   const MatrixView<T> L = MatrixView<T>::row_major(ws.l.data(), n, n), X = MatrixView<T>::row_major(ws.x.data(), n, n);
