@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "validation/generators.hpp"
+
 namespace triscan::cli {
 
 // A usage error found after parsing (an unknown format name, a value out of range):
@@ -32,6 +34,8 @@ struct InputOptions {
   std::optional<double> beta, beta_max, gate, scale;
 };
 void add_input_options(CLI::App& cmd, InputOptions& in);
+// The generator parameters of matrix `item` of the batch (seed + item).
+validation::GeneratorParams generator_params(const InputOptions& in, long item);
 
 // The shared precision flags (--format --accumulate --storage --output --rounding).
 struct PrecisionOptions {

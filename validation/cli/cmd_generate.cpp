@@ -49,16 +49,7 @@ int run_generate(const GenerateArgs& a) {
   if (!a.tensors && !a.out.empty()) throw UsageError("--out is only used with --tensors");
   Summary summary;
   for (long b = 0; b < a.input.batch; ++b) {
-    validation::GeneratorParams p;
-    p.name = a.input.generator;
-    p.n = a.input.n;
-    p.seed = a.input.seed + static_cast<std::uint64_t>(b);
-    if (a.input.dk) p.dk = *a.input.dk;
-    if (a.input.dv) p.dv = *a.input.dv;
-    p.beta = a.input.beta;
-    p.beta_max = a.input.beta_max;
-    p.gate = a.input.gate;
-    p.scale = a.input.scale;
+    const validation::GeneratorParams p = generator_params(a.input, b);
     const auto g = validation::generate(p);
     const auto [kappa, cond] = condition_numbers(g);
     summary.add_status(Status::ok);

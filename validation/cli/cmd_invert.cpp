@@ -18,20 +18,6 @@ struct InvertArgs {
   bool json = false;
 };
 
-validation::GeneratorParams generator_params(const InputOptions& in, long item) {
-  validation::GeneratorParams g;
-  g.name = in.generator;
-  g.n = in.n;
-  g.seed = in.seed + static_cast<std::uint64_t>(item);
-  if (in.dk) g.dk = *in.dk;
-  if (in.dv) g.dv = *in.dv;
-  g.beta = in.beta;
-  g.beta_max = in.beta_max;
-  g.gate = in.gate;
-  g.scale = in.scale;
-  return g;
-}
-
 int run_invert(const InvertArgs& a) {
   const MethodSpec method = MethodSpec::parse(a.method);
   trinv_method(method.name);  // unknown name: usage error listing the methods

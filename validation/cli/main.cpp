@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "validation/cli/cli.hpp"
+#include "validation/generators.hpp"
 
 namespace triscan::cli {
 
@@ -19,6 +20,20 @@ void add_input_options(CLI::App& cmd, InputOptions& in) {
   cmd.add_option("--beta-max", in.beta_max, "beta ~ U(0, beta_max)")->excludes(beta);
   cmd.add_option("--gate", in.gate, "per-token log-decay (gated, kda, dplr)");
   cmd.add_option("--scale", in.scale, "rescale N so that ||N||_inf equals this");
+}
+
+validation::GeneratorParams generator_params(const InputOptions& in, long item) {
+  validation::GeneratorParams g;
+  g.name = in.generator;
+  g.n = in.n;
+  g.seed = in.seed + static_cast<std::uint64_t>(item);
+  if (in.dk) g.dk = *in.dk;
+  if (in.dv) g.dv = *in.dv;
+  g.beta = in.beta;
+  g.beta_max = in.beta_max;
+  g.gate = in.gate;
+  g.scale = in.scale;
+  return g;
 }
 
 void add_precision_options(CLI::App& cmd, PrecisionOptions& p) {
