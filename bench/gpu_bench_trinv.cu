@@ -34,6 +34,7 @@
 
 #include "gpu/cuda_check.hpp"
 #include "gpu/trinv_kernel.cuh"
+#include "gpu/host_codec.hpp"
 #include "triscan/gpu.hpp"
 #include "validation/generators.hpp"
 
@@ -43,22 +44,9 @@ using triscan::ChunkLayout;
 using triscan::index_t;
 using triscan::gpu::check_cuda;
 using triscan::gpu::DType;
+using triscan::gpu::dtype_bytes;
 
 constexpr int buffer_sets = 4;
-
-std::size_t dtype_bytes(DType t) { return t == DType::fp32 ? 4 : 2; }
-
-std::uint16_t to_bf16(float f) {
-  std::uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return static_cast<std::uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
-}
-float from_bf16(std::uint16_t h) {
-  const std::uint32_t u = static_cast<std::uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
 
 // The deltanet chunk matrices of `layout`: a 32-chunk x H template from the generator,
 // repeated along T (and over batch entries); values, not their repetition, matter here.
@@ -162,34 +150,9 @@ void print_json(const Result& r, double copy_gbs) {
               r.t.median_us, r.t.min_us, r.bytes, gbs, copy_gbs, gbs / copy_gbs, r.max_error);
 }
 
-// Decodes element e of a host copy of a buffer of type t.
-double decode(const std::vector<unsigned char>& bytes, DType t, std::size_t e) {
-  if (t == DType::fp32) {
-    float f;
-    std::memcpy(&f, &bytes[4 * e], 4);
-    return f;
-  }
-  std::uint16_t h;
-  std::memcpy(&h, &bytes[2 * e], 2);
-  if (t == DType::bf16) return from_bf16(h);
-  const int s = h >> 15, ex = (h >> 10) & 0x1f, mant = h & 0x3ff;
-  const double v = ex == 0 ? std::ldexp(mant, -24) : ex == 31 ? HUGE_VAL : std::ldexp(1024 + mant, ex - 25);
-  return s ? -v : v;
-}
-
+// Input bytes of type t (fp32 or bf16, rounded to nearest) from fp32 values.
 std::vector<unsigned char> encode_input(const std::vector<float>& a, DType t) {
-  std::vector<unsigned char> out(a.size() * dtype_bytes(t));
-  if (t == DType::fp32) {
-    std::memcpy(out.data(), a.data(), out.size());
-  } else if (t == DType::bf16) {
-    for (std::size_t e = 0; e < a.size(); ++e) {
-      const std::uint16_t h = to_bf16(a[e]);
-      std::memcpy(&out[2 * e], &h, 2);
-    }
-  } else {
-    throw std::invalid_argument("bench: fp16 input not used here");
-  }
-  return out;
+  return triscan::gpu::encode(std::vector<double>(a.begin(), a.end()), t, nullptr);
 }
 
 // Max relative Frobenius error over a sample of the chunk matrices of buffer set 0.
@@ -206,8 +169,8 @@ double sample_error(const ChunkLayout& layout, const std::vector<unsigned char>&
     for (index_t i = 0; i < ch.size; ++i)
       for (index_t j = 0; j < ch.size; ++j) {
         const auto e = static_cast<std::size_t>(ch.offset + i * rs + j);
-        a[static_cast<std::size_t>(i * rs + j)] = j < i ? decode(in_bytes, in, e) : 0.0;
-        x[static_cast<std::size_t>(i * rs + j)] = decode(host, out, e);
+        a[static_cast<std::size_t>(i * rs + j)] = j < i ? triscan::gpu::decode_at(in_bytes, in, e) : 0.0;
+        x[static_cast<std::size_t>(i * rs + j)] = triscan::gpu::decode_at(host, out, e);
       }
     worst = std::max(worst, relative_error(a, x, static_cast<int>(ch.size), rs));
   }

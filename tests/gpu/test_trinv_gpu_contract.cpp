@@ -235,7 +235,7 @@ TEST(TrinvGpuContract, OverflowOfTheOutputFormatIsFlagged) {
     for (DType out : {DType::fp32, DType::bf16}) {
       const ChunkRun f = run_chunks(layout, DType::fp32, bytes, out);
       EXPECT_EQ(f.flag, static_cast<int>(Status::ok)) << "BT=" << bt << " out=" << gpu::dtype_name(out);
-      const double want = out == DType::fp32 ? -1e5 : decode_bf16(encode_bf16(-1e5f));  // bf16: -99840
+      const double want = out == DType::fp32 ? -1e5 : gpu::decode_bf16(gpu::encode_bf16(-1e5f));  // bf16: -99840
       EXPECT_EQ(decode_at(f.out, out, static_cast<std::size_t>(layout.row_stride())), want) << "BT=" << bt;
     }
     std::vector<double> G(static_cast<std::size_t>(layout.elements()), -std::ldexp(1.0, 20));
