@@ -28,6 +28,7 @@ import triton
 
 CLASSES = ["deltanet", "deltanet-beta2", "deltanet-correlated", "deltanet-equal", "gated"]
 DTYPE_CODE = {torch.float32: 0, torch.bfloat16: 1, torch.float16: 2}
+METHODS = ["trinv/recursive_merge", "trinv/forward_substitution"]  # triscan's GPU methods
 STATUS = ["ok", "inaccurate", "not_converged", "overflow", "singular", "nonfinite_input", "unsupported"]
 
 
@@ -45,7 +46,7 @@ class Triscan:
         self.err = ctypes.create_string_buffer(1024)
         self.flag = torch.zeros(1, dtype=torch.int32, device="cuda")
 
-    def invert(self, A, out_dtype=torch.float32, cu_seqlens=None, check=True):
+    def invert(self, A, out_dtype=torch.float32, cu_seqlens=None, check=True, method=METHODS[0]):
         B, T, H, BT = A.shape
         X = torch.empty(A.shape, dtype=out_dtype, device=A.device)
         cu = None
@@ -53,7 +54,7 @@ class Triscan:
         if cu_seqlens is not None:
             cu_host = np.ascontiguousarray(np.asarray(cu_seqlens, dtype=np.int64))
             cu, n_cu = cu_host.ctypes.data_as(ctypes.c_void_p), len(cu_host)
-        rc = self.fn(b"trinv/forward_substitution", B, T, H, BT, cu, n_cu, DTYPE_CODE[A.dtype], A.data_ptr(),
+        rc = self.fn(method.encode(), B, T, H, BT, cu, n_cu, DTYPE_CODE[A.dtype], A.data_ptr(),
                      DTYPE_CODE[out_dtype], X.data_ptr(), None, self.flag.data_ptr(),
                      torch.cuda.current_stream().cuda_stream, self.err, len(self.err))
         if rc != 0:
@@ -151,8 +152,9 @@ def main():
             ref = reference(A)
             for out in (torch.float32, torch.bfloat16):
                 on = str(out).replace("torch.", "")
-                record(kind="error", cls=cls, bt=bt, out=on, method="triscan/forward_substitution",
-                       max_rel_fro=max_rel_fro(ts.invert(A, out), ref))
+                for m in METHODS:
+                    record(kind="error", cls=cls, bt=bt, out=on, method="triscan/" + m.split("/")[1],
+                           max_rel_fro=max_rel_fro(ts.invert(A, out, method=m), ref))
                 record(kind="error", cls=cls, bt=bt, out=on, method="fla/solve_tril",
                        max_rel_fro=max_rel_fro(solve_tril(A, output_dtype=out), ref))
             record(kind="error", cls=cls, bt=bt, out="float32", method="cublas/trsm (torch)",
@@ -162,8 +164,9 @@ def main():
         cu = [int(v) for v in open(f"{args.inputs}/{cls}_cu_seqlens.txt").read().split()]
         refv = reference(Av, cu)
         cu_t = torch.tensor(cu, dtype=torch.long, device="cuda")
-        record(kind="error", cls=cls, bt=64, out="float32", method="triscan/forward_substitution", varlen=True,
-               max_rel_fro=max_rel_fro(ts.invert(Av, torch.float32, cu), refv, cu))
+        for m in METHODS:
+            record(kind="error", cls=cls, bt=64, out="float32", method="triscan/" + m.split("/")[1], varlen=True,
+                   max_rel_fro=max_rel_fro(ts.invert(Av, torch.float32, cu, method=m), refv, cu))
         record(kind="error", cls=cls, bt=64, out="float32", method="fla/solve_tril", varlen=True,
                max_rel_fro=max_rel_fro(solve_tril(Av, cu_seqlens=cu_t, output_dtype=torch.float32), refv, cu))
 
@@ -177,8 +180,9 @@ def main():
             for out in (torch.float32, torch.bfloat16):
                 on = str(out).replace("torch.", "")
                 bytes_total = bytes_in + A.numel() * (4 if out == torch.float32 else 2)
-                for name, fn in (("triscan/forward_substitution", lambda: ts.invert(A, out, check=False)),
-                                 ("fla/solve_tril", lambda: solve_tril(A, output_dtype=out))):
+                cands = [("triscan/" + m.split("/")[1], lambda m=m: ts.invert(A, out, check=False, method=m))
+                         for m in METHODS]
+                for name, fn in cands + [("fla/solve_tril", lambda: solve_tril(A, output_dtype=out))]:
                     t = triton.testing.do_bench(fn, warmup=100, rep=500, return_mode="median")
                     record(kind="time", cls="deltanet", bt=bt, out=on, method=name, shape=list(A.shape),
                            median_us=1000 * t, gb_per_s=bytes_total / (t * 1e6))

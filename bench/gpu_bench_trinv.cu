@@ -13,7 +13,7 @@
 // dk = 128, beta ~ U(0, 1)), generated for 32 chunks x H heads and tiled along T.
 //
 // Usage: gpu_bench_trinv [--runs N] [--variants] [--write-npy DIR]
-//   --first-case-only  stops after the first case (B=4, T=16384, H=32, BT=64, fp32)
+//   --first-case-only  stops after the first case (recursive_merge, B=4, T=16384, H=32, BT=64, fp32)
 //   --variants       also times tuning variants of the kernel (accumulators per row sum,
 //                    register cap) at BT = 32, 64, 128, fp32 -> fp32.
 //   --write-npy DIR  also writes DIR/<class>.npy (A, fp32, [2, 4096, 16, 64]) and
@@ -177,7 +177,8 @@ double sample_error(const ChunkLayout& layout, const std::vector<unsigned char>&
   return worst;
 }
 
-Result bench_chunks(const std::string& name, const ChunkLayout& layout, DType in, DType out, int runs) {
+Result bench_chunks(const std::string& method, const std::string& name, const ChunkLayout& layout, DType in, DType out,
+                    int runs) {
   const triscan::gpu::ChunkPlan plan(layout);
   const auto in_bytes = encode_input(deltanet_input(layout, 7), in);
   const std::size_t out_size = static_cast<std::size_t>(layout.elements()) * dtype_bytes(out);
@@ -189,7 +190,7 @@ Result bench_chunks(const std::string& name, const ChunkLayout& layout, DType in
     X.back()->fill32(0x7fc0deadu);
   }
   triscan::gpu::DeviceBytes flag(4);
-  const auto fs = triscan::MethodSpec::parse("trinv/forward_substitution");
+  const auto fs = triscan::MethodSpec::parse(method);
   Result r;
   r.name = name;
   r.method = fs.name;
@@ -244,7 +245,7 @@ Result bench_variant(const ChunkLayout& layout, int runs) {
 
 // The same matrices as a contiguous [N, n, n] batch: triscan's strided path and
 // cuBLAS batched TRSM (solving L X = I; X is reset to I inside the timed call).
-std::vector<Result> bench_strided(const ChunkLayout& layout, int runs) {
+std::vector<Result> bench_strided(const ChunkLayout& layout, int runs, const std::vector<std::string>& methods) {
   const auto chunk_input = deltanet_input(layout, 7);
   const auto chunks = triscan::enumerate_chunks(layout);
   const index_t n = layout.chunk, N = static_cast<index_t>(chunks.size());
@@ -264,19 +265,21 @@ std::vector<Result> bench_strided(const ChunkLayout& layout, int runs) {
   ChunkLayout as_batch{1, N * n, 1, n, {}};  // [N, n, n] is the chunk layout with H = 1
   std::vector<unsigned char> in_bytes(a.size() * 4);
   std::memcpy(in_bytes.data(), a.data(), in_bytes.size());
-  const auto fs = triscan::MethodSpec::parse("trinv/forward_substitution");
   std::vector<Result> out;
   Result r;
   r.name = "strided [N," + std::to_string(n) + "," + std::to_string(n) + "]";
   r.matrices = N;
   r.bt = n;
   r.bytes = static_cast<double>(a.size()) * 8.0;
-  r.method = fs.name;
-  r.t = time_launches(runs, [&](int s) {
-    triscan::gpu::invert_batch(fs, N, n, n * n, n, DType::fp32, A[s]->data(), DType::fp32, X[s]->data());
-  });
-  r.max_error = sample_error(as_batch, in_bytes, DType::fp32, *X[0], DType::fp32);
-  out.push_back(r);
+  for (const std::string& method : methods) {
+    const auto fs = triscan::MethodSpec::parse(method);
+    r.method = fs.name;
+    r.t = time_launches(runs, [&](int s) {
+      triscan::gpu::invert_batch(fs, N, n, n * n, n, DType::fp32, A[s]->data(), DType::fp32, X[s]->data());
+    });
+    r.max_error = sample_error(as_batch, in_bytes, DType::fp32, *X[0], DType::fp32);
+    out.push_back(r);
+  }
   r.method = "cublas/trsm_batched";
   r.t = time_launches(runs, [&](int s) {
     triscan::gpu::cublas_trsm_batched_inverse(N, n, static_cast<const float*>(A[s]->data()),
@@ -389,18 +392,24 @@ int main(int argc, char** argv) {
       add(bench_variant<128, 8, 1>(s128, runs));
       add(bench_variant<128, 8, 2>(s128, runs));
     }
-    add(bench_chunks("B4 T16384 H32 BT64", main_shape, DType::fp32, DType::fp32, runs));
+    const std::vector<std::string> methods = {"trinv/recursive_merge", "trinv/forward_substitution"};
+    add(bench_chunks(methods[0], "B4 T16384 H32 BT64", main_shape, DType::fp32, DType::fp32, runs));
     if (first_only) return 0;
-    add(bench_chunks("B4 T16384 H32 BT64", main_shape, DType::fp32, DType::bf16, runs));
-    add(bench_chunks("B4 T16384 H32 BT64", main_shape, DType::bf16, DType::bf16, runs));
-    for (index_t bt : {16, 32, 128}) add(bench_chunks("B4 T16384 H32 BT" + std::to_string(bt), ChunkLayout{4, 16384, 32, bt, {}}, DType::fp32, DType::fp32, runs));
-    add(bench_chunks("B4 T16384 H32 BT16", ChunkLayout{4, 16384, 32, 16, {}}, DType::fp32, DType::bf16, runs));
-    add(bench_chunks("B4 T16384 H32 BT32", ChunkLayout{4, 16384, 32, 32, {}}, DType::fp32, DType::bf16, runs));
-    ChunkLayout varlen{1, 65536, 32, 64, random_cu_seqlens(65536, 1000, 3)};
-    add(bench_chunks("varlen T65536 H32 BT64 (" + std::to_string(varlen.cu_seqlens.size() - 1) + " seqs)", varlen,
-                     DType::fp32, DType::fp32, runs));
-    for (const Result& r : bench_strided(main_shape, runs)) add(r);
-    for (const Result& r : bench_strided(ChunkLayout{4, 16384, 32, 128, {}}, std::max(10, runs / 4))) add(r);
+    for (const std::string& m : methods) {
+      if (m != methods[0]) add(bench_chunks(m, "B4 T16384 H32 BT64", main_shape, DType::fp32, DType::fp32, runs));
+      add(bench_chunks(m, "B4 T16384 H32 BT64", main_shape, DType::fp32, DType::bf16, runs));
+      add(bench_chunks(m, "B4 T16384 H32 BT64", main_shape, DType::bf16, DType::bf16, runs));
+      for (index_t bt : {16, 32, 128})
+        add(bench_chunks(m, "B4 T16384 H32 BT" + std::to_string(bt), ChunkLayout{4, 16384, 32, bt, {}}, DType::fp32,
+                         DType::fp32, runs));
+      add(bench_chunks(m, "B4 T16384 H32 BT16", ChunkLayout{4, 16384, 32, 16, {}}, DType::fp32, DType::bf16, runs));
+      add(bench_chunks(m, "B4 T16384 H32 BT32", ChunkLayout{4, 16384, 32, 32, {}}, DType::fp32, DType::bf16, runs));
+      ChunkLayout varlen{1, 65536, 32, 64, random_cu_seqlens(65536, 1000, 3)};
+      add(bench_chunks(m, "varlen T65536 H32 BT64 (" + std::to_string(varlen.cu_seqlens.size() - 1) + " seqs)", varlen,
+                       DType::fp32, DType::fp32, runs));
+    }
+    for (const Result& r : bench_strided(main_shape, runs, methods)) add(r);
+    for (const Result& r : bench_strided(ChunkLayout{4, 16384, 32, 128, {}}, std::max(10, runs / 4), methods)) add(r);
     for (const Result& r : results) print_json(r, copy_gbs);
     return 0;
   } catch (const std::exception& e) {

@@ -49,10 +49,10 @@ fla() {  # fla [060|052]...
 # Hardware counters of one BT = 64 fp32 launch (the 11th kernel of the bench run):
 # shared-memory load instructions vs wavefronts, pipe and DRAM utilization.
 counters() {
-  timeout 150 ncu --clock-control none --kernel-name regex:invert_unit_lower --launch-skip 10 --launch-count 1 \
+  timeout 150 ncu --clock-control none --kernel-name regex:invert_ --launch-skip 10 --launch-count 1 \
     --metrics gpu__time_duration.sum,smsp__inst_executed_op_shared_ld.sum,l1tex__data_pipe_lsu_wavefronts_mem_shared_op_ld.sum,l1tex__data_pipe_lsu_wavefronts_mem_shared.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed,sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_elapsed,smsp__inst_executed.sum,sm__warps_active.avg.pct_of_peak_sustained_active,dram__bytes_read.sum,dram__bytes_write.sum \
     "$W/bin/gpu_bench_trinv" --runs 5 --first-case-only > "$OUT/ncu.log" 2>&1; echo "ncu rc=$?"
-  grep -E "invert_unit_lower|gpu__time|shared|dram__|fma|inst_executed.sum|warps_active" "$OUT/ncu.log" | head -14
+  grep -E "invert_|gpu__time|shared|dram__|fma|inst_executed.sum|warps_active" "$OUT/ncu.log" | head -14
 }
 
 info

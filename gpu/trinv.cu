@@ -20,11 +20,24 @@ namespace {
 
 std::size_t dtype_size(DType t) { return t == DType::fp32 ? 4 : 2; }
 
-void check_method(const MethodSpec& method) {
-  if (method.name != "trinv/forward_substitution")
-    throw std::invalid_argument("gpu::invert: method '" + method.name +
-                                "' has no GPU kernel; GPU methods: trinv/forward_substitution");
-  method.check_keys({});
+enum class Kernel { forward_substitution, recursive_merge };
+
+// The GPU kernel for `method`: trinv/forward_substitution (no parameters) or
+// trinv/recursive_merge (base = 16, the only base block size the kernel has).
+Kernel check_method(const MethodSpec& method) {
+  if (method.name == "trinv/forward_substitution") {
+    method.check_keys({});
+    return Kernel::forward_substitution;
+  }
+  if (method.name == "trinv/recursive_merge") {
+    method.check_keys({"base"});
+    if (method.get_int("base", 16, 1, 1 << 20) != 16)
+      throw std::invalid_argument("gpu::invert: trinv/recursive_merge on the GPU has base = 16 only (got base=" +
+                                  method.params.at("base") + ")");
+    return Kernel::recursive_merge;
+  }
+  throw std::invalid_argument("gpu::invert: method '" + method.name +
+                              "' has no GPU kernel; GPU methods: trinv/forward_substitution, trinv/recursive_merge");
 }
 
 void check_dtype(DType t, const char* what) {
@@ -38,18 +51,23 @@ void check_aligned(const void* p, const char* what) {
     throw std::invalid_argument(std::string("gpu::invert: ") + what + " is not 16-byte aligned");
 }
 
-// Runs the kernel for bt in {16, 32, 64, 128}; flag (if any) is cleared first so it
+// Runs `kernel` for bt in {16, 32, 64, 128}; flag (if any) is cleared first so it
 // holds the worst status of this call.
-void run(int bt, DType in, DType out, const void* A, void* X, const MatrixAddressing& addr, int* statuses,
-         int* flag, void* stream) {
+void run(Kernel kernel, int bt, DType in, DType out, const void* A, void* X, const MatrixAddressing& addr,
+         int* statuses, int* flag, void* stream) {
   auto s = static_cast<cudaStream_t>(stream);
   if (flag) check_cuda(cudaMemsetAsync(flag, 0, sizeof(int), s), "cudaMemsetAsync(flag)");
   if (addr.count == 0) return;
+  const bool merge = kernel == Kernel::recursive_merge;
   switch (bt) {
-    case 16: return launch_invert<16>(in, out, A, X, addr, statuses, flag, s);
-    case 32: return launch_invert<32>(in, out, A, X, addr, statuses, flag, s);
-    case 64: return launch_invert<64>(in, out, A, X, addr, statuses, flag, s);
-    case 128: return launch_invert<128>(in, out, A, X, addr, statuses, flag, s);
+    case 16: return merge ? launch_invert_merge<16>(in, out, A, X, addr, statuses, flag, s)
+                          : launch_invert<16>(in, out, A, X, addr, statuses, flag, s);
+    case 32: return merge ? launch_invert_merge<32>(in, out, A, X, addr, statuses, flag, s)
+                          : launch_invert<32>(in, out, A, X, addr, statuses, flag, s);
+    case 64: return merge ? launch_invert_merge<64>(in, out, A, X, addr, statuses, flag, s)
+                          : launch_invert<64>(in, out, A, X, addr, statuses, flag, s);
+    case 128: return merge ? launch_invert_merge<128>(in, out, A, X, addr, statuses, flag, s)
+                           : launch_invert<128>(in, out, A, X, addr, statuses, flag, s);
   }
   throw std::invalid_argument("gpu::invert: size " + std::to_string(bt) + " not in {16, 32, 64, 128}");
 }
@@ -58,7 +76,9 @@ void run(int bt, DType in, DType out, const void* A, void* X, const MatrixAddres
 }  // namespace detail
 
 std::vector<std::string> trinv_gpu_methods() {
-  return {"trinv/forward_substitution: fp32 forward substitution, one thread per column (any in/out dtype)"};
+  return {"trinv/forward_substitution: fp32 forward substitution, one thread per column (any in/out dtype)",
+          "trinv/recursive_merge: fp32, 16 x 16 diagonal blocks by substitution, then multiply-only merges "
+          "X21 = -X22 N21 X11 (base=16 only; any in/out dtype)"};
 }
 
 ChunkPlan::ChunkPlan(const ChunkLayout& layout) : layout_(layout) {
@@ -93,7 +113,7 @@ ChunkPlan::~ChunkPlan() {
 
 void invert_chunks(const MethodSpec& method, const ChunkPlan& plan, DType in_type, const void* A,
                    DType out_type, void* X, std::int32_t* statuses, std::int32_t* flag, void* stream) {
-  detail::check_method(method);
+  const detail::Kernel kernel = detail::check_method(method);
   detail::check_dtype(in_type, "input");
   detail::check_dtype(out_type, "output");
   const ChunkLayout& layout = plan.layout();
@@ -109,14 +129,14 @@ void invert_chunks(const MethodSpec& method, const ChunkPlan& plan, DType in_typ
   addr.chunks_per_seq = (layout.length + layout.chunk - 1) / layout.chunk;
   addr.table = plan.device_table();
   addr.row_stride = layout.row_stride();
-  detail::run(static_cast<int>(layout.chunk), in_type, out_type, A, X, addr, statuses, flag, stream);
+  detail::run(kernel, static_cast<int>(layout.chunk), in_type, out_type, A, X, addr, statuses, flag, stream);
 }
 
 void invert_batch(const MethodSpec& method, index_t count, index_t n, index_t batch_stride, index_t row_stride,
                   DType in_type, const void* A, DType out_type, void* X, std::int32_t* statuses,
                   std::int32_t* flag, void* stream) {
   const char* what = "gpu::invert_batch";
-  detail::check_method(method);
+  const detail::Kernel kernel = detail::check_method(method);
   detail::check_dtype(in_type, "input");
   detail::check_dtype(out_type, "output");
   if (count < 0) throw std::invalid_argument(std::string(what) + ": negative count " + std::to_string(count));
@@ -141,7 +161,7 @@ void invert_batch(const MethodSpec& method, index_t count, index_t n, index_t ba
   addr.row_stride = row_stride;
   addr.n = static_cast<int>(n);
   const int bt = n <= 16 ? 16 : n <= 32 ? 32 : n <= 64 ? 64 : 128;
-  detail::run(bt, in_type, out_type, A, X, addr, statuses, flag, stream);
+  detail::run(kernel, bt, in_type, out_type, A, X, addr, statuses, flag, stream);
 }
 
 }  // namespace triscan::gpu

@@ -74,5 +74,9 @@ __device__ inline __half from_float<__half>(float v) { return __float2half_rn(v)
 template <int BT>
 void launch_invert(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr, int* statuses,
                    int* flag, cudaStream_t stream);
+// The same by recursive merges over 16 x 16 diagonal blocks (gpu/trinv_merge_kernel.cuh).
+template <int BT>
+void launch_invert_merge(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr, int* statuses,
+                         int* flag, cudaStream_t stream);
 
 }  // namespace triscan::gpu::detail

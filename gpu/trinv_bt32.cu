@@ -1,7 +1,9 @@
-// gpu/trinv_bt32.cu — the BT = 32 instantiations of the inversion kernel
-// (every input x output dtype; see gpu/trinv_kernel.cuh).
+// gpu/trinv_bt32.cu — the BT = 32 instantiations of the inversion kernels (every input x
+// output dtype; see gpu/trinv_kernel.cuh and gpu/trinv_merge_kernel.cuh).
 #include "gpu/trinv_kernel.cuh"
+#include "gpu/trinv_merge_kernel.cuh"
 
 namespace triscan::gpu {
 TRISCAN_INSTANTIATE_LAUNCH_INVERT(32);
+TRISCAN_INSTANTIATE_LAUNCH_INVERT_MERGE(32);
 }  // namespace triscan::gpu

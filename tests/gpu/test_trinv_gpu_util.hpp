@@ -30,6 +30,42 @@ inline double half_min_subnormal(DType t) {
   return t == DType::fp32 ? std::ldexp(1.0, -150) : t == DType::bf16 ? std::ldexp(1.0, -134) : std::ldexp(1.0, -25);
 }
 
+// The GPU inversion methods every test runs (include/triscan/gpu.hpp).
+inline const std::vector<MethodSpec>& gpu_methods() {
+  static const std::vector<MethodSpec> m = {MethodSpec::parse("trinv/forward_substitution"),
+                                            MethodSpec::parse("trinv/recursive_merge")};
+  return m;
+}
+inline bool is_merge(const MethodSpec& m) { return m.name == "trinv/recursive_merge"; }
+
+// B = M(L)^-1 |L| M(L)^-1 (row-major n x n) for L = I + N, M(L) = I - |N| the comparison
+// matrix; n_at(i, j) gives N_ij for j < i. Since |L| = 2I - M(L), B = 2 M^-2 - M^-1,
+// formed from M^-1 (every term >= 0, so fp64 evaluation is accurate to a few ulps).
+// First-order forward-error bound of the recursive merges over b x b base blocks
+// (gpu/trinv_merge_kernel.cuh): |X^ - X| <= c u B with c = 2n - b <= 2n, because the
+// base blocks' substitution gives c_b = b and a merge of two h-blocks adds the two
+// products' gamma_h: c_2h = c_h + 2h (the induction is written out in docs/gpu.md).
+template <class F>
+std::vector<double> merge_bound_matrix(index_t n, F n_at) {
+  const auto idx = [n](index_t i, index_t j) { return static_cast<std::size_t>(i * n + j); };
+  std::vector<double> minv(static_cast<std::size_t>(n * n), 0.0), b(minv.size(), 0.0);
+  for (index_t j = 0; j < n; ++j) {
+    minv[idx(j, j)] = 1.0;
+    for (index_t i = j + 1; i < n; ++i) {
+      double s = 0.0;
+      for (index_t k = j; k < i; ++k) s += std::fabs(n_at(i, k)) * minv[idx(k, j)];
+      minv[idx(i, j)] = s;
+    }
+  }
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j <= i; ++j) {
+      double s = 0.0;
+      for (index_t k = j; k <= i; ++k) s += minv[idx(i, k)] * minv[idx(k, j)];
+      b[idx(i, j)] = 2.0 * s - minv[idx(i, j)];
+    }
+  return b;
+}
+
 using gpu::decode_at;
 using gpu::dtype_bytes;
 using gpu::encode;

@@ -1,0 +1,393 @@
+// gpu/trinv_merge_kernel.cuh — the kernel of the batched unit-lower triangular inversion
+// by recursive multiply-only merges over 16 x 16 diagonal blocks (method
+// "trinv/recursive_merge", base = 16; docs/gpu.md), in fp32.
+//
+// L = I + N is split into 16 x 16 diagonal blocks, each inverted by forward
+// substitution (Method 1, one thread per column); then, for h = 16, 32, ..., BT/2, the
+// pairs of h x h diagonal blocks are merged (Du Croz & Higham's Method 2B):
+//     [L11  0 ]^-1   [ X11   0 ]
+//     [L21 L22]    = [ X21  X22],   M = N21 X11,   X21 = -X22 M,
+// with X11 = L11^-1, X22 = L22^-1 from the previous level. This is the order today's
+// linear-attention kernels use (16 x 16 blocks, then 32 and 64 merges); it has no
+// residual bound like Method 1's, but the first-order forward-error bound
+//     |X^ - X| <= c_n u M(L)^-1 |L| M(L)^-1,   c_n <= 2n,
+// (M(L) = I - |N| the comparison matrix; the base blocks contribute gamma_16, each
+// merge level the two products' gamma_h) — tests/gpu assert it entry by entry.
+//
+// Everything happens in shared memory, one BT x BT fp32 array S per matrix (rows
+// padded to BT + 4 floats): the loader puts N in its strictly lower part; the base
+// inversion overwrites the diagonal blocks' strictly lower parts with X's; a merge's
+// temporary M lives in the (otherwise unused) strictly upper block S[o..o+h, o+h..o+2h]
+// and X21 overwrites N21 once M is formed. The unit diagonal and the zeros above it are
+// implicit: no value stored on or above S's diagonal is ever multiplied (those reads are
+// replaced by selects), so stale shared memory and a garbage diagonal cannot leak in.
+//
+// Thread work: BT threads per matrix. In a merge at level h, a thread computes a
+// (h/8) x 4 tile of M and then of X21 (rows ti + 8a, columns 4tj..4tj+3), with the
+// triangular structure exploited exactly (no multiply by a structural zero).
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <climits>
+#include <stdexcept>
+
+#include "gpu/cuda_check.hpp"
+#include "gpu/trinv.cuh"
+#include "triscan/status.hpp"
+
+namespace triscan::gpu::detail {
+namespace {
+
+namespace merge {
+
+constexpr int base = 16;
+constexpr int status_ok = static_cast<int>(Status::ok);
+constexpr int status_overflow = static_cast<int>(Status::overflow);
+constexpr int status_nonfinite = static_cast<int>(Status::nonfinite_input);
+
+// Matrices per thread block (BT threads each): 128 threads for BT <= 64.
+template <int BT>
+__host__ __device__ constexpr int group() { return BT >= 128 ? 1 : 128 / BT; }
+// Shared-memory row stride in floats: rows stay 16-byte aligned, and rows 8 apart
+// (the rows one thread's tile visits) fall in different banks.
+template <int BT>
+__host__ __device__ constexpr int ld() { return BT + 4; }
+template <int BT>
+__host__ __device__ constexpr std::size_t shared_bytes() {
+  return static_cast<std::size_t>(group<BT>()) * BT * ld<BT>() * sizeof(float) + 2 * group<BT>() * sizeof(int);
+}
+
+__device__ inline void cp_async_16(float* dst, const void* src, int src_bytes) {
+  const unsigned saddr = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(saddr), "l"(src), "r"(src_bytes) : "memory");
+}
+__device__ inline void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
+
+// Loads N_ic, c < i < m, into S (row i at S + i * ld). fp32: asynchronous 16-byte
+// copies, the bytes at and above the diagonal zero-filled; 16-bit types: through
+// registers, converted. Sectors entirely on or above the diagonal, and rows >= m,
+// are not fetched (their S entries are never used).
+template <int BT>
+__device__ void load_lower(const float* __restrict__ A, const MatrixLocation& loc, float* S, int t) {
+  constexpr int per_row = BT / 4;
+#pragma unroll 4
+  for (int v = t; v < BT * per_row; v += BT) {
+    const int i = v / per_row, c0 = (v % per_row) * 4;
+    if (i < loc.size && c0 < i) {
+      const int elems = i - c0 < 4 ? i - c0 : 4;
+      cp_async_16(S + i * ld<BT>() + c0, A + loc.offset + static_cast<long long>(i) * loc.row_stride + c0, 4 * elems);
+    }
+  }
+}
+
+template <int BT, class T16>
+__device__ void load_lower(const T16* __restrict__ A, const MatrixLocation& loc, float* S, int t) {
+  constexpr int per_row = BT / 8;
+#pragma unroll 2
+  for (int v = t; v < BT * per_row; v += BT) {
+    const int i = v / per_row, c0 = (v % per_row) * 8;
+    if (i < loc.size && c0 < i) {
+      const T16* row = A + loc.offset + static_cast<long long>(i) * loc.row_stride;
+      T16 raw[8];
+      if (c0 + 8 <= loc.size) {
+        *reinterpret_cast<uint4*>(raw) = __ldg(reinterpret_cast<const uint4*>(row + c0));
+      } else {
+#pragma unroll
+        for (int e = 0; e < 8; ++e) raw[e] = c0 + e < i ? row[c0 + e] : T16(0.0f);
+      }
+      float x[8];
+#pragma unroll
+      for (int e = 0; e < 8; ++e) x[e] = c0 + e < i ? to_float(raw[e]) : 0.0f;
+      float* d = S + i * ld<BT>() + c0;
+      *reinterpret_cast<float4*>(d) = make_float4(x[0], x[1], x[2], x[3]);
+      *reinterpret_cast<float4*>(d + 4) = make_float4(x[4], x[5], x[6], x[7]);
+    }
+  }
+}
+
+template <int BT>
+__device__ void load_lower_as(DType in, const void* A, const MatrixLocation& loc, float* S, int t) {
+  switch (in) {
+    case DType::bf16: return load_lower<BT>(static_cast<const __nv_bfloat16*>(A), loc, S, t);
+    case DType::fp16: return load_lower<BT>(static_cast<const __half*>(A), loc, S, t);
+    default: return load_lower<BT>(static_cast<const float*>(A), loc, S, t);
+  }
+}
+
+// True if a strictly lower input entry (rows and columns < m) is NaN or Inf; read again
+// from global memory, only on the rare path where the output was not finite.
+template <class Tin>
+__device__ bool input_nonfinite(const Tin* A, const MatrixLocation& loc, int t, int nthreads) {
+  bool bad = false;
+  for (int i = 1 + t; i < loc.size; i += nthreads)
+    for (int c = 0; c < i; ++c) bad |= !isfinite(to_float(A[loc.offset + static_cast<long long>(i) * loc.row_stride + c]));
+  return bad;
+}
+
+__device__ inline bool input_nonfinite_as(DType in, const void* A, const MatrixLocation& loc, int t, int n) {
+  switch (in) {
+    case DType::bf16: return input_nonfinite(static_cast<const __nv_bfloat16*>(A), loc, t, n);
+    case DType::fp16: return input_nonfinite(static_cast<const __half*>(A), loc, t, n);
+    default: return input_nonfinite(static_cast<const float*>(A), loc, t, n);
+  }
+}
+
+// Inverts the 16 x 16 diagonal block at offset o (column j of it per thread) by forward
+// substitution: x_i = -sum_{j<=k<i} N_ik x_k, x_j = 1. Reads rows of the block; the
+// caller synchronizes before write_base_column overwrites them.
+template <int BT>
+__device__ void solve_base_column(const float* S, int o, int j, float (&x)[base]) {
+#pragma unroll
+  for (int i = 0; i < base; ++i) {
+    float acc0 = 0.0f, acc1 = 0.0f;
+    const float* row = S + (o + i) * ld<BT>() + o;
+#pragma unroll
+    for (int k = 0; k < i; k += 4) {
+      const float4 v = *reinterpret_cast<const float4*>(row + k);
+      acc0 = fmaf(v.x, x[k], acc0);
+      if (k + 1 < i) acc1 = fmaf(v.y, x[k + 1], acc1);
+      if (k + 2 < i) acc0 = fmaf(v.z, x[k + 2], acc0);
+      if (k + 3 < i) acc1 = fmaf(v.w, x[k + 3], acc1);
+    }
+    x[i] = i < j ? 0.0f : (i == j ? 1.0f : -(acc0 + acc1));
+  }
+}
+
+// One merge step at level h for the thread's tile; q = merge index, r = thread in merge.
+//   GEMM 1: M = N21 X11 into the upper block; GEMM 2: X21 = -X22 M over N21.
+template <int BT, int H>
+__device__ void merge_level(float* S, int t) {
+  constexpr int LD = ld<BT>();
+  constexpr int TM = H / 8;     // rows per thread: ti + 8a
+  constexpr int TJ = H / 4;     // column tiles of 4
+  const int q = t / (2 * H), r = t % (2 * H);
+  const int ti = r / TJ, tj = r % TJ;
+  const int o = q * 2 * H;
+  const int j0 = 4 * tj;
+  float* N21 = S + (o + H) * LD + o;       // row i at N21 + i * LD
+  float* X11 = S + o * LD + o;
+  float* X22 = S + (o + H) * LD + o + H;
+  float* Mb = S + o * LD + o + H;          // the upper block: M row i at Mb + i * LD
+
+  // GEMM 1: M_ij = sum_{k >= j} N21_ik X11_kj (X11 unit lower: X11_jj = 1).
+  float acc[TM][4];
+#pragma unroll
+  for (int a = 0; a < TM; ++a)
+#pragma unroll
+    for (int c = 0; c < 4; ++c) acc[a][c] = 0.0f;
+  // k in [j0, j0 + 4): X11_kj is 1 (k == j), X11's entry (k > j) or 0 (k < j).
+#pragma unroll
+  for (int kk = 0; kk < 4; ++kk) {
+    const int k = j0 + kk;
+    const float4 b = *reinterpret_cast<const float4*>(X11 + k * LD + j0);
+    const float bv[4] = {kk > 0 ? b.x : (kk == 0 ? 1.0f : 0.0f), kk > 1 ? b.y : (kk == 1 ? 1.0f : 0.0f),
+                         kk > 2 ? b.z : (kk == 2 ? 1.0f : 0.0f), kk == 3 ? 1.0f : 0.0f};
+#pragma unroll
+    for (int a = 0; a < TM; ++a) {
+      const float av = N21[(ti + 8 * a) * LD + k];
+#pragma unroll
+      for (int c = 0; c <= kk; ++c) acc[a][c] = fmaf(av, bv[c], acc[a][c]);
+    }
+  }
+#pragma unroll 4
+  for (int k = j0 + 4; k < H; ++k) {
+    const float4 b = *reinterpret_cast<const float4*>(X11 + k * LD + j0);
+#pragma unroll
+    for (int a = 0; a < TM; ++a) {
+      const float av = N21[(ti + 8 * a) * LD + k];
+      acc[a][0] = fmaf(av, b.x, acc[a][0]);
+      acc[a][1] = fmaf(av, b.y, acc[a][1]);
+      acc[a][2] = fmaf(av, b.z, acc[a][2]);
+      acc[a][3] = fmaf(av, b.w, acc[a][3]);
+    }
+  }
+#pragma unroll
+  for (int a = 0; a < TM; ++a)
+    *reinterpret_cast<float4*>(Mb + (ti + 8 * a) * LD + j0) = make_float4(acc[a][0], acc[a][1], acc[a][2], acc[a][3]);
+  __syncthreads();
+
+  // GEMM 2: X21_ij = -(sum_{k < i} X22_ik M_kj + M_ij). Row i = ti + 8a uses k < 8a
+  // for every ti and k in [8a, 8a + ti) besides: loop over blocks of 8 k's.
+#pragma unroll
+  for (int a = 0; a < TM; ++a)
+#pragma unroll
+    for (int c = 0; c < 4; ++c) acc[a][c] = 0.0f;
+#pragma unroll
+  for (int kb = 0; kb < TM; ++kb) {
+#pragma unroll
+    for (int kk = 0; kk < 8; ++kk) {
+      const int k = 8 * kb + kk;
+      const float4 b = *reinterpret_cast<const float4*>(Mb + k * LD + j0);
+#pragma unroll
+      for (int a = kb; a < TM; ++a) {
+        if (a == kb && kk >= ti) continue;  // k >= i: X22_ik is 0 (or the unit diagonal, added below)
+        const float av = X22[(ti + 8 * a) * LD + k];
+        acc[a][0] = fmaf(av, b.x, acc[a][0]);
+        acc[a][1] = fmaf(av, b.y, acc[a][1]);
+        acc[a][2] = fmaf(av, b.z, acc[a][2]);
+        acc[a][3] = fmaf(av, b.w, acc[a][3]);
+      }
+    }
+  }
+#pragma unroll
+  for (int a = 0; a < TM; ++a) {
+    const int i = ti + 8 * a;
+    const float4 m = *reinterpret_cast<const float4*>(Mb + i * LD + j0);
+    *reinterpret_cast<float4*>(N21 + i * LD + j0) =
+        make_float4(-(acc[a][0] + m.x), -(acc[a][1] + m.y), -(acc[a][2] + m.z), -(acc[a][3] + m.w));
+  }
+  __syncthreads();
+}
+
+// The bits of one output element, for packing 16-byte stores in registers.
+__device__ inline unsigned bits_of(float v) { return __float_as_uint(v); }
+__device__ inline unsigned bits_of(__nv_bfloat16 v) { return __bfloat16_as_ushort(v); }
+__device__ inline unsigned bits_of(__half v) { return __half_as_ushort(v); }
+
+// Writes rows i < m, columns j < m of X (the strictly lower part from S, 1 on the
+// diagonal, 0 above); returns true if a written value is not finite.
+template <int BT, class Tout>
+__device__ bool store(Tout* __restrict__ X, const MatrixLocation& loc, const float* S, int t) {
+  constexpr int vec = 16 / sizeof(Tout);
+  constexpr int per_row = BT / vec;
+  constexpr int per_word = vec / 4;  // elements per 32-bit word
+  bool bad = false;
+#pragma unroll 4
+  for (int v = t; v < BT * per_row; v += BT) {
+    const int i = v / per_row, c0 = (v % per_row) * vec;
+    if (i >= loc.size || c0 >= loc.size) continue;
+    const float* srow = S + i * ld<BT>() + c0;
+    unsigned words[4] = {0u, 0u, 0u, 0u};
+    Tout y[vec];
+#pragma unroll
+    for (int e = 0; e < vec; e += 4) {
+      const float4 s = *reinterpret_cast<const float4*>(srow + e);
+      const float sv[4] = {s.x, s.y, s.z, s.w};
+#pragma unroll
+      for (int f = 0; f < 4; ++f) {
+        const int c = c0 + e + f;
+        y[e + f] = from_float<Tout>(c < i ? sv[f] : (c == i ? 1.0f : 0.0f));
+        bad |= !isfinite(to_float(y[e + f]));
+        words[(e + f) / per_word] |= bits_of(y[e + f]) << (32 / per_word * ((e + f) % per_word));
+      }
+    }
+    Tout* dst = X + loc.offset + static_cast<long long>(i) * loc.row_stride + c0;
+    if (c0 + vec <= loc.size) {
+      __stcs(reinterpret_cast<uint4*>(dst), make_uint4(words[0], words[1], words[2], words[3]));
+    } else {
+#pragma unroll
+      for (int e = 0; e < vec; ++e)
+        if (c0 + e < loc.size) dst[e] = y[e];
+    }
+  }
+  return bad;
+}
+
+template <int BT>
+__device__ bool store_as(DType out, void* X, const MatrixLocation& loc, const float* S, int t) {
+  switch (out) {
+    case DType::bf16: return store<BT>(static_cast<__nv_bfloat16*>(X), loc, S, t);
+    case DType::fp16: return store<BT>(static_cast<__half*>(X), loc, S, t);
+    default: return store<BT>(static_cast<float*>(X), loc, S, t);
+  }
+}
+
+template <int BT, int H>
+__device__ void merge_levels(float* S, int t) {
+  if constexpr (H < BT) {
+    merge_level<BT, H>(S, t);
+    merge_levels<BT, 2 * H>(S, t);
+  }
+}
+
+// The inversion of one matrix held in S: 16 x 16 diagonal blocks by substitution (one
+// column per thread), then the merge levels. Ends with a barrier.
+template <int BT>
+__device__ void invert_in_shared(float* S, int t) {
+  float x[base];
+  const int o = (t / base) * base, j = t % base;
+  solve_base_column<BT>(S, o, j, x);
+  __syncthreads();
+#pragma unroll
+  for (int i = 1; i < base; ++i)
+    if (i > j) S[(o + i) * ld<BT>() + o + j] = x[i];
+  __syncthreads();
+  merge_levels<BT, base>(S, t);
+}
+
+// One block per group of G matrices, BT threads per matrix: load N into shared memory,
+// invert, store, record the statuses. Threads of an idle slot (past the last matrix)
+// run on a copy of matrix count - 1 and store nothing, so every thread reaches every
+// barrier.
+template <int BT, int MIN_BLOCKS>
+__global__ void __launch_bounds__(BT* group<BT>(), MIN_BLOCKS)
+    invert_merge_kernel(const void* __restrict__ A, DType in, void* __restrict__ X, DType out,
+                        MatrixAddressing addr, int* __restrict__ statuses, int* __restrict__ flag) {
+  constexpr int G = group<BT>();
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  float* S_all = reinterpret_cast<float*>(smem_raw);
+  int* bad_output = reinterpret_cast<int*>(S_all + G * BT * ld<BT>());
+  int* bad_input = bad_output + G;
+
+  const int g = threadIdx.x / BT, t = threadIdx.x % BT;
+  const long long q0 = static_cast<long long>(blockIdx.x) * G + g;
+  const bool active = q0 < addr.count;
+  const long long q = active ? q0 : addr.count - 1;
+  float* S = S_all + g * BT * ld<BT>();
+  if (t == 0) bad_output[g] = bad_input[g] = 0;
+
+  const MatrixLocation loc = locate<BT>(addr, q);
+  load_lower_as<BT>(in, A, loc, S, t);
+  cp_async_wait_all();
+  __syncthreads();
+  invert_in_shared<BT>(S, t);
+
+  if (active && store_as<BT>(out, X, loc, S, t)) atomicOr(&bad_output[g], 1);
+  __syncthreads();
+  if (active && bad_output[g] && input_nonfinite_as(in, A, loc, t, BT)) atomicOr(&bad_input[g], 1);
+  __syncthreads();
+  if (active && t == 0) {
+    const int s = bad_input[g] ? status_nonfinite : bad_output[g] ? status_overflow : status_ok;
+    if (statuses) statuses[q] = s;
+    if (flag && s != status_ok) atomicMax(flag, s);
+  }
+}
+
+// Resident blocks per SM given to ptxas (a register cap): what the shared memory allows.
+template <int BT>
+constexpr int min_blocks() { return BT == 128 ? 3 : BT == 64 ? 6 : 8; }
+
+}  // namespace merge
+
+template <int BT, int MIN_BLOCKS>
+void launch_merge_kernel(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr, int* statuses,
+                         int* flag, cudaStream_t stream) {
+  constexpr int G = merge::group<BT>();
+  constexpr std::size_t smem = merge::shared_bytes<BT>();
+  auto kernel = merge::invert_merge_kernel<BT, MIN_BLOCKS>;
+  static const cudaError_t attr_err =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+  check_cuda(attr_err, "cudaFuncSetAttribute(invert_merge_kernel)");
+  const long long blocks = (addr.count + G - 1) / G;
+  if (blocks > INT_MAX) throw std::invalid_argument("gpu::invert: too many matrices for one launch");
+  kernel<<<static_cast<unsigned>(blocks), BT * G, smem, stream>>>(A, in, X, out, addr, statuses, flag);
+  check_cuda(cudaGetLastError(), "invert_merge_kernel launch");
+}
+
+}  // namespace
+
+template <int BT>
+void launch_invert_merge(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr, int* statuses,
+                         int* flag, cudaStream_t stream) {
+  launch_merge_kernel<BT, merge::min_blocks<BT>()>(in, out, A, X, addr, statuses, flag, stream);
+}
+
+}  // namespace triscan::gpu::detail
+
+#define TRISCAN_INSTANTIATE_LAUNCH_INVERT_MERGE(BT)                                                  \
+  template void triscan::gpu::detail::launch_invert_merge<BT>(DType, DType, const void*, void*,      \
+                                                              const MatrixAddressing&, int*, int*,   \
+                                                              cudaStream_t)
