@@ -152,8 +152,9 @@ int triscan_chunk_rows(int64_t B, int64_t T, int64_t BT, const int64_t* cu_seqle
 /* Strided batch [count, n, n]: L = A's lower triangle (unit diagonal unless
  * TRISCAN_NON_UNIT_DIAGONAL). count >= 0, n >= 1; the strides of A and X are given
  * separately (row-major: row_stride = n, col_stride = 1; column-major: 1 and n) and
- * must not make two elements of a matrix alias; matrices may not overlap each other
- * in X. */
+ * must not make two elements of a matrix alias; matrices may not overlap or interleave:
+ * |batch_stride| >= one matrix's span, (n-1)(|row_stride| + |col_stride|) + 1. With
+ * count == 0 the pointers and strides are not looked at. */
 int triscan_invert_batch(const char* method, int dtype, int64_t count, int64_t n, const void* A,
                          int64_t a_batch_stride, int64_t a_row_stride, int64_t a_col_stride,
                          void* X, int64_t x_batch_stride, int64_t x_row_stride,
