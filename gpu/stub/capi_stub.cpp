@@ -13,17 +13,23 @@ int not_compiled(const char* function) {
 
 extern "C" {
 
-int triscan_gpu_compiled(void) { return 0; }
-int triscan_gpu_available(void) { return not_compiled("triscan_gpu_available"); }
-const char* triscan_gpu_methods(void) { return ""; }
+int triscan_gpu_compiled(void) {
+  return 0;
+}
+int triscan_gpu_available(void) {
+  return not_compiled("triscan_gpu_available");
+}
+const char* triscan_gpu_methods(void) {
+  return "";
+}
 
-int triscan_gpu_invert_chunks(const char*, int64_t, int64_t, int64_t, int64_t, const int64_t*, int64_t, int,
-                              const void*, int, void*, int32_t*, int32_t*, void*) {
+int triscan_gpu_invert_chunks(const char*, int64_t, int64_t, int64_t, int64_t, const int64_t*,
+                              int64_t, int, const void*, int, void*, int32_t*, int32_t*, void*) {
   return not_compiled("triscan_gpu_invert_chunks");
 }
 
-int triscan_gpu_invert_batch(const char*, int64_t, int64_t, int64_t, int64_t, int, const void*, int, void*,
-                             int32_t*, int32_t*, void*) {
+int triscan_gpu_invert_batch(const char*, int64_t, int64_t, int64_t, int64_t, int, const void*, int,
+                             void*, int32_t*, int32_t*, void*) {
   return not_compiled("triscan_gpu_invert_batch");
 }
 

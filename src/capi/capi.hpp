@@ -24,7 +24,9 @@ class Error : public std::runtime_error {
   int code_;
 };
 
-[[noreturn]] inline void fail(int code, const std::string& what) { throw Error(code, what); }
+[[noreturn]] inline void fail(int code, const std::string& what) {
+  throw Error(code, what);
+}
 
 // Stores `function: detail` as the calling thread's last error (src/capi/errors.cpp).
 void set_last_error(const char* function, const std::string& detail);
@@ -56,7 +58,7 @@ int guarded(const char* function, Body&& body) noexcept {
 
 // The ChunkLayout of the C arguments, validated (names BT, cu_seqlens, B, T, H);
 // shared by the CPU and GPU chunk entry points (src/capi/invert.cpp).
-ChunkLayout make_chunk_layout(int64_t B, int64_t T, int64_t H, int64_t BT, const int64_t* cu_seqlens,
-                              int64_t cu_seqlens_len);
+ChunkLayout make_chunk_layout(int64_t B, int64_t T, int64_t H, int64_t BT,
+                              const int64_t* cu_seqlens, int64_t cu_seqlens_len);
 
 }  // namespace triscan::capi

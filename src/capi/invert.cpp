@@ -53,8 +53,8 @@ MethodSpec checked_method(const char* method, const TrinvOptions& opt) {
     MethodSpec spec = MethodSpec::parse(text);
     (void)trinv_method(spec.name);
     float probe = 0.0f;
-    (void)invert_batch(spec, BatchView<const float>{&probe, 0, 1, 1, 1, 1, 1}, BatchView<float>{&probe, 0, 1, 1, 1, 1, 1},
-                       opt);
+    (void)invert_batch(spec, BatchView<const float>{&probe, 0, 1, 1, 1, 1, 1},
+                       BatchView<float>{&probe, 0, 1, 1, 1, 1, 1}, opt);
     return spec;
   } catch (const std::invalid_argument& e) {
     fail(TRISCAN_ERROR_INVALID_METHOD, std::string("method \"") + text + "\": " + e.what());
@@ -62,7 +62,8 @@ MethodSpec checked_method(const char* method, const TrinvOptions& opt) {
 }
 
 void write_statuses(const std::vector<Status>& s, int32_t* out) {
-  if (out) std::transform(s.begin(), s.end(), out, [](Status x) { return static_cast<int32_t>(x); });
+  if (out)
+    std::transform(s.begin(), s.end(), out, [](Status x) { return static_cast<int32_t>(x); });
 }
 
 ChunkLayout chunk_layout(int64_t B, int64_t T, int64_t H, int64_t BT, const int64_t* cu_seqlens,
@@ -77,15 +78,16 @@ ChunkLayout chunk_layout(int64_t B, int64_t T, int64_t H, int64_t BT, const int6
   layout.length = T;
   layout.heads = H;
   layout.chunk = BT;
-  if (cu_seqlens && cu_seqlens_len > 0) layout.cu_seqlens.assign(cu_seqlens, cu_seqlens + cu_seqlens_len);
+  if (cu_seqlens && cu_seqlens_len > 0)
+    layout.cu_seqlens.assign(cu_seqlens, cu_seqlens + cu_seqlens_len);
   layout.validate();  // names B, T, H, BT or cu_seqlens
   return layout;
 }
 
 }  // namespace
 
-ChunkLayout make_chunk_layout(int64_t B, int64_t T, int64_t H, int64_t BT, const int64_t* cu_seqlens,
-                              int64_t cu_seqlens_len) {
+ChunkLayout make_chunk_layout(int64_t B, int64_t T, int64_t H, int64_t BT,
+                              const int64_t* cu_seqlens, int64_t cu_seqlens_len) {
   return chunk_layout(B, T, H, BT, cu_seqlens, cu_seqlens_len);
 }
 
@@ -98,14 +100,15 @@ extern "C" {
 
 int triscan_set_cpu_threads(int threads) {
   return guarded("triscan_set_cpu_threads", [&] {
-    require(threads >= 0, TRISCAN_ERROR_INVALID_ARGUMENT, "threads must be >= 0, got " + std::to_string(threads));
+    require(threads >= 0, TRISCAN_ERROR_INVALID_ARGUMENT,
+            "threads must be >= 0, got " + std::to_string(threads));
     cpu_threads.store(threads);
     return TRISCAN_SUCCESS;
   });
 }
 
-int triscan_chunk_rows(int64_t B, int64_t T, int64_t BT, const int64_t* cu_seqlens, int64_t cu_seqlens_len,
-                       int64_t* chunk_rows) {
+int triscan_chunk_rows(int64_t B, int64_t T, int64_t BT, const int64_t* cu_seqlens,
+                       int64_t cu_seqlens_len, int64_t* chunk_rows) {
   return guarded("triscan_chunk_rows", [&] {
     require(chunk_rows != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT, "chunk_rows is NULL");
     *chunk_rows = chunk_count(chunk_layout(B, T, 1, BT, cu_seqlens, cu_seqlens_len));
@@ -114,11 +117,13 @@ int triscan_chunk_rows(int64_t B, int64_t T, int64_t BT, const int64_t* cu_seqle
 }
 
 int triscan_invert_batch(const char* method, int dtype, int64_t count, int64_t n, const void* A,
-                         int64_t a_batch_stride, int64_t a_row_stride, int64_t a_col_stride, void* X,
-                         int64_t x_batch_stride, int64_t x_row_stride, int64_t x_col_stride, unsigned flags,
-                         int32_t* statuses, int32_t* worst_status) {
+                         int64_t a_batch_stride, int64_t a_row_stride, int64_t a_col_stride,
+                         void* X, int64_t x_batch_stride, int64_t x_row_stride,
+                         int64_t x_col_stride, unsigned flags, int32_t* statuses,
+                         int32_t* worst_status) {
   return guarded("triscan_invert_batch", [&] {
-    require(count >= 0, TRISCAN_ERROR_INVALID_ARGUMENT, "count must be >= 0, got " + std::to_string(count));
+    require(count >= 0, TRISCAN_ERROR_INVALID_ARGUMENT,
+            "count must be >= 0, got " + std::to_string(count));
     require(n >= 1, TRISCAN_ERROR_INVALID_ARGUMENT, "n must be >= 1, got " + std::to_string(n));
     require(count == 0 || A != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT, "A is NULL");
     require(count == 0 || X != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT, "X is NULL");
@@ -132,17 +137,17 @@ int triscan_invert_batch(const char* method, int dtype, int64_t count, int64_t n
     Status w = Status::ok;
     if (dtype == TRISCAN_FP64) {
       w = invert_batch(spec,
-                       BatchView<const double>{static_cast<const double*>(A), count, a_batch_stride, n, n,
-                                               a_row_stride, a_col_stride},
-                       BatchView<double>{static_cast<double*>(X), count, x_batch_stride, n, n, x_row_stride,
-                                         x_col_stride},
+                       BatchView<const double>{static_cast<const double*>(A), count, a_batch_stride,
+                                               n, n, a_row_stride, a_col_stride},
+                       BatchView<double>{static_cast<double*>(X), count, x_batch_stride, n, n,
+                                         x_row_stride, x_col_stride},
                        opt, s.data());
     } else {
       w = invert_batch(spec,
-                       BatchView<const float>{static_cast<const float*>(A), count, a_batch_stride, n, n,
-                                              a_row_stride, a_col_stride},
-                       BatchView<float>{static_cast<float*>(X), count, x_batch_stride, n, n, x_row_stride,
-                                        x_col_stride},
+                       BatchView<const float>{static_cast<const float*>(A), count, a_batch_stride,
+                                              n, n, a_row_stride, a_col_stride},
+                       BatchView<float>{static_cast<float*>(X), count, x_batch_stride, n, n,
+                                        x_row_stride, x_col_stride},
                        opt, s.data());
     }
     write_statuses(s, statuses);
@@ -151,13 +156,15 @@ int triscan_invert_batch(const char* method, int dtype, int64_t count, int64_t n
   });
 }
 
-int triscan_invert_chunks(const char* method, int dtype, int64_t B, int64_t T, int64_t H, int64_t BT,
-                          const int64_t* cu_seqlens, int64_t cu_seqlens_len, const void* A, void* X,
-                          unsigned flags, int32_t* statuses, int32_t* worst_status) {
+int triscan_invert_chunks(const char* method, int dtype, int64_t B, int64_t T, int64_t H,
+                          int64_t BT, const int64_t* cu_seqlens, int64_t cu_seqlens_len,
+                          const void* A, void* X, unsigned flags, int32_t* statuses,
+                          int32_t* worst_status) {
   return guarded("triscan_invert_chunks", [&] {
     const ChunkLayout layout = chunk_layout(B, T, H, BT, cu_seqlens, cu_seqlens_len);
     require((flags & TRISCAN_NON_UNIT_DIAGONAL) == 0u, TRISCAN_ERROR_INVALID_ARGUMENT,
-            "flags: TRISCAN_NON_UNIT_DIAGONAL does not apply to the chunk layout (it holds the strictly lower N "
+            "flags: TRISCAN_NON_UNIT_DIAGONAL does not apply to the chunk layout (it holds the "
+            "strictly lower N "
             "of I + N)");
     const bool empty = layout.elements() == 0;
     require(empty || A != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT, "A is NULL");
@@ -166,10 +173,10 @@ int triscan_invert_chunks(const char* method, int dtype, int64_t B, int64_t T, i
     const MethodSpec spec = checked_method(method, opt);
     std::vector<Status> s(static_cast<std::size_t>(chunk_count(layout) * H));
     const Status w = dtype == TRISCAN_FP64
-                         ? invert_chunks(spec, layout, static_cast<const double*>(A), static_cast<double*>(X), opt,
-                                         s.data())
-                         : invert_chunks(spec, layout, static_cast<const float*>(A), static_cast<float*>(X), opt,
-                                         s.data());
+                         ? invert_chunks(spec, layout, static_cast<const double*>(A),
+                                         static_cast<double*>(X), opt, s.data())
+                         : invert_chunks(spec, layout, static_cast<const float*>(A),
+                                         static_cast<float*>(X), opt, s.data());
     write_statuses(s, statuses);
     if (worst_status) *worst_status = static_cast<int32_t>(w);
     return TRISCAN_SUCCESS;

@@ -26,16 +26,17 @@ using triscan::gpu::DType;
 
 constexpr std::uint32_t poison = 0x7fa5a5a5u;  // a NaN pattern in fp32, and in each 16-bit half
 
-#define REQUIRE_GPU()                                                                   \
-  do {                                                                                  \
-    if (triscan_gpu_available() != TRISCAN_SUCCESS)                                     \
-      GTEST_SKIP() << "no usable GPU for the C API: " << triscan_last_error();          \
+#define REQUIRE_GPU()                                                          \
+  do {                                                                         \
+    if (triscan_gpu_available() != TRISCAN_SUCCESS)                            \
+      GTEST_SKIP() << "no usable GPU for the C API: " << triscan_last_error(); \
   } while (0)
 
 const DType dtypes[] = {DType::fp32, DType::bf16, DType::fp16};
 
 std::string label(DType in, DType out) {
-  return std::string(triscan::gpu::dtype_name(in)) + "->" + std::string(triscan::gpu::dtype_name(out));
+  return std::string(triscan::gpu::dtype_name(in)) + "->" +
+         std::string(triscan::gpu::dtype_name(out));
 }
 
 // Decodes the 16-bit half or 32-bit word at element e, or reports whether it still holds poison.
@@ -47,7 +48,8 @@ bool is_poison(const std::vector<unsigned char>& bytes, DType t, std::size_t e) 
   }
   std::uint16_t h;
   std::memcpy(&h, &bytes[2 * e], 2);
-  return h == static_cast<std::uint16_t>(poison & 0xffffu) || h == static_cast<std::uint16_t>(poison >> 16);
+  return h == static_cast<std::uint16_t>(poison & 0xffffu) ||
+         h == static_cast<std::uint16_t>(poison >> 16);
 }
 
 TEST(CapiGpu, ChunkLayoutVarlenEveryDtypeExact) {
@@ -62,7 +64,8 @@ TEST(CapiGpu, ChunkLayoutVarlenEveryDtypeExact) {
     for (std::size_t s = 0; s + 1 < cu.size(); ++s)
       for (std::int64_t t = cu[s]; t < cu[s + 1]; ++t)
         for (std::int64_t h = 0; h < H; ++h)
-          for (std::int64_t j = 0; j < (t - cu[s]) % BT; ++j) a[static_cast<std::size_t>((t * H + h) * BT + j)] = 1.0;
+          for (std::int64_t j = 0; j < (t - cu[s]) % BT; ++j)
+            a[static_cast<std::size_t>((t * H + h) * BT + j)] = 1.0;
     for (DType in : dtypes)
       for (DType out : dtypes) {
         const auto host_a = triscan::gpu::encode(a, in, nullptr);
@@ -71,8 +74,9 @@ TEST(CapiGpu, ChunkLayoutVarlenEveryDtypeExact) {
         dA.upload(host_a.data(), host_a.size());
         dX.fill32(poison);
         dF.fill32(0xffffffffu);
-        ASSERT_EQ(triscan_gpu_invert_chunks(nullptr, 1, T, H, BT, cu.data(), 3, static_cast<int>(in), dA.data(),
-                                            static_cast<int>(out), dX.data(), static_cast<std::int32_t*>(dS.data()),
+        ASSERT_EQ(triscan_gpu_invert_chunks(nullptr, 1, T, H, BT, cu.data(), 3,
+                                            static_cast<int>(in), dA.data(), static_cast<int>(out),
+                                            dX.data(), static_cast<std::int32_t*>(dS.data()),
                                             static_cast<std::int32_t*>(dF.data()), nullptr),
                   TRISCAN_SUCCESS)
             << triscan_last_error();
@@ -86,13 +90,15 @@ TEST(CapiGpu, ChunkLayoutVarlenEveryDtypeExact) {
         for (std::int32_t s : st) EXPECT_EQ(s, TRISCAN_STATUS_OK) << label(in, out) << " BT " << BT;
         for (std::size_t s = 0; s + 1 < cu.size(); ++s)
           for (std::int64_t t = cu[s]; t < cu[s + 1]; ++t) {
-            const std::int64_t c0 = cu[s] + (t - cu[s]) / BT * BT, m = std::min(BT, cu[s + 1] - c0), i = t - c0;
+            const std::int64_t c0 = cu[s] + (t - cu[s]) / BT * BT, m = std::min(BT, cu[s + 1] - c0),
+                               i = t - c0;
             for (std::int64_t h = 0; h < H; ++h)
               for (std::int64_t j = 0; j < BT; ++j) {
                 const auto e = static_cast<std::size_t>((t * H + h) * BT + j);
                 if (j >= m) {
-                  EXPECT_TRUE(is_poison(x, out, e)) << label(in, out) << " BT " << BT << " padding written at t " << t
-                                                    << " h " << h << " j " << j;
+                  EXPECT_TRUE(is_poison(x, out, e))
+                      << label(in, out) << " BT " << BT << " padding written at t " << t << " h "
+                      << h << " j " << j;
                   continue;
                 }
                 const double want = i == j ? 1.0 : (i == j + 1 ? -1.0 : 0.0);
@@ -106,10 +112,12 @@ TEST(CapiGpu, ChunkLayoutVarlenEveryDtypeExact) {
 
 TEST(CapiGpu, StridedBatchPowersOfTwoAndNanStatus) {
   REQUIRE_GPU();
-  const std::int64_t count = 3, n = 16, rs = 24, bs = n * rs;  // 96-byte rows in fp32, 48 in 16-bit types
+  const std::int64_t count = 3, n = 16, rs = 24,
+                     bs = n * rs;  // 96-byte rows in fp32, 48 in 16-bit types
   std::vector<double> a(static_cast<std::size_t>(count * bs), 0.0);
   for (std::int64_t b = 0; b < count; ++b)
-    for (std::int64_t i = 1; i < n; ++i) a[static_cast<std::size_t>(b * bs + i * rs + i - 1)] = -2.0;
+    for (std::int64_t i = 1; i < n; ++i)
+      a[static_cast<std::size_t>(b * bs + i * rs + i - 1)] = -2.0;
   a[static_cast<std::size_t>(1 * bs + 5 * rs + 2)] = NAN;  // matrix 1, strictly lower (5, 2)
   for (DType in : dtypes)
     for (DType out : dtypes) {
@@ -117,10 +125,10 @@ TEST(CapiGpu, StridedBatchPowersOfTwoAndNanStatus) {
       DeviceBytes dA(host_a.size()), dX(a.size() * triscan::gpu::dtype_bytes(out)), dS(16), dF(16);
       dA.upload(host_a.data(), host_a.size());
       dX.fill32(poison);
-      ASSERT_EQ(triscan_gpu_invert_batch("trinv/forward_substitution", count, n, bs, rs, static_cast<int>(in),
-                                         dA.data(), static_cast<int>(out), dX.data(),
-                                         static_cast<std::int32_t*>(dS.data()), static_cast<std::int32_t*>(dF.data()),
-                                         nullptr),
+      ASSERT_EQ(triscan_gpu_invert_batch("trinv/forward_substitution", count, n, bs, rs,
+                                         static_cast<int>(in), dA.data(), static_cast<int>(out),
+                                         dX.data(), static_cast<std::int32_t*>(dS.data()),
+                                         static_cast<std::int32_t*>(dF.data()), nullptr),
                 TRISCAN_SUCCESS)
           << triscan_last_error();
       std::vector<unsigned char> x(dX.size());
@@ -140,7 +148,8 @@ TEST(CapiGpu, StridedBatchPowersOfTwoAndNanStatus) {
               EXPECT_TRUE(is_poison(x, out, e)) << label(in, out) << " row padding written";
               continue;
             }
-            EXPECT_EQ(triscan::gpu::decode_at(x, out, e), i >= j ? std::ldexp(1.0, static_cast<int>(i - j)) : 0.0)
+            EXPECT_EQ(triscan::gpu::decode_at(x, out, e),
+                      i >= j ? std::ldexp(1.0, static_cast<int>(i - j)) : 0.0)
                 << label(in, out) << " matrix " << b << " (" << i << ", " << j << ")";
           }
     }
@@ -150,19 +159,22 @@ TEST(CapiGpu, ArgumentErrorsBeforeLaunch) {
   REQUIRE_GPU();
   DeviceBytes d(4096);
   auto* p = static_cast<unsigned char*>(d.data());
-  EXPECT_EQ(triscan_gpu_invert_batch(nullptr, 1, 16, 256, 16, TRISCAN_FP32, p + 4, TRISCAN_FP32, p + 2048, nullptr,
-                                     nullptr, nullptr),
+  EXPECT_EQ(triscan_gpu_invert_batch(nullptr, 1, 16, 256, 16, TRISCAN_FP32, p + 4, TRISCAN_FP32,
+                                     p + 2048, nullptr, nullptr, nullptr),
             TRISCAN_ERROR_UNSUPPORTED);
-  EXPECT_NE(std::string(triscan_last_error()).find("aligned"), std::string::npos) << triscan_last_error();
-  EXPECT_EQ(triscan_gpu_invert_batch(nullptr, 1, 16, 256, 10, TRISCAN_FP32, p, TRISCAN_FP32, p + 2048, nullptr,
-                                     nullptr, nullptr),
+  EXPECT_NE(std::string(triscan_last_error()).find("aligned"), std::string::npos)
+      << triscan_last_error();
+  EXPECT_EQ(triscan_gpu_invert_batch(nullptr, 1, 16, 256, 10, TRISCAN_FP32, p, TRISCAN_FP32,
+                                     p + 2048, nullptr, nullptr, nullptr),
             TRISCAN_ERROR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(triscan_last_error()).find("row_stride"), std::string::npos) << triscan_last_error();
+  EXPECT_NE(std::string(triscan_last_error()).find("row_stride"), std::string::npos)
+      << triscan_last_error();
   const std::int64_t bad_cu[] = {0, 10, 20};
-  EXPECT_EQ(triscan_gpu_invert_chunks(nullptr, 1, 16, 1, 16, bad_cu, 3, TRISCAN_FP32, p, TRISCAN_FP32, p + 2048,
-                                      nullptr, nullptr, nullptr),
+  EXPECT_EQ(triscan_gpu_invert_chunks(nullptr, 1, 16, 1, 16, bad_cu, 3, TRISCAN_FP32, p,
+                                      TRISCAN_FP32, p + 2048, nullptr, nullptr, nullptr),
             TRISCAN_ERROR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(triscan_last_error()).find("cu_seqlens"), std::string::npos) << triscan_last_error();
+  EXPECT_NE(std::string(triscan_last_error()).find("cu_seqlens"), std::string::npos)
+      << triscan_last_error();
   triscan::gpu::synchronize();
 }
 
