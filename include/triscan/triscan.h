@@ -123,10 +123,11 @@ const char* triscan_status_name(int status);
 /* ---- Options ------------------------------------------------------------------------ */
 
 /* Bits of the `flags` argument of the CPU inversion functions (0 = defaults). */
-#define TRISCAN_NON_UNIT_DIAGONAL 1u /* the diagonal is read (default: unit, not read) */
-#define TRISCAN_NO_ACCURACY_CHECK                           \
-  2u /* skip the a-posteriori check ||I - L X v|| on random \
-        vectors (then `inaccurate` is never reported) */
+/* The diagonal is read (default: unit diagonal, not read). */
+#define TRISCAN_NON_UNIT_DIAGONAL 1u
+/* Skip the a-posteriori check ||I - L X v|| on random vectors (then `inaccurate` is
+ * never reported). */
+#define TRISCAN_NO_ACCURACY_CHECK 2u
 
 /* Worker threads of the CPU batch functions: 0 (the default) = all cores. Results never
  * depend on it. Process-wide. Returns TRISCAN_ERROR_INVALID_ARGUMENT for threads < 0. */
