@@ -147,7 +147,13 @@ def _effective_length(cu, T):
 # ---- CPU ----------------------------------------------------------------------------
 
 def _cpu_array(A, what):
+    """A host array (numpy, or a torch CPU tensor viewed as numpy) of float32/float64."""
     _need_numpy()
+    if _is_tensor(A):
+        if str(A.dtype) not in ("torch.float32", "torch.float64"):
+            raise TriscanArgumentError("%s: dtype %s is not supported on the CPU (float32, float64)"
+                                       % (what, str(A.dtype).replace("torch.", "")))
+        A = A.detach().numpy()
     a = np.asarray(A)
     if a.dtype not in (np.float32, np.float64):
         raise TriscanArgumentError("%s: dtype %s is not supported on the CPU (float32, float64)" % (what, a.dtype))
@@ -334,7 +340,7 @@ def invert(A, *, layout="batch", cu_seqlens=None, method=None, unit_diagonal=Tru
             X, st, flag, shape = _gpu_invert_chunks(A, cu, out, m, status)
         return _gpu_finish(X, st, flag, status, what, shape)
     as_torch = _is_tensor(A)
-    a = _cpu_array(A.detach().numpy() if as_torch else A, "A")
+    a = _cpu_array(A, "A")
     out_name = None if output_dtype is None else _dtype_name(output_dtype, "output_dtype")
     if layout == "batch":
         x, st, worst = _cpu_invert_batch(a, m, flags, status)
@@ -374,7 +380,7 @@ def solve_tril(A, cu_seqlens=None, chunk_indices=None, output_dtype="float32", m
         X, st, flag, shape = _gpu_invert_chunks(A, cu, out, m, status)
         return _gpu_finish(X, st, flag, status, "triscan.solve_tril", shape)
     as_torch = _is_tensor(A)
-    a = _cpu_array(A.detach().numpy() if as_torch else A, "A")
+    a = _cpu_array(A, "A")
     out_name = a.dtype.name if output_dtype is None else _dtype_name(output_dtype, "output_dtype")
     x, st, worst = _cpu_invert_chunks(a, cu, m, 0)
     return _cpu_out(x, st, worst, out_name, status, "triscan.solve_tril", as_torch)
