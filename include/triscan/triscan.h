@@ -147,9 +147,9 @@ int triscan_chunk_rows(int64_t B, int64_t T, int64_t BT, const int64_t* cu_seqle
  * X := L^-1 for lower triangular L, computed by `method` in `dtype` (TRISCAN_FP32 or
  * TRISCAN_FP64: the arithmetic is that format's, natively). A and X must not overlap.
  * statuses (optional, `count` entries resp. chunk_rows * H) receives each matrix's
- * triscan_status, *worst_status (optional) the worst over the call. On an error
- * nothing is computed, X is untouched and neither statuses nor *worst_status is
- * written. */
+ * triscan_status, *worst_status (optional) the worst over the call. Arguments are
+ * checked before any work: on an INVALID_* error nothing is computed, X is untouched
+ * and neither statuses nor *worst_status is written. */
 
 /* Strided batch [count, n, n]: L = A's lower triangle (unit diagonal unless
  * TRISCAN_NON_UNIT_DIAGONAL). count >= 0, n >= 1; the strides of A and X are given
