@@ -3,8 +3,8 @@
 
 Inputs are the generators' chunk matrices written by `gpu_bench_trinv --write-npy DIR`
 (A = strictly lower N, fp32, [2, 4096, 16, 64], one file per class, plus a varlen
-batch).  triscan is called through the C entry point `triscan_gpu_invert_chunks` of
-libtriscan_gpu (gpu/trinv_capi.cpp) with torch tensors' data_ptr(); FLA through
+batch).  triscan is called through the C API's `triscan_gpu_invert_chunks` of
+libtriscan_gpu (include/triscan/triscan.h, gpu/capi.cpp) with torch tensors' data_ptr(); FLA through
 `fla.ops.utils.solve_tril`; cuBLAS through torch.linalg.solve_triangular on the same
 matrices as [N, BT, BT].
 
@@ -33,17 +33,17 @@ STATUS = ["ok", "inaccurate", "not_converged", "overflow", "singular", "nonfinit
 
 
 class Triscan:
-    """ctypes binding of triscan_gpu_invert_chunks (see gpu/trinv_capi.cpp)."""
+    """ctypes binding of triscan_gpu_invert_chunks (include/triscan/triscan.h)."""
 
     def __init__(self, path):
         self.lib = ctypes.CDLL(path)
+        # triscan_last_error lives in libtriscan, a dependency: dlsym on this handle finds it.
+        self.lib.triscan_last_error.restype = ctypes.c_char_p
         f = self.lib.triscan_gpu_invert_chunks
         i64, vp = ctypes.c_int64, ctypes.c_void_p
-        f.argtypes = [ctypes.c_char_p, i64, i64, i64, i64, vp, i64, ctypes.c_int, vp, ctypes.c_int, vp, vp, vp, vp,
-                      ctypes.c_char_p, i64]
+        f.argtypes = [ctypes.c_char_p, i64, i64, i64, i64, vp, i64, ctypes.c_int, vp, ctypes.c_int, vp, vp, vp, vp]
         f.restype = ctypes.c_int
         self.fn = f
-        self.err = ctypes.create_string_buffer(1024)
         self.flag = torch.zeros(1, dtype=torch.int32, device="cuda")
 
     def invert(self, A, out_dtype=torch.float32, cu_seqlens=None, check=True, method=METHODS[0]):
@@ -56,9 +56,9 @@ class Triscan:
             cu, n_cu = cu_host.ctypes.data_as(ctypes.c_void_p), len(cu_host)
         rc = self.fn(method.encode(), B, T, H, BT, cu, n_cu, DTYPE_CODE[A.dtype], A.data_ptr(),
                      DTYPE_CODE[out_dtype], X.data_ptr(), None, self.flag.data_ptr(),
-                     torch.cuda.current_stream().cuda_stream, self.err, len(self.err))
+                     torch.cuda.current_stream().cuda_stream)
         if rc != 0:
-            raise RuntimeError("triscan_gpu_invert_chunks: " + self.err.value.decode())
+            raise RuntimeError("triscan_gpu_invert_chunks: " + self.lib.triscan_last_error().decode())
         if check:
             s = int(self.flag.item())
             if s != 0:

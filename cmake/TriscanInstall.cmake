@@ -27,3 +27,10 @@ file(RELATIVE_PATH TRISCAN_PC_UP /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
 string(REGEX REPLACE "/$" "" TRISCAN_PC_UP "${TRISCAN_PC_UP}")
 configure_file(${CMAKE_CURRENT_LIST_DIR}/triscan.pc.in ${CMAKE_CURRENT_BINARY_DIR}/triscan.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/triscan.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The C API (include/triscan/triscan.h, installed with the headers above): its CPU
+# functions are in libtriscan (triscan::triscan, triscan.pc), its GPU functions in
+# libtriscan_gpu, exported as triscan::gpu (DESIGN.md) and described by triscan-gpu.pc.
+set_target_properties(triscan_gpu PROPERTIES EXPORT_NAME gpu)
+configure_file(${CMAKE_CURRENT_LIST_DIR}/triscan-gpu.pc.in ${CMAKE_CURRENT_BINARY_DIR}/triscan-gpu.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/triscan-gpu.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -1,0 +1,177 @@
+// gpu/capi.cpp — the C API's GPU entry points (include/triscan/triscan.h), forwarding to
+// triscan::gpu (include/triscan/gpu.hpp). Built with CUDA; gpu/stub/capi_stub.cpp gives
+// the same symbols without it. Arguments are checked on the host before any device
+// work, in the order: dtype, method, pointers and layout, supported sizes, device.
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "src/capi/capi.hpp"
+#include "triscan/gpu.hpp"
+
+namespace triscan::capi {
+namespace {
+
+constexpr const char* default_method = "trinv/forward_substitution";
+
+void require(bool ok, int code, const std::string& what) {
+  if (!ok) fail(code, what);
+}
+
+gpu::DType gpu_dtype(int dtype, const char* what) {
+  if (dtype == TRISCAN_FP32 || dtype == TRISCAN_BF16 || dtype == TRISCAN_FP16)
+    return static_cast<gpu::DType>(dtype);
+  if (dtype == TRISCAN_FP64)
+    fail(TRISCAN_ERROR_INVALID_DTYPE,
+         std::string(what) + " fp64 is not supported on the GPU (fp32, bf16, fp16)");
+  fail(TRISCAN_ERROR_INVALID_DTYPE,
+       std::string(what) + " " + std::to_string(dtype) + " is not a triscan_dtype");
+}
+
+std::size_t dtype_bytes(gpu::DType t) {
+  return t == gpu::DType::fp32 ? 4 : 2;
+}
+
+// The GPU methods' names ("name: what it computes" -> "name").
+const std::vector<std::string>& gpu_method_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const std::string& entry : gpu::trinv_gpu_methods())
+      out.push_back(entry.substr(0, entry.find(':')));
+    return out;
+  }();
+  return names;
+}
+
+MethodSpec gpu_method(const char* method) {
+  const char* text = method ? method : default_method;
+  MethodSpec spec;
+  try {
+    spec = MethodSpec::parse(text);
+    spec.check_keys({});  // the GPU kernels take no parameters yet
+  } catch (const std::invalid_argument& e) {
+    fail(TRISCAN_ERROR_INVALID_METHOD, std::string("method \"") + text + "\": " + e.what());
+  }
+  for (const std::string& name : gpu_method_names())
+    if (spec.name == name) return spec;
+  std::string list;
+  for (const std::string& name : gpu_method_names()) list += (list.empty() ? "" : ", ") + name;
+  fail(TRISCAN_ERROR_INVALID_METHOD,
+       std::string("method \"") + text + "\" has no GPU kernel; GPU methods: " + list);
+}
+
+// Device 0 is queried once per process (cudaGetDeviceProperties is slow).
+const gpu::DeviceInfo& device() {
+  static const gpu::DeviceInfo info = gpu::device_info();
+  return info;
+}
+
+void require_device() {
+  require(device().usable, TRISCAN_ERROR_NO_DEVICE, "no usable CUDA device: " + device().reason);
+}
+
+bool aligned16(const void* p) {
+  return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
+}
+
+// After the checks above, what remains is a CUDA failure (std::runtime_error).
+template <class Body>
+int guarded_device(const char* function, Body&& body) noexcept {
+  return guarded(function, [&] {
+    try {
+      return body();
+    } catch (const Error&) {
+      throw;
+    } catch (const std::invalid_argument&) {
+      throw;
+    } catch (const std::bad_alloc&) {
+      throw;
+    } catch (const std::exception& e) {
+      fail(TRISCAN_ERROR_DEVICE, e.what());
+    }
+  });
+}
+
+}  // namespace
+}  // namespace triscan::capi
+
+using namespace triscan;
+using namespace triscan::capi;
+
+extern "C" {
+
+int triscan_gpu_compiled(void) {
+  return 1;
+}
+
+int triscan_gpu_available(void) {
+  return guarded("triscan_gpu_available", [] {
+    require_device();
+    return TRISCAN_SUCCESS;
+  });
+}
+
+const char* triscan_gpu_methods(void) {
+  static const std::string text = [] {
+    std::string out;
+    for (const std::string& name : gpu_method_names()) out += name + "\n";
+    return out;
+  }();
+  return text.c_str();
+}
+
+int triscan_gpu_invert_chunks(const char* method, int64_t B, int64_t T, int64_t H, int64_t BT,
+                              const int64_t* cu_seqlens, int64_t cu_seqlens_len, int in_dtype,
+                              const void* A, int out_dtype, void* X, int32_t* statuses,
+                              int32_t* flag, void* stream) {
+  return guarded_device("triscan_gpu_invert_chunks", [&] {
+    const gpu::DType in = gpu_dtype(in_dtype, "in_dtype");
+    const gpu::DType out = gpu_dtype(out_dtype, "out_dtype");
+    const MethodSpec spec = gpu_method(method);
+    const ChunkLayout layout = make_chunk_layout(B, T, H, BT, cu_seqlens, cu_seqlens_len);
+    const bool empty = layout.elements() == 0;
+    require(empty || A != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT, "A is NULL");
+    require(empty || X != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT, "X is NULL");
+    require(BT == 16 || BT == 32 || BT == 64 || BT == 128, TRISCAN_ERROR_UNSUPPORTED,
+            "BT = " + std::to_string(BT) + " is not supported on the GPU (16, 32, 64, 128)");
+    require(empty || aligned16(A), TRISCAN_ERROR_UNSUPPORTED, "A is not 16-byte aligned");
+    require_device();
+    const gpu::ChunkPlan plan(layout);
+    gpu::invert_chunks(spec, plan, in, A, out, X, statuses, flag, stream);
+    return TRISCAN_SUCCESS;
+  });
+}
+
+int triscan_gpu_invert_batch(const char* method, int64_t count, int64_t n, int64_t batch_stride,
+                             int64_t row_stride, int in_dtype, const void* A, int out_dtype,
+                             void* X, int32_t* statuses, int32_t* flag, void* stream) {
+  return guarded_device("triscan_gpu_invert_batch", [&] {
+    const gpu::DType in = gpu_dtype(in_dtype, "in_dtype");
+    const gpu::DType out = gpu_dtype(out_dtype, "out_dtype");
+    const MethodSpec spec = gpu_method(method);
+    require(count >= 0, TRISCAN_ERROR_INVALID_ARGUMENT,
+            "count must be >= 0, got " + std::to_string(count));
+    require(n >= 1, TRISCAN_ERROR_INVALID_ARGUMENT, "n must be >= 1, got " + std::to_string(n));
+    require(count == 0 || A != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT, "A is NULL");
+    require(count == 0 || X != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT, "X is NULL");
+    require(
+        row_stride >= n, TRISCAN_ERROR_INVALID_ARGUMENT,
+        "row_stride " + std::to_string(row_stride) + " is smaller than n = " + std::to_string(n));
+    require(count <= 1 || batch_stride >= (n - 1) * row_stride + n, TRISCAN_ERROR_INVALID_ARGUMENT,
+            "batch_stride " + std::to_string(batch_stride) + " is smaller than one matrix's span");
+    require(n <= 128, TRISCAN_ERROR_UNSUPPORTED,
+            "n = " + std::to_string(n) + " is above the GPU's 128");
+    const auto bytes = static_cast<int64_t>(dtype_bytes(in));
+    require((row_stride * bytes) % 16 == 0 && (batch_stride * bytes) % 16 == 0,
+            TRISCAN_ERROR_UNSUPPORTED,
+            "row_stride and batch_stride must be multiples of 16 bytes of the input dtype");
+    require(count == 0 || aligned16(A), TRISCAN_ERROR_UNSUPPORTED, "A is not 16-byte aligned");
+    require_device();
+    gpu::invert_batch(spec, count, n, batch_stride, row_stride, in, A, out, X, statuses, flag,
+                      stream);
+    return TRISCAN_SUCCESS;
+  });
+}
+
+}  // extern "C"

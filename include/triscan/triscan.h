@@ -1,0 +1,216 @@
+/* triscan/triscan.h — triscan's C API: a stable, pure-C interface (C99 and C++) to the
+ * library, for C programs and for other runtimes (Python's ctypes, Julia, Rust, ...).
+ * Guide and examples: docs/api.md.
+ *
+ * Conventions (every function):
+ *  - Every function returns a triscan_error code; TRISCAN_SUCCESS (0) means the call did
+ *    what it says. Nothing throws across this boundary. triscan_error_message(code)
+ *    names the code; triscan_last_error() gives the detail of the calling thread's last
+ *    failed call (which argument, which value), e.g. "triscan_invert_batch: n must be
+ *    >= 1, got 0".
+ *  - Numerical trouble in a matrix is not an error: it is a status (triscan_status,
+ *    the same values as triscan::Status in include/triscan/status.hpp), written per
+ *    matrix into an optional status array, and the worst one over the call into
+ *    *worst_status (CPU) or into a device flag (GPU). The call still returns
+ *    TRISCAN_SUCCESS. What the output holds for a flagged matrix is documented in
+ *    docs/trinv.md ("Statuses") and docs/gpu.md.
+ *  - Sizes, strides and counts are int64_t and counted in elements, not bytes.
+ *  - Methods are named in the registry syntax `name:key=value,key=value`
+ *    (e.g. "trinv/forward_substitution", "trinv/newton_schulz:iters=14"); NULL selects
+ *    the default, "trinv/forward_substitution". `triscan methods` lists them.
+ *  - Layouts (DESIGN.md "Data layout"):
+ *      strided batch [N, n, n]: matrix b's element (i, j) at
+ *          b * batch_stride + i * row_stride + j * col_stride;
+ *      chunk layout [B, T, H, BT] (linear attention): element (b, t, h, j) at
+ *          ((b * T + t) * H + h) * BT + j; the chunk matrix of (sequence, chunk c, head h)
+ *          holds rows t = bos + c*BT .. and its column j is token bos + c*BT + j. With
+ *          cu_seqlens (then B == 1) chunks restart at every sequence start and the last
+ *          chunk of a sequence may be partial. Statuses are [chunk_rows, H] row-major,
+ *          chunk rows numbered by sequence (or batch entry), then chunk;
+ *          triscan_chunk_rows() says how many.
+ *    Input contract: only the strictly lower part (plus the diagonal for non-unit
+ *    matrices) is read. Output contract: each matrix is written in full (inverse below
+ *    the diagonal, 1 on a unit diagonal, 0 above); in the chunk layout nothing outside
+ *    a chunk matrix's rows and columns is written (padding is never touched).
+ *  - Thread safety: every function may be called from several threads at once.
+ *
+ * This header is the whole C interface; link -ltriscan (CPU functions) and
+ * -ltriscan_gpu (GPU functions; in a build without CUDA they exist and return
+ * TRISCAN_ERROR_NOT_COMPILED).
+ */
+#ifndef TRISCAN_TRISCAN_H
+#define TRISCAN_TRISCAN_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Version ------------------------------------------------------------------ */
+
+/* The API version this header describes. The C API follows the library's semantic
+ * version: within a major version no function changes its signature or meaning;
+ * new functions, error codes, dtypes and statuses may be added. */
+#define TRISCAN_VERSION_MAJOR 0
+#define TRISCAN_VERSION_MINOR 1
+#define TRISCAN_VERSION_PATCH 0
+
+/* The library's version string ("0.1.0"); never NULL. */
+const char* triscan_version(void);
+/* The library's version numbers (any pointer may be NULL). Compare with the macros
+ * above to detect a header/library mismatch. */
+void triscan_version_numbers(int* major, int* minor, int* patch);
+
+/* ---- Error codes -------------------------------------------------------------- */
+
+typedef enum triscan_error {
+  TRISCAN_SUCCESS = 0,
+  TRISCAN_ERROR_INVALID_ARGUMENT = 1, /* NULL pointer, size <= 0, bad stride, bad layout,
+                                         overlapping input and output, bad flag bits */
+  TRISCAN_ERROR_INVALID_METHOD = 2,   /* unknown method, malformed spec, unknown or
+                                         out-of-range parameter, or an option the method
+                                         does not support (e.g. a non-unit diagonal) */
+  TRISCAN_ERROR_INVALID_DTYPE = 3,    /* not a triscan_dtype, or not supported by this
+                                         entry point (e.g. fp64 on the GPU) */
+  TRISCAN_ERROR_UNSUPPORTED = 4,      /* valid, but not supported here (e.g. a GPU matrix
+                                         size above 128, a misaligned device pointer) */
+  TRISCAN_ERROR_NOT_COMPILED = 5,     /* a GPU function in a build without CUDA */
+  TRISCAN_ERROR_NO_DEVICE = 6,        /* built with CUDA, but no usable CUDA device */
+  TRISCAN_ERROR_DEVICE = 7,           /* a CUDA runtime error (launch, copy, allocation) */
+  TRISCAN_ERROR_OUT_OF_MEMORY = 8,    /* host memory exhausted */
+  TRISCAN_ERROR_INTERNAL = 9          /* anything else: a bug; please report it */
+} triscan_error;
+
+/* A static description of `code` ("invalid argument", ...); never NULL (an unknown
+ * code gives "unknown error code"). */
+const char* triscan_error_message(int code);
+/* The detail of the calling thread's most recent failed call (which function, which
+ * argument, which value); "" if no call on this thread has failed. The string stays
+ * valid until the next triscan call on the same thread. A successful call does not
+ * clear it. */
+const char* triscan_last_error(void);
+
+/* ---- Element types -------------------------------------------------------------- */
+
+/* Values 0..2 are the GPU's dtype codes (triscan::gpu::DType). */
+typedef enum triscan_dtype {
+  TRISCAN_FP32 = 0, /* IEEE binary32 (CPU and GPU) */
+  TRISCAN_BF16 = 1, /* bfloat16, stored as uint16 bits (GPU) */
+  TRISCAN_FP16 = 2, /* IEEE binary16, stored as uint16 bits (GPU) */
+  TRISCAN_FP64 = 3  /* IEEE binary64 (CPU) */
+} triscan_dtype;
+
+/* "fp32", "bf16", "fp16", "fp64"; NULL for a value that is not a triscan_dtype. */
+const char* triscan_dtype_name(int dtype);
+
+/* ---- Statuses (include/triscan/status.hpp), best to worst ------------------------- */
+
+typedef enum triscan_status {
+  TRISCAN_STATUS_OK = 0,
+  TRISCAN_STATUS_INACCURATE = 1,      /* finite output that failed the a-posteriori check */
+  TRISCAN_STATUS_NOT_CONVERGED = 2,   /* an iteration stopped before its stopping test */
+  TRISCAN_STATUS_OVERFLOW = 3,        /* an intermediate or the output overflowed */
+  TRISCAN_STATUS_SINGULAR = 4,        /* zero or non-finite diagonal entry */
+  TRISCAN_STATUS_NONFINITE_INPUT = 5, /* NaN or Inf in the part of the input that is read */
+  TRISCAN_STATUS_UNSUPPORTED = 6      /* size, layout or option the method does not support */
+} triscan_status;
+
+/* "ok", "inaccurate", "not_converged", "overflow", "singular", "nonfinite_input",
+ * "unsupported"; NULL for a value that is not a triscan_status. */
+const char* triscan_status_name(int status);
+
+/* ---- Options ------------------------------------------------------------------------ */
+
+/* Bits of the `flags` argument of the CPU inversion functions (0 = defaults). */
+/* The diagonal is read (default: unit diagonal, not read). */
+#define TRISCAN_NON_UNIT_DIAGONAL 1u
+/* Skip the a-posteriori check ||I - L X v|| on random vectors (then `inaccurate` is
+ * never reported). */
+#define TRISCAN_NO_ACCURACY_CHECK 2u
+
+/* Worker threads of the CPU batch functions: 0 (the default) = all cores. Results never
+ * depend on it. Process-wide. Returns TRISCAN_ERROR_INVALID_ARGUMENT for threads < 0. */
+int triscan_set_cpu_threads(int threads);
+
+/* ---- Chunk layout helper ------------------------------------------------------------ */
+
+/* The number of chunk rows of the [B, T, H, BT] layout: B * ceil(T / BT) without
+ * cu_seqlens, the sum of ceil(len_s / BT) over sequences with it. The status arrays of
+ * the chunk functions have chunk_rows * H entries. cu_seqlens (host memory) has
+ * cu_seqlens_len entries [0, l1, l1 + l2, ..., T]; NULL or length 0 means none. */
+int triscan_chunk_rows(int64_t B, int64_t T, int64_t BT, const int64_t* cu_seqlens,
+                       int64_t cu_seqlens_len, int64_t* chunk_rows);
+
+/* ---- CPU: triangular inversion (host pointers) ----------------------------------------
+ *
+ * X := L^-1 for lower triangular L, computed by `method` in `dtype` (TRISCAN_FP32 or
+ * TRISCAN_FP64: the arithmetic is that format's, natively). A and X must not overlap.
+ * statuses (optional, `count` entries resp. chunk_rows * H) receives each matrix's
+ * triscan_status, *worst_status (optional) the worst over the call. Arguments are
+ * checked before any work: on an INVALID_* error nothing is computed, X is untouched
+ * and neither statuses nor *worst_status is written. */
+
+/* Strided batch [count, n, n]: L = A's lower triangle (unit diagonal unless
+ * TRISCAN_NON_UNIT_DIAGONAL). count >= 0, n >= 1; the strides of A and X are given
+ * separately (row-major: row_stride = n, col_stride = 1; column-major: 1 and n) and
+ * must not make two elements of a matrix alias; matrices may not overlap or interleave:
+ * |batch_stride| >= one matrix's span, (n-1)(|row_stride| + |col_stride|) + 1. With
+ * count == 0 the pointers and strides are not looked at. */
+int triscan_invert_batch(const char* method, int dtype, int64_t count, int64_t n, const void* A,
+                         int64_t a_batch_stride, int64_t a_row_stride, int64_t a_col_stride,
+                         void* X, int64_t x_batch_stride, int64_t x_row_stride,
+                         int64_t x_col_stride, unsigned flags, int32_t* statuses,
+                         int32_t* worst_status);
+
+/* Chunk layout [B, T, H, BT]: A holds the strictly lower N of each chunk matrix (what
+ * linear-attention code calls A), X (same layout) receives (I + N)^-1. Unit diagonal
+ * only (TRISCAN_NON_UNIT_DIAGONAL is an invalid argument). cu_seqlens (host, optional):
+ * cu_seqlens_len entries, first 0, non-decreasing, last == T, and then B == 1. The
+ * chunk matrices are per head already, so grouped (fewer) key heads need nothing
+ * here. */
+int triscan_invert_chunks(const char* method, int dtype, int64_t B, int64_t T, int64_t H,
+                          int64_t BT, const int64_t* cu_seqlens, int64_t cu_seqlens_len,
+                          const void* A, void* X, unsigned flags, int32_t* statuses,
+                          int32_t* worst_status);
+
+/* ---- GPU: triangular inversion (device pointers; link -ltriscan_gpu) -------------------
+ *
+ * X := (I + N)^-1 for strictly lower N (unit diagonal), on the current CUDA device,
+ * asynchronously on `stream` (a cudaStream_t passed as void*; NULL = the default
+ * stream). A, X, statuses and flag are device pointers; input and output dtypes are
+ * TRISCAN_FP32, TRISCAN_BF16 or TRISCAN_FP16, chosen independently (the arithmetic is
+ * fp32). Methods: triscan_gpu_methods(). Contracts and statuses: docs/gpu.md.
+ * statuses (optional) receives per-matrix statuses as int32, *flag (optional) the worst
+ * over the call (set by the call: no need to clear it). Errors are detected before
+ * anything is launched; a kernel's own failure shows at the next synchronisation. */
+
+/* 1 when the GPU functions were compiled in (libtriscan_gpu built with CUDA), else 0. */
+int triscan_gpu_compiled(void);
+/* TRISCAN_SUCCESS when a usable device is present; else TRISCAN_ERROR_NOT_COMPILED or
+ * TRISCAN_ERROR_NO_DEVICE, with the reason in triscan_last_error(). */
+int triscan_gpu_available(void);
+/* The GPU methods' names, one per line ("trinv/forward_substitution\n..."); "" without
+ * CUDA. Never NULL; static storage. */
+const char* triscan_gpu_methods(void);
+
+/* Chunk layout [B, T, H, BT], BT in {16, 32, 64, 128}. cu_seqlens is in HOST memory
+ * (as for the CPU function); with it the chunk table is built and uploaded on every
+ * call (a synchronous copy). statuses: [chunk_rows, H] int32. */
+int triscan_gpu_invert_chunks(const char* method, int64_t B, int64_t T, int64_t H, int64_t BT,
+                              const int64_t* cu_seqlens, int64_t cu_seqlens_len, int in_dtype,
+                              const void* A, int out_dtype, void* X, int32_t* statuses,
+                              int32_t* flag, void* stream);
+
+/* Strided batch [count, n, n] with col_stride 1, 1 <= n <= 128; A and X share the
+ * strides; row starts 16-byte aligned (pointers, row_stride and batch_stride times the
+ * element size multiples of 16). statuses: count int32. */
+int triscan_gpu_invert_batch(const char* method, int64_t count, int64_t n, int64_t batch_stride,
+                             int64_t row_stride, int in_dtype, const void* A, int out_dtype,
+                             void* X, int32_t* statuses, int32_t* flag, void* stream);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* TRISCAN_TRISCAN_H */

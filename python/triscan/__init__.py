@@ -1,0 +1,20 @@
+"""triscan from Python: triangular inversion on numpy arrays (CPU) and torch CUDA tensors
+(GPU), over the C API (include/triscan/triscan.h) with ctypes — no build step.
+
+    import triscan
+    X = triscan.invert(A)                       # [..., n, n] lower triangular
+    Ai = triscan.solve_tril(A, cu_seqlens)      # fla.ops.utils.solve_tril drop-in
+
+The shared libraries are found through $TRISCAN_LIBRARY_PATH, next to the package, or
+in a source checkout's build/ folder (docs/api.md). torch is optional and never
+imported here: pass tensors and it is used.
+"""
+from ._api import (chunk_rows, gpu_available, gpu_methods, invert, library_version, prepare_chunk_indices,
+                   set_cpu_threads, solve_tril)
+from ._errors import STATUS_NAMES, TriscanArgumentError, TriscanError, TriscanStatusError
+
+__version__ = "0.1.0"
+
+__all__ = ["invert", "solve_tril", "chunk_rows", "prepare_chunk_indices", "set_cpu_threads", "gpu_available",
+           "gpu_methods", "library_version", "TriscanError", "TriscanArgumentError", "TriscanStatusError",
+           "STATUS_NAMES", "__version__"]

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Smoke test of the Python package (python/triscan) on the CPU entry points, with numpy.
+
+Accuracy checks use inputs whose inverse is known exactly and whose forward
+substitution is exact in floating point (every intermediate is a small integer or a
+power of two), so the bound of Higham, ASNA 2nd ed., Thm 8.5 has zero rounding error and
+the result must equal the closed form bit for bit (see tests/capi/test_capi.c):
+  N = ones strictly below the diagonal:  (I + N)^-1 = I - S   (S: subdiagonal shift)
+  N = -2 on the subdiagonal:            (I + N)^-1 has entries 2^(i-j), i >= j
+"""
+import sys
+import unittest
+
+try:
+    import numpy as np
+except ImportError:
+    print("tests/python: SKIPPED: numpy is not installed (scripts/setup.sh installs it with matplotlib)")
+    sys.exit(77)
+
+import triscan
+
+
+def ones_inverse(n):
+    return np.eye(n) - np.eye(n, k=-1)
+
+
+def pow2_matrix(n):
+    return np.diag(np.full(n - 1, -2.0), k=-1)
+
+
+def pow2_inverse(n):
+    i, j = np.indices((n, n))
+    return np.where(i >= j, 2.0 ** (i - j), 0.0)
+
+
+def chunk_input(T, H, BT, cu_seqlens, dtype=np.float32):
+    """[1, T, H, BT]: every chunk matrix is N = ones strictly below its diagonal; the parts
+    that are never read (diagonal, upper part, columns past a partial chunk) hold NaN."""
+    A = np.full((1, T, H, BT), np.nan, dtype=dtype)
+    for bos, eos in zip(cu_seqlens[:-1], cu_seqlens[1:]):
+        for t in range(bos, eos):
+            A[0, t, :, :(t - bos) % BT] = 1.0
+    return A
+
+
+def chunk_expected(T, H, BT, cu_seqlens):
+    X = np.zeros((1, T, H, BT))
+    for bos, eos in zip(cu_seqlens[:-1], cu_seqlens[1:]):
+        for c0 in range(bos, eos, BT):
+            m = min(BT, eos - c0)
+            X[0, c0:c0 + m, :, :m] = ones_inverse(m)[:, None, :]
+    return X
+
+
+class Inversion(unittest.TestCase):
+    def test_exact_batch_fp64_fp32_and_layouts(self):
+        n = 12
+        A = np.stack([np.tril(np.ones((n, n)), -1), pow2_matrix(n)])
+        want = np.stack([ones_inverse(n), pow2_inverse(n)])
+        for dtype in (np.float64, np.float32):
+            for name, a in (("row-major", A.astype(dtype)), ("column-major", np.ascontiguousarray(A.astype(dtype).transpose(0, 2, 1)).transpose(0, 2, 1)),
+                            ("interleaved (copied)", np.asfortranarray(A.astype(dtype))),
+                            ("strided view", np.repeat(A.astype(dtype), 2, axis=0)[::2])):
+                X = triscan.invert(a)
+                self.assertEqual(X.dtype, dtype, name)
+                np.testing.assert_array_equal(X, want.astype(dtype), err_msg="%s %s" % (name, np.dtype(dtype)))
+
+    def test_single_matrix_and_nonunit(self):
+        n = 7
+        L = 2.0 * (np.eye(n) - np.eye(n, k=-1))  # L^-1 = 1/2 * ones on and below the diagonal
+        np.testing.assert_array_equal(triscan.invert(L, unit_diagonal=False), 0.5 * np.tril(np.ones((n, n))))
+        np.testing.assert_array_equal(triscan.invert(np.tril(np.ones((n, n)), -1)), ones_inverse(n))
+
+    def test_solve_tril_varlen_matches_closed_form(self):
+        T, H, BT = 45, 2, 16
+        cu = np.array([0, 5, 45])
+        A = chunk_input(T, H, BT, cu)
+        X = triscan.solve_tril(A, cu_seqlens=cu, chunk_indices=triscan.prepare_chunk_indices(cu, BT))
+        self.assertEqual((X.shape, X.dtype), (A.shape, np.float32))
+        np.testing.assert_array_equal(X, chunk_expected(T, H, BT, cu).astype(np.float32))
+        # output_dtype=None keeps A's dtype; fixed length without cu_seqlens
+        A2 = chunk_input(48, 1, 16, [0, 48], dtype=np.float64)
+        X2 = triscan.solve_tril(A2.reshape(1, 48, 1, 16), output_dtype=None)
+        self.assertEqual(X2.dtype, np.float64)
+        np.testing.assert_array_equal(X2, chunk_expected(48, 1, 16, [0, 48]))
+        # cu_seqlens ending before T: rows past it stay 0, as in FLA
+        X3 = triscan.solve_tril(chunk_input(40, 1, 16, [0, 30]), cu_seqlens=[0, 30])
+        np.testing.assert_array_equal(X3[0, 30:], 0.0)
+
+    def test_invert_chunks_layout(self):
+        cu = [0, 20, 36]
+        A = chunk_input(36, 3, 16, cu, dtype=np.float64)
+        X, st = triscan.invert(A, layout="chunks", cu_seqlens=cu, status="return")
+        np.testing.assert_array_equal(X, chunk_expected(36, 3, 16, cu))
+        self.assertEqual(st.shape, (triscan.chunk_rows(1, 36, 16, cu), 3))
+        self.assertEqual(st.shape, (3, 3))
+        self.assertTrue((st == 0).all())
+
+
+class Errors(unittest.TestCase):
+    def assertNames(self, exc_type, word, fn, *args, **kwargs):
+        with self.assertRaises(exc_type) as ctx:
+            fn(*args, **kwargs)
+        self.assertIn(word, str(ctx.exception))
+        return ctx.exception
+
+    def test_bad_arguments_raise_value_errors_naming_them(self):
+        A = np.zeros((2, 4, 4))
+        e = self.assertNames(ValueError, "A", triscan.invert, np.zeros((3, 4, 5)))
+        self.assertIsInstance(e, triscan.TriscanError)
+        self.assertNames(triscan.TriscanArgumentError, "trinv/nope", triscan.invert, A, method="trinv/nope")
+        self.assertNames(ValueError, "float16", triscan.invert, A.astype(np.float16))
+        self.assertNames(ValueError, "status", triscan.invert, A, status="bogus")
+        self.assertNames(ValueError, "layout", triscan.invert, A, layout="diagonal")
+        A4 = np.zeros((1, 32, 1, 16), np.float32)
+        self.assertNames(ValueError, "cu_seqlens", triscan.solve_tril, A4, cu_seqlens=[0, 40])
+        self.assertNames(ValueError, "cu_seqlens", triscan.solve_tril, A4, cu_seqlens=[0, 20, 10])
+        self.assertNames(ValueError, "chunk_indices", triscan.solve_tril, A4, cu_seqlens=[0, 20, 32],
+                         chunk_indices=[[0, 0], [1, 0]])
+        self.assertNames(ValueError, "A", triscan.solve_tril, np.zeros((32, 16), np.float32))
+        self.assertNames(ValueError, "B", triscan.solve_tril, np.zeros((2, 32, 1, 16), np.float32),
+                         cu_seqlens=[0, 32])
+        e = self.assertNames(ValueError, "threads", triscan.set_cpu_threads, -1)
+        self.assertEqual(e.code, 1)  # TRISCAN_ERROR_INVALID_ARGUMENT from the C API
+
+
+class Statuses(unittest.TestCase):
+    def test_nan_input_is_a_status(self):
+        A = np.stack([np.tril(np.ones((5, 5)), -1)] * 3)
+        A[1, 3, 1] = np.nan
+        with self.assertRaises(triscan.TriscanStatusError) as ctx:
+            triscan.invert(A)
+        self.assertEqual(ctx.exception.worst, "nonfinite_input")
+        np.testing.assert_array_equal(ctx.exception.statuses, [0, 5, 0])
+        X, st = triscan.invert(A, status="return")
+        np.testing.assert_array_equal(st, [0, triscan.STATUS_NAMES.index("nonfinite_input"), 0])
+        np.testing.assert_array_equal(X[0], ones_inverse(5))
+        X = triscan.invert(A, status="ignore")
+        np.testing.assert_array_equal(X[2], ones_inverse(5))
+
+    def test_nan_in_a_chunk(self):
+        A = chunk_input(32, 2, 16, [0, 32])
+        A[0, 20, 1, 2] = np.nan  # chunk row 1, head 1
+        _, st = triscan.solve_tril(A, status="return")
+        np.testing.assert_array_equal(st, [[0, 0], [0, 5]])
+
+
+class Gpu(unittest.TestCase):
+    def test_gpu_answers_cleanly(self):
+        # No device in CI: the query answers False instead of failing.
+        available = triscan.gpu_available()
+        print("gpu available: %s, methods: %s" % (available, triscan.gpu_methods()))
+        self.assertIn(available, (True, False))
+
+
+if __name__ == "__main__":
+    print("triscan library %s from the package at %s" % (triscan.library_version(), triscan.__file__))
+    unittest.main()
