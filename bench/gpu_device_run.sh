@@ -46,6 +46,21 @@ fla() {  # fla [060|052]...
   done
 }
 
+# The C API's GPU entry points (GoogleTest and the C99 program).
+capi() {
+  timeout 120 "$W/bin/test_capi" > "$OUT/capi.log" 2>&1; echo "test_capi rc=$?"
+  grep -E "^\[  (FAILED|PASSED|SKIPPED) |Failure" "$OUT/capi.log" | head -10
+  timeout 60 "$W/bin/test_capi_c" > "$OUT/capi_c.log" 2>&1; echo "test_capi_c rc=$?"; tail -3 "$OUT/capi_c.log"
+}
+
+# FLA's own solve_tril (and DeltaNet) tests with triscan.solve_tril substituted.
+dropin() {
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site060 .whl/fla_core-0.6.0*.whl
+  PYTHONPATH=$PWD/python:/tmp/site060 TRISCAN_LIBRARY_PATH=$W/lib PYTHONUNBUFFERED=1 timeout 400 \
+    python3 bench/fla_dropin.py > "$OUT/dropin.log" 2>&1; echo "fla_dropin rc=$?"
+  grep -vE "^\s*$" "$OUT/dropin.log" | tail -25
+}
+
 # Hardware counters of one BT = 64 fp32 launch (the 11th kernel of the bench run):
 # shared-memory load instructions vs wavefronts, pipe and DRAM utilization.
 counters() {
@@ -58,7 +73,7 @@ counters() {
 info
 for w in $what; do
   case $w in
-    counters) counters ;; tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
+    counters) counters ;; capi) capi ;; dropin) dropin ;; tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
     all) tests; bench; fla 060 052 ;;
   esac
 done

@@ -13,7 +13,8 @@
 namespace triscan::capi {
 namespace {
 
-constexpr const char* default_method = "trinv/forward_substitution";
+// The GPU default: the fastest kernel (docs/gpu.md, docs/benchmarks.md).
+constexpr const char* default_method = "trinv/recursive_merge";
 
 void require(bool ok, int code, const std::string& what) {
   if (!ok) fail(code, what);

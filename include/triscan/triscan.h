@@ -17,7 +17,8 @@
  *  - Sizes, strides and counts are int64_t and counted in elements, not bytes.
  *  - Methods are named in the registry syntax `name:key=value,key=value`
  *    (e.g. "trinv/forward_substitution", "trinv/newton_schulz:iters=14"); NULL selects
- *    the default, "trinv/forward_substitution". `triscan methods` lists them.
+ *    the default: "trinv/forward_substitution" on the CPU, "trinv/recursive_merge" on
+ *    the GPU (its fastest kernel; docs/gpu.md). `triscan methods` lists them.
  *  - Layouts (DESIGN.md "Data layout"):
  *      strided batch [N, n, n]: matrix b's element (i, j) at
  *          b * batch_stride + i * row_stride + j * col_stride;

@@ -314,7 +314,8 @@ def invert(A, *, layout="batch", cu_seqlens=None, method=None, unit_diagonal=Tru
 
     numpy arrays and torch CPU tensors (float32, float64) run on the CPU in their own
     precision; torch CUDA tensors (float32, bfloat16, float16) on the GPU on the current
-    stream. method: registry syntax ("trinv/forward_substitution", the default).
+    stream. method: registry syntax; None selects the default ("trinv/forward_substitution"
+    on the CPU, "trinv/recursive_merge" on the GPU).
     output_dtype: None (= A's dtype) or a dtype. status: "raise" (TriscanStatusError on
     a flagged matrix; on the GPU it synchronises), "return" (returns (X, statuses):
     int32 statuses, numpy on the CPU, a device tensor on the GPU) or "ignore".

@@ -46,7 +46,7 @@ def _file_names(stem):
         return ["lib%s.dylib" % stem]
     if sys.platform == "win32":
         return ["%s.dll" % stem, "lib%s.dll" % stem]
-    return ["lib%s.so" % stem]
+    return ["lib%s.so" % stem, "lib%s.so.0" % stem]  # the SONAME too: runtime-only installs lack the .so link
 
 
 def _candidates(stem, subdirs):
