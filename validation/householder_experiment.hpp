@@ -52,11 +52,13 @@ struct HouseholderRecord {
   double apply_transpose_error = 0.0;  // the same for Q^T C
   double product_norm_bound = 1.0;     // prod_i ||H_i||_2 = prod_i max(1, |1 - beta_i ||k_i||^2|)
   double unit_roundoff = 0.0;          // the precision's working unit roundoff
+  double reference_norm = 0.0;         // ||Q_mpfr||_F (sqrt(m) for reflectors)
   bool has_metrics = false;            // false when the status is flagged (metrics NaN)
 };
 
-// Throws std::invalid_argument for bad case fields (m, r < 0 or r > 0 with m == 0... see
-// the .cpp), an unknown representation or generator option.
+// Throws std::invalid_argument naming the field for bad case fields (m < 1, r < 0,
+// apply_cols < 1, beta outside [0, 2] or given with reflectors), an unknown
+// representation or a bad generator option.
 HouseholderRecord run_householder_case(const HouseholderCase& c);
 
 // The inputs of a case, rounded to the precision's storage format (what the

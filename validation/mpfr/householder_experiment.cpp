@@ -284,6 +284,7 @@ HouseholderRecord run_householder_case(const HouseholderCase& c) {
   }
   ReferencePrecision scope(reference_bits_for(c.precision.storage));
   const HouseholderReference ref = reference_householder(in.V.view(), in.beta, C.view());
+  rec.reference_norm = norm_frobenius(ref.Q.view());
   rec.representation_error = relative_error(Q.view(), ref.Q.view(), Norm::frobenius, ref.Q_low.view());
   rec.apply_error = relative_error(QC.view(), ref.QC.view(), Norm::frobenius, ref.QC_low.view());
   rec.apply_transpose_error = relative_error(QtC.view(), ref.QtC.view(), Norm::frobenius, ref.QtC_low.view());
