@@ -266,6 +266,12 @@ Status accumulate_with(A& a, const MethodSpec& spec, const Precision& p, const M
   }
   Matrix<T> G(r, r);
   householder_detail::gram_upper(a, V.view(), G.view());
+  for (index_t i = 0; i < r; ++i)
+    for (index_t j = i; j < r; ++j)
+      if (!std::isfinite(G(i, j))) {
+        message = "V^T V overflowed the working format";
+        return Status::overflow;
+      }
   switch (kind) {
     case Kind::wy: householder_detail::accumulate_wy(a, V.view(), beta, G.view(), W.view()); break;
     case Kind::compact_sequential: householder_detail::build_t_sequential(a, G.view(), beta, Tm.view()); break;
@@ -552,7 +558,8 @@ const std::vector<HouseholderMethodInfo>& householder_methods() {
 }
 
 const HouseholderMethodInfo& householder_method(std::string_view name) {
-  return find_impl(std::string(name)).info;
+  const std::size_t i = static_cast<std::size_t>(&find_impl(std::string(name)) - registry().data());
+  return householder_methods()[i];
 }
 
 HouseholderProduct<double> accumulate_householder(const MethodSpec& method, MatrixView<const double> V,
