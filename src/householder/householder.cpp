@@ -208,7 +208,11 @@ void shape(HouseholderProduct<T>& q) {
 // Rounds every entry to the output format (the native path has nothing to do) and
 // converts to the caller's type.
 template <class A, class T, class In>
-void deliver(A& a, const Matrix<T>& src, Matrix<In>& dst) {
+void deliver(A& a, Matrix<T>&& src, Matrix<In>& dst) {
+  if constexpr (A::native && std::is_same_v<T, In>) {
+    dst = std::move(src);  // native: the output format is the working one, nothing to round
+    return;
+  }
   dst = Matrix<In>(src.rows(), src.cols());
   for (index_t i = 0; i < src.rows(); ++i)
     for (index_t j = 0; j < src.cols(); ++j) dst(i, j) = static_cast<In>(a.output(src(i, j)));
@@ -310,16 +314,17 @@ HouseholderProduct<In> accumulate_impl(const MethodSpec& spec, MatrixView<const 
   q.form = impl.info.form;
   q.m = V.rows;
   q.r = V.cols;
-  shape(q);
 
   for (std::size_t i = 0; i < beta.size(); ++i)
     if (!std::isfinite(beta[i])) {
+      shape(q);
       flag(q, Status::nonfinite_input, "beta[" + std::to_string(i) + "] is not finite");
       return q;
     }
   for (index_t i = 0; i < V.rows; ++i)
     for (index_t j = 0; j < V.cols; ++j)
       if (!std::isfinite(V(i, j))) {
+        shape(q);
         flag(q, Status::nonfinite_input,
              "V(" + std::to_string(i) + ", " + std::to_string(j) + ") is not finite");
         return q;
@@ -328,18 +333,19 @@ HouseholderProduct<In> accumulate_impl(const MethodSpec& spec, MatrixView<const 
   auto run = [&](auto& a) {
     using A = std::remove_reference_t<decltype(a)>;
     using T = typename A::value_type;
-    Matrix<T> Vs(q.m, q.r), Q(q.Q.rows(), q.Q.cols()), W(q.W.rows(), q.W.cols()),
-        Tm(q.T_factor.rows(), q.T_factor.cols());
+    const bool ex = q.form == HouseholderForm::explicit_q;
+    Matrix<T> Vs(q.m, q.r), Q(ex ? q.m : 0, ex ? q.m : 0), W(q.form == HouseholderForm::wy ? q.m : 0, q.r),
+        Tm(q.form == HouseholderForm::compact_wy ? q.r : 0, q.r);
     std::vector<T> bs(beta.size());
     for (index_t i = 0; i < q.m; ++i)
       for (index_t j = 0; j < q.r; ++j) Vs(i, j) = a.store(static_cast<T>(V(i, j)));
     for (std::size_t i = 0; i < beta.size(); ++i) bs[i] = a.store(static_cast<T>(beta[i]));
     std::string message;
     const Status s = accumulate_with(a, spec, opt.precision, Vs, bs, Q, W, Tm, message);
-    deliver(a, Q, q.Q);
-    deliver(a, W, q.W);
-    deliver(a, Tm, q.T_factor);
-    if (q.form != HouseholderForm::explicit_q) deliver(a, Vs, q.V);
+    deliver(a, std::move(Q), q.Q);
+    deliver(a, std::move(W), q.W);
+    deliver(a, std::move(Tm), q.T_factor);
+    if (!ex) deliver(a, std::move(Vs), q.V);
     if (s != Status::ok && s != Status::inaccurate) {
       flag(q, s, message);
     } else if (a.overflowed() || !all_finite(q.Q) || !all_finite(q.W) || !all_finite(q.T_factor) ||
@@ -529,7 +535,7 @@ HouseholderProduct<In> combine_impl(const HouseholderProduct<In>& x, const House
     a.gemm(CView<T>(V.view().block(0, 0, q.m, r1)).transposed(), CView<T>(V.view().block(0, r1, q.m, r2)), T12);
     householder_detail::merge_t_block(a, CView<T>(Tm.view().block(0, 0, r1, r1)),
                                       CView<T>(Tm.view().block(r1, r1, r2, r2)), T12);
-    deliver(a, Tm, q.T_factor);
+    deliver(a, std::move(Tm), q.T_factor);
     overflow = a.overflowed() || !all_finite(q.T_factor);
   };
   if (is_native_for<In>(opt.precision)) {
