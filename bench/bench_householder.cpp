@@ -12,11 +12,13 @@
 //
 // Reported: Google Benchmark's table (JSON with --benchmark_out=F
 // --benchmark_out_format=json), then a ratio table (time of dlarft / time of triscan:
-// > 1 means triscan is faster) and one JSON object per row.
+// > 1 means triscan is faster; from wall time and from the process's CPU time, which the
+// other processes on a shared machine disturb less) and one JSON object per row.
 #include <benchmark/benchmark.h>
 #include <lapacke.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -34,7 +36,16 @@ const std::vector<std::string> specs = {"householder/compact_wy:construction=seq
                                         "householder/compact_wy:construction=recursive", "householder/tree",
                                         "householder/ut"};
 
-std::map<std::string, double> seconds;  // benchmark name -> wall seconds per iteration
+std::map<std::string, double> seconds;      // benchmark name -> wall seconds per iteration
+std::map<std::string, double> cpu_seconds;  // benchmark name -> process CPU seconds per iteration
+
+// CPU time of the whole process (all threads): on a shared machine the wall time depends
+// on the other processes' load, the CPU time much less.
+double process_cpu() {
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
 
 struct Input {
   std::vector<double> a, tau;  // dgeqrf output, column-major m x k
@@ -62,13 +73,16 @@ std::string bench_name(const std::string& what, index_t m, index_t k) {
 
 template <class F>
 void timed(benchmark::State& st, const std::string& name, F&& f) {
-  double total = 0.0;
+  double total = 0.0, cpu = 0.0;
   for (auto _ : st) {
     const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = process_cpu();
     f();
+    cpu += process_cpu() - c0;
     total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   seconds[name] = total / static_cast<double>(st.iterations());
+  cpu_seconds[name] = cpu / static_cast<double>(st.iterations());
 }
 
 void register_all() {
@@ -99,8 +113,10 @@ void register_all() {
 }
 
 void print_tables() {
-  std::printf("\nT-factor construction, fp64: time of LAPACKE_dlarft / time of triscan (> 1: triscan faster)\n");
-  std::printf("%-48s %6s %5s %12s %12s %8s\n", "method", "m", "k", "us", "dlarft us", "ratio");
+  std::printf("\nT-factor construction, fp64: time of LAPACKE_dlarft / time of triscan (> 1: triscan faster),\n"
+              "wall time and process CPU time (all threads)\n");
+  std::printf("%-48s %6s %5s %10s %10s %7s %10s %10s %7s\n", "method", "m", "k", "wall us", "dlarft", "ratio",
+              "cpu us", "dlarft", "ratio");
   for (index_t m : ms)
     for (index_t k : ks) {
       const std::string lname = bench_name("lapack_dlarft", m, k);
@@ -108,8 +124,9 @@ void print_tables() {
       for (const auto& spec : specs) {
         const std::string name = bench_name(spec, m, k);
         if (!seconds.count(name)) continue;
-        std::printf("%-48s %6ld %5ld %12.1f %12.1f %8.2f\n", spec.c_str(), long(m), long(k), 1e6 * seconds[name],
-                    1e6 * seconds[lname], seconds[lname] / seconds[name]);
+        std::printf("%-48s %6ld %5ld %10.1f %10.1f %7.2f %10.1f %10.1f %7.2f\n", spec.c_str(), long(m), long(k),
+                    1e6 * seconds[name], 1e6 * seconds[lname], seconds[lname] / seconds[name], 1e6 * cpu_seconds[name],
+                    1e6 * cpu_seconds[lname], cpu_seconds[lname] / cpu_seconds[name]);
       }
     }
   for (index_t m : ms)
@@ -120,8 +137,10 @@ void print_tables() {
         if (!seconds.count(name) || !seconds.count(lname)) continue;
         std::printf(
             "{\"bench\": \"householder_tfactor\", \"method\": \"%s\", \"m\": %ld, \"k\": %ld, \"seconds\": %.6e, "
-            "\"lapack_seconds\": %.6e, \"ratio\": %.4f}\n",
-            spec.c_str(), long(m), long(k), seconds[name], seconds[lname], seconds[lname] / seconds[name]);
+            "\"lapack_seconds\": %.6e, \"ratio\": %.4f, \"cpu_seconds\": %.6e, \"lapack_cpu_seconds\": %.6e, "
+            "\"cpu_ratio\": %.4f}\n",
+            spec.c_str(), long(m), long(k), seconds[name], seconds[lname], seconds[lname] / seconds[name],
+            cpu_seconds[name], cpu_seconds[lname], cpu_seconds[lname] / cpu_seconds[name]);
       }
     }
 }
