@@ -18,8 +18,8 @@
 #include <lapacke.h>
 
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <map>
 #include <string>
 #include <vector>
@@ -33,8 +33,8 @@ using namespace triscan;
 const std::vector<index_t> ks = {32, 64, 128};
 const std::vector<index_t> ms = {256, 4096};
 const std::vector<std::string> specs = {"householder/compact_wy:construction=sequential",
-                                        "householder/compact_wy:construction=recursive", "householder/tree",
-                                        "householder/ut"};
+                                        "householder/compact_wy:construction=recursive",
+                                        "householder/tree", "householder/ut"};
 
 std::map<std::string, double> seconds;      // benchmark name -> wall seconds per iteration
 std::map<std::string, double> cpu_seconds;  // benchmark name -> process CPU seconds per iteration
@@ -56,11 +56,12 @@ const Input& input(index_t m, index_t k) {
   static std::map<std::pair<index_t, index_t>, Input> cache;
   auto it = cache.find({m, k});
   if (it != cache.end()) return it->second;
-  Input in{std::vector<double>(static_cast<std::size_t>(m * k)), std::vector<double>(static_cast<std::size_t>(k)),
-           Matrix<double>(m, k)};
+  Input in{std::vector<double>(static_cast<std::size_t>(m * k)),
+           std::vector<double>(static_cast<std::size_t>(k)), Matrix<double>(m, k)};
   RandomBits rng(static_cast<std::uint64_t>(m * 1000 + k));
   for (auto& x : in.a) x = 2.0 * rng.uniform() - 1.0;
-  LAPACKE_dgeqrf(LAPACK_COL_MAJOR, lapack_int(m), lapack_int(k), in.a.data(), lapack_int(m), in.tau.data());
+  LAPACKE_dgeqrf(LAPACK_COL_MAJOR, lapack_int(m), lapack_int(k), in.a.data(), lapack_int(m),
+                 in.tau.data());
   for (index_t i = 0; i < m; ++i)
     for (index_t j = 0; j < k; ++j)
       in.V(i, j) = i < j ? 0.0 : i == j ? 1.0 : in.a[static_cast<std::size_t>(j * m + i)];
@@ -89,34 +90,46 @@ void register_all() {
   for (index_t m : ms)
     for (index_t k : ks) {
       const std::string lname = bench_name("lapack_dlarft", m, k);
-      benchmark::RegisterBenchmark(lname.c_str(), [lname, m, k](benchmark::State& st) {
-        const Input& in = input(m, k);
-        std::vector<double> t(static_cast<std::size_t>(k * k));
-        timed(st, lname, [&] {
-          LAPACKE_dlarft(LAPACK_COL_MAJOR, 'F', 'C', lapack_int(m), lapack_int(k), in.a.data(), lapack_int(m),
-                         in.tau.data(), t.data(), lapack_int(k));
-          benchmark::DoNotOptimize(t.data());
-        });
-      })->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(0.3);
+      benchmark::RegisterBenchmark(lname.c_str(),
+                                   [lname, m, k](benchmark::State& st) {
+                                     const Input& in = input(m, k);
+                                     std::vector<double> t(static_cast<std::size_t>(k * k));
+                                     timed(st, lname, [&] {
+                                       LAPACKE_dlarft(LAPACK_COL_MAJOR, 'F', 'C', lapack_int(m),
+                                                      lapack_int(k), in.a.data(), lapack_int(m),
+                                                      in.tau.data(), t.data(), lapack_int(k));
+                                       benchmark::DoNotOptimize(t.data());
+                                     });
+                                   })
+          ->Unit(benchmark::kMicrosecond)
+          ->UseRealTime()
+          ->MinTime(0.3);
       for (const auto& spec : specs) {
         const std::string name = bench_name(spec, m, k);
-        benchmark::RegisterBenchmark(name.c_str(), [name, spec, m, k](benchmark::State& st) {
-          const Input& in = input(m, k);
-          const MethodSpec method = MethodSpec::parse(spec);
-          timed(st, name, [&] {
-            auto q = accumulate_householder(method, in.V.view(), in.tau);
-            benchmark::DoNotOptimize(q.T_factor.data());
-          });
-        })->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(0.3);
+        benchmark::RegisterBenchmark(name.c_str(),
+                                     [name, spec, m, k](benchmark::State& st) {
+                                       const Input& in = input(m, k);
+                                       const MethodSpec method = MethodSpec::parse(spec);
+                                       timed(st, name, [&] {
+                                         auto q =
+                                             accumulate_householder(method, in.V.view(), in.tau);
+                                         benchmark::DoNotOptimize(q.T_factor.data());
+                                       });
+                                     })
+            ->Unit(benchmark::kMicrosecond)
+            ->UseRealTime()
+            ->MinTime(0.3);
       }
     }
 }
 
 void print_tables() {
-  std::printf("\nT-factor construction, fp64: time of LAPACKE_dlarft / time of triscan (> 1: triscan faster),\n"
-              "wall time and process CPU time (all threads)\n");
-  std::printf("%-48s %6s %5s %10s %10s %7s %10s %10s %7s\n", "method", "m", "k", "wall us", "dlarft", "ratio",
-              "cpu us", "dlarft", "ratio");
+  std::printf(
+      "\nT-factor construction, fp64: time of LAPACKE_dlarft / time of triscan (> 1: triscan "
+      "faster),\n"
+      "wall time and process CPU time (all threads)\n");
+  std::printf("%-48s %6s %5s %10s %10s %7s %10s %10s %7s\n", "method", "m", "k", "wall us",
+              "dlarft", "ratio", "cpu us", "dlarft", "ratio");
   for (index_t m : ms)
     for (index_t k : ks) {
       const std::string lname = bench_name("lapack_dlarft", m, k);
@@ -124,8 +137,9 @@ void print_tables() {
       for (const auto& spec : specs) {
         const std::string name = bench_name(spec, m, k);
         if (!seconds.count(name)) continue;
-        std::printf("%-48s %6ld %5ld %10.1f %10.1f %7.2f %10.1f %10.1f %7.2f\n", spec.c_str(), long(m), long(k),
-                    1e6 * seconds[name], 1e6 * seconds[lname], seconds[lname] / seconds[name], 1e6 * cpu_seconds[name],
+        std::printf("%-48s %6ld %5ld %10.1f %10.1f %7.2f %10.1f %10.1f %7.2f\n", spec.c_str(),
+                    long(m), long(k), 1e6 * seconds[name], 1e6 * seconds[lname],
+                    seconds[lname] / seconds[name], 1e6 * cpu_seconds[name],
                     1e6 * cpu_seconds[lname], cpu_seconds[lname] / cpu_seconds[name]);
       }
     }
@@ -136,11 +150,14 @@ void print_tables() {
         const std::string name = bench_name(spec, m, k);
         if (!seconds.count(name) || !seconds.count(lname)) continue;
         std::printf(
-            "{\"bench\": \"householder_tfactor\", \"method\": \"%s\", \"m\": %ld, \"k\": %ld, \"seconds\": %.6e, "
-            "\"lapack_seconds\": %.6e, \"ratio\": %.4f, \"cpu_seconds\": %.6e, \"lapack_cpu_seconds\": %.6e, "
+            "{\"bench\": \"householder_tfactor\", \"method\": \"%s\", \"m\": %ld, \"k\": %ld, "
+            "\"seconds\": %.6e, "
+            "\"lapack_seconds\": %.6e, \"ratio\": %.4f, \"cpu_seconds\": %.6e, "
+            "\"lapack_cpu_seconds\": %.6e, "
             "\"cpu_ratio\": %.4f}\n",
-            spec.c_str(), long(m), long(k), seconds[name], seconds[lname], seconds[lname] / seconds[name],
-            cpu_seconds[name], cpu_seconds[lname], cpu_seconds[lname] / cpu_seconds[name]);
+            spec.c_str(), long(m), long(k), seconds[name], seconds[lname],
+            seconds[lname] / seconds[name], cpu_seconds[name], cpu_seconds[lname],
+            cpu_seconds[lname] / cpu_seconds[name]);
       }
     }
 }

@@ -46,7 +46,8 @@ struct HouseholderRecord {
   bool reflectors = true;
   Status status = Status::ok;
   std::string message;
-  double representation_error = 0.0;   // ||Q_repr - Q_mpfr||_F / ||Q_mpfr||_F (Q_repr formed by form_householder_q)
+  double representation_error =
+      0.0;  // ||Q_repr - Q_mpfr||_F / ||Q_mpfr||_F (Q_repr formed by form_householder_q)
   double orthogonality_loss = 0.0;     // ||Q_repr^T Q_repr - I||_F (NaN unless reflectors)
   double apply_error = 0.0;            // ||apply(Q) C - Q_mpfr C||_F / ||Q_mpfr C||_F
   double apply_transpose_error = 0.0;  // the same for Q^T C
@@ -77,7 +78,8 @@ struct HouseholderReference {
   Matrix<double> Q, Q_low;
   Matrix<double> QC, QC_low, QtC, QtC_low;
 };
-HouseholderReference reference_householder(MatrixView<const double> V, const std::vector<double>& beta,
+HouseholderReference reference_householder(MatrixView<const double> V,
+                                           const std::vector<double>& beta,
                                            MatrixView<const double> C, unsigned bits = 0);
 // ||Q^T Q - I||_F with Q^T Q formed in MPFR (exact products, sums at `bits` bits).
 double reference_orthogonality_loss(MatrixView<const double> Q, unsigned bits = 0);

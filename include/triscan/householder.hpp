@@ -59,9 +59,9 @@ struct HouseholderProduct {
   std::string method;  // canonical spec that produced it ("" for combine())
   HouseholderForm form = HouseholderForm::compact_wy;
   index_t m = 0, r = 0;
-  Matrix<T> Q;  // explicit_q
-  Matrix<T> W;  // wy: Q = I + W V^T
-  Matrix<T> V;  // wy (as Y) and compact_wy: the vectors k_1 .. k_r as columns
+  Matrix<T> Q;         // explicit_q
+  Matrix<T> W;         // wy: Q = I + W V^T
+  Matrix<T> V;         // wy (as Y) and compact_wy: the vectors k_1 .. k_r as columns
   Matrix<T> T_factor;  // compact_wy: the r x r upper triangular T (0 below the diagonal);
                        // for householder/ut it is S^-1
   Status status = Status::ok;
@@ -69,12 +69,12 @@ struct HouseholderProduct {
 };
 
 struct HouseholderMethodInfo {
-  std::string name;           // "householder/compact_wy"
+  std::string name;  // "householder/compact_wy"
   std::string description;
   std::string flops_formula;  // for the accumulation, in m (rows) and r (transformations)
   std::function<double(index_t m, index_t r)> flops;
   HouseholderForm form = HouseholderForm::compact_wy;
-  std::string stability;      // stability class with its source
+  std::string stability;            // stability class with its source
   std::vector<std::string> params;  // accepted keys, each "key=default: meaning"
 };
 
@@ -84,21 +84,23 @@ const HouseholderMethodInfo& householder_method(std::string_view name);
 
 // Accumulates Q = H_1 ... H_r for the columns k_i of V (m x r, any strides) and beta
 // (r entries, beta.size() must equal V.cols).
-HouseholderProduct<double> accumulate_householder(const MethodSpec& method, MatrixView<const double> V,
+HouseholderProduct<double> accumulate_householder(const MethodSpec& method,
+                                                  MatrixView<const double> V,
                                                   const std::vector<double>& beta,
                                                   const HouseholderOptions& options = {});
-HouseholderProduct<float> accumulate_householder(const MethodSpec& method, MatrixView<const float> V,
+HouseholderProduct<float> accumulate_householder(const MethodSpec& method,
+                                                 MatrixView<const float> V,
                                                  const std::vector<float>& beta,
                                                  const HouseholderOptions& options = {});
 
-enum class Side { left, right };   // op(Q) C  or  C op(Q)
+enum class Side { left, right };    // op(Q) C  or  C op(Q)
 enum class Op { none, transpose };  // op(Q) = Q or Q^T
 
 // C <- op(Q) C (Side::left, C is m x p) or C <- C op(Q) (Side::right, C is p x m), from
 // the representation without forming Q. Returns the product's status when it is flagged
 // (C filled with NaN), overflow when the update overflowed, else ok.
-Status apply_householder(const HouseholderProduct<double>& q, Side side, Op op, MatrixView<double> C,
-                         const HouseholderOptions& options = {});
+Status apply_householder(const HouseholderProduct<double>& q, Side side, Op op,
+                         MatrixView<double> C, const HouseholderOptions& options = {});
 Status apply_householder(const HouseholderProduct<float>& q, Side side, Op op, MatrixView<float> C,
                          const HouseholderOptions& options = {});
 

@@ -30,7 +30,9 @@ const char* const kDefaultTrinv = "trinv/forward_substitution";
 
 // ---- Parameters ---------------------------------------------------------------------------
 
-void validate_no_params(const MethodSpec& spec) { spec.check_keys({}); }
+void validate_no_params(const MethodSpec& spec) {
+  spec.check_keys({});
+}
 
 std::string construction_of(const MethodSpec& spec) {
   return spec.get_string("construction", "sequential", {"sequential", "recursive"});
@@ -66,13 +68,17 @@ void validate_ut(const MethodSpec& spec) {
     TrinvOptions o;
     o.triangle = Triangle::upper;
     o.check_accuracy = false;
-    invert(p.trinv, MatrixView<const double>{&one, 1, 1, 1, 1}, MatrixView<double>{&x, 1, 1, 1, 1}, o);
+    invert(p.trinv, MatrixView<const double>{&one, 1, 1, 1, 1}, MatrixView<double>{&x, 1, 1, 1, 1},
+           o);
   } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(spec.name + ": parameter 'trinv=" + p.trinv.to_string() + "': " + e.what());
+    throw std::invalid_argument(spec.name + ": parameter 'trinv=" + p.trinv.to_string() +
+                                "': " + e.what());
   }
 }
 
-index_t leaf_of(const MethodSpec& spec) { return spec.get_int("leaf", 1, 1, 1 << 20); }
+index_t leaf_of(const MethodSpec& spec) {
+  return spec.get_int("leaf", 1, 1, 1 << 20);
+}
 void validate_tree(const MethodSpec& spec) {
   spec.check_keys({"leaf"});
   leaf_of(spec);
@@ -89,48 +95,65 @@ std::vector<Impl> build_registry() {
                   "4 m^2 r",
                   [](index_t m, index_t r) { return 4.0 * double(m) * double(m) * double(r); },
                   HouseholderForm::explicit_q,
-                  "normwise backward stable for reflectors: ||Q^ - Q||_F <= r gamma~_m ||Q||_F (" + higham + ")",
+                  "normwise backward stable for reflectors: ||Q^ - Q||_F <= r gamma~_m ||Q||_F (" +
+                      higham + ")",
                   {}},
                  validate_no_params});
-  all.push_back({{"householder/wy", "Q = I + W Y^T, Y = V, W built column by column (" + bvl + ")",
-                  "3 m r^2",
-                  [](index_t m, index_t r) { return 3.0 * double(m) * double(r) * double(r); },
-                  HouseholderForm::wy,
-                  "stable for reflectors, error bounds of the Lemma 19.3 form (" + bvl + "; " + higham + ")",
-                  {}},
-                 validate_no_params});
+  all.push_back(
+      {{"householder/wy",
+        "Q = I + W Y^T, Y = V, W built column by column (" + bvl + ")",
+        "3 m r^2",
+        [](index_t m, index_t r) { return 3.0 * double(m) * double(r) * double(r); },
+        HouseholderForm::wy,
+        "stable for reflectors, error bounds of the Lemma 19.3 form (" + bvl + "; " + higham + ")",
+        {}},
+       validate_no_params});
   all.push_back(
       {{"householder/compact_wy",
         "Q = I - V T V^T, T upper triangular (Schreiber & Van Loan 1989); T built in LAPACK xLARFT "
         "order ('F','C'), or recursively (Elmroth & Gustavson 2000)",
         "m r^2 + r^3/3",
-        [](index_t m, index_t r) { return double(m) * double(r) * double(r) + double(r) * double(r) * double(r) / 3.0; },
+        [](index_t m, index_t r) {
+          return double(m) * double(r) * double(r) + double(r) * double(r) * double(r) / 3.0;
+        },
         HouseholderForm::compact_wy,
-        "stable for reflectors, as the WY form (Schreiber & Van Loan, SIAM J. Sci. Stat. Comput. 10 (1989); " +
+        "stable for reflectors, as the WY form (Schreiber & Van Loan, SIAM J. Sci. Stat. Comput. "
+        "10 (1989); " +
             higham + ")",
-        {"construction=sequential: sequential (xLARFT) or recursive (Elmroth & Gustavson, IBM J. Res. Dev. 44, "
+        {"construction=sequential: sequential (xLARFT) or recursive (Elmroth & Gustavson, IBM J. "
+         "Res. Dev. 44, "
          "2000)"}},
        validate_compact});
-  all.push_back(
-      {{"householder/ut",
-        "UT transform Q = I - V S^-1 V^T, S = striu(V^T V) + diag(1/beta) (Joffrain et al. 2006, Puglisi "
-        "1992), S^-1 by a registered triangular-inversion method",
-        "m r^2 + (inversion of an r x r triangle, r^3/3 by substitution)",
-        [](index_t m, index_t r) { return double(m) * double(r) * double(r) + double(r) * double(r) * double(r) / 3.0; },
-        HouseholderForm::compact_wy,
-        "as compact WY when S^-1 is computed by a stable inversion (forward substitution: Du Croz & Higham "
-        "1992); inherits the inversion method's stability class (Joffrain et al., ACM TOMS 32, 2006)",
-        {"trinv=trinv/forward_substitution: the triangular-inversion method for S",
-         "form=unit: unit (invert I + diag(beta) striu(V^T V), then scale columns by beta; beta = 0 is fine) or "
-         "non_unit (invert S itself; beta = 0 -> singular)"}},
-       validate_ut});
+  all.push_back({{"householder/ut",
+                  "UT transform Q = I - V S^-1 V^T, S = striu(V^T V) + diag(1/beta) (Joffrain et "
+                  "al. 2006, Puglisi "
+                  "1992), S^-1 by a registered triangular-inversion method",
+                  "m r^2 + (inversion of an r x r triangle, r^3/3 by substitution)",
+                  [](index_t m, index_t r) {
+                    return double(m) * double(r) * double(r) +
+                           double(r) * double(r) * double(r) / 3.0;
+                  },
+                  HouseholderForm::compact_wy,
+                  "as compact WY when S^-1 is computed by a stable inversion (forward "
+                  "substitution: Du Croz & Higham "
+                  "1992); inherits the inversion method's stability class (Joffrain et al., ACM "
+                  "TOMS 32, 2006)",
+                  {"trinv=trinv/forward_substitution: the triangular-inversion method for S",
+                   "form=unit: unit (invert I + diag(beta) striu(V^T V), then scale columns by "
+                   "beta; beta = 0 is fine) or "
+                   "non_unit (invert S itself; beta = 0 -> singular)"}},
+                 validate_ut});
   all.push_back({{"householder/tree",
                   "compact WY built as a balanced binary tree of pairwise merges "
                   "T12 = -T1 (V1^T V2) T2 (the associative scan operator)",
                   "m r^2 + r^3/3",
-                  [](index_t m, index_t r) { return double(m) * double(r) * double(r) + double(r) * double(r) * double(r) / 3.0; },
+                  [](index_t m, index_t r) {
+                    return double(m) * double(r) * double(r) +
+                           double(r) * double(r) * double(r) / 3.0;
+                  },
                   HouseholderForm::compact_wy,
-                  "as compact WY (each merge is a T12 update of the recursive construction; Elmroth & Gustavson "
+                  "as compact WY (each merge is a T12 update of the recursive construction; "
+                  "Elmroth & Gustavson "
                   "2000)",
                   {"leaf=1: transformations per leaf, built in xLARFT order"}},
                  validate_tree});
@@ -147,7 +170,8 @@ const Impl& find_impl(const std::string& name) {
     if (m.info.name == name) return m;
   std::string names;
   for (const auto& m : registry()) names += (names.empty() ? "" : ", ") + m.info.name;
-  throw std::invalid_argument("unknown Householder representation '" + name + "' (registered: " + names + ")");
+  throw std::invalid_argument("unknown Householder representation '" + name +
+                              "' (registered: " + names + ")");
 }
 
 Kind kind_of(const MethodSpec& spec) {
@@ -232,14 +256,16 @@ TrinvResult build_t_ut(A& a, const MethodSpec& spec, const Precision& p, const C
       if (beta[i] == T(0)) {
         TrinvResult res;
         res.status = Status::singular;
-        res.message = "householder/ut:form=non_unit: beta[" + std::to_string(i) + "] = 0 makes S singular (1/beta)";
+        res.message = "householder/ut:form=non_unit: beta[" + std::to_string(i) +
+                      "] = 0 makes S singular (1/beta)";
         return res;
       }
       S(i, i) = a.store(a.div(T(1), beta[i]));
     } else {
       S(i, i) = T(1);
     }
-    for (index_t j = i + 1; j < r; ++j) S(i, j) = up.non_unit ? G(i, j) : a.store(a.mul(beta[i], G(i, j)));
+    for (index_t j = i + 1; j < r; ++j)
+      S(i, j) = up.non_unit ? G(i, j) : a.store(a.mul(beta[i], G(i, j)));
   }
   TrinvOptions o;
   o.precision = p;
@@ -261,7 +287,8 @@ TrinvResult build_t_ut(A& a, const MethodSpec& spec, const Precision& p, const C
 // Runs the representation under arithmetic model A on the stored inputs.
 template <class A, class T = typename A::value_type>
 Status accumulate_with(A& a, const MethodSpec& spec, const Precision& p, const Matrix<T>& V,
-                       const std::vector<T>& beta, Matrix<T>& Q, Matrix<T>& W, Matrix<T>& Tm, std::string& message) {
+                       const std::vector<T>& beta, Matrix<T>& Q, Matrix<T>& W, Matrix<T>& Tm,
+                       std::string& message) {
   const Kind kind = kind_of(spec);
   const index_t r = V.cols();
   if (kind == Kind::explicit_q) {
@@ -277,37 +304,44 @@ Status accumulate_with(A& a, const MethodSpec& spec, const Precision& p, const M
         return Status::overflow;
       }
   switch (kind) {
-    case Kind::wy: householder_detail::accumulate_wy(a, V.view(), beta, G.view(), W.view()); break;
-    case Kind::compact_sequential: householder_detail::build_t_sequential(a, G.view(), beta, Tm.view()); break;
+    case Kind::wy:
+      householder_detail::accumulate_wy(a, V.view(), beta, G.view(), W.view());
+      break;
+    case Kind::compact_sequential:
+      householder_detail::build_t_sequential(a, G.view(), beta, Tm.view());
+      break;
     case Kind::compact_recursive:
       for (index_t i = 0; i < r; ++i)
         for (index_t j = 0; j < r; ++j) Tm(i, j) = T(0);
       if (r > 0) householder_detail::build_t_recursive(a, G.view(), beta, Tm.view(), 0, r);
       break;
-    case Kind::tree: householder_detail::build_t_tree(a, G.view(), beta, Tm.view(), leaf_of(spec)); break;
+    case Kind::tree:
+      householder_detail::build_t_tree(a, G.view(), beta, Tm.view(), leaf_of(spec));
+      break;
     case Kind::ut: {
       const TrinvResult res = build_t_ut(a, spec, p, G.view(), beta, Tm);
       if (res.status != Status::ok) message = "triangular inversion: " + res.message;
       return res.status;
     }
-    case Kind::explicit_q: break;
+    case Kind::explicit_q:
+      break;
   }
   return Status::ok;
 }
 
 template <class In>
-HouseholderProduct<In> accumulate_impl(const MethodSpec& spec, MatrixView<const In> V, const std::vector<In>& beta,
-                                       const HouseholderOptions& opt) {
+HouseholderProduct<In> accumulate_impl(const MethodSpec& spec, MatrixView<const In> V,
+                                       const std::vector<In>& beta, const HouseholderOptions& opt) {
   const Impl& impl = find_impl(spec.name);
   impl.validate(spec);
   check_view(V, "V");
   if (static_cast<index_t>(beta.size()) != V.cols)
-    throw std::invalid_argument("beta: " + std::to_string(beta.size()) + " entries for " + std::to_string(V.cols) +
-                                " columns of V");
+    throw std::invalid_argument("beta: " + std::to_string(beta.size()) + " entries for " +
+                                std::to_string(V.cols) + " columns of V");
   for (std::size_t i = 0; i < beta.size(); ++i)
     if (std::isfinite(beta[i]) && !(beta[i] >= In(0) && beta[i] <= In(2)))
-      throw std::invalid_argument("beta[" + std::to_string(i) + "] = " + std::to_string(double(beta[i])) +
-                                  " is outside [0, 2]");
+      throw std::invalid_argument("beta[" + std::to_string(i) +
+                                  "] = " + std::to_string(double(beta[i])) + " is outside [0, 2]");
 
   HouseholderProduct<In> q;
   q.method = spec.to_string();
@@ -334,7 +368,8 @@ HouseholderProduct<In> accumulate_impl(const MethodSpec& spec, MatrixView<const 
     using A = std::remove_reference_t<decltype(a)>;
     using T = typename A::value_type;
     const bool ex = q.form == HouseholderForm::explicit_q;
-    Matrix<T> Vs(q.m, q.r), Q(ex ? q.m : 0, ex ? q.m : 0), W(q.form == HouseholderForm::wy ? q.m : 0, q.r),
+    Matrix<T> Vs(q.m, q.r), Q(ex ? q.m : 0, ex ? q.m : 0),
+        W(q.form == HouseholderForm::wy ? q.m : 0, q.r),
         Tm(q.form == HouseholderForm::compact_wy ? q.r : 0, q.r);
     std::vector<T> bs(beta.size());
     for (index_t i = 0; i < q.m; ++i)
@@ -385,8 +420,8 @@ void add_product(A& a, const CVA<A>& X, const CVA<A>& Z, const View<T>& C, bool 
 // C op(Q) (Side::right) is (op(Q)^T C^T)^T: the left application with the other op to the
 // transposed view.
 template <class A, class T = typename A::value_type>
-void apply_left(A& a, HouseholderForm form, const Matrix<T>& Q, const Matrix<T>& W, const Matrix<T>& V,
-                const Matrix<T>& Tm, bool transpose, const View<T>& C) {
+void apply_left(A& a, HouseholderForm form, const Matrix<T>& Q, const Matrix<T>& W,
+                const Matrix<T>& V, const Matrix<T>& Tm, bool transpose, const View<T>& C) {
   const index_t r = V.cols(), p = C.cols;
   if (form == HouseholderForm::explicit_q) {
     Matrix<T> P(C.rows, C.cols);
@@ -410,18 +445,20 @@ void apply_left(A& a, HouseholderForm form, const Matrix<T>& Q, const Matrix<T>&
 
 template <class In>
 void check_product(const HouseholderProduct<In>& q) {
-  const bool ok_shapes =
-      q.m >= 0 && q.r >= 0 &&
-      (q.form == HouseholderForm::explicit_q
-           ? q.Q.rows() == q.m && q.Q.cols() == q.m
-           : q.V.rows() == q.m && q.V.cols() == q.r &&
-                 (q.form == HouseholderForm::wy ? q.W.rows() == q.m && q.W.cols() == q.r
-                                                : q.T_factor.rows() == q.r && q.T_factor.cols() == q.r));
-  if (!ok_shapes) throw std::invalid_argument("q: the representation's matrices do not match its form and m, r");
+  const bool ok_shapes = q.m >= 0 && q.r >= 0 &&
+                         (q.form == HouseholderForm::explicit_q
+                              ? q.Q.rows() == q.m && q.Q.cols() == q.m
+                              : q.V.rows() == q.m && q.V.cols() == q.r &&
+                                    (q.form == HouseholderForm::wy
+                                         ? q.W.rows() == q.m && q.W.cols() == q.r
+                                         : q.T_factor.rows() == q.r && q.T_factor.cols() == q.r));
+  if (!ok_shapes)
+    throw std::invalid_argument("q: the representation's matrices do not match its form and m, r");
 }
 
 template <class In>
-Status apply_impl(const HouseholderProduct<In>& q, Side side, Op op, MatrixView<In> C, const HouseholderOptions& opt) {
+Status apply_impl(const HouseholderProduct<In>& q, Side side, Op op, MatrixView<In> C,
+                  const HouseholderOptions& opt) {
   check_product(q);
   check_view(C, "C");
   const MatrixView<In> Cl = side == Side::left ? C : C.transposed();
@@ -477,7 +514,8 @@ Status apply_impl(const HouseholderProduct<In>& q, Side side, Op op, MatrixView<
 }
 
 template <class In>
-Status form_q_impl(const HouseholderProduct<In>& q, MatrixView<In> Q, const HouseholderOptions& opt) {
+Status form_q_impl(const HouseholderProduct<In>& q, MatrixView<In> Q,
+                   const HouseholderOptions& opt) {
   check_product(q);
   check_view(Q, "Q");
   if (Q.rows != q.m || Q.cols != q.m)
@@ -496,14 +534,18 @@ Status form_q_impl(const HouseholderProduct<In>& q, MatrixView<In> Q, const Hous
 // ---- Combine ------------------------------------------------------------------------------
 
 template <class In>
-HouseholderProduct<In> combine_impl(const HouseholderProduct<In>& x, const HouseholderProduct<In>& y,
+HouseholderProduct<In> combine_impl(const HouseholderProduct<In>& x,
+                                    const HouseholderProduct<In>& y,
                                     const HouseholderOptions& opt) {
-  if (x.form != HouseholderForm::compact_wy) throw std::invalid_argument("a: combine needs compact-WY form");
-  if (y.form != HouseholderForm::compact_wy) throw std::invalid_argument("b: combine needs compact-WY form");
+  if (x.form != HouseholderForm::compact_wy)
+    throw std::invalid_argument("a: combine needs compact-WY form");
+  if (y.form != HouseholderForm::compact_wy)
+    throw std::invalid_argument("b: combine needs compact-WY form");
   check_product(x);
   check_product(y);
   if (x.m != y.m)
-    throw std::invalid_argument("b: m = " + std::to_string(y.m) + " differs from a's m = " + std::to_string(x.m));
+    throw std::invalid_argument("b: m = " + std::to_string(y.m) +
+                                " differs from a's m = " + std::to_string(x.m));
   HouseholderProduct<In> q;
   q.form = HouseholderForm::compact_wy;
   q.m = x.m;
@@ -529,10 +571,12 @@ HouseholderProduct<In> combine_impl(const HouseholderProduct<In>& x, const House
     for (index_t i = 0; i < r1; ++i)
       for (index_t j = 0; j < r1; ++j) Tm(i, j) = a.store(static_cast<T>(x.T_factor(i, j)));
     for (index_t i = 0; i < r2; ++i)
-      for (index_t j = 0; j < r2; ++j) Tm(r1 + i, r1 + j) = a.store(static_cast<T>(y.T_factor(i, j)));
+      for (index_t j = 0; j < r2; ++j)
+        Tm(r1 + i, r1 + j) = a.store(static_cast<T>(y.T_factor(i, j)));
     // T12 = V1^T V2, then -T1 T12 T2.
     const View<T> T12 = Tm.view().block(0, r1, r1, r2);
-    a.gemm(CView<T>(V.view().block(0, 0, q.m, r1)).transposed(), CView<T>(V.view().block(0, r1, q.m, r2)), T12);
+    a.gemm(CView<T>(V.view().block(0, 0, q.m, r1)).transposed(),
+           CView<T>(V.view().block(0, r1, q.m, r2)), T12);
     householder_detail::merge_t_block(a, CView<T>(Tm.view().block(0, 0, r1, r1)),
                                       CView<T>(Tm.view().block(r1, r1, r2, r2)), T12);
     deliver(a, std::move(Tm), q.T_factor);
@@ -568,17 +612,21 @@ const HouseholderMethodInfo& householder_method(std::string_view name) {
   return householder_methods()[i];
 }
 
-HouseholderProduct<double> accumulate_householder(const MethodSpec& method, MatrixView<const double> V,
-                                                  const std::vector<double>& beta, const HouseholderOptions& options) {
+HouseholderProduct<double> accumulate_householder(const MethodSpec& method,
+                                                  MatrixView<const double> V,
+                                                  const std::vector<double>& beta,
+                                                  const HouseholderOptions& options) {
   return accumulate_impl<double>(method, V, beta, options);
 }
-HouseholderProduct<float> accumulate_householder(const MethodSpec& method, MatrixView<const float> V,
-                                                 const std::vector<float>& beta, const HouseholderOptions& options) {
+HouseholderProduct<float> accumulate_householder(const MethodSpec& method,
+                                                 MatrixView<const float> V,
+                                                 const std::vector<float>& beta,
+                                                 const HouseholderOptions& options) {
   return accumulate_impl<float>(method, V, beta, options);
 }
 
-Status apply_householder(const HouseholderProduct<double>& q, Side side, Op op, MatrixView<double> C,
-                         const HouseholderOptions& options) {
+Status apply_householder(const HouseholderProduct<double>& q, Side side, Op op,
+                         MatrixView<double> C, const HouseholderOptions& options) {
   return apply_impl(q, side, op, C, options);
 }
 Status apply_householder(const HouseholderProduct<float>& q, Side side, Op op, MatrixView<float> C,
@@ -586,18 +634,22 @@ Status apply_householder(const HouseholderProduct<float>& q, Side side, Op op, M
   return apply_impl(q, side, op, C, options);
 }
 
-Status form_householder_q(const HouseholderProduct<double>& q, MatrixView<double> Q, const HouseholderOptions& options) {
+Status form_householder_q(const HouseholderProduct<double>& q, MatrixView<double> Q,
+                          const HouseholderOptions& options) {
   return form_q_impl(q, Q, options);
 }
-Status form_householder_q(const HouseholderProduct<float>& q, MatrixView<float> Q, const HouseholderOptions& options) {
+Status form_householder_q(const HouseholderProduct<float>& q, MatrixView<float> Q,
+                          const HouseholderOptions& options) {
   return form_q_impl(q, Q, options);
 }
 
 HouseholderProduct<double> combine_householder(const HouseholderProduct<double>& a,
-                                               const HouseholderProduct<double>& b, const HouseholderOptions& options) {
+                                               const HouseholderProduct<double>& b,
+                                               const HouseholderOptions& options) {
   return combine_impl(a, b, options);
 }
-HouseholderProduct<float> combine_householder(const HouseholderProduct<float>& a, const HouseholderProduct<float>& b,
+HouseholderProduct<float> combine_householder(const HouseholderProduct<float>& a,
+                                              const HouseholderProduct<float>& b,
                                               const HouseholderOptions& options) {
   return combine_impl(a, b, options);
 }

@@ -32,19 +32,23 @@ template <class A>
 using CVA = MatrixView<const typename A::value_type>;
 
 // ---- OpenBLAS wrappers (native, row-major, unit column stride) ------------------------
-inline void blas_syrk_upper_t(index_t r, index_t m, const double* v, index_t ldv, double* g, index_t ldg) {
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, int(r), int(m), 1.0, v, int(ldv), 0.0, g, int(ldg));
+inline void blas_syrk_upper_t(index_t r, index_t m, const double* v, index_t ldv, double* g,
+                              index_t ldg) {
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, int(r), int(m), 1.0, v, int(ldv), 0.0, g,
+              int(ldg));
 }
-inline void blas_syrk_upper_t(index_t r, index_t m, const float* v, index_t ldv, float* g, index_t ldg) {
-  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, int(r), int(m), 1.0f, v, int(ldv), 0.0f, g, int(ldg));
+inline void blas_syrk_upper_t(index_t r, index_t m, const float* v, index_t ldv, float* g,
+                              index_t ldg) {
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, int(r), int(m), 1.0f, v, int(ldv), 0.0f, g,
+              int(ldg));
 }
 inline void blas_trmm_upper(CBLAS_SIDE side, const CView<double>& t, const View<double>& b) {
-  cblas_dtrmm(CblasRowMajor, side, CblasUpper, CblasNoTrans, CblasNonUnit, int(b.rows), int(b.cols), 1.0, t.data,
-              int(t.row_stride), b.data, int(b.row_stride));
+  cblas_dtrmm(CblasRowMajor, side, CblasUpper, CblasNoTrans, CblasNonUnit, int(b.rows), int(b.cols),
+              1.0, t.data, int(t.row_stride), b.data, int(b.row_stride));
 }
 inline void blas_trmm_upper(CBLAS_SIDE side, const CView<float>& t, const View<float>& b) {
-  cblas_strmm(CblasRowMajor, side, CblasUpper, CblasNoTrans, CblasNonUnit, int(b.rows), int(b.cols), 1.0f, t.data,
-              int(t.row_stride), b.data, int(b.row_stride));
+  cblas_strmm(CblasRowMajor, side, CblasUpper, CblasNoTrans, CblasNonUnit, int(b.rows), int(b.cols),
+              1.0f, t.data, int(t.row_stride), b.data, int(b.row_stride));
 }
 
 template <class A, class T>
@@ -143,7 +147,8 @@ void accumulate_explicit(A& a, const CVA<A>& V, const std::vector<T>& beta, cons
 // since (I + W Y^T)(I - beta k k^T) = I + W Y^T - beta (k + W Y^T k) k^T.
 // Y_{i-1}^T k_i = G(0:i, i) (the Gram matrix's column). 2 m r^2 + m r^2 (Gram) flops.
 template <class A, class T = typename A::value_type>
-void accumulate_wy(A& a, const CVA<A>& V, const std::vector<T>& beta, const CVA<A>& G, const View<T>& W) {
+void accumulate_wy(A& a, const CVA<A>& V, const std::vector<T>& beta, const CVA<A>& G,
+                   const View<T>& W) {
   const index_t m = V.rows, r = V.cols;
   std::vector<T> t(static_cast<std::size_t>(r));
   for (index_t i = 0; i < r; ++i) {
@@ -190,8 +195,8 @@ void merge_t_block(A& a, const CVA<A>& T11, const CVA<A>& T22, const View<T>& T1
 // columns [c0, c0+n) in halves n1 = n/2, build T11 and T22 recursively, then
 // T12 = -T11 (V1^T V2) T22. Same r^3/3 flops as the sequential form, in TRMMs.
 template <class A, class T = typename A::value_type>
-void build_t_recursive(A& a, const CVA<A>& G, const std::vector<T>& beta, const View<T>& Tm, index_t c0,
-                       index_t n) {
+void build_t_recursive(A& a, const CVA<A>& G, const std::vector<T>& beta, const View<T>& Tm,
+                       index_t c0, index_t n) {
   if (n == 1) {
     Tm(c0, c0) = beta[c0];
     return;
@@ -204,7 +209,8 @@ void build_t_recursive(A& a, const CVA<A>& G, const std::vector<T>& beta, const 
   const View<T> T12 = Tm.block(c0, c0 + n1, n1, n2);
   for (index_t i = 0; i < n1; ++i)
     for (index_t j = 0; j < n2; ++j) T12(i, j) = G(c0 + i, c0 + n1 + j);
-  merge_t_block(a, CView<T>(Tm.block(c0, c0, n1, n1)), CView<T>(Tm.block(c0 + n1, c0 + n1, n2, n2)), T12);
+  merge_t_block(a, CView<T>(Tm.block(c0, c0, n1, n1)), CView<T>(Tm.block(c0 + n1, c0 + n1, n2, n2)),
+                T12);
 }
 
 // householder/tree: leaves of `leaf` consecutive transformations built sequentially
@@ -212,7 +218,8 @@ void build_t_recursive(A& a, const CVA<A>& G, const std::vector<T>& beta, const 
 // [b0, b1) with [b1, b2) -> T12 = -T11 G12 T22. The associative scan operator applied as
 // a balanced binary tree (the parallel form; every merge of one level is independent).
 template <class A, class T = typename A::value_type>
-void build_t_tree(A& a, const CVA<A>& G, const std::vector<T>& beta, const View<T>& Tm, index_t leaf) {
+void build_t_tree(A& a, const CVA<A>& G, const std::vector<T>& beta, const View<T>& Tm,
+                  index_t leaf) {
   const index_t r = G.rows;
   for (index_t i = 0; i < r; ++i)
     for (index_t j = 0; j < r; ++j) Tm(i, j) = T(0);
@@ -227,7 +234,8 @@ void build_t_tree(A& a, const CVA<A>& G, const std::vector<T>& beta, const View<
       const View<T> T12 = Tm.block(b0, b0 + n1, n1, n2);
       for (index_t i = 0; i < n1; ++i)
         for (index_t j = 0; j < n2; ++j) T12(i, j) = G(b0 + i, b0 + n1 + j);
-      merge_t_block(a, CView<T>(Tm.block(b0, b0, n1, n1)), CView<T>(Tm.block(b0 + n1, b0 + n1, n2, n2)), T12);
+      merge_t_block(a, CView<T>(Tm.block(b0, b0, n1, n1)),
+                    CView<T>(Tm.block(b0 + n1, b0 + n1, n2, n2)), T12);
     }
 }
 

@@ -11,12 +11,12 @@
 // so after r steps ||Q^ - Q||_F <= r (2m + 7) u ||Q_0 ... || and we use
 //   tol(m, r, u) = 2 r (m + 4) u                      (relative, reflectors: ||Q||_F = sqrt(m)),
 //   tol_general = 2 r (m + 4) u sqrt(m) prod_i ||H_i||_2 / ||Q||_F   (general beta: the error
-//                 of step i is amplified by at most the later ||H_j||_2 <= max(1, |1 - beta_j ||k_j||^2|),
-//                 and the rows it is made on are bounded by the earlier ones; unit k_i keep
-//                 beta ||k||^2 <= 2 so the per-step constant is unchanged).
+//                 of step i is amplified by at most the later ||H_j||_2 <= max(1, |1 - beta_j
+//                 ||k_j||^2|), and the rows it is made on are bounded by the earlier ones; unit k_i
+//                 keep beta ||k||^2 <= 2 so the per-step constant is unchanged).
 // apply(Q) C adds at most one GEMM-type error, gamma_m |Q||C| (Higham Eq. 3.13) with
-// || |Q| ||_2 <= sqrt(m) ||Q||_2: tol_apply = tol + m sqrt(m) u (times prod ||H_i|| for general beta).
-// Loss of orthogonality (reflectors): ||Q^T Q - I||_F <= 2 ||dQ||_F + ||dQ||_F^2 with
+// || |Q| ||_2 <= sqrt(m) ||Q||_2: tol_apply = tol + m sqrt(m) u (times prod ||H_i|| for general
+// beta). Loss of orthogonality (reflectors): ||Q^T Q - I||_F <= 2 ||dQ||_F + ||dQ||_F^2 with
 // ||dQ||_F <= tol sqrt(m).
 // u is the precision's working unit roundoff (the largest of its four formats).
 #include <gtest/gtest.h>
@@ -35,7 +35,9 @@ namespace {
 using validation::HouseholderCase;
 using validation::HouseholderRecord;
 
-double tol(index_t m, index_t r, double u) { return 2.0 * double(r) * double(m + 4) * u; }
+double tol(index_t m, index_t r, double u) {
+  return 2.0 * double(r) * double(m + 4) * u;
+}
 
 std::vector<std::string> representations() {
   return {"householder/explicit",
@@ -50,8 +52,9 @@ std::vector<std::string> representations() {
 
 std::string describe(const HouseholderCase& c) {
   std::ostringstream s;
-  s << c.representation.to_string() << ", " << c.precision.describe() << ", m = " << c.m << ", r = " << c.r
-    << ", seed = " << c.seed << (c.reflectors ? ", reflectors" : ", general beta");
+  s << c.representation.to_string() << ", " << c.precision.describe() << ", m = " << c.m
+    << ", r = " << c.r << ", seed = " << c.seed
+    << (c.reflectors ? ", reflectors" : ", general beta");
   return s.str();
 }
 

@@ -66,7 +66,8 @@ TEST(HouseholderExact, EveryRepresentationEqualsTheMpfrProduct) {
       }
       ASSERT_EQ(p.status, Status::ok) << name << ": " << p.message;
       const Matrix<double> Q = formed(p);
-      EXPECT_EQ(relative_error(Q.view(), ref.Q.view(), Norm::max), 0.0) << name << (zero_beta ? ", beta_2 = 0" : "");
+      EXPECT_EQ(relative_error(Q.view(), ref.Q.view(), Norm::max), 0.0)
+          << name << (zero_beta ? ", beta_2 = 0" : "");
     }
   }
 }
@@ -75,18 +76,22 @@ TEST(HouseholderExact, EveryRepresentationEqualsTheMpfrProduct) {
 // the whole (the scan operator is exact here, so equality is bitwise).
 TEST(HouseholderExact, CombineEqualsSequential) {
   const ExactInput in = exact_input(6, 7, true);
-  const auto whole = accumulate_householder(MethodSpec::parse("householder/compact_wy"), in.V.view(), in.beta);
+  const auto whole =
+      accumulate_householder(MethodSpec::parse("householder/compact_wy"), in.V.view(), in.beta);
   ASSERT_EQ(whole.status, Status::ok);
   for (index_t split : {1, 3, 6}) {
     const MatrixView<const double> V = in.V.view();
-    const std::vector<double> b1(in.beta.begin(), in.beta.begin() + split), b2(in.beta.begin() + split, in.beta.end());
-    const auto left = accumulate_householder(MethodSpec::parse("householder/compact_wy"), V.block(0, 0, 6, split), b1);
-    const auto right =
-        accumulate_householder(MethodSpec::parse("householder/ut"), V.block(0, split, 6, 7 - split), b2);
+    const std::vector<double> b1(in.beta.begin(), in.beta.begin() + split),
+        b2(in.beta.begin() + split, in.beta.end());
+    const auto left = accumulate_householder(MethodSpec::parse("householder/compact_wy"),
+                                             V.block(0, 0, 6, split), b1);
+    const auto right = accumulate_householder(MethodSpec::parse("householder/ut"),
+                                              V.block(0, split, 6, 7 - split), b2);
     const auto merged = combine_householder(left, right);
     ASSERT_EQ(merged.status, Status::ok);
     EXPECT_EQ(merged.r, 7);
-    EXPECT_EQ(relative_error(merged.T_factor.view(), whole.T_factor.view(), Norm::max), 0.0) << "split " << split;
+    EXPECT_EQ(relative_error(merged.T_factor.view(), whole.T_factor.view(), Norm::max), 0.0)
+        << "split " << split;
     EXPECT_EQ(relative_error(merged.V.view(), whole.V.view(), Norm::max), 0.0) << "split " << split;
   }
   for (const char* name : {"householder/compact_wy:construction=recursive", "householder/tree",
@@ -114,7 +119,8 @@ TEST(HouseholderCombine, AgreesWithSequentialInFp64) {
                                         std::vector<double>(in.beta.begin() + 4, in.beta.end()));
   const auto merged = combine_householder(a, b);
   const double u = std::numeric_limits<double>::epsilon() / 2;
-  EXPECT_LE(relative_error(formed(merged).view(), formed(whole).view(), Norm::frobenius), 2 * 2.0 * 10 * 34 * u);
+  EXPECT_LE(relative_error(formed(merged).view(), formed(whole).view(), Norm::frobenius),
+            2 * 2.0 * 10 * 34 * u);
 }
 
 // apply() on both sides, with and without transpose, against MPFR (fp64, reflectors).
@@ -142,15 +148,16 @@ TEST(HouseholderApply, BothSidesBothOps) {
       const Matrix<double>& R_low = op == Op::none ? ref.QC_low : ref.QtC_low;
       Matrix<double> L = C;
       EXPECT_EQ(apply_householder(q, Side::left, op, L.view()), Status::ok);
-      EXPECT_LE(relative_error(L.view(), R.view(), Norm::frobenius, R_low.view()), bound) << name << " left";
+      EXPECT_LE(relative_error(L.view(), R.view(), Norm::frobenius, R_low.view()), bound)
+          << name << " left";
       // Right: C^T op(Q)^T... i.e. (C^T) op'(Q) with op' the other op equals (op(Q) C)^T.
       Matrix<double> Ct(p, m);
       for (index_t i = 0; i < m; ++i)
         for (index_t j = 0; j < p; ++j) Ct(j, i) = C(i, j);
       const Op other = op == Op::none ? Op::transpose : Op::none;
       EXPECT_EQ(apply_householder(q, Side::right, other, Ct.view()), Status::ok);
-      EXPECT_LE(relative_error(MatrixView<const double>(Ct.view()).transposed(), R.view(), Norm::frobenius,
-                               R_low.view()),
+      EXPECT_LE(relative_error(MatrixView<const double>(Ct.view()).transposed(), R.view(),
+                               Norm::frobenius, R_low.view()),
                 bound)
           << name << " right";
     }
@@ -163,33 +170,44 @@ TEST(HouseholderBadInput, InvalidArgumentsThrow) {
   Matrix<double> V(5, 3, 0.5);
   const std::vector<double> beta = {1.0, 0.5, 0.0};
   const MethodSpec wy = MethodSpec::parse("householder/wy");
-  EXPECT_THROW(accumulate_householder(MethodSpec::parse("householder/nope"), V.view(), beta), std::invalid_argument);
-  EXPECT_THROW(accumulate_householder(MethodSpec::parse("householder/wy:x=1"), V.view(), beta), std::invalid_argument);
-  EXPECT_THROW(accumulate_householder(MethodSpec::parse("householder/compact_wy:construction=magic"), V.view(), beta),
+  EXPECT_THROW(accumulate_householder(MethodSpec::parse("householder/nope"), V.view(), beta),
                std::invalid_argument);
-  EXPECT_THROW(accumulate_householder(MethodSpec::parse("householder/ut:trinv=trinv/nope"), V.view(), beta),
+  EXPECT_THROW(accumulate_householder(MethodSpec::parse("householder/wy:x=1"), V.view(), beta),
                std::invalid_argument);
-  EXPECT_THROW(accumulate_householder(MethodSpec::parse("householder/ut:trinv=(trinv/newton_schulz:iters=-3)"),
-                                      V.view(), beta),
+  EXPECT_THROW(accumulate_householder(
+                   MethodSpec::parse("householder/compact_wy:construction=magic"), V.view(), beta),
                std::invalid_argument);
+  EXPECT_THROW(
+      accumulate_householder(MethodSpec::parse("householder/ut:trinv=trinv/nope"), V.view(), beta),
+      std::invalid_argument);
+  EXPECT_THROW(
+      accumulate_householder(
+          MethodSpec::parse("householder/ut:trinv=(trinv/newton_schulz:iters=-3)"), V.view(), beta),
+      std::invalid_argument);
   EXPECT_THROW(accumulate_householder(MethodSpec::parse("householder/tree:leaf=0"), V.view(), beta),
                std::invalid_argument);
-  EXPECT_THROW(accumulate_householder(wy, V.view(), {1.0, 0.5}), std::invalid_argument);        // size
-  EXPECT_THROW(accumulate_householder(wy, V.view(), {1.0, 2.5, 0.0}), std::invalid_argument);   // > 2
-  EXPECT_THROW(accumulate_householder(wy, V.view(), {1.0, -0.1, 0.0}), std::invalid_argument);  // < 0
-  EXPECT_THROW(accumulate_householder(wy, MatrixView<const double>{nullptr, 5, 3, 3, 1}, beta), std::invalid_argument);
+  EXPECT_THROW(accumulate_householder(wy, V.view(), {1.0, 0.5}), std::invalid_argument);  // size
+  EXPECT_THROW(accumulate_householder(wy, V.view(), {1.0, 2.5, 0.0}),
+               std::invalid_argument);  // > 2
+  EXPECT_THROW(accumulate_householder(wy, V.view(), {1.0, -0.1, 0.0}),
+               std::invalid_argument);  // < 0
+  EXPECT_THROW(accumulate_householder(wy, MatrixView<const double>{nullptr, 5, 3, 3, 1}, beta),
+               std::invalid_argument);
 
   const auto q = accumulate_householder(wy, V.view(), beta);
   Matrix<double> C(4, 2), Q(4, 4);
-  EXPECT_THROW(apply_householder(q, Side::left, Op::none, C.view()), std::invalid_argument);   // 4 rows, m = 5
-  EXPECT_THROW(apply_householder(q, Side::right, Op::none, C.view()), std::invalid_argument);  // 2 cols, m = 5
+  EXPECT_THROW(apply_householder(q, Side::left, Op::none, C.view()),
+               std::invalid_argument);  // 4 rows, m = 5
+  EXPECT_THROW(apply_householder(q, Side::right, Op::none, C.view()),
+               std::invalid_argument);  // 2 cols, m = 5
   EXPECT_THROW(form_householder_q(q, Q.view()), std::invalid_argument);
   const auto e = accumulate_householder(MethodSpec::parse("householder/explicit"), V.view(), beta);
   const auto t = accumulate_householder(MethodSpec::parse("householder/tree"), V.view(), beta);
   EXPECT_THROW(combine_householder(e, t), std::invalid_argument);
   EXPECT_THROW(combine_householder(t, q), std::invalid_argument);
   Matrix<double> V6(6, 2, 0.5);
-  const auto t6 = accumulate_householder(MethodSpec::parse("householder/tree"), V6.view(), {1.0, 1.0});
+  const auto t6 =
+      accumulate_householder(MethodSpec::parse("householder/tree"), V6.view(), {1.0, 1.0});
   EXPECT_THROW(combine_householder(t, t6), std::invalid_argument);  // m differs
 }
 
@@ -200,7 +218,8 @@ TEST(HouseholderBadInput, NonFiniteInputIsAStatusAndNaN) {
     const auto q = accumulate_householder(MethodSpec::parse(name), V.view(), {1.0, 1.0, 1.0});
     EXPECT_EQ(q.status, Status::nonfinite_input) << name;
     Matrix<double> C(5, 2, 1.0);
-    EXPECT_EQ(apply_householder(q, Side::left, Op::none, C.view()), Status::nonfinite_input) << name;
+    EXPECT_EQ(apply_householder(q, Side::left, Op::none, C.view()), Status::nonfinite_input)
+        << name;
     EXPECT_TRUE(std::isnan(C(0, 0))) << name << ": C of a flagged product must be NaN";
 
     Matrix<float> Vf(5, 3, 0.25f);
@@ -209,7 +228,8 @@ TEST(HouseholderBadInput, NonFiniteInputIsAStatusAndNaN) {
     EXPECT_EQ(qf.status, Status::nonfinite_input) << name << " (float, beta = inf)";
   }
   Matrix<double> V(5, 3, 0.25);
-  const auto q = accumulate_householder(MethodSpec::parse("householder/wy"), V.view(), {1.0, 1.0, 1.0});
+  const auto q =
+      accumulate_householder(MethodSpec::parse("householder/wy"), V.view(), {1.0, 1.0, 1.0});
   Matrix<double> C(5, 2, 1.0);
   C(1, 1) = std::numeric_limits<double>::infinity();
   EXPECT_EQ(apply_householder(q, Side::left, Op::none, C.view()), Status::nonfinite_input);

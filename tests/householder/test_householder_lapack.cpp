@@ -38,13 +38,15 @@ struct Qr {
 // dgeqrf of a seeded uniform(-1, 1) matrix; zero_first_column makes column 0 a multiple
 // of e_0, so dgeqrf returns tau_0 = 0 (H_0 = I).
 Qr factor(index_t m, index_t r, std::uint64_t seed, bool zero_first_column) {
-  Qr q{m, r, std::vector<double>(static_cast<std::size_t>(m * r)), std::vector<double>(static_cast<std::size_t>(r)),
-       Matrix<double>(m, r)};
+  Qr q{m, r, std::vector<double>(static_cast<std::size_t>(m * r)),
+       std::vector<double>(static_cast<std::size_t>(r)), Matrix<double>(m, r)};
   RandomBits rng(seed);
   for (auto& x : q.a) x = 2.0 * rng.uniform() - 1.0;
   if (zero_first_column)
     for (index_t i = 1; i < m; ++i) q.a[static_cast<std::size_t>(i)] = 0.0;
-  EXPECT_EQ(LAPACKE_dgeqrf(LAPACK_COL_MAJOR, lapack_int(m), lapack_int(r), q.a.data(), lapack_int(m), q.tau.data()), 0);
+  EXPECT_EQ(LAPACKE_dgeqrf(LAPACK_COL_MAJOR, lapack_int(m), lapack_int(r), q.a.data(),
+                           lapack_int(m), q.tau.data()),
+            0);
   for (index_t i = 0; i < m; ++i)
     for (index_t j = 0; j < r; ++j)
       q.V(i, j) = i < j ? 0.0 : i == j ? 1.0 : q.a[static_cast<std::size_t>(j * m + i)];
@@ -53,8 +55,8 @@ Qr factor(index_t m, index_t r, std::uint64_t seed, bool zero_first_column) {
 
 Matrix<double> lapack_t(const Qr& q) {
   std::vector<double> v = q.a, t(static_cast<std::size_t>(q.r * q.r), 0.0);
-  LAPACKE_dlarft(LAPACK_COL_MAJOR, 'F', 'C', lapack_int(q.m), lapack_int(q.r), v.data(), lapack_int(q.m),
-                 q.tau.data(), t.data(), lapack_int(q.r));
+  LAPACKE_dlarft(LAPACK_COL_MAJOR, 'F', 'C', lapack_int(q.m), lapack_int(q.r), v.data(),
+                 lapack_int(q.m), q.tau.data(), t.data(), lapack_int(q.r));
   Matrix<double> T(q.r, q.r);
   for (index_t i = 0; i < q.r; ++i)
     for (index_t j = i; j < q.r; ++j) T(i, j) = t[static_cast<std::size_t>(j * q.r + i)];
@@ -64,8 +66,8 @@ Matrix<double> lapack_t(const Qr& q) {
 Matrix<double> lapack_q(const Qr& q) {
   std::vector<double> a(static_cast<std::size_t>(q.m * q.m), 0.0);
   std::copy(q.a.begin(), q.a.end(), a.begin());
-  EXPECT_EQ(LAPACKE_dorgqr(LAPACK_COL_MAJOR, lapack_int(q.m), lapack_int(q.m), lapack_int(q.r), a.data(),
-                           lapack_int(q.m), q.tau.data()),
+  EXPECT_EQ(LAPACKE_dorgqr(LAPACK_COL_MAJOR, lapack_int(q.m), lapack_int(q.m), lapack_int(q.r),
+                           a.data(), lapack_int(q.m), q.tau.data()),
             0);
   Matrix<double> Q(q.m, q.m);
   for (index_t i = 0; i < q.m; ++i)
@@ -93,22 +95,26 @@ void check(index_t m, index_t r, std::uint64_t seed, bool zero_first_column) {
   const Qr q = factor(m, r, seed, zero_first_column);
   const Matrix<double> T_lapack = lapack_t(q), Q_lapack = lapack_q(q);
   std::ostringstream id;
-  id << "m = " << m << ", r = " << r << ", seed = " << seed << (zero_first_column ? ", tau_0 = 0" : "");
+  id << "m = " << m << ", r = " << r << ", seed = " << seed
+     << (zero_first_column ? ", tau_0 = 0" : "");
   if (zero_first_column) {
     EXPECT_EQ(q.tau[0], 0.0) << id.str();
   }
   EXPECT_LT(orthogonality_ratio(Q_lapack), threshold) << "dorgqr itself, " << id.str();
 
   for (const char* name :
-       {"householder/compact_wy:construction=sequential", "householder/compact_wy:construction=recursive",
-        "householder/tree", "householder/tree:leaf=4", "householder/ut", "householder/explicit", "householder/wy"}) {
+       {"householder/compact_wy:construction=sequential",
+        "householder/compact_wy:construction=recursive", "householder/tree",
+        "householder/tree:leaf=4", "householder/ut", "householder/explicit", "householder/wy"}) {
     const std::string what = std::string(name) + ", " + id.str();
     const auto p = accumulate_householder(MethodSpec::parse(name), q.V.view(), q.tau);
     ASSERT_EQ(p.status, Status::ok) << what << ": " << p.message;
     if (p.form == HouseholderForm::compact_wy) {
       for (index_t i = 0; i < r; ++i)
-        for (index_t j = 0; j < i; ++j) EXPECT_EQ(p.T_factor(i, j), 0.0) << what << " T below the diagonal";
-      EXPECT_LT(difference_ratio(p.T_factor, T_lapack, double(r)), threshold) << "T vs dlarft, " << what;
+        for (index_t j = 0; j < i; ++j)
+          EXPECT_EQ(p.T_factor(i, j), 0.0) << what << " T below the diagonal";
+      EXPECT_LT(difference_ratio(p.T_factor, T_lapack, double(r)), threshold)
+          << "T vs dlarft, " << what;
     }
     Matrix<double> Q(m, m);
     ASSERT_EQ(form_householder_q(p, Q.view()), Status::ok) << what;
@@ -123,7 +129,9 @@ TEST(HouseholderLapack, TallAndSquareBlocks) {
   check(40, 40, 3, false);
 }
 
-TEST(HouseholderLapack, ZeroTau) { check(50, 12, 4, true); }
+TEST(HouseholderLapack, ZeroTau) {
+  check(50, 12, 4, true);
+}
 
 }  // namespace
 }  // namespace triscan

@@ -34,7 +34,9 @@ class MpMatrix {
   }
   MpMatrix(const MpMatrix&) = delete;
   MpMatrix& operator=(const MpMatrix&) = delete;
-  mpfr_ptr operator()(index_t i, index_t j) { return &data_[static_cast<std::size_t>(i * cols_ + j)]; }
+  mpfr_ptr operator()(index_t i, index_t j) {
+    return &data_[static_cast<std::size_t>(i * cols_ + j)];
+  }
   index_t rows() const { return rows_; }
   index_t cols() const { return cols_; }
 
@@ -87,7 +89,9 @@ double gaussian(RandomBits& rng) {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
-double rnd(double x, const Precision& p) { return triscan::round(x, p.storage, Rounding::nearest_even); }
+double rnd(double x, const Precision& p) {
+  return triscan::round(x, p.storage, Rounding::nearest_even);
+}
 
 void check_case(const HouseholderCase& c) {
   if (c.m < 1) throw std::invalid_argument("m: must be >= 1, got " + std::to_string(c.m));
@@ -95,13 +99,14 @@ void check_case(const HouseholderCase& c) {
   if (c.apply_cols < 1) throw std::invalid_argument("apply_cols: must be >= 1");
   if (c.beta && !(*c.beta >= 0.0 && *c.beta <= 2.0))
     throw std::invalid_argument("beta: " + std::to_string(*c.beta) + " is outside [0, 2]");
-  if (c.beta && c.reflectors) throw std::invalid_argument("beta: given for reflectors (beta = 2/||k||^2)");
+  if (c.beta && c.reflectors)
+    throw std::invalid_argument("beta: given for reflectors (beta = 2/||k||^2)");
   householder_method(c.representation.name);  // throws for an unknown representation
 }
 
 template <class In>
-void run_in(const HouseholderCase& c, const HouseholderInput& in, const Matrix<double>& C, HouseholderRecord& rec,
-            Matrix<double>& Q, Matrix<double>& QC, Matrix<double>& QtC) {
+void run_in(const HouseholderCase& c, const HouseholderInput& in, const Matrix<double>& C,
+            HouseholderRecord& rec, Matrix<double>& Q, Matrix<double>& QC, Matrix<double>& QtC) {
   const index_t m = c.m, r = c.r, p = C.cols();
   Matrix<In> V(m, r), Cw(m, p), Ct(m, p), Qw(m, m);
   std::vector<In> beta(in.beta.begin(), in.beta.end());
@@ -129,11 +134,13 @@ void run_in(const HouseholderCase& c, const HouseholderInput& in, const Matrix<d
 
 }  // namespace
 
-HouseholderReference reference_householder(MatrixView<const double> V, const std::vector<double>& beta,
+HouseholderReference reference_householder(MatrixView<const double> V,
+                                           const std::vector<double>& beta,
                                            MatrixView<const double> C, unsigned bits) {
   check_view(V, "V");
   check_view(C, "C");
-  if (static_cast<index_t>(beta.size()) != V.cols) throw std::invalid_argument("beta: size differs from V's columns");
+  if (static_cast<index_t>(beta.size()) != V.cols)
+    throw std::invalid_argument("beta: size differs from V's columns");
   if (C.rows != V.rows) throw std::invalid_argument("C: rows differ from V's rows");
   const mpfr_prec_t prec = bits_or_default(bits);
   const index_t m = V.rows, r = V.cols;
@@ -142,7 +149,8 @@ HouseholderReference reference_householder(MatrixView<const double> V, const std
   mpfr_t w, k, b;
   mpfr_inits2(prec, w, k, b, static_cast<mpfr_ptr>(nullptr));
   for (index_t i = 0; i < r; ++i) {
-    if (!std::isfinite(beta[static_cast<std::size_t>(i)])) throw std::invalid_argument("beta: not finite");
+    if (!std::isfinite(beta[static_cast<std::size_t>(i)]))
+      throw std::invalid_argument("beta: not finite");
     mpfr_set_d(b, beta[static_cast<std::size_t>(i)], MPFR_RNDN);
     for (index_t row = 0; row < m; ++row) {
       // w = beta_i (q_row . k_i), then q_row <- q_row - w k_i^T.
@@ -191,7 +199,8 @@ double reference_orthogonality_loss(MatrixView<const double> Q, unsigned bits) {
       mpfr_fma(total, s, s, total, MPFR_RNDN);
     }
   mpfr_sqrt(total, total, MPFR_RNDN);
-  const double out = finite ? mpfr_get_d(total, MPFR_RNDN) : std::numeric_limits<double>::quiet_NaN();
+  const double out =
+      finite ? mpfr_get_d(total, MPFR_RNDN) : std::numeric_limits<double>::quiet_NaN();
   mpfr_clears(s, a, b, total, static_cast<mpfr_ptr>(nullptr));
   return out;
 }
@@ -208,15 +217,18 @@ HouseholderInput make_householder_input(const HouseholderCase& c) {
     GeneratorParams gp = *c.generator;
     gp.n = r;
     if (gp.dk && *gp.dk != m)
-      throw std::invalid_argument("dk: " + std::to_string(*gp.dk) + " differs from m = " + std::to_string(m));
+      throw std::invalid_argument("dk: " + std::to_string(*gp.dk) +
+                                  " differs from m = " + std::to_string(m));
     gp.dk = m;
     gp.seed = c.seed;
     const Generated g = generate(gp);
     if (!g.tensors.count("k"))
-      throw std::invalid_argument("generator: '" + gp.name + "' has no keys (tensor k) to use as V");
+      throw std::invalid_argument("generator: '" + gp.name +
+                                  "' has no keys (tensor k) to use as V");
     const Tensor& K = g.tensors.at("k");  // [r, m]
     for (index_t i = 0; i < m; ++i)
-      for (index_t j = 0; j < r; ++j) in.V(i, j) = rnd(K.data[static_cast<std::size_t>(j * m + i)], p);
+      for (index_t j = 0; j < r; ++j)
+        in.V(i, j) = rnd(K.data[static_cast<std::size_t>(j * m + i)], p);
     if (g.tensors.count("beta")) gen_beta = g.tensors.at("beta").data;
   } else {
     RandomBits rng(c.seed * 0x9E3779B97F4A7C15ull + 0x686F7573ull);
@@ -263,7 +275,8 @@ HouseholderRecord run_householder_case(const HouseholderCase& c) {
   for (index_t j = 0; j < c.r; ++j) {
     double nrm2 = 0.0;
     for (index_t i = 0; i < c.m; ++i) nrm2 += in.V(i, j) * in.V(i, j);
-    rec.product_norm_bound *= std::max(1.0, std::fabs(1.0 - in.beta[static_cast<std::size_t>(j)] * nrm2));
+    rec.product_norm_bound *=
+        std::max(1.0, std::fabs(1.0 - in.beta[static_cast<std::size_t>(j)] * nrm2));
   }
   Matrix<double> C(c.m, c.apply_cols);
   RandomBits crng(c.seed + 0x43ull);
@@ -279,15 +292,18 @@ HouseholderRecord run_householder_case(const HouseholderCase& c) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   rec.has_metrics = rec.status == Status::ok || rec.status == Status::inaccurate;
   if (!rec.has_metrics) {
-    rec.representation_error = rec.orthogonality_loss = rec.apply_error = rec.apply_transpose_error = nan;
+    rec.representation_error = rec.orthogonality_loss = rec.apply_error =
+        rec.apply_transpose_error = nan;
     return rec;
   }
   ReferencePrecision scope(reference_bits_for(c.precision.storage));
   const HouseholderReference ref = reference_householder(in.V.view(), in.beta, C.view());
   rec.reference_norm = norm_frobenius(ref.Q.view());
-  rec.representation_error = relative_error(Q.view(), ref.Q.view(), Norm::frobenius, ref.Q_low.view());
+  rec.representation_error =
+      relative_error(Q.view(), ref.Q.view(), Norm::frobenius, ref.Q_low.view());
   rec.apply_error = relative_error(QC.view(), ref.QC.view(), Norm::frobenius, ref.QC_low.view());
-  rec.apply_transpose_error = relative_error(QtC.view(), ref.QtC.view(), Norm::frobenius, ref.QtC_low.view());
+  rec.apply_transpose_error =
+      relative_error(QtC.view(), ref.QtC.view(), Norm::frobenius, ref.QtC_low.view());
   rec.orthogonality_loss = c.reflectors ? reference_orthogonality_loss(Q.view()) : nan;
   return rec;
 }
