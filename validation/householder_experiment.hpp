@@ -33,7 +33,8 @@ struct HouseholderCase {
   std::optional<double> beta;
   // Without a generator, k_i are Gaussian vectors normalized to unit length (keys). With
   // one (a chunkable generator with keys: deltanet*, gated, kda, ...), V = K^T from its
-  // "k" tensor with n = r tokens and dk = m, and beta from its "beta" tensor.
+  // "k" tensor with n = r tokens and dk = m (its n, dk and seed are replaced by r, m and
+  // `seed`; a dk other than m is an error), and beta from its "beta" tensor.
   std::optional<GeneratorParams> generator;
   index_t apply_cols = 8;  // columns p of the m x p test matrix C for the apply errors
 };
