@@ -257,6 +257,38 @@ TEST(HouseholderBadInput, NarrowFormatOverflowIsAStatus) {
   }
 }
 
+// The float API under a simulated precision runs the same simulated arithmetic in double
+// and delivers output-format (fp16) values, which floats hold exactly: it must agree with
+// the double API bit for bit.
+TEST(HouseholderPrecision, FloatApiSimulatedEqualsDoubleApi) {
+  HouseholderOptions o;
+  o.precision = Precision::uniform(format_by_name("fp16"));
+  validation::HouseholderCase c;
+  c.representation = MethodSpec::parse("householder/wy");
+  c.precision = o.precision;
+  c.m = 12;
+  c.r = 5;
+  c.seed = 4;
+  const auto in = validation::make_householder_input(c);
+  Matrix<float> Vf(c.m, c.r);
+  for (index_t i = 0; i < c.m; ++i)
+    for (index_t j = 0; j < c.r; ++j) Vf(i, j) = static_cast<float>(in.V(i, j));
+  const std::vector<float> bf(in.beta.begin(), in.beta.end());
+  for (const auto& name : all_names) {
+    const auto qd = accumulate_householder(MethodSpec::parse(name), in.V.view(), in.beta, o);
+    const auto qf = accumulate_householder(MethodSpec::parse(name), Vf.view(), bf, o);
+    ASSERT_EQ(qd.status, Status::ok) << name;
+    ASSERT_EQ(qf.status, Status::ok) << name;
+    Matrix<double> Qd(c.m, c.m);
+    Matrix<float> Qf(c.m, c.m);
+    EXPECT_EQ(form_householder_q(qd, Qd.view(), o), Status::ok);
+    EXPECT_EQ(form_householder_q(qf, Qf.view(), o), Status::ok);
+    for (index_t i = 0; i < c.m; ++i)
+      for (index_t j = 0; j < c.m; ++j)
+        ASSERT_EQ(double(Qf(i, j)), Qd(i, j)) << name << " (" << i << ", " << j << ")";
+  }
+}
+
 TEST(HouseholderRegistry, ListsEveryRepresentation) {
   const auto& methods = householder_methods();
   ASSERT_EQ(methods.size(), 5u);
