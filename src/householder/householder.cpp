@@ -420,27 +420,26 @@ void add_product(A& a, const CVA<A>& X, const CVA<A>& Z, const View<T>& C, bool 
 // C op(Q) (Side::right) is (op(Q)^T C^T)^T: the left application with the other op to the
 // transposed view.
 template <class A, class T = typename A::value_type>
-void apply_left(A& a, HouseholderForm form, const Matrix<T>& Q, const Matrix<T>& W,
-                const Matrix<T>& V, const Matrix<T>& Tm, bool transpose, const View<T>& C) {
-  const index_t r = V.cols(), p = C.cols;
+void apply_left(A& a, HouseholderForm form, const CView<T>& Q, const CView<T>& W, const CView<T>& V,
+                const CView<T>& Tm, bool transpose, const View<T>& C) {
+  const index_t r = V.cols, p = C.cols;
   if (form == HouseholderForm::explicit_q) {
     Matrix<T> P(C.rows, C.cols);
-    a.gemm(transpose ? CView<T>(Q.view()).transposed() : CView<T>(Q.view()), CView<T>(C), P.view());
+    a.gemm(transpose ? Q.transposed() : Q, CView<T>(C), P.view());
     for (index_t i = 0; i < C.rows; ++i)
       for (index_t j = 0; j < p; ++j) C(i, j) = P(i, j);
     return;
   }
-  const CView<T> Vt = CView<T>(V.view()).transposed();
   Matrix<T> Z(r, p);
   if (form == HouseholderForm::wy) {
-    a.gemm(transpose ? CView<T>(W.view()).transposed() : Vt, CView<T>(C), Z.view());
-    add_product(a, transpose ? V.view() : W.view(), Z.view(), C, false);
+    a.gemm(transpose ? W.transposed() : V.transposed(), CView<T>(C), Z.view());
+    add_product(a, transpose ? V : W, Z.view(), C, false);
     return;
   }
-  a.gemm(Vt, CView<T>(C), Z.view());
+  a.gemm(V.transposed(), CView<T>(C), Z.view());
   Matrix<T> Z2(r, p);
-  a.gemm(transpose ? CView<T>(Tm.view()).transposed() : CView<T>(Tm.view()), Z.view(), Z2.view());
-  add_product(a, V.view(), Z2.view(), C, true);
+  a.gemm(transpose ? Tm.transposed() : Tm, Z.view(), Z2.view());
+  add_product(a, V, Z2.view(), C, true);
 }
 
 template <class In>
@@ -487,11 +486,16 @@ Status apply_impl(const HouseholderProduct<In>& q, Side side, Op op, MatrixView<
         for (index_t j = 0; j < M.cols(); ++j) out(i, j) = a.store(static_cast<T>(M(i, j)));
       return out;
     };
-    const Matrix<T> Q = load(q.Q), W = load(q.W), V = load(q.V), Tm = load(q.T_factor);
     Matrix<T> Cw(Cl.rows, Cl.cols);
     for (index_t i = 0; i < Cl.rows; ++i)
       for (index_t j = 0; j < Cl.cols; ++j) Cw(i, j) = a.store(static_cast<T>(Cl(i, j)));
-    apply_left(a, q.form, Q, W, V, Tm, transpose, Cw.view());
+    if constexpr (A::native && std::is_same_v<T, In>) {  // the caller's matrices, no copies
+      apply_left(a, q.form, q.Q.view(), q.W.view(), q.V.view(), q.T_factor.view(), transpose,
+                 Cw.view());
+    } else {
+      const Matrix<T> Q = load(q.Q), W = load(q.W), V = load(q.V), Tm = load(q.T_factor);
+      apply_left(a, q.form, Q.view(), W.view(), V.view(), Tm.view(), transpose, Cw.view());
+    }
     for (index_t i = 0; i < Cl.rows; ++i)
       for (index_t j = 0; j < Cl.cols; ++j) {
         Cl(i, j) = static_cast<In>(a.output(Cw(i, j)));
