@@ -102,8 +102,8 @@ std::vector<Impl> build_registry() {
   all.push_back(
       {{"householder/wy",
         "Q = I + W Y^T, Y = V, W built column by column (" + bvl + ")",
-        "3 m r^2",
-        [](index_t m, index_t r) { return 3.0 * double(m) * double(r) * double(r); },
+        "2 m r^2 (V^T V: m r^2, W: m r^2)",
+        [](index_t m, index_t r) { return 2.0 * double(m) * double(r) * double(r); },
         HouseholderForm::wy,
         "stable for reflectors, error bounds of the Lemma 19.3 form (" + bvl + "; " + higham + ")",
         {}},

@@ -145,7 +145,7 @@ void accumulate_explicit(A& a, const CVA<A>& V, const std::vector<T>& beta, cons
 // householder/wy (Bischof & Van Loan 1987): Q_i = I + W_i Y_i^T with Y = V and
 //   W_1 = -beta_1 k_1,   W_i = [W_{i-1}, z_i],  z_i = -beta_i (k_i + W_{i-1} (Y_{i-1}^T k_i)),
 // since (I + W Y^T)(I - beta k k^T) = I + W Y^T - beta (k + W Y^T k) k^T.
-// Y_{i-1}^T k_i = G(0:i, i) (the Gram matrix's column). 2 m r^2 + m r^2 (Gram) flops.
+// Y_{i-1}^T k_i = G(0:i, i) (the Gram matrix's column). m r^2 flops (plus m r^2 for the Gram matrix).
 template <class A, class T = typename A::value_type>
 void accumulate_wy(A& a, const CVA<A>& V, const std::vector<T>& beta, const CVA<A>& G,
                    const View<T>& W) {
