@@ -94,6 +94,37 @@ bool write_output(A& a, const typename A::value_type* h, typename A::value_type*
   return bad;
 }
 
+// Runs the recurrence over tokens [begin, end) from the state h (updated to the state
+// of token end-1), writing every state to out. Native arithmetic writes the states in
+// place (no output rounding) and checks only the last one for non-finite values: a
+// non-finite state stays non-finite through every later step of the recurrence
+// (0 * inf and inf - inf are NaN, a * inf is inf or NaN), so the last state of a run
+// is non-finite whenever an earlier one is. Returns whether a non-finite state was seen.
+template <class A, class Op>
+bool run_steps(const Op& op, A& a, index_t begin, index_t end, typename A::value_type* h,
+               typename A::value_type* out) {
+  using V = typename A::value_type;
+  if (end <= begin) return false;
+  if constexpr (A::native) {
+    const V* hp = h;
+    for (index_t n = begin; n < end; ++n) {
+      op.step(a, n, hp, out + n * op.osz);
+      hp = out + n * op.osz;
+    }
+    std::copy(hp, hp + op.osz, h);
+    bool bad = false;
+    for (index_t j = 0; j < op.osz; ++j) bad |= !std::isfinite(h[j]);
+    return bad;
+  } else {
+    bool bad = false;
+    for (index_t n = begin; n < end; ++n) {
+      op.step(a, n, h, h);
+      bad |= write_output(a, h, out + n * op.osz, op.osz);
+    }
+    return bad;
+  }
+}
+
 // ---- scan/sequential: h_t = e_t(h_{t-1}), t = 1..T. Work T steps, depth T. Parallel
 // over sequences only.
 template <class A, class Op>
@@ -107,11 +138,7 @@ void scan_sequential(const Op& op, const std::vector<Sequence<typename A::value_
     std::vector<V> h(static_cast<std::size_t>(op.osz), V(0));
     if (q.h0)
       for (index_t j = 0; j < op.osz; ++j) h[static_cast<std::size_t>(j)] = a.store(q.h0[j]);
-    bool bad = false;
-    for (index_t n = q.begin; n < q.begin + q.length; ++n) {
-      op.step(a, n, h.data(), h.data());
-      bad |= write_output(a, h.data(), out + n * op.osz, op.osz);
-    }
+    const bool bad = run_steps(op, a, q.begin, q.begin + q.length, h.data(), out);
     tr.add(a, bad);
   });
 }
@@ -287,11 +314,7 @@ void scan_chunked(const Op& op, const std::vector<Sequence<typename A::value_typ
       }
       std::copy(carry_in, carry_in + op.osz, h.begin());
     }
-    bool bad = false;  // (3) the fix-up
-    for (index_t n = c.begin; n < c.end; ++n) {
-      op.step(a, n, h.data(), h.data());
-      bad |= write_output(a, h.data(), out + n * op.osz, op.osz);
-    }
+    const bool bad = run_steps(op, a, c.begin, c.end, h.data(), out);  // (3) the fix-up
     if (c.first && !c.last) {
       std::copy(h.begin(), h.end(), carries.begin() + ci * op.osz);
       ready[ci].store(1, std::memory_order_release);
