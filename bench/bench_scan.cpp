@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <string>
 #include <thread>
@@ -38,7 +39,16 @@ index_t bench_dim = 256;
 index_t bench_chunk = 64;
 const std::vector<int> log2_sizes = {20, 22, 24, 26};
 
-std::map<std::string, double> seconds;  // benchmark name -> wall seconds per iteration
+std::map<std::string, double> seconds;      // benchmark name -> wall seconds per iteration
+std::map<std::string, double> cpu_seconds;  // benchmark name -> process CPU seconds per iteration
+
+// CPU time of the whole process (all threads): on a shared machine the wall time depends
+// on the other processes' load, the CPU time much less.
+double process_cpu() {
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
 
 struct Data {
   std::vector<float> a, b, h, copy_a, copy_b, h_loop;
@@ -89,13 +99,16 @@ void parallel_memcpy(Data& d, unsigned threads) {
 
 template <class F>
 void timed(benchmark::State& st, const std::string& name, F&& body) {
-  double total = 0.0;
+  double total = 0.0, cpu = 0.0;
   for (auto _ : st) {
     const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = process_cpu();
     body();
+    cpu += process_cpu() - c0;
     total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   seconds[name] = total / static_cast<double>(st.iterations());
+  cpu_seconds[name] = cpu / static_cast<double>(st.iterations());
 }
 
 std::string key(const char* what, int lg) { return std::string("diag_fp32/") + what + "/2^" + std::to_string(lg); }
@@ -110,7 +123,8 @@ void register_all() {
         benchmark::DoNotOptimize(d.h_loop.data());
       });
     })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
-    benchmark::RegisterBenchmark(key("chunked", lg).c_str(), [lg, n](benchmark::State& st) {
+    for (const bool one : {false, true})
+    benchmark::RegisterBenchmark(key(one ? "chunked_1t" : "chunked", lg).c_str(), [lg, n, one](benchmark::State& st) {
       Data& d = data_for(n);
       ScanInput<float> in;
       in.kind = ScanKind::diagonal;
@@ -120,9 +134,10 @@ void register_all() {
       in.b = d.b.data();
       ScanOptions o;
       o.precision = Precision::uniform(format_by_name("fp32"));
-      o.threads = bench_threads;
+      o.threads = one ? 1 : bench_threads;
       const MethodSpec spec = MethodSpec::parse("scan/chunked:chunk=" + std::to_string(bench_chunk));
-      timed(st, key("chunked", lg), [&] { benchmark::DoNotOptimize(scan(spec, in, d.h.data(), o).status); });
+      timed(st, key(one ? "chunked_1t" : "chunked", lg),
+            [&] { benchmark::DoNotOptimize(scan(spec, in, d.h.data(), o).status); });
     })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
     benchmark::RegisterBenchmark(key("memcpy", lg).c_str(), [lg, n](benchmark::State& st) {
       Data& d = data_for(n);
@@ -138,8 +153,9 @@ void print_table() {
   std::printf("\nDiagonal recurrence fp32, d = %ld, scan/chunked:chunk=%ld on %u threads; loop on 1 thread; "
               "memcpy of a and b on %u threads\n",
               long(bench_dim), long(bench_chunk), bench_threads, bench_threads);
-  std::printf("%8s %8s %10s %10s %8s %10s %9s %9s %7s %11s\n", "T*d", "T", "loop ms", "chunk ms", "speedup",
-              "memcpy ms", "scan GB/s", "mcpy GB/s", "share", "max |diff|");
+  std::printf("(wall ms; CPU ms = process CPU time, all threads; chunk 1t = scan/chunked on one thread)\n");
+  std::printf("%6s %7s %8s %8s %8s %8s %8s %8s %8s %8s %8s %6s %9s\n", "T*d", "T", "loop", "chunk", "speedup",
+              "loop CPU", "chk CPU", "chunk 1t", "memcpy", "scanGB/s", "mcpyGB/s", "share", "max|diff|");
   for (int lg : log2_sizes) {
     const index_t n = index_t(1) << lg;
     const double tl = seconds[key("loop", lg)], tc = seconds[key("chunked", lg)], tm = seconds[key("memcpy", lg)];
@@ -163,14 +179,16 @@ void print_table() {
       diff = std::max(diff, double(std::fabs(d.h[i] - d.h_loop[i])));
       mx = std::max(mx, double(std::fabs(d.h_loop[i])));
     }
-    std::printf("%8s %8ld %10.2f %10.2f %8.2f %10.2f %9.2f %9.2f %6.0f%% %11.2e\n", ("2^" + std::to_string(lg)).c_str(),
-                long(n / bench_dim), 1e3 * tl, 1e3 * tc, tl / tc, 1e3 * tm, bw_scan, bw_copy, 100 * bw_scan / bw_copy,
-                diff / mx);
+    const double cl = cpu_seconds[key("loop", lg)], cc = cpu_seconds[key("chunked", lg)];
+    const double t1 = seconds[key("chunked_1t", lg)];
+    std::printf("%6s %7ld %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %5.0f%% %9.2e\n",
+                ("2^" + std::to_string(lg)).c_str(), long(n / bench_dim), 1e3 * tl, 1e3 * tc, tl / tc, 1e3 * cl,
+                1e3 * cc, 1e3 * t1, 1e3 * tm, bw_scan, bw_copy, 100 * bw_scan / bw_copy, diff / mx);
     std::printf("{\"bench\": \"scan_diag_fp32\", \"elements\": %ld, \"T\": %ld, \"d\": %ld, \"chunk\": %ld, "
-                "\"threads\": %u, \"loop_s\": %.6e, \"chunked_s\": %.6e, \"memcpy_s\": %.6e, \"speedup\": %.4f, "
-                "\"memcpy_share\": %.4f}\n",
-                long(n), long(n / bench_dim), long(bench_dim), long(bench_chunk), bench_threads, tl, tc, tm, tl / tc,
-                bw_scan / bw_copy);
+                "\"threads\": %u, \"loop_s\": %.6e, \"chunked_s\": %.6e, \"chunked_1t_s\": %.6e, \"memcpy_s\": %.6e, "
+                "\"loop_cpu_s\": %.6e, \"chunked_cpu_s\": %.6e, \"speedup\": %.4f, \"memcpy_share\": %.4f}\n",
+                long(n), long(n / bench_dim), long(bench_dim), long(bench_chunk), bench_threads, tl, tc, t1, tm, cl, cc,
+                tl / tc, bw_scan / bw_copy);
   }
 }
 

@@ -86,7 +86,7 @@ struct ScanOptions {
 
 struct ScanResult {
   Status status = Status::ok;
-  double growth = 0.0;  // largest |value| produced (simulated arithmetic; else largest |h|)
+  double growth = 0.0;  // largest |value| produced (simulated arithmetic; 0 on the native paths)
   std::string message;  // why a flagged status was set
 };
 
