@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -306,7 +307,14 @@ void scan_chunked(const Op& op, const std::vector<Sequence<typename A::value_typ
         op.load(a, c.begin, agg.data());
         for (index_t n = c.begin + 1; n < c.end; ++n) op.absorb(a, agg.data(), n);
       }
-      while (ready[ci - 1].load(std::memory_order_acquire) == 0) std::this_thread::yield();
+      // Wait for the predecessor's carry: spin briefly, then back off so that an
+      // oversubscribed machine does not burn a core on the wait.
+      for (int spins = 0; ready[ci - 1].load(std::memory_order_acquire) == 0; ++spins) {
+        if (spins < 256)
+          std::this_thread::yield();
+        else
+          std::this_thread::sleep_for(std::chrono::microseconds(20));
+      }
       carry_in = carries.data() + (ci - 1) * op.osz;
       if (!c.last) {  // (2) publish this chunk's carry
         op.apply(a, agg.data(), carry_in, carries.data() + ci * op.osz);
