@@ -58,5 +58,6 @@ void register_generate(CLI::App& app, Runner& run);
 void register_methods(CLI::App& app, Runner& run);
 void register_invert(CLI::App& app, Runner& run);
 void register_study(CLI::App& app, Runner& run);
+void register_scan(CLI::App& app, Runner& run);
 
 }  // namespace triscan::cli

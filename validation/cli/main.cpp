@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   register_methods(app, run);
   register_invert(app, run);
   register_study(app, run);
+  register_scan(app, run);
   // CLI11 reports a misspelt subcommand as "a subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;

@@ -1,0 +1,334 @@
+// src/scan/algorithms.hpp — the four scan algorithms, each written once over an element
+// operator (ops.hpp) and an arithmetic model (not installed).
+//
+// Determinism. Every algorithm splits its work into tasks whose boundaries depend only
+// on the problem (sequence, tree level, fixed block of 256 indices, chunk), never on
+// the thread count; each task gets its own arithmetic object whose stochastic-rounding
+// stream is a function of the task id. Threads only decide who runs a task, so results
+// are bit-identical for any `threads`.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "src/scan/ops.hpp"
+
+namespace triscan::scan_detail {
+
+// One sequence: tokens [begin, begin + length), its initial state (null: zero).
+template <class V>
+struct Sequence {
+  index_t begin = 0, length = 0;
+  const V* h0 = nullptr;
+};
+
+// What the tasks report: overflow, growth, non-finite output.
+struct Tracker {
+  std::mutex m;
+  bool overflow = false;
+  bool nonfinite = false;
+  double growth = 0.0;
+  template <class A>
+  void add(const A& a, bool nonfinite_out) {
+    std::lock_guard<std::mutex> lock(m);
+    overflow = overflow || a.overflowed();
+    growth = std::max(growth, a.growth());
+    nonfinite = nonfinite || nonfinite_out;
+  }
+};
+
+// Runs fn(task) for task = 0..count-1 on up to `threads` threads (inline when 1).
+template <class F>
+void parallel_for(index_t count, unsigned threads, F&& fn) {
+  const unsigned workers = static_cast<unsigned>(std::min<index_t>(threads, count));
+  if (workers <= 1) {
+    for (index_t i = 0; i < count; ++i) fn(i);
+    return;
+  }
+  std::atomic<index_t> next{0};
+  auto work = [&] {
+    for (index_t i = next++; i < count; i = next++) fn(i);
+  };
+  std::vector<std::thread> pool;
+  for (unsigned w = 1; w < workers; ++w) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+}
+
+// Makes the arithmetic object of task `stream` (Native ignores it).
+template <class A>
+struct ArithFactory {
+  const Precision* precision = nullptr;
+  A make(std::uint64_t stream) const {
+    if constexpr (A::native) {
+      (void)stream;
+      return A{};
+    } else {
+      return A(*precision, stream);
+    }
+  }
+};
+
+inline std::uint64_t task_stream(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
+  std::uint64_t s = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) * 0xBF58476D1CE4E5B9ull;
+  return s ^ (c + 0x94D049BB133111EBull) * 0x2545F4914F6CDD1Dull;
+}
+
+// Writes the state h (state format) to the caller's output (output format), and
+// reports whether any value written is non-finite (x - x != 0 for inf and NaN).
+template <class A>
+bool write_output(A& a, const typename A::value_type* h, typename A::value_type* out, index_t n) {
+  using V = typename A::value_type;
+  bool bad = false;
+  for (index_t j = 0; j < n; ++j) {
+    const V y = a.output(h[j]);
+    out[j] = y;
+    bad |= (y - y) != V(0);
+  }
+  return bad;
+}
+
+// Runs the recurrence over tokens [begin, end) from the state h (updated to the state
+// of token end-1), writing every state to out. Native arithmetic writes the states in
+// place (no output rounding) and checks only the last one for non-finite values: a
+// non-finite state stays non-finite through every later step of the recurrence
+// (0 * inf and inf - inf are NaN, a * inf is inf or NaN), so the last state of a run
+// is non-finite whenever an earlier one is. Returns whether a non-finite state was seen.
+template <class A, class Op>
+bool run_steps(const Op& op, A& a, index_t begin, index_t end, typename A::value_type* h,
+               typename A::value_type* out) {
+  using V = typename A::value_type;
+  if (end <= begin) return false;
+  if constexpr (A::native) {
+    const V* hp = h;
+    for (index_t n = begin; n < end; ++n) {
+      op.step(a, n, hp, out + n * op.osz);
+      hp = out + n * op.osz;
+    }
+    std::copy(hp, hp + op.osz, h);
+    bool bad = false;
+    for (index_t j = 0; j < op.osz; ++j) bad |= !std::isfinite(h[j]);
+    return bad;
+  } else {
+    bool bad = false;
+    for (index_t n = begin; n < end; ++n) {
+      op.step(a, n, h, h);
+      bad |= write_output(a, h, out + n * op.osz, op.osz);
+    }
+    return bad;
+  }
+}
+
+// ---- scan/sequential: h_t = e_t(h_{t-1}), t = 1..T. Work T steps, depth T. Parallel
+// over sequences only.
+template <class A, class Op>
+void scan_sequential(const Op& op, const std::vector<Sequence<typename A::value_type>>& seqs,
+                     typename A::value_type* out, const ArithFactory<A>& af, unsigned threads,
+                     Tracker& tr) {
+  using V = typename A::value_type;
+  parallel_for(static_cast<index_t>(seqs.size()), threads, [&](index_t s) {
+    A a = af.make(task_stream(1, static_cast<std::uint64_t>(s), 0));
+    const auto& q = seqs[static_cast<std::size_t>(s)];
+    std::vector<V> h(static_cast<std::size_t>(op.osz), V(0));
+    if (q.h0)
+      for (index_t j = 0; j < op.osz; ++j) h[static_cast<std::size_t>(j)] = a.store(q.h0[j]);
+    const bool bad = run_steps(op, a, q.begin, q.begin + q.length, h.data(), out);
+    tr.add(a, bad);
+  });
+}
+
+// Element buffer of one sequence: element i of the sequence, with h0 folded into e_0
+// (e_0's offset becomes e_0 applied to h0), so that the prefix offsets are the states.
+template <class A, class Op>
+void load_elements(const Op& op, const Sequence<typename A::value_type>& q, typename A::value_type* E,
+                   const ArithFactory<A>& af, unsigned threads, Tracker& tr, std::uint64_t seq_id) {
+  using V = typename A::value_type;
+  const index_t esz = op.tsz + op.osz;
+  constexpr index_t block = 256;
+  const index_t blocks = (q.length + block - 1) / block;
+  parallel_for(blocks, threads, [&](index_t blk) {
+    A a = af.make(task_stream(2, seq_id, static_cast<std::uint64_t>(blk)));
+    for (index_t i = blk * block; i < std::min(q.length, (blk + 1) * block); ++i) {
+      V* e = E + i * esz;
+      op.load(a, q.begin + i, e);
+      if (i == 0 && q.h0) {
+        std::vector<V> h0(static_cast<std::size_t>(op.osz));
+        for (index_t j = 0; j < op.osz; ++j) h0[static_cast<std::size_t>(j)] = a.store(q.h0[j]);
+        op.apply(a, e, h0.data(), e + op.tsz);
+      }
+    }
+    tr.add(a, false);
+  });
+}
+
+// The prefix offsets of E (the states) to the output, in parallel blocks.
+template <class A, class Op>
+void write_prefix_offsets(const Op& op, const Sequence<typename A::value_type>& q,
+                          const typename A::value_type* E, typename A::value_type* out,
+                          const ArithFactory<A>& af, unsigned threads, Tracker& tr, std::uint64_t seq_id) {
+  const index_t esz = op.tsz + op.osz;
+  constexpr index_t block = 256;
+  const index_t blocks = (q.length + block - 1) / block;
+  parallel_for(blocks, threads, [&](index_t blk) {
+    A a = af.make(task_stream(3, seq_id, static_cast<std::uint64_t>(blk)));
+    bool bad = false;
+    for (index_t i = blk * block; i < std::min(q.length, (blk + 1) * block); ++i)
+      bad |= write_output(a, E + i * esz + op.tsz, out + (q.begin + i) * op.osz, op.osz);
+    tr.add(a, bad);
+  });
+}
+
+// ---- scan/hillis_steele (Hillis & Steele 1986): for s = 1, 2, 4, ... < T:
+// x'_i = x_i o x_{i-s} for i >= s, x'_i = x_i otherwise (double-buffered).
+// Work T ceil(log2 T) combines, depth ceil(log2 T).
+template <class A, class Op>
+void scan_hillis_steele(const Op& op, const std::vector<Sequence<typename A::value_type>>& seqs,
+                        typename A::value_type* out, const ArithFactory<A>& af, unsigned threads,
+                        Tracker& tr) {
+  using V = typename A::value_type;
+  const index_t esz = op.tsz + op.osz;
+  constexpr index_t block = 256;
+  for (std::size_t sq = 0; sq < seqs.size(); ++sq) {
+    const auto& q = seqs[sq];
+    if (q.length == 0) continue;
+    std::vector<V> x(static_cast<std::size_t>(q.length * esz)), y(x.size());
+    load_elements(op, q, x.data(), af, threads, tr, sq);
+    std::uint64_t level = 0;
+    for (index_t s = 1; s < q.length; s *= 2, ++level) {
+      const index_t blocks = (q.length + block - 1) / block;
+      parallel_for(blocks, threads, [&](index_t blk) {
+        A a = af.make(task_stream(4 + level, sq, static_cast<std::uint64_t>(blk)));
+        for (index_t i = blk * block; i < std::min(q.length, (blk + 1) * block); ++i) {
+          if (i >= s)
+            op.combine(a, x.data() + (i - s) * esz, x.data() + i * esz, y.data() + i * esz);
+          else
+            std::copy(x.begin() + i * esz, x.begin() + (i + 1) * esz, y.begin() + i * esz);
+        }
+        tr.add(a, false);
+      });
+      x.swap(y);
+    }
+    write_prefix_offsets(op, q, x.data(), out, af, threads, tr, sq);
+  }
+}
+
+// ---- scan/blelloch: the work-efficient two-sweep scan (Blelloch 1990), in its
+// inclusive form (Brent & Kung 1982), which needs no identity element.
+// Up-sweep (reduce), s = 1, 2, 4, ...: x_i = x_i o x_{i-s} for i = 2s-1, 4s-1, ...
+// Down-sweep, s = top/2, ..., 1:        x_i = x_i o x_{i-s} for i = 3s-1, 5s-1, ...
+// Invariant after the down-sweep at stride s: every i with (i+1) a multiple of s holds
+// its inclusive prefix. Work < 2T combines, depth < 2 ceil(log2 T).
+template <class A, class Op>
+void scan_blelloch(const Op& op, const std::vector<Sequence<typename A::value_type>>& seqs,
+                   typename A::value_type* out, const ArithFactory<A>& af, unsigned threads, Tracker& tr) {
+  using V = typename A::value_type;
+  const index_t esz = op.tsz + op.osz;
+  constexpr index_t block = 64;  // combines per task (fixed)
+  for (std::size_t sq = 0; sq < seqs.size(); ++sq) {
+    const auto& q = seqs[sq];
+    if (q.length == 0) continue;
+    std::vector<V> x(static_cast<std::size_t>(q.length * esz));
+    load_elements(op, q, x.data(), af, threads, tr, sq);
+    std::uint64_t level = 0;
+    auto sweep = [&](index_t s, index_t first) {
+      // combines at i = first, first + 2s, ... < T
+      if (first >= q.length) return;
+      const index_t count = (q.length - 1 - first) / (2 * s) + 1;
+      const index_t blocks = (count + block - 1) / block;
+      parallel_for(blocks, threads, [&](index_t blk) {
+        A a = af.make(task_stream(100 + level, sq, static_cast<std::uint64_t>(blk)));
+        for (index_t c = blk * block; c < std::min(count, (blk + 1) * block); ++c) {
+          const index_t i = first + c * 2 * s;
+          op.combine(a, x.data() + (i - s) * esz, x.data() + i * esz, x.data() + i * esz);
+        }
+        tr.add(a, false);
+      });
+      ++level;
+    };
+    index_t top = 1;
+    for (; top < q.length; top *= 2) sweep(top, 2 * top - 1);
+    for (index_t s = top / 2; s >= 1; s /= 2) sweep(s, 3 * s - 1);
+    write_prefix_offsets(op, q, x.data(), out, af, threads, tr, sq);
+  }
+}
+
+// ---- scan/chunked: chunks of C tokens. Per chunk: (1) the chunk's aggregate element
+// e_[c] = e_last o ... o e_first (a local scan that keeps only its end), (2) the chained
+// scan of carries h_[c] = e_[c](h_[c-1]) (h_[-1] = h0), (3) the fix-up: the chunk's
+// states recomputed from h_[c-1] by the recurrence. The first chunk of a sequence needs
+// no aggregate (its carry is its last state) and the last none either (no successor).
+// Tasks are chunks in order; a chunk waits for its predecessor's carry only for step
+// (2) (a chained look-back, Merrill & Garland 2016, without the decoupled partial sums
+// so the combine order is fixed), so steps (1) and (3) of different chunks overlap and
+// a chunk's data is still in cache for (3). Work <= 2T steps + T/C applies, depth
+// 2C + T/C.
+template <class A, class Op>
+void scan_chunked(const Op& op, const std::vector<Sequence<typename A::value_type>>& seqs,
+                  typename A::value_type* out, const ArithFactory<A>& af, unsigned threads, Tracker& tr,
+                  index_t chunk) {
+  using V = typename A::value_type;
+  struct Chunk {
+    std::size_t seq;
+    index_t begin, end;
+    bool first, last;
+  };
+  std::vector<Chunk> chunks;
+  for (std::size_t s = 0; s < seqs.size(); ++s) {
+    const auto& q = seqs[s];
+    for (index_t b = 0; b < q.length; b += chunk)
+      chunks.push_back({s, q.begin + b, q.begin + std::min(q.length, b + chunk), b == 0,
+                        b + chunk >= q.length});
+  }
+  const index_t nc = static_cast<index_t>(chunks.size());
+  const index_t esz = op.tsz + op.osz;
+  std::vector<V> carries(static_cast<std::size_t>(nc * op.osz));
+  std::unique_ptr<std::atomic<int>[]> ready(new std::atomic<int>[static_cast<std::size_t>(nc)]);
+  for (index_t i = 0; i < nc; ++i) ready[i].store(0, std::memory_order_relaxed);
+
+  parallel_for(nc, threads, [&](index_t ci) {
+    const Chunk& c = chunks[static_cast<std::size_t>(ci)];
+    A a = af.make(task_stream(7, static_cast<std::uint64_t>(ci), 0));
+    std::vector<V> h(static_cast<std::size_t>(op.osz), V(0));
+    const V* carry_in = nullptr;  // null: zero state
+    if (c.first) {
+      if (seqs[c.seq].h0)
+        for (index_t j = 0; j < op.osz; ++j) h[static_cast<std::size_t>(j)] = a.store(seqs[c.seq].h0[j]);
+    } else {
+      std::vector<V> agg;
+      if (!c.last) {  // (1) the aggregate
+        agg.resize(static_cast<std::size_t>(esz));
+        op.load(a, c.begin, agg.data());
+        for (index_t n = c.begin + 1; n < c.end; ++n) op.absorb(a, agg.data(), n);
+      }
+      // Wait for the predecessor's carry: spin briefly, then back off so that an
+      // oversubscribed machine does not burn a core on the wait.
+      for (int spins = 0; ready[ci - 1].load(std::memory_order_acquire) == 0; ++spins) {
+        if (spins < 256)
+          std::this_thread::yield();
+        else
+          std::this_thread::sleep_for(std::chrono::microseconds(20));
+      }
+      carry_in = carries.data() + (ci - 1) * op.osz;
+      if (!c.last) {  // (2) publish this chunk's carry
+        op.apply(a, agg.data(), carry_in, carries.data() + ci * op.osz);
+        ready[ci].store(1, std::memory_order_release);
+      }
+      std::copy(carry_in, carry_in + op.osz, h.begin());
+    }
+    const bool bad = run_steps(op, a, c.begin, c.end, h.data(), out);  // (3) the fix-up
+    if (c.first && !c.last) {
+      std::copy(h.begin(), h.end(), carries.begin() + ci * op.osz);
+      ready[ci].store(1, std::memory_order_release);
+    }
+    tr.add(a, bad);
+  });
+}
+
+}  // namespace triscan::scan_detail
