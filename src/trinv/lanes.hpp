@@ -1,0 +1,279 @@
+// src/trinv/lanes.hpp — the batched native fast path of Method 1 (not installed;
+// docs/trinv.md "Batched fast path"): `width` matrices of the same order n are inverted
+// at once with the batch index in the SIMD lanes, so that every arithmetic operation
+// is a full-width vector operation whatever n is.
+//
+// 1. Gather: the strictly lower parts of the group's L, negated (exact), go into an
+//    interleaved tile, entry (i, k) of every matrix in one vector; for a non-unit
+//    diagonal, l_ii goes into a separate vector. Lanes beyond the group's count hold
+//    the identity. Non-finite entries read are counted per matrix.
+// 2. The recurrence of invert_forward_native (kernels.hpp), lane-wise:
+//      x_ij = (delta_ij - sum_{k=j}^{i-1} l_ik x_kj) / l_ii,
+//    each entry's terms -l_ik * x_kj added to a running sum that starts at 0, in the
+//    order k = j, j+1, ..., i-1, then divided by l_ii (non-unit). Rows are processed in
+//    groups of B; for a group [i0, i0 + B), register tiles of B x B running sums cover
+//    the columns j < i0 and add the terms k < i0 (every term of a tile is a multiply-add
+//    of two vectors); the rows of X are stored padded with exact zeros up to a multiple
+//    of B columns, so a tile that starts at a column j0 <= k reads x_kj = 0 for j > k
+//    and adds exact zeros (-l_ik * 0 = 0, and a running sum that starts at +0 and only
+//    ever adds terms in round-to-nearest stays +0 until its first nonzero term; at worst
+//    the sign of a zero result can differ). Then the group's own terms k = i0 .. r-1 are
+//    added to row r in order, as each row of the group becomes final, exactly as in the
+//    single-matrix kernel. Hence each entry sees the same operations in the same order
+//    as invert_forward_native: the same error bound (ASNA Thm 8.5 per column) and, with
+//    the same FMA contraction (both are compiled in direct.cpp), the same bits.
+// 3. Scatter: each matrix's X is written to its output view under the output contract
+//    (1 on a unit diagonal, 0 above), non-finite entries counted.
+//
+// Portable C++: GCC/Clang vector extensions, whose width follows the target (64 bytes
+// with AVX-512, 32 with AVX, else 16); without SIMD hardware the compiler lowers them
+// to scalar code. The rows are padded to n_pad = ceil(n / B) B with identity rows,
+// which are computed and never written out.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <limits>
+#include <memory>
+
+#include "src/trinv/method.hpp"
+
+namespace triscan::trinv_detail::lanes {
+
+#if defined(__AVX512F__)
+inline constexpr std::size_t vector_bytes = 64;
+inline constexpr index_t block = 4;  // B: 16 running sums + 4 + 1 operands of 32 vector registers
+#elif defined(__AVX__)
+inline constexpr std::size_t vector_bytes = 32;
+inline constexpr index_t block = 3;  // 9 + 3 + 1 of 16 registers
+#else
+inline constexpr std::size_t vector_bytes = 16;
+inline constexpr index_t block = 3;
+#endif
+inline constexpr index_t max_n = 256;
+
+template <class T>
+struct Vec {
+  typedef T type __attribute__((vector_size(vector_bytes)));
+  using index_type = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+  typedef index_type index __attribute__((vector_size(vector_bytes)));
+  static constexpr index_t width = static_cast<index_t>(vector_bytes / sizeof(T));
+};
+
+// ---- W x W transposition in registers (W = lanes) -------------------------------------
+// log2(W) butterfly stages; stage h swaps the off-diagonal h x h sub-blocks of every
+// 2h x 2h diagonal block: for rows r, r + h ((r & h) == 0),
+//   v[r][j]     = (j & h) ? v[r + h][j - h] : v[r][j],
+//   v[r + h][j] = (j & h) ? v[r + h][j]     : v[r][j + h].
+// GCC's __builtin_shuffle takes the two-source index vectors (index W + j = b[j]); other
+// compilers swap elements one by one. Data movement only: values are not changed.
+template <class T>
+struct ShuffleMasks {
+  static constexpr index_t W = Vec<T>::width;
+  typename Vec<T>::index_type lo[8][W], hi[8][W];
+  constexpr ShuffleMasks() : lo(), hi() {
+    index_t s = 0;
+    for (index_t h = 1; h < W; h *= 2, ++s)
+      for (index_t j = 0; j < W; ++j) {
+        lo[s][j] = static_cast<typename Vec<T>::index_type>((j & h) ? W + j - h : j);
+        hi[s][j] = static_cast<typename Vec<T>::index_type>((j & h) ? W + j : j + h);
+      }
+  }
+};
+
+template <class T>
+inline void transpose(typename Vec<T>::type* v) {
+  using V = typename Vec<T>::type;
+  constexpr index_t W = Vec<T>::width;
+#if defined(__GNUC__) && !defined(__clang__)
+  using IV = typename Vec<T>::index;
+  static constexpr ShuffleMasks<T> masks{};
+  index_t s = 0;
+  for (index_t h = 1; h < W; h *= 2, ++s) {
+    IV lo, hi;
+    std::memcpy(&lo, masks.lo[s], sizeof(IV));
+    std::memcpy(&hi, masks.hi[s], sizeof(IV));
+    for (index_t r = 0; r < W; ++r)
+      if (!(r & h)) {
+        const V a = v[r], b = v[r + h];
+        v[r] = __builtin_shuffle(a, b, lo);
+        v[r + h] = __builtin_shuffle(a, b, hi);
+      }
+  }
+#else
+  for (index_t r = 0; r < W; ++r)
+    for (index_t c = r + 1; c < W; ++c) {
+      const T t = v[r][c];
+      v[r][c] = v[c][r];
+      v[c][r] = t;
+    }
+  (void)sizeof(V);
+#endif
+}
+
+inline index_t padded_order(index_t n) { return (n + block - 1) / block * block; }
+// Row r of X holds the columns 0 .. P(r) - 1, P(r) = the multiple of B above r.
+inline index_t x_row_length(index_t r) { return (r / block + 1) * block; }
+// Offset (in vectors) of row r of X: sum_{r' < r} P(r').
+inline index_t x_row_offset(index_t r) {
+  const index_t q = r / block, s = r % block;  // full blocks of rows, then s rows of length (q+1)B
+  return block * block * q * (q + 1) / 2 + s * (q + 1) * block;
+}
+// Offset of row r of the strictly lower part of L (r entries).
+inline index_t l_row_offset(index_t r) { return r * (r - 1) / 2; }
+
+// Layout of the scratch, in vectors: -L (strictly lower, packed), diag(L), X (padded rows).
+struct Layout {
+  index_t np, l_size, d_size, x_size;
+  explicit Layout(index_t n)
+      : np(padded_order(n)), l_size(l_row_offset(np)), d_size(np), x_size(x_row_offset(np)) {}
+  index_t vectors() const { return l_size + d_size + x_size; }
+};
+
+template <class T>
+index_t scratch_size(index_t n) {
+  // in T entries, plus one vector of slack for the alignment
+  return (Layout(n).vectors() + 1) * Vec<T>::width;
+}
+
+template <class T>
+void run(const LaneGroup<T>& g, T* scratch) {
+  using V = typename Vec<T>::type;
+  constexpr index_t W = Vec<T>::width, B = block;
+  const index_t n = g.n;
+  const Layout lay(n);
+  const index_t np = lay.np;
+  void* raw = scratch;
+  std::size_t space = static_cast<std::size_t>(scratch_size<T>(n)) * sizeof(T);
+  V* const base = static_cast<V*>(std::align(alignof(V), sizeof(V) * lay.vectors(), raw, space));
+  V* const Lm = base;             // Lm[l_row_offset(i) + k] = -l_ik, k < i
+  V* const D = Lm + lay.l_size;   // D[i] = l_ii (non-unit)
+  V* const X = D + lay.d_size;    // X[x_row_offset(i) + j]
+
+  // 1. Gather (lanes >= count and padding rows: identity).
+  for (index_t i = g.count == W ? n : 0; i < np; ++i) {  // a full group overwrites rows < n below
+    V* lrow = Lm + l_row_offset(i);
+    for (index_t k = 0; k < i; ++k) lrow[k] = V{};
+  }
+  if (!g.unit || g.count < W)
+    for (index_t i = 0; i < np; ++i) D[i] = V{} + T(1);
+  // Row i of the W matrices, W columns at a time: W row segments are loaded (vector b =
+  // matrix b), transposed (vector c = column k0 + c of every matrix) and stored. The last
+  // segment of a row with i >= W is the full one ending at column i - 1 (overlapping the
+  // previous one; only its new columns are stored), so only the strictly lower part is
+  // read. A non-finite entry makes its lane of `poison` NaN (x * 0 is 0 for finite x).
+  V poison = V{};
+  for (index_t i = 0; i < n; ++i) {
+    V* lrow = Lm + l_row_offset(i);
+    for (index_t k0 = 0; k0 < i; k0 += W) {
+      const index_t ks = (k0 + W > i && i >= W) ? i - W : k0;  // the segment read: ks .. ks + m - 1
+      const index_t m = std::min(W, i - ks);
+      V t[W];
+      for (index_t b = 0; b < W; ++b) {
+        if (b >= g.count) {
+          t[b] = V{};
+          continue;
+        }
+        const MatrixView<const T>& A = g.L[b];
+        const T* a = &A(i, ks);
+        if (m == W && A.col_stride == 1) {
+          std::memcpy(&t[b], a, sizeof(V));
+        } else {
+          t[b] = V{};
+          for (index_t k = 0; k < m; ++k) t[b][k] = a[k * A.col_stride];
+        }
+      }
+      transpose<T>(t);
+      for (index_t c = k0 - ks; c < m; ++c) {
+        poison = poison + t[c] * T(0);
+        lrow[ks + c] = -t[c];
+      }
+    }
+    if (!g.unit) {
+      for (index_t b = 0; b < g.count; ++b) D[i][b] = g.L[b](i, i);
+      poison = poison + D[i] * T(0);
+    }
+  }
+  for (index_t b = 0; b < g.count; ++b) g.nonfinite_in[b] = std::isnan(poison[b]) ? 1 : 0;
+
+  // 2. The recurrence, B rows at a time.
+  for (index_t i0 = 0; i0 < np; i0 += B) {
+    const V* lr[B];
+    for (index_t r = 0; r < B; ++r) lr[r] = Lm + l_row_offset(i0 + r);
+    for (index_t j0 = 0; j0 < i0; j0 += B) {  // tiles: terms k < i0 of the columns j0 .. j0 + B - 1
+      V acc[B][B] = {};
+      for (index_t k = j0; k < i0; ++k) {
+        const V* y = X + x_row_offset(k) + j0;
+        V yv[B];
+        for (index_t c = 0; c < B; ++c) yv[c] = y[c];
+        for (index_t r = 0; r < B; ++r) {
+          const V m = lr[r][k];
+          for (index_t c = 0; c < B; ++c) acc[r][c] = acc[r][c] + m * yv[c];
+        }
+      }
+      for (index_t r = 0; r < B; ++r) {
+        V* x = X + x_row_offset(i0 + r) + j0;
+        for (index_t c = 0; c < B; ++c) x[c] = acc[r][c];
+      }
+    }
+    for (index_t r = i0; r < i0 + B; ++r) {  // the group's own terms k = i0 .. r-1, then row r is final
+      V* x = X + x_row_offset(r);
+      for (index_t c = i0; c < i0 + B; ++c) x[c] = V{};
+      for (index_t k = i0; k < r; ++k) {
+        const V m = lr[r - i0][k];
+        const V* y = X + x_row_offset(k);
+        for (index_t c = 0; c <= k; ++c) x[c] = x[c] + m * y[c];
+      }
+      if (g.unit) {
+        x[r] = V{} + T(1);
+      } else {
+        const V d = D[r];
+        for (index_t c = 0; c < r; ++c) x[c] = x[c] / d;
+        x[r] = T(1) / d;
+      }
+    }
+  }
+
+  // 3. Scatter, the gather's transposition backwards: row i of X (its stored columns
+  // < P(i) hold the lower part, the diagonal and exact zeros; beyond them zeros), W
+  // columns at a time, becomes W output row segments. poison as above.
+  poison = V{};
+  for (index_t i = 0; i < n; ++i) {
+    const V* x = X + x_row_offset(i);
+    const index_t stored = x_row_length(i);
+    for (index_t c1 = 0; c1 < n; c1 += W) {
+      const index_t c0 = (c1 + W > n && n >= W) ? n - W : c1;  // the last one may overlap: same values
+      const index_t m = std::min(W, n - c0);
+      V t[W];
+      for (index_t c = 0; c < W; ++c) t[c] = c0 + c < stored ? x[c0 + c] : V{};
+      for (index_t c = 0; c < W && c0 + c <= i; ++c) poison = poison + t[c] * T(0);
+      transpose<T>(t);
+      for (index_t b = 0; b < g.count; ++b) {
+        if (g.nonfinite_in[b] > 0) continue;  // the driver reports nonfinite_input and fills X
+        const MatrixView<T>& Xo = g.X[b];
+        T* o = &Xo(i, c0);
+        if (m == W && Xo.col_stride == 1) {
+          std::memcpy(o, &t[b], sizeof(V));
+        } else {
+          for (index_t c = 0; c < m; ++c) o[c * Xo.col_stride] = t[b][c];
+        }
+      }
+    }
+  }
+  for (index_t b = 0; b < g.count; ++b) g.nonfinite_out[b] = std::isnan(poison[b]) ? 1 : 0;
+}
+
+template <class T>
+LaneKernel<T> forward_kernel() {
+  LaneKernel<T> k;
+  k.width = Vec<T>::width;
+  k.max_n = max_n;
+  k.scratch_size = &scratch_size<T>;
+  k.run = &run<T>;
+  return k;
+}
+
+}  // namespace triscan::trinv_detail::lanes
