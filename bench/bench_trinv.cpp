@@ -28,6 +28,7 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +46,22 @@ constexpr index_t distinct = 256;
 constexpr index_t sample = 64;
 unsigned bench_threads = 2;
 
+// Batch buffers are 64-byte aligned, as ML frameworks allocate tensors (PyTorch's CPU
+// allocator aligns to 64 bytes); both sides use the same buffers.
+template <class T>
+struct Aligned64 {
+  using value_type = T;
+  Aligned64() = default;
+  template <class U>
+  Aligned64(const Aligned64<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t(64)); }
+  friend bool operator==(const Aligned64&, const Aligned64&) { return true; }
+  friend bool operator!=(const Aligned64&, const Aligned64&) { return false; }
+};
+template <class T>
+using Buffer = std::vector<T, Aligned64<T>>;
+
 std::map<std::string, double> seconds;      // benchmark name -> wall seconds per iteration
 std::map<std::string, double> cpu_seconds;  // benchmark name -> process CPU seconds per iteration
 
@@ -57,9 +74,9 @@ double process_cpu() {
 }
 
 template <class T>
-std::vector<T>& batch_input() {
-  static std::vector<T> A = [] {
-    std::vector<T> a(static_cast<std::size_t>(batch_count * batch_n * batch_n));
+Buffer<T>& batch_input() {
+  static Buffer<T> A = [] {
+    Buffer<T> a(static_cast<std::size_t>(batch_count * batch_n * batch_n));
     for (index_t d = 0; d < distinct; ++d) {
       validation::GeneratorParams gp;
       gp.name = "deltanet";
@@ -121,7 +138,7 @@ void register_batch() {
       const std::string name = std::string("batch/") + type_name<T>() + "/" + m.name + (check ? "+check" : "");
       benchmark::RegisterBenchmark(name.c_str(), [name, spec = m.name, check](benchmark::State& st) {
         const auto& A = batch_input<T>();
-        std::vector<T> X(A.size());
+        Buffer<T> X(A.size());
         const auto in = BatchView<const T>::contiguous(A.data(), batch_count, batch_n, batch_n);
         const auto out = BatchView<T>::contiguous(X.data(), batch_count, batch_n, batch_n);
         const MethodSpec ms = MethodSpec::parse(spec);
@@ -143,7 +160,7 @@ void register_batch() {
   const std::string name = std::string("batch/") + type_name<T>() + "/lapack";
   benchmark::RegisterBenchmark(name.c_str(), [name](benchmark::State& st) {
     const auto& A = batch_input<T>();
-    std::vector<T> X(A.size());
+    Buffer<T> X(A.size());
     double total = 0.0, cpu = 0.0;
     const int saved = openblas_get_num_threads();
     openblas_set_num_threads(1);  // one matrix per call: OpenBLAS single-threaded, as in triscan's batches

@@ -525,9 +525,13 @@ TrinvResult lane_result(const Problem& p, MatrixView<const T> L, MatrixView<T> X
 // Items [lo, hi) through the method's lane kernel: consecutive matrices of the same order
 // n <= max_n form groups of up to `width`; others (n = 0, n > max_n) take run_one.
 // views(i) returns item i's (A, X) as the caller gave them.
+// Output bytes above which the lane kernel writes with streaming stores (far beyond the
+// caches of the machines we run on; a smaller batch's output stays in cache for its user).
+constexpr double stream_output_bytes = 64.0 * 1024 * 1024;
+
 template <class T, class Views>
 Status run_lanes(const Problem& p, const trinv_detail::LaneKernel<T>& lk, index_t lo, index_t hi, const Views& views,
-                 Status* statuses, Workspaces<T>& ws) {
+                 Status* statuses, Workspaces<T>& ws, bool stream_output) {
   const bool upper = p.opt->triangle == Triangle::upper;
   Status status = Status::ok;
   auto record = [&](index_t i, Status s) {
@@ -552,6 +556,7 @@ Status run_lanes(const Problem& p, const trinv_detail::LaneKernel<T>& lk, index_
     g.X = X.data();
     g.nonfinite_in = bad_in.data();
     g.nonfinite_out = bad_out.data();
+    g.stream_output = stream_output;
     ws.lanes.resize(static_cast<std::size_t>(lk.scratch_size(n)));
     lk.run(g, ws.lanes.data());
     for (std::size_t j = 0; j < items.size(); ++j)
@@ -620,9 +625,10 @@ Status invert_batch_impl(const MethodSpec& spec, BatchView<const In> A, BatchVie
   const MethodImpl& m = checked_method(spec, opt);
   const Problem p = make_problem<In>(m, spec, opt);
   const auto& lk = lane_kernel(m, static_cast<In*>(nullptr));
+  const bool stream = double(A.count) * double(A.rows) * double(A.cols) * sizeof(In) > stream_output_bytes;
   if (p.native && lk.width > 0)
     return run_ranges<In>(A.count, opt.threads, [&](index_t lo, index_t hi, Workspaces<In>& ws) {
-      return run_lanes(p, lk, lo, hi, [&](index_t b) { return std::make_pair(A[b], X[b]); }, statuses, ws);
+      return run_lanes(p, lk, lo, hi, [&](index_t b) { return std::make_pair(A[b], X[b]); }, statuses, ws, stream);
     });
   return run_items<In>(A.count, opt.threads, [&](index_t b, Workspaces<In>& ws) {
     const Status s = run_one(p, static_cast<std::uint64_t>(b), A[b], X[b], ws).status;
@@ -649,6 +655,7 @@ Status invert_chunks_impl(const MethodSpec& spec, const ChunkLayout& layout, con
   // chunks are ordered (batch, chunk, head), so chunk i is status entry i of the
   // row-major [chunk_count, H] array.
   const auto& lk = lane_kernel(m, static_cast<In*>(nullptr));
+  const bool stream = double(elements) * sizeof(In) > stream_output_bytes;
   if (p.native && lk.width > 0)
     return run_ranges<In>(static_cast<index_t>(chunks.size()), opt.threads,
                           [&](index_t lo, index_t hi, Workspaces<In>& ws) {
@@ -659,7 +666,7 @@ Status invert_chunks_impl(const MethodSpec& spec, const ChunkLayout& layout, con
                                   return std::make_pair(MatrixView<const In>(chunk_view(A, layout, c)),
                                                         chunk_view(X, layout, c));
                                 },
-                                statuses, ws);
+                                statuses, ws, stream);
                           });
   return run_items<In>(static_cast<index_t>(chunks.size()), opt.threads, [&](index_t i, Workspaces<In>& ws) {
     const ChunkRef& c = chunks[static_cast<std::size_t>(i)];

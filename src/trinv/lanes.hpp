@@ -41,6 +41,10 @@
 
 #include "src/trinv/method.hpp"
 
+#if defined(__AVX512F__) || defined(__AVX__)
+#include <immintrin.h>
+#endif
+
 namespace triscan::trinv_detail::lanes {
 
 #if defined(__AVX512F__)
@@ -92,10 +96,12 @@ inline void transpose(typename Vec<T>::type* v) {
   using IV = typename Vec<T>::index;
   static constexpr ShuffleMasks<T> masks{};
   index_t s = 0;
+#pragma GCC unroll 8
   for (index_t h = 1; h < W; h *= 2, ++s) {
     IV lo, hi;
     std::memcpy(&lo, masks.lo[s], sizeof(IV));
     std::memcpy(&hi, masks.hi[s], sizeof(IV));
+#pragma GCC unroll 16
     for (index_t r = 0; r < W; ++r)
       if (!(r & h)) {
         const V a = v[r], b = v[r + h];
@@ -137,6 +143,32 @@ template <class T>
 index_t scratch_size(index_t n) {
   // in T entries, plus one vector of slack for the alignment
   return (Layout(n).vectors() + 1) * Vec<T>::width;
+}
+
+// Stores one vector to o (W entries, unit stride). Streaming (non-temporal) when asked
+// and o is aligned to the vector size on AVX / AVX-512 hardware; else an ordinary store.
+// Returns whether it streamed (the caller then ends with a store fence).
+template <class T>
+inline bool store_row_segment(T* o, const typename Vec<T>::type& v, bool stream) {
+#if defined(__AVX512F__) || defined(__AVX__)
+  if (stream && reinterpret_cast<std::uintptr_t>(o) % vector_bytes == 0) {
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>)
+      _mm512_stream_ps(o, reinterpret_cast<const __m512&>(v));
+    else
+      _mm512_stream_pd(o, reinterpret_cast<const __m512d&>(v));
+#else
+    if constexpr (std::is_same_v<T, float>)
+      _mm256_stream_ps(o, reinterpret_cast<const __m256&>(v));
+    else
+      _mm256_stream_pd(o, reinterpret_cast<const __m256d&>(v));
+#endif
+    return true;
+  }
+#endif
+  (void)stream;
+  std::memcpy(o, &v, sizeof(v));
+  return false;
 }
 
 template <class T>
@@ -241,6 +273,7 @@ void run(const LaneGroup<T>& g, T* scratch) {
   // < P(i) hold the lower part, the diagonal and exact zeros; beyond them zeros), W
   // columns at a time, becomes W output row segments. poison as above.
   poison = V{};
+  bool streamed = false;
   for (index_t i = 0; i < n; ++i) {
     const V* x = X + x_row_offset(i);
     const index_t stored = x_row_length(i);
@@ -248,15 +281,19 @@ void run(const LaneGroup<T>& g, T* scratch) {
       const index_t c0 = (c1 + W > n && n >= W) ? n - W : c1;  // the last one may overlap: same values
       const index_t m = std::min(W, n - c0);
       V t[W];
-      for (index_t c = 0; c < W; ++c) t[c] = c0 + c < stored ? x[c0 + c] : V{};
-      for (index_t c = 0; c < W && c0 + c <= i; ++c) poison = poison + t[c] * T(0);
-      transpose<T>(t);
+      if (c0 > i) {  // above the diagonal: zeros, nothing to transpose
+        for (index_t c = 0; c < W; ++c) t[c] = V{};
+      } else {
+        for (index_t c = 0; c < W; ++c) t[c] = c0 + c < stored ? x[c0 + c] : V{};
+        for (index_t c = 0; c < W && c0 + c <= i; ++c) poison = poison + t[c] * T(0);
+        transpose<T>(t);
+      }
       for (index_t b = 0; b < g.count; ++b) {
         if (g.nonfinite_in[b] > 0) continue;  // the driver reports nonfinite_input and fills X
         const MatrixView<T>& Xo = g.X[b];
         T* o = &Xo(i, c0);
         if (m == W && Xo.col_stride == 1) {
-          std::memcpy(o, &t[b], sizeof(V));
+          streamed |= store_row_segment(o, t[b], g.stream_output);
         } else {
           for (index_t c = 0; c < m; ++c) o[c * Xo.col_stride] = t[b][c];
         }
@@ -264,6 +301,11 @@ void run(const LaneGroup<T>& g, T* scratch) {
     }
   }
   for (index_t b = 0; b < g.count; ++b) g.nonfinite_out[b] = std::isnan(poison[b]) ? 1 : 0;
+#if defined(__AVX512F__) || defined(__AVX__)
+  if (streamed) _mm_sfence();  // order the streaming stores before whatever follows
+#else
+  (void)streamed;
+#endif
 }
 
 template <class T>

@@ -53,6 +53,10 @@ struct LaneGroup {
   const MatrixView<T>* X = nullptr;        // count views (any strides)
   index_t* nonfinite_in = nullptr;         // count flags, written
   index_t* nonfinite_out = nullptr;        // count flags, written
+  // Write X with non-temporal (streaming) stores where the hardware and alignment allow:
+  // set by the driver for batches whose output is far larger than the caches, where it
+  // saves reading each output line before overwriting it. The values are the same.
+  bool stream_output = false;
 };
 
 template <class T>
