@@ -539,14 +539,20 @@ Status run_lanes(const Problem& p, const trinv_detail::LaneKernel<T>& lk, index_
     status = worst(status, s);
   };
   const auto width = static_cast<std::size_t>(lk.width);
-  std::vector<MatrixView<const T>> L;
+  std::vector<MatrixView<const T>> L, next_L;
   std::vector<MatrixView<T>> X;
   std::vector<index_t> items, bad_in(width), bad_out(width);
   L.reserve(width);
   X.reserve(width);
+  next_L.reserve(width);
   items.reserve(width);
-  auto flush = [&] {
+  auto flush = [&](index_t next) {  // next: the first item after this group
     if (items.empty()) return;
+    next_L.clear();
+    for (index_t i = next; i < std::min(hi, next + lk.width); ++i) {
+      const MatrixView<const T> a = views(i).first;
+      next_L.push_back(upper ? a.transposed() : a);
+    }
     const index_t n = L.front().rows;
     trinv_detail::LaneGroup<T> g;
     g.n = n;
@@ -557,6 +563,8 @@ Status run_lanes(const Problem& p, const trinv_detail::LaneKernel<T>& lk, index_
     g.nonfinite_in = bad_in.data();
     g.nonfinite_out = bad_out.data();
     g.stream_output = stream_output;
+    g.prefetch = next_L.data();
+    g.prefetch_count = static_cast<index_t>(next_L.size());
     ws.lanes.resize(static_cast<std::size_t>(lk.scratch_size(n)));
     lk.run(g, ws.lanes.data());
     for (std::size_t j = 0; j < items.size(); ++j)
@@ -570,17 +578,17 @@ Status run_lanes(const Problem& p, const trinv_detail::LaneKernel<T>& lk, index_
     const MatrixView<const T> la = upper ? a.transposed() : a;
     const MatrixView<T> lx = upper ? x.transposed() : x;
     if (la.rows == 0 || la.rows > lk.max_n) {
-      flush();
+      flush(i);
       record(i, run_one(p, static_cast<std::uint64_t>(i), a, x, ws).status);
       continue;
     }
-    if (!items.empty() && L.front().rows != la.rows) flush();
+    if (!items.empty() && L.front().rows != la.rows) flush(i);
     L.push_back(la);
     X.push_back(lx);
     items.push_back(i);
-    if (items.size() == width) flush();
+    if (items.size() == width) flush(i + 1);
   }
-  flush();
+  flush(hi);
   return status;
 }
 

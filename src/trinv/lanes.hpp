@@ -171,6 +171,23 @@ inline bool store_row_segment(T* o, const typename Vec<T>::type& v, bool stream)
   return false;
 }
 
+// Prefetches the read part of the next group's matrices (unit column stride only), a
+// slice of rows per call: `cursor` counts rows over the matrices, `rows` is the quota.
+template <class T>
+inline void prefetch_rows(const LaneGroup<T>& g, index_t& cursor, index_t rows) {
+  constexpr index_t line = static_cast<index_t>(64 / sizeof(T));
+  for (index_t end = cursor + rows; cursor < end; ++cursor) {
+    const index_t b = cursor / g.n, i = cursor % g.n;
+    if (b >= g.prefetch_count) return;
+    const MatrixView<const T>& A = g.prefetch[b];
+    if (A.col_stride != 1 || A.rows != g.n) continue;
+    const T* a = &A(i, 0);
+    const index_t m = g.unit ? i : i + 1;
+    for (index_t k = 0; k < m; k += line) __builtin_prefetch(a + k, 0, 3);
+    if (m > 0) __builtin_prefetch(a + m - 1, 0, 3);
+  }
+}
+
 template <class T>
 void run(const LaneGroup<T>& g, T* scratch) {
   using V = typename Vec<T>::type;
@@ -231,8 +248,11 @@ void run(const LaneGroup<T>& g, T* scratch) {
   }
   for (index_t b = 0; b < g.count; ++b) g.nonfinite_in[b] = std::isnan(poison[b]) ? 1 : 0;
 
-  // 2. The recurrence, B rows at a time.
+  // 2. The recurrence, B rows at a time (prefetching the next group's input meanwhile).
+  index_t pf_cursor = 0;
+  const index_t pf_rows = (g.prefetch_count * n + np / B - 1) / (np / B);
   for (index_t i0 = 0; i0 < np; i0 += B) {
+    prefetch_rows(g, pf_cursor, pf_rows);
     const V* lr[B];
     for (index_t r = 0; r < B; ++r) lr[r] = Lm + l_row_offset(i0 + r);
     for (index_t j0 = 0; j0 < i0; j0 += B) {  // tiles: terms k < i0 of the columns j0 .. j0 + B - 1

@@ -57,6 +57,10 @@ struct LaneGroup {
   // set by the driver for batches whose output is far larger than the caches, where it
   // saves reading each output line before overwriting it. The values are the same.
   bool stream_output = false;
+  // The next group's inputs (a hint, may be empty): the kernel prefetches their read
+  // part into the cache while it computes, so the next gather does not wait on memory.
+  const MatrixView<const T>* prefetch = nullptr;
+  index_t prefetch_count = 0;
 };
 
 template <class T>
