@@ -214,14 +214,25 @@ void run(const LaneGroup<T>& g, T* scratch) {
   // segment of a row with i >= W is the full one ending at column i - 1 (overlapping the
   // previous one; only its new columns are stored), so only the strictly lower part is
   // read. A non-finite entry makes its lane of `poison` NaN (x * 0 is 0 for finite x).
+  // With unit column strides a full segment is one unaligned vector load per matrix
+  // (lanes beyond the group's count read a row of zeros).
+  static const T zeros[max_n] = {};
+  bool unit_stride = true;
+  for (index_t b = 0; b < g.count; ++b) unit_stride = unit_stride && g.L[b].col_stride == 1;
   V poison = V{};
   for (index_t i = 0; i < n; ++i) {
     V* lrow = Lm + l_row_offset(i);
+    const T* rowp[W];
+    for (index_t b = 0; b < W; ++b) rowp[b] = b < g.count ? &g.L[b](i, 0) : zeros;
     for (index_t k0 = 0; k0 < i; k0 += W) {
       const index_t ks = (k0 + W > i && i >= W) ? i - W : k0;  // the segment read: ks .. ks + m - 1
       const index_t m = std::min(W, i - ks);
       V t[W];
-      for (index_t b = 0; b < W; ++b) {
+      if (unit_stride && m == W) {
+#pragma GCC unroll 16
+        for (index_t b = 0; b < W; ++b) std::memcpy(&t[b], rowp[b] + ks, sizeof(V));
+      } else {
+        for (index_t b = 0; b < W; ++b) {
         if (b >= g.count) {
           t[b] = V{};
           continue;
@@ -234,8 +245,10 @@ void run(const LaneGroup<T>& g, T* scratch) {
           t[b] = V{};
           for (index_t k = 0; k < m; ++k) t[b][k] = a[k * A.col_stride];
         }
+        }
       }
       transpose<T>(t);
+#pragma GCC unroll 16
       for (index_t c = k0 - ks; c < m; ++c) {
         poison = poison + t[c] * T(0);
         lrow[ks + c] = -t[c];
@@ -294,9 +307,13 @@ void run(const LaneGroup<T>& g, T* scratch) {
   // columns at a time, becomes W output row segments. poison as above.
   poison = V{};
   bool streamed = false;
+  bool unit_stride_out = true;
+  for (index_t b = 0; b < g.count; ++b) unit_stride_out = unit_stride_out && g.X[b].col_stride == 1;
   for (index_t i = 0; i < n; ++i) {
     const V* x = X + x_row_offset(i);
     const index_t stored = x_row_length(i);
+    T* orow[W];  // row i of each output; null: not written (no matrix, or non-finite input)
+    for (index_t b = 0; b < W; ++b) orow[b] = b < g.count && g.nonfinite_in[b] == 0 ? &g.X[b](i, 0) : nullptr;
     for (index_t c1 = 0; c1 < n; c1 += W) {
       const index_t c0 = (c1 + W > n && n >= W) ? n - W : c1;  // the last one may overlap: same values
       const index_t m = std::min(W, n - c0);
@@ -307,6 +324,12 @@ void run(const LaneGroup<T>& g, T* scratch) {
         for (index_t c = 0; c < W; ++c) t[c] = c0 + c < stored ? x[c0 + c] : V{};
         for (index_t c = 0; c < W && c0 + c <= i; ++c) poison = poison + t[c] * T(0);
         transpose<T>(t);
+      }
+      if (unit_stride_out && m == W) {
+#pragma GCC unroll 16
+        for (index_t b = 0; b < W; ++b)
+          if (orow[b]) streamed |= store_row_segment(orow[b] + c0, t[b], g.stream_output);
+        continue;
       }
       for (index_t b = 0; b < g.count; ++b) {
         if (g.nonfinite_in[b] > 0) continue;  // the driver reports nonfinite_input and fills X
