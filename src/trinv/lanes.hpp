@@ -268,9 +268,9 @@ void run(const LaneGroup<T>& g, T* scratch) {
     prefetch_rows(g, pf_cursor, pf_rows);
     const V* lr[B];
     for (index_t r = 0; r < B; ++r) lr[r] = Lm + l_row_offset(i0 + r);
-    for (index_t j0 = 0; j0 < i0; j0 += B) {  // tiles: terms k < i0 of the columns j0 .. j0 + B - 1
+    for (index_t j0 = 0; j0 < i0; j0 += B) {  // tiles: columns j0 .. j0 + B - 1 (< i0) of the B rows
       V acc[B][B] = {};
-      for (index_t k = j0; k < i0; ++k) {
+      for (index_t k = j0; k < i0; ++k) {  // terms k < i0
         const V* y = X + x_row_offset(k) + j0;
         V yv[B];
         for (index_t c = 0; c < B; ++c) yv[c] = y[c];
@@ -279,24 +279,36 @@ void run(const LaneGroup<T>& g, T* scratch) {
           for (index_t c = 0; c < B; ++c) acc[r][c] = acc[r][c] + m * yv[c];
         }
       }
+      // The group's own terms k = i0, ..., i0 + r - 1, in order, from the rows above that
+      // are final in registers; then the division (non-unit): row i0 + r is final.
+      for (index_t r = 0; r < B; ++r) {
+        for (index_t q = 0; q < r; ++q) {
+          const V m = lr[r][i0 + q];
+          for (index_t c = 0; c < B; ++c) acc[r][c] = acc[r][c] + m * acc[q][c];
+        }
+        if (!g.unit) {
+          const V d = D[i0 + r];
+          for (index_t c = 0; c < B; ++c) acc[r][c] = acc[r][c] / d;
+        }
+      }
       for (index_t r = 0; r < B; ++r) {
         V* x = X + x_row_offset(i0 + r) + j0;
         for (index_t c = 0; c < B; ++c) x[c] = acc[r][c];
       }
     }
-    for (index_t r = i0; r < i0 + B; ++r) {  // the group's own terms k = i0 .. r-1, then row r is final
+    for (index_t r = i0; r < i0 + B; ++r) {  // the diagonal block: columns i0 .. r, terms k = c .. r-1
       V* x = X + x_row_offset(r);
       for (index_t c = i0; c < i0 + B; ++c) x[c] = V{};
       for (index_t k = i0; k < r; ++k) {
         const V m = lr[r - i0][k];
         const V* y = X + x_row_offset(k);
-        for (index_t c = 0; c <= k; ++c) x[c] = x[c] + m * y[c];
+        for (index_t c = i0; c <= k; ++c) x[c] = x[c] + m * y[c];
       }
       if (g.unit) {
         x[r] = V{} + T(1);
       } else {
         const V d = D[r];
-        for (index_t c = 0; c < r; ++c) x[c] = x[c] / d;
+        for (index_t c = i0; c < r; ++c) x[c] = x[c] / d;
         x[r] = T(1) / d;
       }
     }
