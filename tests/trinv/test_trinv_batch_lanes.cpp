@@ -117,7 +117,8 @@ template <class T>
 void strided_sweep() {
   for (index_t n : {3, 17, 64, 65})
     for (int kind = 0; kind < 3; ++kind)
-      for (Triangle t : {Triangle::lower, Triangle::upper}) {
+      for (Triangle t : {Triangle::lower, Triangle::upper})
+        for (Diagonal d : {Diagonal::unit, Diagonal::non_unit}) {
         const index_t count = 21, ld = n + 3, stride = ld * n + 5;
         auto in = random_buffer<T>(static_cast<std::size_t>(count * stride), 5 + n);
         std::vector<T> out(in.size(), T(-7));
@@ -129,9 +130,11 @@ void strided_sweep() {
           X.row_stride = 1;
           X.col_stride = ld;
         }
+        if (d == Diagonal::non_unit) set_diagonal(A, 11 + n);
         const std::string what = std::string(fmt<T>()) + " n = " + std::to_string(n) + ", layout " +
-                                 std::to_string(kind) + (t == Triangle::upper ? ", upper" : ", lower");
-        expect_batch_equals_single<T>(A, X, native_options<T>(2, t), what);
+                                 std::to_string(kind) + (t == Triangle::upper ? ", upper" : ", lower") +
+                                 (d == Diagonal::unit ? ", unit" : ", non-unit");
+        expect_batch_equals_single<T>(A, X, native_options<T>(2, t, d), what);
         // Entries of the output buffer outside every view keep their value.
         std::vector<char> inside(out.size(), 0);
         for (index_t b = 0; b < count; ++b)
@@ -142,6 +145,22 @@ void strided_sweep() {
             ASSERT_EQ(out[e], T(-7)) << what << ": entry " << e << " outside the views was written";
           }
       }
+}
+
+// Orders above the lane kernel's limit (256) take the single-matrix path inside a batch.
+template <class T>
+void beyond_lane_limit() {
+  const index_t n = 257, count = 3;
+  auto buf = random_buffer<T>(static_cast<std::size_t>(count * n * n), 257);
+  std::vector<T> out(buf.size());
+  expect_batch_equals_single<T>(BatchView<T>::contiguous(buf.data(), count, n, n),
+                                BatchView<T>::contiguous(out.data(), count, n, n), native_options<T>(2),
+                                std::string(fmt<T>()) + " n = 257");
+}
+
+TEST(TrinvBatchLanes, OrdersBeyondTheLaneLimit) {
+  beyond_lane_limit<float>();
+  beyond_lane_limit<double>();
 }
 
 TEST(TrinvBatchLanes, StridedColumnMajorAndUpperFp32) { strided_sweep<float>(); }
