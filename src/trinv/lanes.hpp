@@ -183,8 +183,8 @@ inline void prefetch_rows(const LaneGroup<T>& g, index_t& cursor, index_t rows) 
     if (A.col_stride != 1 || A.rows != g.n) continue;
     const T* a = &A(i, 0);
     const index_t m = g.unit ? i : i + 1;
-    for (index_t k = 0; k < m; k += line) __builtin_prefetch(a + k, 0, 3);
-    if (m > 0) __builtin_prefetch(a + m - 1, 0, 3);
+    for (index_t k = 0; k < m; k += line) __builtin_prefetch(a + k, 0, 2);  // into L2: the tile owns L1
+    if (m > 0) __builtin_prefetch(a + m - 1, 0, 2);
   }
 }
 
