@@ -4,9 +4,10 @@
 // is a full-width vector operation whatever n is.
 //
 // 1. Gather: the strictly lower parts of the group's L, negated (exact), go into an
-//    interleaved tile, entry (i, k) of every matrix in one vector; for a non-unit
-//    diagonal, l_ii goes into a separate vector. Lanes beyond the group's count hold
-//    the identity. Non-finite entries read are counted per matrix.
+//    interleaved tile, entry (i, k) of every matrix in one vector (W x W blocks
+//    transposed in registers); for a non-unit diagonal, l_ii goes into a separate
+//    vector. Lanes beyond the group's count hold the identity. A matrix with a
+//    non-finite entry in its read part is flagged.
 // 2. The recurrence of invert_forward_native (kernels.hpp), lane-wise:
 //      x_ij = (delta_ij - sum_{k=j}^{i-1} l_ik x_kj) / l_ii,
 //    each entry's terms -l_ik * x_kj added to a running sum that starts at 0, in the
@@ -19,11 +20,12 @@
 //    ever adds terms in round-to-nearest stays +0 until its first nonzero term; at worst
 //    the sign of a zero result can differ). Then the group's own terms k = i0 .. r-1 are
 //    added to row r in order, as each row of the group becomes final, exactly as in the
-//    single-matrix kernel. Hence each entry sees the same operations in the same order
+//    single-matrix kernel (for the columns j < i0 inside the tile's registers, for the
+//    diagonal block by short loops), then the division. Hence each entry sees the same operations in the same order
 //    as invert_forward_native: the same error bound (ASNA Thm 8.5 per column) and, with
 //    the same FMA contraction (both are compiled in direct.cpp), the same bits.
 // 3. Scatter: each matrix's X is written to its output view under the output contract
-//    (1 on a unit diagonal, 0 above), non-finite entries counted.
+//    (1 on a unit diagonal, 0 above), a matrix with a non-finite result flagged.
 //
 // Portable C++: GCC/Clang vector extensions, whose width follows the target (64 bytes
 // with AVX-512, 32 with AVX, else 16); without SIMD hardware the compiler lowers them
