@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "src/trinv/kernels.hpp"
+#include "src/trinv/lanes.hpp"
 
 namespace triscan::trinv_detail {
 namespace {
@@ -185,7 +186,13 @@ void validate_base(const MethodSpec& spec) {
 MethodImpl make(TrinvMethodInfo info, void (*validate)(const MethodSpec&), Kernel<arith::Native<double>> f64,
                 Kernel<arith::Native<float>> f32, Kernel<arith::Simulated> sim) {
   info.family = "direct";
-  return {std::move(info), validate, f64, f32, sim};
+  MethodImpl m;
+  m.info = std::move(info);
+  m.validate = validate;
+  m.run_f64 = f64;
+  m.run_f32 = f32;
+  m.run_sim = sim;
+  return m;
 }
 
 TrinvMethodInfo info(std::string name, std::string flops_formula, std::function<double(index_t)> flops,
@@ -209,6 +216,9 @@ std::vector<MethodImpl> direct_methods() {
                         "(Method 1, Du Croz & Higham 1992; Higham ASNA 2nd ed. §14.2.1, Thm 8.5)",
                         {}),
                    no_params, TRISCAN_KERNELS(forward_substitution)));
+  // Batches of native fp32 / fp64 matrices: the same recurrence, the batch in the SIMD lanes.
+  m.back().lanes_f64 = lanes::forward_kernel<double>();
+  m.back().lanes_f32 = lanes::forward_kernel<float>();
   m.push_back(make(info("trinv/forward_substitution_row", "(n^3 - n)/3", substitution_flops, false,
                         "left-residual stable: |X^ L - I| <= c_n u |X^||L|, |X^ - L^-1| <= c_n u |X^||L||L^-1| "
                         "(Method 2 = LAPACK xTRTI2, Du Croz & Higham 1992; Higham ASNA 2nd ed. §14.2.1)",

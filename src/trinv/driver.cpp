@@ -157,6 +157,7 @@ template <class In>
 struct Workspaces {
   Workspace<In> native;
   Workspace<double> simulated;
+  std::vector<In> lanes;  // the batched fast path's tiles (src/trinv/lanes.hpp)
 };
 
 trinv_detail::Kernel<arith::Native<double>> kernel_of(const MethodImpl& m, const arith::Native<double>&) {
@@ -448,11 +449,13 @@ unsigned worker_count(unsigned requested, index_t items) {
   return static_cast<unsigned>(std::min<index_t>(w, std::max<index_t>(items, 1)));
 }
 
-// Runs item(i, workspaces) for i in [0, count): worker w takes the contiguous range
-// [w count / W, (w+1) count / W) (static partition). Each item depends only on its index,
-// so results do not depend on W. Returns the worst status.
-template <class In, class Item>
-Status run_items(index_t count, unsigned threads, const Item& item) {
+// Runs range(lo, hi, workspaces) over a static partition of [0, count): worker w takes
+// the contiguous range [w count / W, (w+1) count / W). Each item's result depends only on
+// its index (the batched fast path gives every matrix the operations of the one-matrix
+// kernel, whichever matrices share its group), so results do not depend on W. Returns the
+// worst status.
+template <class In, class Range>
+Status run_ranges(index_t count, unsigned threads, const Range& range) {
   if (count == 0) return Status::ok;
   const SingleThreadedBlas blas_guard;
   const unsigned W = worker_count(threads, count);
@@ -462,7 +465,7 @@ Status run_items(index_t count, unsigned threads, const Item& item) {
     try {
       Workspaces<In> ws;
       const index_t lo = count * w / W, hi = count * (w + 1) / W;
-      for (index_t i = lo; i < hi; ++i) worst_of[w] = worst(worst_of[w], item(i, ws));
+      worst_of[w] = range(lo, hi, ws);
     } catch (...) {
       errors[w] = std::current_exception();
     }
@@ -476,6 +479,117 @@ Status run_items(index_t count, unsigned threads, const Item& item) {
   Status s = Status::ok;
   for (Status x : worst_of) s = worst(s, x);
   return s;
+}
+
+// Runs item(i, workspaces) for every i in [0, count) (see run_ranges).
+template <class In, class Item>
+Status run_items(index_t count, unsigned threads, const Item& item) {
+  return run_ranges<In>(count, threads, [&](index_t lo, index_t hi, Workspaces<In>& ws) {
+    Status s = Status::ok;
+    for (index_t i = lo; i < hi; ++i) s = worst(s, item(i, ws));
+    return s;
+  });
+}
+
+// ---- The batched fast path ------------------------------------------------------------------
+
+const trinv_detail::LaneKernel<double>& lane_kernel(const MethodImpl& m, double*) { return m.lanes_f64; }
+const trinv_detail::LaneKernel<float>& lane_kernel(const MethodImpl& m, float*) { return m.lanes_f32; }
+
+// Statuses of one matrix of a lane group, as invert_one would report them: the input
+// checks (the kernel counted non-finite entries while gathering), then the output checks.
+// L, X are the lower-triangular views the kernel used (transposed for upper input).
+template <class T>
+TrinvResult lane_result(const Problem& p, MatrixView<const T> L, MatrixView<T> X, index_t bad_in, index_t bad_out,
+                        Workspace<T>& ws) {
+  const bool upper = p.opt->triangle == Triangle::upper, unit = p.opt->diagonal == Diagonal::unit;
+  TrinvResult r;
+  if (bad_in > 0) return nonfinite_input(L, X, unit, upper);
+  if (!unit && singular(L, L, X, upper, r)) return r;
+  arith::Native<T> a;
+  const MethodOutcome out{};
+  if (!p.opt->check_accuracy || bad_out > 0 || (L.col_stride == 1 && X.col_stride == 1))
+    return finish(p, a, out, bad_out == 0, L, MatrixView<const T>(X), r);
+  // The check reads rows with unit stride: row-major copies of the lower triangles.
+  const index_t n = L.rows;
+  ws.resize(n);
+  const MatrixView<T> Lc = MatrixView<T>::row_major(ws.l.data(), n, n), Xc = MatrixView<T>::row_major(ws.x.data(), n, n);
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j <= i; ++j) {
+      Lc(i, j) = (unit && i == j) ? T(1) : L(i, j);
+      Xc(i, j) = X(i, j);
+    }
+  return finish(p, a, out, true, MatrixView<const T>(Lc), MatrixView<const T>(Xc), r);
+}
+
+// Items [lo, hi) through the method's lane kernel: consecutive matrices of the same order
+// n <= max_n form groups of up to `width`; others (n = 0, n > max_n) take run_one.
+// views(i) returns item i's (A, X) as the caller gave them.
+// Output bytes above which the lane kernel writes with streaming stores (far beyond the
+// caches of the machines we run on; a smaller batch's output stays in cache for its user).
+constexpr double stream_output_bytes = 64.0 * 1024 * 1024;
+
+template <class T, class Views>
+Status run_lanes(const Problem& p, const trinv_detail::LaneKernel<T>& lk, index_t lo, index_t hi, const Views& views,
+                 Status* statuses, Workspaces<T>& ws, bool stream_output) {
+  const bool upper = p.opt->triangle == Triangle::upper;
+  Status status = Status::ok;
+  auto record = [&](index_t i, Status s) {
+    if (statuses) statuses[i] = s;
+    status = worst(status, s);
+  };
+  const auto width = static_cast<std::size_t>(lk.width);
+  std::vector<MatrixView<const T>> L, next_L;
+  std::vector<MatrixView<T>> X;
+  std::vector<index_t> items, bad_in(width), bad_out(width);
+  L.reserve(width);
+  X.reserve(width);
+  next_L.reserve(width);
+  items.reserve(width);
+  auto flush = [&](index_t next) {  // next: the first item after this group
+    if (items.empty()) return;
+    next_L.clear();
+    for (index_t i = next; i < std::min(hi, next + lk.width); ++i) {
+      const MatrixView<const T> a = views(i).first;
+      next_L.push_back(upper ? a.transposed() : a);
+    }
+    const index_t n = L.front().rows;
+    trinv_detail::LaneGroup<T> g;
+    g.n = n;
+    g.unit = p.opt->diagonal == Diagonal::unit;
+    g.count = static_cast<index_t>(items.size());
+    g.L = L.data();
+    g.X = X.data();
+    g.nonfinite_in = bad_in.data();
+    g.nonfinite_out = bad_out.data();
+    g.stream_output = stream_output;
+    g.prefetch = next_L.data();
+    g.prefetch_count = static_cast<index_t>(next_L.size());
+    ws.lanes.resize(static_cast<std::size_t>(lk.scratch_size(n)));
+    lk.run(g, ws.lanes.data());
+    for (std::size_t j = 0; j < items.size(); ++j)
+      record(items[j], lane_result(p, L[j], X[j], bad_in[j], bad_out[j], ws.native).status);
+    L.clear();
+    X.clear();
+    items.clear();
+  };
+  for (index_t i = lo; i < hi; ++i) {
+    const auto [a, x] = views(i);
+    const MatrixView<const T> la = upper ? a.transposed() : a;
+    const MatrixView<T> lx = upper ? x.transposed() : x;
+    if (la.rows == 0 || la.rows > lk.max_n) {
+      flush(i);
+      record(i, run_one(p, static_cast<std::uint64_t>(i), a, x, ws).status);
+      continue;
+    }
+    if (!items.empty() && L.front().rows != la.rows) flush(i);
+    L.push_back(la);
+    X.push_back(lx);
+    items.push_back(i);
+    if (items.size() == width) flush(i + 1);
+  }
+  flush(hi);
+  return status;
 }
 
 template <class In>
@@ -518,6 +632,12 @@ Status invert_batch_impl(const MethodSpec& spec, BatchView<const In> A, BatchVie
   }
   const MethodImpl& m = checked_method(spec, opt);
   const Problem p = make_problem<In>(m, spec, opt);
+  const auto& lk = lane_kernel(m, static_cast<In*>(nullptr));
+  const bool stream = double(A.count) * double(A.rows) * double(A.cols) * sizeof(In) > stream_output_bytes;
+  if (p.native && lk.width > 0)
+    return run_ranges<In>(A.count, opt.threads, [&](index_t lo, index_t hi, Workspaces<In>& ws) {
+      return run_lanes(p, lk, lo, hi, [&](index_t b) { return std::make_pair(A[b], X[b]); }, statuses, ws, stream);
+    });
   return run_items<In>(A.count, opt.threads, [&](index_t b, Workspaces<In>& ws) {
     const Status s = run_one(p, static_cast<std::uint64_t>(b), A[b], X[b], ws).status;
     if (statuses) statuses[b] = s;
@@ -542,6 +662,20 @@ Status invert_chunks_impl(const MethodSpec& spec, const ChunkLayout& layout, con
   const Problem p = make_problem<In>(m, spec, opt);
   // chunks are ordered (batch, chunk, head), so chunk i is status entry i of the
   // row-major [chunk_count, H] array.
+  const auto& lk = lane_kernel(m, static_cast<In*>(nullptr));
+  const bool stream = double(elements) * sizeof(In) > stream_output_bytes;
+  if (p.native && lk.width > 0)
+    return run_ranges<In>(static_cast<index_t>(chunks.size()), opt.threads,
+                          [&](index_t lo, index_t hi, Workspaces<In>& ws) {
+                            return run_lanes(
+                                p, lk, lo, hi,
+                                [&](index_t i) {
+                                  const ChunkRef& c = chunks[static_cast<std::size_t>(i)];
+                                  return std::make_pair(MatrixView<const In>(chunk_view(A, layout, c)),
+                                                        chunk_view(X, layout, c));
+                                },
+                                statuses, ws, stream);
+                          });
   return run_items<In>(static_cast<index_t>(chunks.size()), opt.threads, [&](index_t i, Workspaces<In>& ws) {
     const ChunkRef& c = chunks[static_cast<std::size_t>(i)];
     const Status s =

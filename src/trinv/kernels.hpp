@@ -102,7 +102,8 @@ inline void blas_trsm(CBLAS_SIDE side, CBLAS_DIAG diag, float alpha, const CView
 // rows X(k, c0 : c0 + 2W) of earlier rows, whose entries above the diagonal are zero,
 // so the extra terms l_ik * 0 add exact zeros. The tile sums run over k < i (rows
 // before the group); the group's own terms k = i, ..., r-1 are added afterwards, in
-// order, as each of its rows becomes final.
+// order, as each of its rows becomes final. (Batches of native matrices run the same
+// recurrence with the batch index in the SIMD lanes: src/trinv/lanes.hpp, same bits.)
 template <class T>
 struct Simd {
   typedef T type __attribute__((vector_size(64)));

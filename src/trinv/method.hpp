@@ -35,12 +35,50 @@ template <class A>
 using Kernel = MethodOutcome (*)(const MethodSpec& spec, A& arith, MatrixView<const typename A::value_type> L,
                                  MatrixView<typename A::value_type> X, const Context& ctx);
 
+// The batched native fast path (src/trinv/lanes.hpp): `count` <= width matrices of the
+// same order n inverted at once, the batch index in the SIMD lanes. The driver has done
+// the argument checks and the upper -> lower transposition; the kernel reads only the
+// part of each L the input contract allows (strictly lower, plus the diagonal when
+// non-unit), writes each X in full under the output contract (lower triangle, exact 1
+// on a unit diagonal, 0 above), and flags per matrix (nonzero) whether an entry it read
+// was not finite (nonfinite_in; that matrix's X is then left for the driver to fill)
+// and whether one it wrote in the lower triangle is not (nonfinite_out). Every matrix sees exactly the operations of the
+// method's single-matrix native kernel, in the same order.
+template <class T>
+struct LaneGroup {
+  index_t n = 0;
+  bool unit = true;
+  index_t count = 0;
+  const MatrixView<const T>* L = nullptr;  // count views (any strides)
+  const MatrixView<T>* X = nullptr;        // count views (any strides)
+  index_t* nonfinite_in = nullptr;         // count flags, written
+  index_t* nonfinite_out = nullptr;        // count flags, written
+  // Write X with non-temporal (streaming) stores where the hardware and alignment allow:
+  // set by the driver for batches whose output is far larger than the caches, where it
+  // saves reading each output line before overwriting it. The values are the same.
+  bool stream_output = false;
+  // The next group's inputs (a hint, may be empty): the kernel prefetches their read
+  // part into the cache while it computes, so the next gather does not wait on memory.
+  const MatrixView<const T>* prefetch = nullptr;
+  index_t prefetch_count = 0;
+};
+
+template <class T>
+struct LaneKernel {
+  index_t width = 0;  // matrices per call (0: the method has no batched fast path)
+  index_t max_n = 0;  // largest order it takes
+  index_t (*scratch_size)(index_t n) = nullptr;  // entries of T the call needs in `scratch`
+  void (*run)(const LaneGroup<T>& group, T* scratch) = nullptr;
+};
+
 struct MethodImpl {
   TrinvMethodInfo info;
   void (*validate)(const MethodSpec& spec);  // throws std::invalid_argument on bad parameters
   Kernel<arith::Native<double>> run_f64;
   Kernel<arith::Native<float>> run_f32;
   Kernel<arith::Simulated> run_sim;
+  LaneKernel<double> lanes_f64{};  // batched native fast path, if the method has one
+  LaneKernel<float> lanes_f32{};
 };
 
 // Registered by src/trinv/direct.cpp and src/trinv/iterative.cpp respectively.

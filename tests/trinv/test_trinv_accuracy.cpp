@@ -50,18 +50,7 @@ struct Case {
   Matrix<double> M_inv;              // comparison-matrix inverse M(L)^-1
 };
 
-// |A||B| for lower triangular A, B (n^3/6 multiply-adds of non-negative terms).
-Matrix<double> abs_product(const Matrix<double>& A, const Matrix<double>& B) {
-  const index_t n = A.rows();
-  Matrix<double> C(n, n);
-  for (index_t i = 0; i < n; ++i)
-    for (index_t k = 0; k <= i; ++k) {
-      const double a = std::fabs(A(i, k));
-      if (a == 0.0) continue;
-      for (index_t j = 0; j <= k; ++j) C(i, j) += a * std::fabs(B(k, j));
-    }
-  return C;
-}
+using trinv_test::abs_product;
 
 Matrix<double> comparison_inverse(const Matrix<double>& L, bool unit) {
   // M(L) = diag|l_ii| - |offdiag|; M^-1 >= 0 by substitution with non-negative terms.

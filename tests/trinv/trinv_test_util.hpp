@@ -87,6 +87,19 @@ inline std::string describe(const std::string& spec, const std::string& input, i
   return os.str();
 }
 
+// |A||B| for lower triangular A, B (n^3/6 multiply-adds of non-negative terms).
+inline Matrix<double> abs_product(const Matrix<double>& A, const Matrix<double>& B) {
+  const index_t n = A.rows();
+  Matrix<double> C(n, n);
+  for (index_t i = 0; i < n; ++i)
+    for (index_t k = 0; k <= i; ++k) {
+      const double a = std::fabs(A(i, k));
+      if (a == 0.0) continue;
+      for (index_t j = 0; j <= k; ++j) C(i, j) += a * std::fabs(B(k, j));
+    }
+  return C;
+}
+
 // The first entry where two matrices differ bitwise (NaN == NaN), or "" when equal.
 template <class T>
 std::string first_difference(MatrixView<const T> A, MatrixView<const T> B) {
