@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -123,6 +124,22 @@ TEST(Cli, InvertJsonHasOneLinePerMatrixAndASummary) {
   EXPECT_TRUE(lines[3]["summary"].get<bool>());
   EXPECT_EQ(lines[3]["status_counts"]["ok"].get<int>(), 3);
   EXPECT_EQ(lines[3]["worst_status"], "ok");
+}
+
+// `triscan methods` lists every registry: triangular inversion, Householder
+// representations and scan algorithms, each name once, and a summary count.
+TEST(Cli, MethodsListsEveryRegistry) {
+  const auto r = run_cli("methods --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto lines = json_lines(r.out);
+  ASSERT_GE(lines.size(), 2u);
+  std::set<std::string> names;
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) EXPECT_TRUE(names.insert(lines[i]["name"]).second) << lines[i];
+  for (const char* name : {"trinv/forward_substitution", "trinv/recursive_merge", "householder/compact_wy",
+                           "householder/ut", "scan/blelloch", "scan/chunked"})
+    EXPECT_EQ(names.count(name), 1u) << name;
+  EXPECT_TRUE(lines.back()["summary"].get<bool>());
+  EXPECT_EQ(lines.back()["count"].get<std::size_t>(), names.size());
 }
 
 TEST(Cli, FlaggedStatusIsDataNotAnError) {

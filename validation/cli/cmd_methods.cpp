@@ -1,6 +1,9 @@
-// `triscan methods [--json]`: the registered methods with family, cost and stability.
+// `triscan methods [--json]`: the registered methods with family, cost and stability:
+// triangular inversion, Householder-product representations, scan algorithms.
 #include <cstdio>
 
+#include "triscan/householder.hpp"
+#include "triscan/scan.hpp"
 #include "triscan/trinv.hpp"
 #include "validation/cli/cli.hpp"
 
@@ -33,7 +36,38 @@ int run_methods(bool json) {
       if (!m.params.empty()) std::printf("  parameters: %s\n", joined(m.params).c_str());
     }
   }
-  if (json) print_json_line({{"summary", true}, {"count", methods.size()}});
+  for (const auto& m : householder_methods()) {
+    if (json) {
+      print_json_line({{"name", m.name},
+                       {"family", "householder"},
+                       {"description", m.description},
+                       {"flops", m.flops_formula},
+                       {"flops_m256_r64", m.flops(256, 64)},
+                       {"stability", m.stability},
+                       {"params", m.params}});
+    } else {
+      std::printf("%s\n  family: householder   flops: %s\n  stability: %s\n", m.name.c_str(),
+                  m.flops_formula.c_str(), m.stability.c_str());
+      if (!m.params.empty()) std::printf("  parameters: %s\n", joined(m.params).c_str());
+    }
+  }
+  for (const auto& a : scan_algorithms()) {
+    if (json) {
+      print_json_line({{"name", a.name},
+                       {"family", "scan"},
+                       {"description", a.description},
+                       {"work", a.work},
+                       {"depth", a.depth},
+                       {"params", a.params}});
+    } else {
+      std::printf("%s\n  family: scan   work: %s   depth: %s\n  %s\n", a.name.c_str(), a.work.c_str(), a.depth.c_str(),
+                  a.description.c_str());
+      if (!a.params.empty()) std::printf("  parameters: %s\n", joined(a.params).c_str());
+    }
+  }
+  if (json)
+    print_json_line({{"summary", true},
+                     {"count", methods.size() + householder_methods().size() + scan_algorithms().size()}});
   return 0;
 }
 
