@@ -1,0 +1,432 @@
+// src/wy/chunk_wy.cpp — the delta-rule chunk WY (include/triscan/wy.hpp, docs/wy.md).
+//
+// Per chunk of m tokens (rows i, j = 0..m-1, G the in-chunk inclusive cumulative
+// log-decay, per channel for kda/dplr):
+//   N_ij = sum_c a_ic b_jc exp(G_ic - G_jc), i > j    (delta families: a = beta k, b = k)
+//   X    = (I + N)^-1                                  (a registered trinv method)
+//   T    = X diag(beta)                                (dplr: T = X)
+//   W    = T (γ ⊙ K),  γ = exp(G)                      (dplr: T (γ ⊙ a))
+//   U    = T V
+// The recurrence these come from, and the check of each formula against it, is in
+// docs/wy.md; validation/mpfr/chunk_wy.cpp checks them against the MPFR token recurrence.
+#include <cblas.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "numerics/arith.hpp"
+#include "triscan/trinv.hpp"
+#include "triscan/wy.hpp"
+
+namespace triscan {
+
+std::string wy_family_name(WyFamily f) {
+  switch (f) {
+    case WyFamily::deltanet: return "deltanet";
+    case WyFamily::gated: return "gated";
+    case WyFamily::kda: return "kda";
+    case WyFamily::dplr: return "dplr";
+  }
+  return "unknown";
+}
+
+WyFamily wy_family_by_name(const std::string& name) {
+  for (WyFamily f : {WyFamily::deltanet, WyFamily::gated, WyFamily::kda, WyFamily::dplr})
+    if (wy_family_name(f) == name) return f;
+  throw std::invalid_argument("wy family '" + name + "' is unknown (deltanet, gated, kda, dplr)");
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+bool per_channel(WyFamily f) { return f == WyFamily::kda || f == WyFamily::dplr; }
+bool gated(WyFamily f) { return f != WyFamily::deltanet; }
+
+// The geometry of the [B, T, H, ·] tensors.
+struct Geometry {
+  index_t T = 0, H = 0, Hk = 0, dk = 0, dv = 0;
+  // Offset of row (batch, t, head) of a [B, T, heads, width] tensor.
+  index_t row(index_t b, index_t t, index_t heads, index_t head, index_t width) const {
+    return ((b * T + t) * heads + head) * width;
+  }
+};
+
+template <class V>
+struct Workspace {
+  std::vector<V> a, bm, v, beta, G, N, X, Tm, KG, W, U;
+};
+
+template <class V>
+bool finite_range(const V* p, index_t n) {
+  for (index_t i = 0; i < n; ++i)
+    if (!std::isfinite(p[i])) return false;
+  return true;
+}
+
+// exp(x) rounded once to the storage format (simulated) / in the native type.
+template <class Ar>
+typename Ar::value_type decay(Ar& ar, typename Ar::value_type x) {
+  using V = typename Ar::value_type;
+  return ar.store(static_cast<V>(std::exp(x)));
+}
+
+struct PhaseTimes {
+  double kkt = 0, inversion = 0, wu = 0;
+};
+
+// One chunk (c) of one head: gathers its inputs, forms N, inverts I + N, forms T, W, U
+// and writes them. Returns the chunk's status.
+template <class Ar>
+Status wy_chunk(Ar& ar, WyFamily f, const ChunkLayout& layout, const ChunkRef& c, const Geometry& geo,
+                const WyInputs<typename Ar::value_type>& in, const WyOutputs<typename Ar::value_type>& out,
+                const WyOptions& opt, Workspace<typename Ar::value_type>& ws, PhaseTimes* times) {
+  using V = typename Ar::value_type;
+  const index_t m = c.size, dk = geo.dk, dv = geo.dv, h = c.head;
+  const index_t kh = h * geo.Hk / geo.H;
+  const index_t gw = per_channel(f) ? dk : 1;  // width of g and G per token
+  auto t0 = Clock::now();
+
+  // ---- gather (a: the left vectors, beta k or dplr's a; bm: the right vectors) -------
+  ws.a.assign(static_cast<std::size_t>(m * dk), V(0));
+  ws.bm.assign(static_cast<std::size_t>(m * dk), V(0));
+  ws.v.assign(static_cast<std::size_t>(m * dv), V(0));
+  ws.beta.assign(static_cast<std::size_t>(m), V(1));
+  ws.G.assign(static_cast<std::size_t>(m * gw), V(0));
+  bool finite = true;
+  for (index_t i = 0; i < m; ++i) {
+    const index_t t = c.start + i;
+    if (f == WyFamily::dplr) {
+      const V* ai = in.a + geo.row(c.batch, t, geo.H, h, dk);
+      const V* bi = in.b + geo.row(c.batch, t, geo.H, h, dk);
+      std::copy(ai, ai + dk, ws.a.begin() + i * dk);
+      std::copy(bi, bi + dk, ws.bm.begin() + i * dk);
+    } else {
+      const V* ki = in.k + geo.row(c.batch, t, geo.Hk, kh, dk);
+      std::copy(ki, ki + dk, ws.a.begin() + i * dk);  // k_i (beta_i enters as a row factor)
+      std::copy(ki, ki + dk, ws.bm.begin() + i * dk);
+      ws.beta[i] = in.beta[geo.row(c.batch, t, geo.H, h, 1)];
+    }
+    const V* vi = in.v + geo.row(c.batch, t, geo.H, h, dv);
+    std::copy(vi, vi + dv, ws.v.begin() + i * dv);
+    if (gated(f)) {
+      const V* gi = in.g + geo.row(c.batch, t, geo.H, h, gw);
+      std::copy(gi, gi + gw, ws.G.begin() + i * gw);
+    }
+  }
+  finite = finite_range(ws.a.data(), m * dk) && finite_range(ws.bm.data(), m * dk) &&
+           finite_range(ws.v.data(), m * dv) && finite_range(ws.beta.data(), m) &&
+           finite_range(ws.G.data(), m * gw);
+
+  auto write_rows = [&](const std::vector<V>& Wr, const std::vector<V>& Ur) {
+    for (index_t i = 0; i < m; ++i) {
+      const index_t t = c.start + i;
+      std::copy(Wr.begin() + i * dk, Wr.begin() + (i + 1) * dk, out.w + geo.row(c.batch, t, geo.H, h, dk));
+      std::copy(Ur.begin() + i * dv, Ur.begin() + (i + 1) * dv, out.u + geo.row(c.batch, t, geo.H, h, dv));
+    }
+  };
+  auto write_chunk_matrix = [&](V* base, const std::vector<V>& M) {
+    if (base == nullptr) return;
+    const MatrixView<V> dst = chunk_view(base, layout, c);
+    for (index_t i = 0; i < m; ++i)
+      for (index_t j = 0; j < m; ++j) dst(i, j) = M[i * m + j];
+  };
+  if (!finite) {
+    const V nan = std::numeric_limits<V>::quiet_NaN();
+    write_rows(std::vector<V>(m * dk, nan), std::vector<V>(m * dv, nan));
+    write_chunk_matrix(out.A, std::vector<V>(m * m, nan));
+    write_chunk_matrix(out.T_factor, std::vector<V>(m * m, nan));
+    return Status::nonfinite_input;
+  }
+
+  // ---- G: in-chunk inclusive cumulative sums of the per-token log-decays ------------
+  if (gated(f) && !opt.cumulative_g)
+    for (index_t i = 1; i < m; ++i)
+      for (index_t ch = 0; ch < gw; ++ch)
+        ws.G[i * gw + ch] = ar.add(ws.G[(i - 1) * gw + ch], ws.G[i * gw + ch]);
+
+  // ---- N_ij = beta_i sum_c k_ic k_jc exp(G_ic - G_jc), i > j  (dplr: a, b, no beta) ---
+  ws.N.assign(static_cast<std::size_t>(m * m), V(0));
+  std::vector<V> e(static_cast<std::size_t>(gw));
+  for (index_t i = 1; i < m; ++i) {
+    const V* ai = ws.a.data() + i * dk;
+    for (index_t j = 0; j < i; ++j) {
+      const V* bj = ws.bm.data() + j * dk;
+      V s;
+      if (per_channel(f)) {
+        // one exponential per channel of the decay *difference*: never exp(G_i) exp(-G_j)
+        s = V(0);
+        for (index_t ch = 0; ch < dk; ++ch) {
+          const V d = decay(ar, ar.sub(ws.G[i * dk + ch], ws.G[j * dk + ch]));
+          s = ar.muladd(ai[ch], ar.mul(bj[ch], d), s);
+        }
+      } else {
+        s = ar.dot(dk, ai, 1, bj, 1, V(0));
+        if (f == WyFamily::gated) s = ar.mul(s, decay(ar, ar.sub(ws.G[i], ws.G[j])));
+      }
+      if (f != WyFamily::dplr) s = ar.mul(ws.beta[i], s);
+      ws.N[i * m + j] = ar.store(s);
+    }
+  }
+  if (times) times->kkt += seconds_since(t0);
+
+  // ---- X = (I + N)^-1 ------------------------------------------------------------------
+  t0 = Clock::now();
+  ws.X.assign(static_cast<std::size_t>(m * m), V(0));
+  TrinvOptions to;
+  to.precision = opt.precision;
+  to.check_accuracy = opt.check_accuracy;
+  to.threads = 1;
+  const TrinvResult r =
+      invert(opt.method, MatrixView<const V>::row_major(ws.N.data(), m, m), MatrixView<V>::row_major(ws.X.data(), m, m), to);
+  Status status = r.status;
+  if (times) times->inversion += seconds_since(t0);
+
+  // ---- T = X diag(beta), W = T (γ ⊙ K), U = T V -----------------------------------
+  t0 = Clock::now();
+  ws.Tm.assign(static_cast<std::size_t>(m * m), V(0));
+  for (index_t i = 0; i < m; ++i)
+    for (index_t j = 0; j <= i; ++j)
+      ws.Tm[i * m + j] = f == WyFamily::dplr ? ws.X[i * m + j] : ar.store(ar.mul(ws.X[i * m + j], ws.beta[j]));
+  // γ ⊙ K: row i scaled by exp(G_i) (gated) or channel-wise by exp(G_ic) (kda, dplr: γ ⊙ a)
+  const std::vector<V>& left = ws.a;  // k (delta families) or a (dplr)
+  const V* KG = left.data();
+  if (gated(f)) {
+    ws.KG.resize(static_cast<std::size_t>(m * dk));
+    for (index_t i = 0; i < m; ++i) {
+      const V gi = per_channel(f) ? V(0) : decay(ar, ws.G[i]);
+      for (index_t ch = 0; ch < dk; ++ch) {
+        const V d = per_channel(f) ? decay(ar, ws.G[i * dk + ch]) : gi;
+        ws.KG[i * dk + ch] = ar.store(ar.mul(d, left[i * dk + ch]));
+      }
+    }
+    KG = ws.KG.data();
+  }
+  ws.W.assign(static_cast<std::size_t>(m * dk), V(0));
+  ws.U.assign(static_cast<std::size_t>(m * dv), V(0));
+  const auto Tv = MatrixView<const V>::row_major(ws.Tm.data(), m, m);
+  ar.gemm(Tv, MatrixView<const V>::row_major(KG, m, dk), MatrixView<V>::row_major(ws.W.data(), m, dk));
+  ar.gemm(Tv, MatrixView<const V>::row_major(ws.v.data(), m, dv), MatrixView<V>::row_major(ws.U.data(), m, dv));
+  for (auto& x : ws.W) x = ar.output(x);
+  for (auto& x : ws.U) x = ar.output(x);
+  write_rows(ws.W, ws.U);
+  write_chunk_matrix(out.A, ws.N);
+  write_chunk_matrix(out.T_factor, ws.Tm);
+  if (times) times->wu += seconds_since(t0);
+
+  // Inputs were finite: any non-finite value now is an overflow of the working formats.
+  const bool outputs_finite = finite_range(ws.W.data(), m * dk) && finite_range(ws.U.data(), m * dv) &&
+                              finite_range(ws.N.data(), m * m) && finite_range(ws.Tm.data(), m * m);
+  if (ar.overflowed() || !outputs_finite) status = worst(status, Status::overflow);
+  return status;
+}
+
+// While the chunk workers run, OpenBLAS is single-threaded (they own the cores).
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas() : saved_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
+  ~SingleThreadedBlas() { openblas_set_num_threads(saved_); }
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int saved_;
+};
+
+template <class V>
+void check_pointer(const V* p, const char* name) {
+  if (p == nullptr) throw std::invalid_argument(std::string("chunk_wy: ") + name + " is null");
+}
+
+template <class V>
+Geometry check_arguments(WyFamily f, const ChunkLayout& layout, const WyInputs<V>& in, const WyOutputs<V>& out) {
+  layout.validate();
+  Geometry geo;
+  geo.T = layout.length;
+  geo.H = layout.heads;
+  geo.Hk = in.key_heads == 0 ? layout.heads : in.key_heads;
+  geo.dk = in.dk;
+  geo.dv = in.dv;
+  if (in.dk < 1) throw std::invalid_argument("chunk_wy: dk must be >= 1, got " + std::to_string(in.dk));
+  if (in.dv < 1) throw std::invalid_argument("chunk_wy: dv must be >= 1, got " + std::to_string(in.dv));
+  if (in.key_heads < 0 || geo.Hk > geo.H || geo.H % geo.Hk != 0)
+    throw std::invalid_argument("chunk_wy: key_heads (" + std::to_string(in.key_heads) +
+                                ") must be 0 or divide heads (" + std::to_string(geo.H) + ")");
+  if (f == WyFamily::dplr && in.key_heads != 0 && in.key_heads != layout.heads)
+    throw std::invalid_argument("chunk_wy: key_heads does not apply to dplr (a, b are per value head)");
+  if (layout.batch * layout.length * layout.heads == 0) return geo;
+  if (f == WyFamily::dplr) {
+    check_pointer(in.a, "a");
+    check_pointer(in.b, "b");
+  } else {
+    check_pointer(in.k, "k");
+    check_pointer(in.beta, "beta");
+  }
+  if (gated(f)) check_pointer(in.g, "g");
+  check_pointer(in.v, "v");
+  check_pointer(out.w, "w");
+  check_pointer(out.u, "u");
+  // Outputs must not overlap inputs (they are written while other chunks still read).
+  const index_t rows = layout.batch * layout.length;
+  auto span = [](const void* p, index_t n) {
+    const auto* c = static_cast<const char*>(p);
+    return std::make_pair(c, c + n * static_cast<index_t>(sizeof(V)));
+  };
+  auto overlap = [](std::pair<const char*, const char*> x, std::pair<const char*, const char*> y) {
+    return x.first < y.second && y.first < x.second;
+  };
+  const std::pair<const char*, const char*> outs[] = {span(out.w, rows * geo.H * geo.dk),
+                                                      span(out.u, rows * geo.H * geo.dv)};
+  const index_t gw = per_channel(f) ? geo.dk : 1;
+  const std::pair<const V*, index_t> ins[] = {
+      {in.k, rows * geo.Hk * geo.dk}, {in.v, rows * geo.H * geo.dv}, {in.beta, rows * geo.H},
+      {in.g, rows * geo.H * gw},      {in.a, rows * geo.H * geo.dk}, {in.b, rows * geo.H * geo.dk}};
+  for (const auto& o : outs)
+    for (const auto& [p, n] : ins)
+      if (p != nullptr && overlap(o, span(p, n)))
+        throw std::invalid_argument("chunk_wy: an output (w or u) overlaps an input");
+  if (overlap(outs[0], outs[1])) throw std::invalid_argument("chunk_wy: w overlaps u");
+  return geo;
+}
+
+template <class V>
+Status chunk_wy_impl(WyFamily f, const ChunkLayout& layout, const WyInputs<V>& in, const WyOutputs<V>& out,
+                     const WyOptions& opt, Status* statuses) {
+  const Geometry geo = check_arguments(f, layout, in, out);
+  trinv_method(opt.method.name);  // unknown method: std::invalid_argument listing them
+  const std::vector<ChunkRef> chunks = enumerate_chunks(layout);
+  const index_t count = static_cast<index_t>(chunks.size());
+  if (count == 0) return Status::ok;
+  constexpr bool is_float = std::is_same<V, float>::value;
+  const bool native = opt.precision.is_native(format_by_name(is_float ? "fp32" : "fp64"));
+
+  const SingleThreadedBlas blas_guard;
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned W = static_cast<unsigned>(std::min<index_t>(opt.threads ? opt.threads : hw, count));
+  std::vector<Status> worst_of(W, Status::ok);
+  std::vector<PhaseTimes> times(W);
+  std::vector<std::exception_ptr> errors(W);
+  auto work = [&](unsigned w) {
+    try {
+      Workspace<V> ws;
+      const index_t lo = count * w / W, hi = count * (w + 1) / W;
+      PhaseTimes* t = opt.profile ? &times[w] : nullptr;
+      for (index_t i = lo; i < hi; ++i) {
+        const ChunkRef& c = chunks[static_cast<std::size_t>(i)];
+        Status s;
+        if constexpr (is_float) {
+          arith::Native<float> ar;
+          s = wy_chunk(ar, f, layout, c, geo, in, out, opt, ws, t);
+        } else {
+          if (native) {
+            arith::Native<double> ar;
+            s = wy_chunk(ar, f, layout, c, geo, in, out, opt, ws, t);
+          } else {
+            arith::Simulated ar(opt.precision, static_cast<std::uint64_t>(i));  // one stream per chunk
+            s = wy_chunk(ar, f, layout, c, geo, in, out, opt, ws, t);
+          }
+        }
+        if (statuses) statuses[i] = s;
+        worst_of[w] = worst(worst_of[w], s);
+      }
+    } catch (...) {
+      errors[w] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned w = 1; w < W; ++w) pool.emplace_back(work, w);
+  work(0);
+  for (auto& t : pool) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  Status s = Status::ok;
+  for (Status x : worst_of) s = worst(s, x);
+  if (opt.profile)
+    for (const PhaseTimes& t : times) {
+      opt.profile->kkt += t.kkt;
+      opt.profile->inversion += t.inversion;
+      opt.profile->wu += t.wu;
+    }
+  return s;
+}
+
+std::vector<double> widen(const float* p, index_t n) {
+  return p ? std::vector<double>(p, p + n) : std::vector<double>();
+}
+
+}  // namespace
+
+Status chunk_wy(WyFamily family, const ChunkLayout& layout, const WyInputs<double>& in,
+                const WyOutputs<double>& out, const WyOptions& options, Status* statuses) {
+  return chunk_wy_impl(family, layout, in, out, options, statuses);
+}
+
+Status chunk_wy(WyFamily family, const ChunkLayout& layout, const WyInputs<float>& in,
+                const WyOutputs<float>& out, const WyOptions& options, Status* statuses) {
+  if (options.precision.is_native(format_by_name("fp32")))
+    return chunk_wy_impl(family, layout, in, out, options, statuses);
+  // Simulated precision: run on double copies (every simulated value is a double) and
+  // round the results back to float (exact when the output format is at most fp32).
+  const Geometry geo = check_arguments(family, layout, in, out);
+  const index_t rows = layout.batch * layout.length;
+  const index_t gw = per_channel(family) ? geo.dk : 1;
+  const auto k = widen(in.k, rows * geo.Hk * geo.dk), v = widen(in.v, rows * geo.H * geo.dv),
+             beta = widen(in.beta, rows * geo.H), g = widen(in.g, rows * geo.H * gw),
+             a = widen(in.a, rows * geo.H * geo.dk), b = widen(in.b, rows * geo.H * geo.dk);
+  auto data = [](const std::vector<double>& x) { return x.empty() ? nullptr : x.data(); };
+  WyInputs<double> ind{data(k), data(v), data(beta), data(g), data(a), data(b), in.dk, in.dv, in.key_heads};
+  auto w = widen(out.w, rows * geo.H * geo.dk), u = widen(out.u, rows * geo.H * geo.dv);
+  const index_t nA = layout.elements();
+  auto A = widen(out.A, nA), Tf = widen(out.T_factor, nA);
+  WyOutputs<double> outd{w.data(), u.data(), out.A ? A.data() : nullptr, out.T_factor ? Tf.data() : nullptr};
+  const Status s = chunk_wy_impl(family, layout, ind, outd, options, statuses);
+  std::copy(w.begin(), w.end(), out.w);
+  std::copy(u.begin(), u.end(), out.u);
+  if (out.A) std::copy(A.begin(), A.end(), out.A);
+  if (out.T_factor) std::copy(Tf.begin(), Tf.end(), out.T_factor);
+  return s;
+}
+
+namespace {
+void check_deltaproduct(index_t nh, WyFamily family, const ChunkLayout& layout) {
+  if (nh < 1) throw std::invalid_argument("chunk_wy_deltaproduct: householder_steps must be >= 1");
+  if (family != WyFamily::deltanet && family != WyFamily::gated)
+    throw std::invalid_argument("chunk_wy_deltaproduct: family must be deltanet or gated, got " +
+                                wy_family_name(family));
+  if (layout.chunk % nh != 0)
+    throw std::invalid_argument("chunk_wy_deltaproduct: layout.chunk (" + std::to_string(layout.chunk) +
+                                ") must be C * householder_steps");
+  if (layout.length % nh != 0)
+    throw std::invalid_argument("chunk_wy_deltaproduct: layout.length (" + std::to_string(layout.length) +
+                                ") must be T * householder_steps (the interleaved sequence)");
+  for (auto x : layout.cu_seqlens)
+    if (x % nh != 0)
+      throw std::invalid_argument("chunk_wy_deltaproduct: cu_seqlens entry " + std::to_string(x) +
+                                  " is not a multiple of householder_steps");
+}
+}  // namespace
+
+Status chunk_wy_deltaproduct(index_t nh, WyFamily family, const ChunkLayout& layout, const WyInputs<double>& in,
+                             const WyOutputs<double>& out, const WyOptions& options, Status* statuses) {
+  check_deltaproduct(nh, family, layout);
+  return chunk_wy(family, layout, in, out, options, statuses);
+}
+Status chunk_wy_deltaproduct(index_t nh, WyFamily family, const ChunkLayout& layout, const WyInputs<float>& in,
+                             const WyOutputs<float>& out, const WyOptions& options, Status* statuses) {
+  check_deltaproduct(nh, family, layout);
+  return chunk_wy(family, layout, in, out, options, statuses);
+}
+
+}  // namespace triscan
