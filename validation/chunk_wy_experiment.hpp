@@ -66,6 +66,12 @@ struct ChunkWyRecord {
 // Boost's process-wide default mp_float precision for its duration).
 ChunkWyRecord run_chunk_wy_case(const ChunkWyCase& c);
 
+// The family a representation (deltanet, gated, ...) runs with the named generator;
+// throws std::invalid_argument naming --representation or --generator when they do not
+// fit (deltanet, deltaproduct: deltanet*; gated: gated; kda: kda; dplr: dplr; gated
+// deltaproduct: gated).
+WyFamily chunk_wy_family(const std::string& representation, const std::string& generator);
+
 // The chunk/ representations run_chunk_wy_case accepts.
 const std::vector<std::string>& chunk_wy_representations();
 

@@ -46,7 +46,7 @@ ChunkWyRecord run(const Case& c, const Precision& p, std::uint64_t seed, bool cu
   wc.generator.name = c.generator;
   wc.generator.seed = seed;
   wc.generator.dk = 32;  // MPFR token recurrence costs C dk (dk + dv): keep the test fast
-  wc.generator.dv = 24;
+  wc.generator.dv = 16;
   if (c.gate != 0) wc.generator.gate = c.gate;
   wc.chunk = c.chunk;
   wc.householder_steps = 2;

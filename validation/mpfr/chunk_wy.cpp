@@ -71,9 +71,7 @@ const std::vector<std::string>& chunk_wy_representations() {
   return names;
 }
 
-ChunkWyRecord run_chunk_wy_case(const ChunkWyCase& c) {
-  const std::string& rep = c.representation;
-  const std::string& gen = c.generator.name;
+WyFamily chunk_wy_family(const std::string& rep, const std::string& gen) {
   const bool delta_gen = gen.rfind("deltanet", 0) == 0;
   WyFamily family;
   if (rep == "deltanet" && delta_gen) family = WyFamily::deltanet;
@@ -89,6 +87,12 @@ ChunkWyRecord run_chunk_wy_case(const ChunkWyCase& c) {
   else
     throw std::invalid_argument("--generator: '" + gen + "' does not fit chunk/" + rep +
                                 " (deltanet, deltaproduct: deltanet*; gated: gated; kda: kda; dplr: dplr)");
+  return family;
+}
+
+ChunkWyRecord run_chunk_wy_case(const ChunkWyCase& c) {
+  const std::string& rep = c.representation;
+  const WyFamily family = chunk_wy_family(rep, c.generator.name);
   if (c.chunk < 1 || c.chunk > 1024)
     throw std::invalid_argument("--n: chunk size " + std::to_string(c.chunk) + " outside 1 .. 1024");
   if (c.householder_steps < 1 || c.householder_steps > 64)
@@ -203,13 +207,21 @@ ChunkWyRecord run_chunk_wy_case(const ChunkWyCase& c) {
     for (index_t ch = 0; ch < gw && gated; ++ch)
       G[t][ch] = c.cumulative_g || t == 0 ? mp_float(g_in[t * gw + ch]) : G[t - 1][ch] + g_in[t * gw + ch];
   }
-  // decay factor of channel ch between rows i and j: exp(G_i - G_j) (1 when ungated)
+  // decay factor of channel ch between rows i and j (-1: before the chunk, G = 0):
+  // exp(G_i - G_j) = exp(G_i) exp(-G_j), exact to the reference precision (MPFR's
+  // exponent range holds exp(+-10^4) easily), 1 when ungated.
+  MpMat eG = mp_zeros(n, gw), eGinv = mp_zeros(n, gw);
+  for (index_t t = 0; t < n && gated; ++t)
+    for (index_t ch = 0; ch < gw; ++ch) {
+      eG[t][ch] = exp(G[t][ch]);
+      eGinv[t][ch] = exp(-G[t][ch]);
+    }
+  const mp_float one = 1;
   auto dec = [&](index_t i, index_t j, index_t ch) -> mp_float {
-    if (!gated) return mp_float(1);
+    if (!gated) return one;
     const index_t cc = per_channel ? ch : 0;
-    const mp_float gi = i < 0 ? mp_float(0) : G[i][cc];
-    const mp_float gj = j < 0 ? mp_float(0) : G[j][cc];
-    return exp(gi - gj);
+    if (i < 0) return j < 0 ? one : eGinv[j][cc];
+    return j < 0 ? eG[i][cc] : mp_float(eG[i][cc] * eGinv[j][cc]);
   };
   // N_ij = sum_c a_ic b_jc exp(G_ic - G_jc), i > j
   MpMat N = mp_zeros(n, n);
@@ -303,7 +315,12 @@ ChunkWyRecord run_chunk_wy_case(const ChunkWyCase& c) {
     for (index_t j = 0; j < i; ++j) {
       L(i, j) = static_cast<double>(N[i][j]);
       mp_float s = 0;
-      for (index_t ch = 0; ch < dk; ++ch) s += abs(A_[i][ch] * B_[j][ch]) * dec(i, j, ch);
+      if (per_channel) {
+        for (index_t ch = 0; ch < dk; ++ch) s += abs(A_[i][ch] * B_[j][ch]) * dec(i, j, ch);
+      } else {
+        for (index_t ch = 0; ch < dk; ++ch) s += abs(A_[i][ch] * B_[j][ch]);
+        s *= dec(i, j, 0);
+      }
       Lbar(i, j) = static_cast<double>(s);
     }
   const Matrix<double> X = reference_inverse_double(L.view(), Triangle::lower, Diagonal::unit);

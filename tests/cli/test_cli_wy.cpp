@@ -1,0 +1,101 @@
+// `triscan wy` (validation/cli/cmd_wy.cpp), run as a user runs it: JSON keys and exit
+// codes. The accuracy itself is tested in tests/wy against the MPFR recurrence; here the
+// CLI's numbers are checked against facts (fp64 errors at fp64 level, bounds it prints).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct WyResult {
+  int code = -1;
+  std::string out, err;
+};
+
+WyResult run_wy_cli(const std::string& args) {
+  const std::string err_file =
+      std::filesystem::temp_directory_path() / ("triscan_cli_wy_err_" + std::to_string(::getpid()));
+  const std::string cmd = std::string(TRISCAN_CLI_PATH) + " wy " + args + " 2>" + err_file;
+  WyResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  std::size_t got;
+  while ((got = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, got);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (FILE* e = fopen(err_file.c_str(), "r")) {
+    while ((got = fread(buf, 1, sizeof buf, e)) > 0) r.err.append(buf, got);
+    fclose(e);
+  }
+  std::filesystem::remove(err_file);
+  return r;
+}
+
+std::vector<nlohmann::json> lines_of(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+}  // namespace
+
+TEST(CliWy, ChunkRepresentationsPrintTheIssuesKeys) {
+  for (const char* rg : {"chunk/deltanet --generator deltanet-correlated", "chunk/gated --generator gated --gate -5",
+                         "chunk/kda --generator kda", "chunk/dplr --generator dplr",
+                         "chunk/deltaproduct --generator deltanet --householder-steps 3"}) {
+    const auto r = run_wy_cli(std::string("--representation ") + rg + " --format fp64 --n 16 --dk 16 --dv 8 --json");
+    ASSERT_EQ(r.code, 0) << rg << ": " << r.err;
+    const auto lines = lines_of(r.out);
+    ASSERT_EQ(lines.size(), 2u) << r.out;
+    const auto& j = lines[0];
+    for (const char* key : {"representation_error", "orthogonality_loss", "w_error", "u_error", "status", "cond"})
+      EXPECT_TRUE(j.contains(key)) << rg << " lacks " << key;
+    EXPECT_EQ(j["status"], "ok") << rg;
+    EXPECT_TRUE(j["orthogonality_loss"].is_null());  // delta-rule transitions are not orthogonal
+    // fp64 with cond(I + A) = O(C): errors at the level of fp64's u (bound printed alongside).
+    EXPECT_LE(j["w_error"].get<double>(), j["error_bound"].get<double>()) << rg;
+    EXPECT_LE(j["u_error"].get<double>(), j["error_bound"].get<double>()) << rg;
+    EXPECT_LT(j["w_error"].get<double>(), 1e-12) << rg;
+    EXPECT_TRUE(lines[1].value("summary", false));
+    EXPECT_EQ(lines[1]["worst_status"], "ok");
+  }
+}
+
+TEST(CliWy, Fp16OverflowIsAStatusNotAnError) {
+  const auto r = run_wy_cli(
+      "--representation chunk/deltanet --generator deltanet-equal --beta 1 --scale 60 --format fp16 --n 16 "
+      "--dk 16 --dv 8 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["status"], "overflow");
+  EXPECT_EQ(lines[1]["worst_status"], "overflow");
+}
+
+TEST(CliWy, UsageErrorsExitTwoNamingTheToken) {
+  struct Bad {
+    const char* args;
+    const char* token;
+  };
+  for (const Bad& b : {Bad{"--representation householder/ut --n 8", "householder/ut"},
+                       Bad{"--representation chunk/gatd --n 8", "chunk/gatd"},
+                       Bad{"--representation chunk/kda --generator gated --n 8", "gated"},
+                       Bad{"--representation chunk/deltanet --format fp17 --n 8", "fp17"},
+                       Bad{"--representation chunk/deltanet --method trinv/nope --n 8", "trinv/nope"},
+                       Bad{"--representation chunk/gated --generator gated --gate 3 --n 8", "gate"}}) {
+    const auto r = run_wy_cli(b.args);
+    EXPECT_EQ(r.code, 2) << b.args << ": " << r.err;
+    EXPECT_NE(r.err.find(b.token), std::string::npos) << b.args << ": " << r.err;
+    EXPECT_TRUE(r.out.empty()) << b.args << ": " << r.out;
+  }
+}
