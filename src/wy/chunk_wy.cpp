@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "numerics/arith.hpp"
@@ -81,6 +82,32 @@ template <class Ar>
 typename Ar::value_type decay(Ar& ar, typename Ar::value_type x) {
   using V = typename Ar::value_type;
   return ar.store(static_cast<V>(std::exp(x)));
+}
+
+// C (m x n) = A (m x k) op(B), row-major contiguous, op(B) = B (k x n) or B^T (B n x k).
+// Native fp32/fp64: OpenBLAS (single-threaded inside the chunk workers); simulated:
+// the arithmetic model's GEMM (each operation rounded as the Precision says).
+template <class Ar>
+void product(Ar& ar, index_t m, index_t n, index_t k, const typename Ar::value_type* A,
+             const typename Ar::value_type* B, bool transB, typename Ar::value_type* C) {
+  using V = typename Ar::value_type;
+  if (m == 0 || n == 0) return;
+  if constexpr (Ar::native) {
+    if (k == 0) {
+      std::fill(C, C + m * n, V(0));
+      return;
+    }
+    const auto tb = transB ? CblasTrans : CblasNoTrans;
+    const int ldb = static_cast<int>(transB ? k : n);
+    if constexpr (std::is_same<V, float>::value)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, int(m), int(n), int(k), 1.0f, A, int(k), B, ldb, 0.0f, C, int(n));
+    else
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, tb, int(m), int(n), int(k), 1.0, A, int(k), B, ldb, 0.0, C, int(n));
+  } else {
+    const MatrixView<const V> Bv = transB ? MatrixView<const V>::row_major(B, n, k).transposed()
+                                          : MatrixView<const V>::row_major(B, k, n);
+    ar.gemm(MatrixView<const V>::row_major(A, m, k), Bv, MatrixView<V>::row_major(C, m, n));
+  }
 }
 
 struct PhaseTimes {
@@ -159,22 +186,27 @@ Status wy_chunk(Ar& ar, WyFamily f, const ChunkLayout& layout, const ChunkRef& c
 
   // ---- N_ij = beta_i sum_c k_ic k_jc exp(G_ic - G_jc), i > j  (dplr: a, b, no beta) ---
   ws.N.assign(static_cast<std::size_t>(m * m), V(0));
-  std::vector<V> e(static_cast<std::size_t>(gw));
-  for (index_t i = 1; i < m; ++i) {
+  if (!per_channel(f)) {
+    // Gram matrix K K^T (one GEMM; only its strictly lower part is used), then the row
+    // factor beta_i and the decay exp(G_i - G_j).
+    ws.X.resize(static_cast<std::size_t>(m * m));
+    product(ar, m, m, dk, ws.a.data(), ws.bm.data(), /*transB=*/true, ws.X.data());
+    for (index_t i = 1; i < m; ++i)
+      for (index_t j = 0; j < i; ++j) {
+        V s = ws.X[i * m + j];
+        if (f == WyFamily::gated) s = ar.mul(s, decay(ar, ar.sub(ws.G[i], ws.G[j])));
+        ws.N[i * m + j] = ar.store(ar.mul(ws.beta[i], s));
+      }
+  }
+  for (index_t i = 1; i < m && per_channel(f); ++i) {
     const V* ai = ws.a.data() + i * dk;
     for (index_t j = 0; j < i; ++j) {
       const V* bj = ws.bm.data() + j * dk;
-      V s;
-      if (per_channel(f)) {
-        // one exponential per channel of the decay *difference*: never exp(G_i) exp(-G_j)
-        s = V(0);
-        for (index_t ch = 0; ch < dk; ++ch) {
-          const V d = decay(ar, ar.sub(ws.G[i * dk + ch], ws.G[j * dk + ch]));
-          s = ar.muladd(ai[ch], ar.mul(bj[ch], d), s);
-        }
-      } else {
-        s = ar.dot(dk, ai, 1, bj, 1, V(0));
-        if (f == WyFamily::gated) s = ar.mul(s, decay(ar, ar.sub(ws.G[i], ws.G[j])));
+      // one exponential per channel of the decay *difference*: never exp(G_i) exp(-G_j)
+      V s = V(0);
+      for (index_t ch = 0; ch < dk; ++ch) {
+        const V d = decay(ar, ar.sub(ws.G[i * dk + ch], ws.G[j * dk + ch]));
+        s = ar.muladd(ai[ch], ar.mul(bj[ch], d), s);
       }
       if (f != WyFamily::dplr) s = ar.mul(ws.beta[i], s);
       ws.N[i * m + j] = ar.store(s);
@@ -216,9 +248,8 @@ Status wy_chunk(Ar& ar, WyFamily f, const ChunkLayout& layout, const ChunkRef& c
   }
   ws.W.assign(static_cast<std::size_t>(m * dk), V(0));
   ws.U.assign(static_cast<std::size_t>(m * dv), V(0));
-  const auto Tv = MatrixView<const V>::row_major(ws.Tm.data(), m, m);
-  ar.gemm(Tv, MatrixView<const V>::row_major(KG, m, dk), MatrixView<V>::row_major(ws.W.data(), m, dk));
-  ar.gemm(Tv, MatrixView<const V>::row_major(ws.v.data(), m, dv), MatrixView<V>::row_major(ws.U.data(), m, dv));
+  product(ar, m, dk, m, ws.Tm.data(), KG, false, ws.W.data());
+  product(ar, m, dv, m, ws.Tm.data(), ws.v.data(), false, ws.U.data());
   for (auto& x : ws.W) x = ar.output(x);
   for (auto& x : ws.U) x = ar.output(x);
   write_rows(ws.W, ws.U);
