@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -235,6 +236,65 @@ class SingleThreadedBlas {
  private:
   int saved_;
 };
+
+template <class V>
+void check_pointer(const V* p, const char* name) {
+  if (p == nullptr) throw std::invalid_argument(std::string("chunk_wy: ") + name + " is null");
+}
+
+// forward: the caller is delta_forward, whose only output o is passed as out.u (out.w unused).
+template <class V>
+Geometry check_arguments(WyFamily f, const ChunkLayout& layout, const WyInputs<V>& in, const WyOutputs<V>& out,
+                         bool forward = false) {
+  layout.validate();
+  Geometry geo;
+  geo.T = layout.length;
+  geo.H = layout.heads;
+  geo.Hk = in.key_heads == 0 ? layout.heads : in.key_heads;
+  geo.dk = in.dk;
+  geo.dv = in.dv;
+  if (in.dk < 1) throw std::invalid_argument("chunk_wy: dk must be >= 1, got " + std::to_string(in.dk));
+  if (in.dv < 1) throw std::invalid_argument("chunk_wy: dv must be >= 1, got " + std::to_string(in.dv));
+  if (in.key_heads < 0 || geo.Hk > geo.H || geo.H % geo.Hk != 0)
+    throw std::invalid_argument("chunk_wy: key_heads (" + std::to_string(in.key_heads) +
+                                ") must be 0 or divide heads (" + std::to_string(geo.H) + ")");
+  if (f == WyFamily::dplr && in.key_heads != 0 && in.key_heads != layout.heads)
+    throw std::invalid_argument("chunk_wy: key_heads does not apply to dplr (a, b are per value head)");
+  if (layout.batch * layout.length * layout.heads == 0) return geo;
+  if (f == WyFamily::dplr) {
+    check_pointer(in.a, "a");
+    check_pointer(in.b, "b");
+  } else {
+    check_pointer(in.k, "k");
+    check_pointer(in.beta, "beta");
+  }
+  if (gated(f)) check_pointer(in.g, "g");
+  check_pointer(in.v, "v");
+  if (!forward) check_pointer(out.w, "w");
+  check_pointer(out.u, forward ? "o" : "u");
+  // Outputs must not overlap inputs (they are written while other chunks still read).
+  const index_t rows = layout.batch * layout.length;
+  auto span = [](const void* p, index_t n) {
+    const auto* c = static_cast<const char*>(p);
+    return std::make_pair(c, c + n * static_cast<index_t>(sizeof(V)));
+  };
+  auto overlap = [](std::pair<const char*, const char*> x, std::pair<const char*, const char*> y) {
+    return x.first < y.second && y.first < x.second;
+  };
+  const std::pair<const char*, const char*> outs[] = {span(forward ? out.u : out.w, forward ? rows * geo.H * geo.dv : rows * geo.H * geo.dk),
+                                                      span(out.u, rows * geo.H * geo.dv)};
+  const index_t gw = per_channel(f) ? geo.dk : 1;
+  const std::pair<const V*, index_t> ins[] = {
+      {in.k, rows * geo.Hk * geo.dk}, {in.v, rows * geo.H * geo.dv}, {in.beta, rows * geo.H},
+      {in.g, rows * geo.H * gw},      {in.a, rows * geo.H * geo.dk}, {in.b, rows * geo.H * geo.dk}};
+  for (const auto& o : outs)
+    for (const auto& [p, n] : ins)
+      if (p != nullptr && overlap(o, span(p, n)))
+        throw std::invalid_argument(forward ? "delta_forward: o overlaps an input"
+                                            : "chunk_wy: an output (w or u) overlaps an input");
+  if (!forward && overlap(outs[0], outs[1])) throw std::invalid_argument("chunk_wy: w overlaps u");
+  return geo;
+}
 
 // Runs item(i, w) for i in [0, count) on min(threads or all cores, count) workers (static
 // contiguous partition; each item depends only on its index, so results do not depend on

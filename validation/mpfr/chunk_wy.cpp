@@ -66,6 +66,29 @@ const Tensor& tensor(const ChunkProblem& p, const char* name) {
 
 }  // namespace
 
+double wy_error_bound(const Matrix<double>& absX, const Matrix<double>& absN, const Matrix<double>& Nbar,
+                      const Matrix<double>& absB, const Matrix<double>& absW, double u, double e_N, double e_B) {
+  const index_t m = absX.rows(), w = absB.cols();
+  const double mu = static_cast<double>(m) * u;
+  Matrix<double> Y(m, w), Z(m, w);
+  for (index_t i = 0; i < m; ++i)  // Y = |X| |B|
+    for (index_t l = 0; l <= i; ++l)
+      for (index_t j = 0; j < w; ++j) Y(i, j) += absX(i, l) * absB(l, j);
+  for (index_t i = 0; i < m; ++i)  // Z = (e_N Nbar + m u (I + |N|)) Y
+    for (index_t l = 0; l <= i; ++l) {
+      const double f = l == i ? mu : e_N * Nbar(i, l) + mu * absN(i, l);
+      for (index_t j = 0; j < w; ++j) Z(i, j) += f * Y(l, j);
+    }
+  double s = 0;
+  for (index_t i = 0; i < m; ++i)
+    for (index_t j = 0; j < w; ++j) {
+      double e = (mu + e_B) * Y(i, j) + u * absW(i, j);
+      for (index_t l = 0; l <= i; ++l) e += absX(i, l) * Z(l, j);
+      s += e * e;
+    }
+  return 2.0 * std::sqrt(s);
+}
+
 const std::vector<std::string>& chunk_wy_representations() {
   static const std::vector<std::string> names = {"deltanet", "gated", "kda", "deltaproduct", "dplr"};
   return names;
@@ -341,9 +364,32 @@ ChunkWyRecord run_chunk_wy_case(const ChunkWyCase& c) {
   for (index_t t = 0; t < n && gated; ++t)
     for (index_t ch = 0; ch < gw; ++ch) maxG = std::max(maxG, std::fabs(static_cast<double>(G[t][ch])));
   rec.max_abs_G = maxG;
-  const double u = rec.unit_roundoff, kb = rec.kappa_majorant;
-  rec.error_bound = 2.0 * static_cast<double>(n + dk) * u * (kb * kb + 2.0 * kb) +
-                    (gated && !c.cumulative_g ? 2.0 * static_cast<double>(n) * u * maxG * (kb + 1.0) : 0.0);
+  {
+    const double u = rec.unit_roundoff;
+    const double gate_term = gated && !c.cumulative_g ? static_cast<double>(n) * u * maxG : 0.0;
+    Matrix<double> absX(n, n), absN(n, n), absWr(n, dk), absUr(n, dv), absBw(n, dk), absBu(n, dv);
+    for (index_t i = 0; i < n; ++i) {
+      for (index_t j = 0; j <= i; ++j) {
+        absX(i, j) = std::fabs(X(i, j));
+        if (j < i) absN(i, j) = std::fabs(L(i, j));
+      }
+      for (index_t ch = 0; ch < dk; ++ch) {
+        absWr(i, ch) = std::fabs(static_cast<double>(Wr[i][ch]));
+        absBw(i, ch) = std::fabs(static_cast<double>(A_[i][ch] * dec(i, -1, ch)));
+      }
+      for (index_t j = 0; j < dv; ++j) {
+        absUr(i, j) = std::fabs(static_cast<double>(Ur[i][j]));
+        absBu(i, j) = std::fabs(static_cast<double>(Vt[i][j]));
+      }
+    }
+    Matrix<double> Nbar0 = Lbar;
+    for (index_t i = 0; i < n; ++i) Nbar0(i, i) = 0;
+    const double e_N = static_cast<double>(dk + 3) * u + 2 * gate_term, e_B = 2 * u + gate_term;
+    const double bw = wy_error_bound(absX, absN, Nbar0, absBw, absWr, u, e_N, e_B);
+    const double bu = wy_error_bound(absX, absN, Nbar0, absBu, absUr, u, e_N, e_B);
+    const double nw = norm_frobenius(absWr.view()), nu = norm_frobenius(absUr.view());
+    rec.error_bound = std::max(nw > 0 ? bw / nw : 0.0, nu > 0 ? bu / nu : 0.0);
+  }
 
   // ---- the computed W, U against the reference ---------------------------------------
   rec.has_metrics = true;
