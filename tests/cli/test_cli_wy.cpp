@@ -99,3 +99,32 @@ TEST(CliWy, UsageErrorsExitTwoNamingTheToken) {
     EXPECT_TRUE(r.out.empty()) << b.args << ": " << r.out;
   }
 }
+
+TEST(CliDeltaForward, PrintsOutputAndStateErrors) {
+  const std::string cli = std::string(TRISCAN_CLI_PATH);
+  auto run = [&](const std::string& args) {
+    WyResult r;
+    const std::string cmd = cli + " delta-forward " + args + " 2>/dev/null";
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[4096];
+    std::size_t got;
+    while ((got = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, got);
+    const int status = pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+  };
+  const auto r = run("--format fp64 --length 40 --heads 2 --dk 8 --dv 8 --chunk 16 --gate -0.1 --json");
+  ASSERT_EQ(r.code, 0);
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["family"], "gated");
+  EXPECT_EQ(lines[0]["status"], "ok");
+  EXPECT_LE(lines[0]["output_error"].get<double>(), lines[0]["output_bound"].get<double>());
+  EXPECT_LE(lines[0]["state_error"].get<double>(), lines[0]["state_bound"].get<double>());
+  EXPECT_LT(lines[0]["output_error"].get<double>(), 1e-12);  // fp64 (bound ~1e-11 at this size)
+  const auto b = run("--format bf16 --length 40 --dk 8 --dv 8 --chunk 16 --generator kda --json");
+  ASSERT_EQ(b.code, 0);
+  EXPECT_EQ(lines_of(b.out)[0]["state_format"], "fp32");  // bf16 keeps an fp32 state by default
+  EXPECT_EQ(run("--format fp32 --length 40 --chunk 48").code, 2);
+  EXPECT_EQ(run("--format fp32 --length 40 --chunk 16 --generator dplr").code, 2);
+}
