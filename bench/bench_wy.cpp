@@ -50,7 +50,8 @@ const Inputs& inputs(const std::string& gen) {
   const validation::ChunkProblem p = validation::make_chunk_problem(gp, in.layout);
   auto f = [&](const char* name) {
     auto t = p.tensors.find(name);
-    return t == p.tensors.end() ? std::vector<float>() : std::vector<float>(t->second.data.begin(), t->second.data.end());
+    return t == p.tensors.end() ? std::vector<float>()
+                                : std::vector<float>(t->second.data.begin(), t->second.data.end());
   };
   in.q = f("q");
   in.k = f("k");
@@ -74,8 +75,15 @@ void BM_ChunkWy(benchmark::State& state, const std::string& gen, WyFamily family
   opt.threads = g_threads;
   WyProfile prof;
   opt.profile = &prof;
-  const WyInputs<float> wi{in.k.data(), in.v.data(), in.beta.data(), in.g.empty() ? nullptr : in.g.data(),
-                           nullptr,     nullptr,     kD,           kD, 0};
+  const WyInputs<float> wi{in.k.data(),
+                           in.v.data(),
+                           in.beta.data(),
+                           in.g.empty() ? nullptr : in.g.data(),
+                           nullptr,
+                           nullptr,
+                           kD,
+                           kD,
+                           0};
   Status s = Status::ok;
   for (auto _ : state) {
     s = worst(s, chunk_wy(family, in.layout, wi, {w.data(), u.data()}, opt));
@@ -102,7 +110,8 @@ std::map<std::string, ForwardShares> g_forward;
 // The chunkwise forward o_t = S_t q_t (delta_forward), same shape, fp32, zero initial state.
 void BM_DeltaForward(benchmark::State& state, const std::string& gen, WyFamily family) {
   const Inputs& in = inputs(gen);
-  std::vector<float> o(static_cast<std::size_t>(kT * kH * kD)), S(static_cast<std::size_t>(kH * kD * kD));
+  std::vector<float> o(static_cast<std::size_t>(kT * kH * kD)),
+      S(static_cast<std::size_t>(kH * kD * kD));
   DeltaForwardOptions opt;
   opt.precision = Precision::uniform(format_by_name("fp32"));
   opt.state_format = format_by_name("fp32");
@@ -110,8 +119,15 @@ void BM_DeltaForward(benchmark::State& state, const std::string& gen, WyFamily f
   opt.threads = g_threads;
   DeltaProfile prof;
   opt.profile = &prof;
-  const DeltaInputs<float> di{in.q.data(), in.k.data(), in.v.data(), in.beta.data(),
-                              in.g.empty() ? nullptr : in.g.data(), nullptr, kD, kD, 0};
+  const DeltaInputs<float> di{in.q.data(),
+                              in.k.data(),
+                              in.v.data(),
+                              in.beta.data(),
+                              in.g.empty() ? nullptr : in.g.data(),
+                              nullptr,
+                              kD,
+                              kD,
+                              0};
   Status s = Status::ok;
   for (auto _ : state) {
     s = worst(s, delta_forward(family, in.layout, di, o.data(), S.data(), opt));
@@ -131,15 +147,17 @@ void BM_DeltaForward(benchmark::State& state, const std::string& gen, WyFamily f
 
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
-    if (std::strncmp(argv[i], "--threads=", 10) == 0) g_threads = static_cast<unsigned>(std::atoi(argv[i] + 10));
-  const unsigned threads = g_threads ? g_threads : std::max(1u, std::thread::hardware_concurrency());
-  benchmark::RegisterBenchmark("chunk_wy/fp32/deltanet/B1_T16384_H8_d128_C64", BM_ChunkWy, std::string("deltanet"),
-                               WyFamily::deltanet)
+    if (std::strncmp(argv[i], "--threads=", 10) == 0)
+      g_threads = static_cast<unsigned>(std::atoi(argv[i] + 10));
+  const unsigned threads =
+      g_threads ? g_threads : std::max(1u, std::thread::hardware_concurrency());
+  benchmark::RegisterBenchmark("chunk_wy/fp32/deltanet/B1_T16384_H8_d128_C64", BM_ChunkWy,
+                               std::string("deltanet"), WyFamily::deltanet)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime()
       ->MinTime(2.0);
-  benchmark::RegisterBenchmark("chunk_wy/fp32/gated/B1_T16384_H8_d128_C64", BM_ChunkWy, std::string("gated"),
-                               WyFamily::gated)
+  benchmark::RegisterBenchmark("chunk_wy/fp32/gated/B1_T16384_H8_d128_C64", BM_ChunkWy,
+                               std::string("gated"), WyFamily::gated)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime()
       ->MinTime(2.0);
@@ -148,21 +166,24 @@ int main(int argc, char** argv) {
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime()
       ->MinTime(2.0);
-  benchmark::RegisterBenchmark("delta_forward/fp32/gated/B1_T16384_H8_d128_C64", BM_DeltaForward, std::string("gated"),
-                               WyFamily::gated)
+  benchmark::RegisterBenchmark("delta_forward/fp32/gated/B1_T16384_H8_d128_C64", BM_DeltaForward,
+                               std::string("gated"), WyFamily::gated)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime()
       ->MinTime(2.0);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
-  std::printf("\nchunk WY fp32, B=1 T=%ld H=%ld dk=dv=%ld C=%ld, %u threads: share of worker time\n", kT, kH, kD,
-              kC, threads);
+  std::printf(
+      "\nchunk WY fp32, B=1 T=%ld H=%ld dk=dv=%ld C=%ld, %u threads: share of worker time\n", kT,
+      kH, kD, kC, threads);
   std::printf("%-10s %8s %10s %8s\n", "family", "kkt", "inversion", "T,W,U");
   for (const auto& [name, s] : g_shares)
-    std::printf("%-10s %7.1f%% %9.1f%% %7.1f%%\n", name.c_str(), 100 * s.kkt, 100 * s.inversion, 100 * s.wu);
-  std::printf("\nchunkwise forward fp32, same shape: share of worker time\n%-10s %8s %10s %12s\n", "family", "WY",
-              "inversion", "state+output");
+    std::printf("%-10s %7.1f%% %9.1f%% %7.1f%%\n", name.c_str(), 100 * s.kkt, 100 * s.inversion,
+                100 * s.wu);
+  std::printf("\nchunkwise forward fp32, same shape: share of worker time\n%-10s %8s %10s %12s\n",
+              "family", "WY", "inversion", "state+output");
   for (const auto& [name, s] : g_forward)
-    std::printf("%-10s %7.1f%% %9.1f%% %11.1f%%\n", name.c_str(), 100 * s.wy, 100 * s.inversion, 100 * s.state);
+    std::printf("%-10s %7.1f%% %9.1f%% %11.1f%%\n", name.c_str(), 100 * s.wy, 100 * s.inversion,
+                100 * s.state);
   benchmark::Shutdown();
 }

@@ -22,8 +22,8 @@ struct ChunkWyCase {
   // Token generator: deltanet* for deltanet and deltaproduct, gated for gated (and gated
   // deltaproduct), kda for kda, dplr for dplr. generator.n is not used (see chunk).
   GeneratorParams generator;
-  index_t chunk = 64;              // C, tokens per chunk
-  index_t householder_steps = 2;   // n_h (deltaproduct: the chunk holds C n_h steps)
+  index_t chunk = 64;             // C, tokens per chunk
+  index_t householder_steps = 2;  // n_h (deltaproduct: the chunk holds C n_h steps)
   MethodSpec method = MethodSpec::parse("trinv/forward_substitution");
   Precision precision = Precision::uniform(format_by_name("fp64"));
   bool cumulative_g = false;  // hand chunk_wy the pre-summed G instead of per-token g
@@ -81,8 +81,9 @@ WyFamily chunk_wy_family(const std::string& representation, const std::string& g
 // |dX| <= c_m u |X||L||X|; T = X diag(beta) and γ ⊙ K: e_B = 2u plus the gate term; the
 // GEMM T B': Higham (3.13)); returns 2 ||that||_F (c = 2 covers gamma_n <= 1.01 n u and
 // second-order terms). All arguments are m x m or m x w row-major absolute values.
-double wy_error_bound(const Matrix<double>& absX, const Matrix<double>& absN, const Matrix<double>& Nbar,
-                      const Matrix<double>& absB, const Matrix<double>& absW, double u, double e_N, double e_B);
+double wy_error_bound(const Matrix<double>& absX, const Matrix<double>& absN,
+                      const Matrix<double>& Nbar, const Matrix<double>& absB,
+                      const Matrix<double>& absW, double u, double e_N, double e_B);
 
 // The chunk/ representations run_chunk_wy_case accepts.
 const std::vector<std::string>& chunk_wy_representations();

@@ -33,8 +33,8 @@ struct DeltaForwardOptions {
   // inputs); used when it differs from precision.storage. Native fp32/fp64 runs need it
   // equal to the native format.
   Format state_format = format_by_name("fp64");
-  bool check_accuracy = true;  // the trinv a-posteriori check
-  bool cumulative_g = false;   // as WyOptions::cumulative_g
+  bool check_accuracy = true;     // the trinv a-posteriori check
+  bool cumulative_g = false;      // as WyOptions::cumulative_g
   bool state_transposed = false;  // initial/final states stored as S^T [dk, dv] (fla layout)
   unsigned threads = 0;           // workers over (sequence, head) pairs; 0 = all cores
   DeltaProfile* profile = nullptr;
@@ -62,12 +62,14 @@ struct DeltaInputs {
 // final_state is non-null, the state after each sequence ([N, H, dv, dk] or transposed).
 // statuses (optional): [chunk_count(layout), H], as chunk_wy's, plus overflow when the
 // state or an output overflows. Bad arguments throw std::invalid_argument naming them.
-Status delta_forward(WyFamily family, const ChunkLayout& layout, const DeltaInputs<double>& in, double* o,
-                     double* final_state, const DeltaForwardOptions& options = {}, Status* statuses = nullptr);
+Status delta_forward(WyFamily family, const ChunkLayout& layout, const DeltaInputs<double>& in,
+                     double* o, double* final_state, const DeltaForwardOptions& options = {},
+                     Status* statuses = nullptr);
 // Native when options.precision is native fp32 and state_format is fp32; otherwise
 // simulated on double copies.
-Status delta_forward(WyFamily family, const ChunkLayout& layout, const DeltaInputs<float>& in, float* o,
-                     float* final_state, const DeltaForwardOptions& options = {}, Status* statuses = nullptr);
+Status delta_forward(WyFamily family, const ChunkLayout& layout, const DeltaInputs<float>& in,
+                     float* o, float* final_state, const DeltaForwardOptions& options = {},
+                     Status* statuses = nullptr);
 
 // The number of sequences N of a layout (B, or cu_seqlens.size() - 1).
 index_t sequence_count(const ChunkLayout& layout);

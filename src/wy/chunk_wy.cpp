@@ -25,18 +25,22 @@
 #include <vector>
 
 #include "numerics/arith.hpp"
+#include "src/wy/wy_kernels.hpp"
 #include "triscan/trinv.hpp"
 #include "triscan/wy.hpp"
-#include "src/wy/wy_kernels.hpp"
 
 namespace triscan {
 
 std::string wy_family_name(WyFamily f) {
   switch (f) {
-    case WyFamily::deltanet: return "deltanet";
-    case WyFamily::gated: return "gated";
-    case WyFamily::kda: return "kda";
-    case WyFamily::dplr: return "dplr";
+    case WyFamily::deltanet:
+      return "deltanet";
+    case WyFamily::gated:
+      return "gated";
+    case WyFamily::kda:
+      return "kda";
+    case WyFamily::dplr:
+      return "dplr";
   }
   return "unknown";
 }
@@ -75,8 +79,8 @@ void write_chunk(const ChunkLayout& layout, const ChunkRef& c, const Geometry& g
 }
 
 template <class V>
-Status chunk_wy_impl(WyFamily f, const ChunkLayout& layout, const WyInputs<V>& in, const WyOutputs<V>& out,
-                     const WyOptions& opt, Status* statuses) {
+Status chunk_wy_impl(WyFamily f, const ChunkLayout& layout, const WyInputs<V>& in,
+                     const WyOutputs<V>& out, const WyOptions& opt, Status* statuses) {
   const Geometry geo = check_arguments(f, layout, in, out);
   trinv_method(opt.method.name);  // unknown method: std::invalid_argument listing them
   const std::vector<ChunkRef> chunks = enumerate_chunks(layout);
@@ -140,11 +144,13 @@ Status chunk_wy(WyFamily family, const ChunkLayout& layout, const WyInputs<float
              beta = widen(in.beta, rows * geo.H), g = widen(in.g, rows * geo.H * gw),
              a = widen(in.a, rows * geo.H * geo.dk), b = widen(in.b, rows * geo.H * geo.dk);
   auto data = [](const std::vector<double>& x) { return x.empty() ? nullptr : x.data(); };
-  WyInputs<double> ind{data(k), data(v), data(beta), data(g), data(a), data(b), in.dk, in.dv, in.key_heads};
+  WyInputs<double> ind{data(k), data(v), data(beta), data(g),     data(a),
+                       data(b), in.dk,   in.dv,      in.key_heads};
   auto w = widen(out.w, rows * geo.H * geo.dk), u = widen(out.u, rows * geo.H * geo.dv);
   const index_t nA = layout.elements();
   auto A = widen(out.A, nA), Tf = widen(out.T_factor, nA);
-  WyOutputs<double> outd{w.data(), u.data(), out.A ? A.data() : nullptr, out.T_factor ? Tf.data() : nullptr};
+  WyOutputs<double> outd{w.data(), u.data(), out.A ? A.data() : nullptr,
+                         out.T_factor ? Tf.data() : nullptr};
   const Status s = chunk_wy_impl(family, layout, ind, outd, options, statuses);
   std::copy(w.begin(), w.end(), out.w);
   std::copy(u.begin(), u.end(), out.u);
@@ -160,10 +166,11 @@ void check_deltaproduct(index_t nh, WyFamily family, const ChunkLayout& layout) 
     throw std::invalid_argument("chunk_wy_deltaproduct: family must be deltanet or gated, got " +
                                 wy_family_name(family));
   if (layout.chunk % nh != 0)
-    throw std::invalid_argument("chunk_wy_deltaproduct: layout.chunk (" + std::to_string(layout.chunk) +
-                                ") must be C * householder_steps");
+    throw std::invalid_argument("chunk_wy_deltaproduct: layout.chunk (" +
+                                std::to_string(layout.chunk) + ") must be C * householder_steps");
   if (layout.length % nh != 0)
-    throw std::invalid_argument("chunk_wy_deltaproduct: layout.length (" + std::to_string(layout.length) +
+    throw std::invalid_argument("chunk_wy_deltaproduct: layout.length (" +
+                                std::to_string(layout.length) +
                                 ") must be T * householder_steps (the interleaved sequence)");
   for (auto x : layout.cu_seqlens)
     if (x % nh != 0)
@@ -172,13 +179,15 @@ void check_deltaproduct(index_t nh, WyFamily family, const ChunkLayout& layout) 
 }
 }  // namespace
 
-Status chunk_wy_deltaproduct(index_t nh, WyFamily family, const ChunkLayout& layout, const WyInputs<double>& in,
-                             const WyOutputs<double>& out, const WyOptions& options, Status* statuses) {
+Status chunk_wy_deltaproduct(index_t nh, WyFamily family, const ChunkLayout& layout,
+                             const WyInputs<double>& in, const WyOutputs<double>& out,
+                             const WyOptions& options, Status* statuses) {
   check_deltaproduct(nh, family, layout);
   return chunk_wy(family, layout, in, out, options, statuses);
 }
-Status chunk_wy_deltaproduct(index_t nh, WyFamily family, const ChunkLayout& layout, const WyInputs<float>& in,
-                             const WyOutputs<float>& out, const WyOptions& options, Status* statuses) {
+Status chunk_wy_deltaproduct(index_t nh, WyFamily family, const ChunkLayout& layout,
+                             const WyInputs<float>& in, const WyOutputs<float>& out,
+                             const WyOptions& options, Status* statuses) {
   check_deltaproduct(nh, family, layout);
   return chunk_wy(family, layout, in, out, options, statuses);
 }

@@ -24,7 +24,8 @@
 namespace triscan {
 
 index_t sequence_count(const ChunkLayout& layout) {
-  return layout.cu_seqlens.empty() ? layout.batch : static_cast<index_t>(layout.cu_seqlens.size()) - 1;
+  return layout.cu_seqlens.empty() ? layout.batch
+                                   : static_cast<index_t>(layout.cu_seqlens.size()) - 1;
 }
 
 namespace {
@@ -40,11 +41,13 @@ struct ForwardWork {
 // One (sequence, head): runs its chunks in order. `ar` rounds as options.precision says,
 // `as` as the state format (storage = state_format).
 template <class Ar>
-Status forward_sequence(Ar& ar, Ar& as, WyFamily f, const ChunkLayout& /*layout*/, const std::vector<ChunkRef>& chunks,
-                        const std::vector<index_t>& mine, const Geometry& geo,
-                        const DeltaInputs<typename Ar::value_type>& in, typename Ar::value_type* o,
-                        typename Ar::value_type* final_state, const DeltaForwardOptions& opt, Status* statuses,
-                        ForwardWork<typename Ar::value_type>& fw, PhaseTimes* times, double* state_time) {
+Status forward_sequence(Ar& ar, Ar& as, WyFamily f, const ChunkLayout& /*layout*/,
+                        const std::vector<ChunkRef>& chunks, const std::vector<index_t>& mine,
+                        const Geometry& geo, const DeltaInputs<typename Ar::value_type>& in,
+                        typename Ar::value_type* o, typename Ar::value_type* final_state,
+                        const DeltaForwardOptions& opt, Status* statuses,
+                        ForwardWork<typename Ar::value_type>& fw, PhaseTimes* times,
+                        double* state_time) {
   using V = typename Ar::value_type;
   const index_t dk = geo.dk, dv = geo.dv, H = geo.H;
   const ChunkRef& first = chunks[static_cast<std::size_t>(mine.front())];
@@ -56,7 +59,8 @@ Status forward_sequence(Ar& ar, Ar& as, WyFamily f, const ChunkLayout& /*layout*
   if (in.initial_state)
     for (index_t r = 0; r < dv; ++r)
       for (index_t c = 0; c < dk; ++c)
-        fw.S[r * dk + c] = as.store(in.initial_state[state_off + (opt.state_transposed ? c * dv + r : r * dk + c)]);
+        fw.S[r * dk + c] = as.store(
+            in.initial_state[state_off + (opt.state_transposed ? c * dv + r : r * dk + c)]);
   WyOptions wo;
   wo.method = opt.method;
   wo.precision = opt.precision;
@@ -104,7 +108,8 @@ Status forward_sequence(Ar& ar, Ar& as, WyFamily f, const ChunkLayout& /*layout*
     // O = (γ ⊙ Q) S^T + (Q K^T ⊙ Γ ⊙ M) U'
     fw.Qg.resize(static_cast<std::size_t>(m * dk));
     for (index_t i = 0; i < m; ++i)
-      for (index_t ch = 0; ch < dk; ++ch) fw.Qg[i * dk + ch] = ar.store(ar.mul(gamma(i, ch), fw.q[i * dk + ch]));
+      for (index_t ch = 0; ch < dk; ++ch)
+        fw.Qg[i * dk + ch] = ar.store(ar.mul(gamma(i, ch), fw.q[i * dk + ch]));
     fw.O.resize(static_cast<std::size_t>(m * dv));
     product(ar, m, dv, dk, fw.Qg.data(), fw.S.data(), true, fw.O.data());
     fw.M.assign(static_cast<std::size_t>(m * m), V(0));
@@ -113,7 +118,9 @@ Status forward_sequence(Ar& ar, Ar& as, WyFamily f, const ChunkLayout& /*layout*
         for (index_t j = 0; j <= i; ++j) {
           V s = V(0);
           for (index_t ch = 0; ch < dk; ++ch)
-            s = ar.muladd(fw.q[i * dk + ch], ar.mul(K[j * dk + ch], decay(ar, ar.sub(G[i * dk + ch], G[j * dk + ch]))), s);
+            s = ar.muladd(fw.q[i * dk + ch],
+                          ar.mul(K[j * dk + ch], decay(ar, ar.sub(G[i * dk + ch], G[j * dk + ch]))),
+                          s);
           fw.M[i * m + j] = ar.store(s);
         }
     } else {
@@ -121,8 +128,9 @@ Status forward_sequence(Ar& ar, Ar& as, WyFamily f, const ChunkLayout& /*layout*
       product(ar, m, m, dk, fw.q.data(), K.data(), true, fw.X.data());
       for (index_t i = 0; i < m; ++i)
         for (index_t j = 0; j <= i; ++j)
-          fw.M[i * m + j] = f == WyFamily::gated ? ar.store(ar.mul(fw.X[i * m + j], decay(ar, ar.sub(G[i], G[j]))))
-                                                 : fw.X[i * m + j];
+          fw.M[i * m + j] = f == WyFamily::gated
+                                ? ar.store(ar.mul(fw.X[i * m + j], decay(ar, ar.sub(G[i], G[j]))))
+                                : fw.X[i * m + j];
     }
     fw.X.resize(static_cast<std::size_t>(m * dv));
     product(ar, m, dv, m, fw.M.data(), fw.Up.data(), false, fw.X.data());
@@ -138,8 +146,10 @@ Status forward_sequence(Ar& ar, Ar& as, WyFamily f, const ChunkLayout& /*layout*
     fw.E.resize(static_cast<std::size_t>(m * dk));
     for (index_t i = 0; i < m; ++i)
       for (index_t ch = 0; ch < dk; ++ch) {
-        const V d = f == WyFamily::deltanet ? V(1)
-                                            : decay(ar, ar.sub(G[(m - 1) * gw + (pc ? ch : 0)], G[i * gw + (pc ? ch : 0)]));
+        const V d =
+            f == WyFamily::deltanet
+                ? V(1)
+                : decay(ar, ar.sub(G[(m - 1) * gw + (pc ? ch : 0)], G[i * gw + (pc ? ch : 0)]));
         fw.E[i * dk + ch] = ar.store(ar.mul(d, K[i * dk + ch]));
       }
     fw.UpT.resize(static_cast<std::size_t>(dv * m));
@@ -162,15 +172,17 @@ Status forward_sequence(Ar& ar, Ar& as, WyFamily f, const ChunkLayout& /*layout*
   if (final_state)
     for (index_t r = 0; r < dv; ++r)
       for (index_t c = 0; c < dk; ++c)
-        final_state[state_off + (opt.state_transposed ? c * dv + r : r * dk + c)] = fw.S[r * dk + c];
+        final_state[state_off + (opt.state_transposed ? c * dv + r : r * dk + c)] =
+            fw.S[r * dk + c];
   return worst_status;
 }
 
 template <class V>
-Status delta_forward_impl(WyFamily f, const ChunkLayout& layout, const DeltaInputs<V>& in, V* o, V* final_state,
-                          const DeltaForwardOptions& opt, Status* statuses) {
+Status delta_forward_impl(WyFamily f, const ChunkLayout& layout, const DeltaInputs<V>& in, V* o,
+                          V* final_state, const DeltaForwardOptions& opt, Status* statuses) {
   if (f == WyFamily::dplr)
-    throw std::invalid_argument("delta_forward: family dplr is not supported (deltanet, gated, kda)");
+    throw std::invalid_argument(
+        "delta_forward: family dplr is not supported (deltanet, gated, kda)");
   if (layout.chunk != 16 && layout.chunk != 32 && layout.chunk != 64 && layout.chunk != 128)
     throw std::invalid_argument("delta_forward: layout.chunk must be 16, 32, 64 or 128, got " +
                                 std::to_string(layout.chunk));
@@ -194,7 +206,8 @@ Status delta_forward_impl(WyFamily f, const ChunkLayout& layout, const DeltaInpu
         if (!groups.count({s, h}))
           for (index_t e = 0; e < in.dv * in.dk; ++e)
             final_state[(s * layout.heads + h) * in.dv * in.dk + e] =
-                in.initial_state ? in.initial_state[(s * layout.heads + h) * in.dv * in.dk + e] : V(0);
+                in.initial_state ? in.initial_state[(s * layout.heads + h) * in.dv * in.dk + e]
+                                 : V(0);
 
   constexpr bool is_float = std::is_same<V, float>::value;
   const Format& nat = format_by_name(is_float ? "fp32" : "fp64");
@@ -205,24 +218,27 @@ Status delta_forward_impl(WyFamily f, const ChunkLayout& layout, const DeltaInpu
   std::vector<ForwardWork<V>> fws(W);
   std::vector<PhaseTimes> times(W);
   std::vector<double> state_times(W, 0.0);
-  const Status s = run_items(static_cast<index_t>(work.size()), opt.threads, [&](index_t i, unsigned w) {
-    PhaseTimes* t = opt.profile ? &times[w] : nullptr;
-    double* stt = opt.profile ? &state_times[w] : nullptr;
-    const auto& mine = work[static_cast<std::size_t>(i)];
-    if constexpr (is_float) {
-      arith::Native<float> ar, as;
-      return forward_sequence(ar, as, f, layout, chunks, mine, geo, in, o, final_state, opt, statuses, fws[w], t, stt);
-    } else {
-      if (native) {
-        arith::Native<double> ar, as;
-        return forward_sequence(ar, as, f, layout, chunks, mine, geo, in, o, final_state, opt, statuses, fws[w], t,
-                                stt);
-      }
-      arith::Simulated ar(opt.precision, static_cast<std::uint64_t>(2 * i));
-      arith::Simulated as(state_precision, static_cast<std::uint64_t>(2 * i + 1));
-      return forward_sequence(ar, as, f, layout, chunks, mine, geo, in, o, final_state, opt, statuses, fws[w], t, stt);
-    }
-  });
+  const Status s =
+      run_items(static_cast<index_t>(work.size()), opt.threads, [&](index_t i, unsigned w) {
+        PhaseTimes* t = opt.profile ? &times[w] : nullptr;
+        double* stt = opt.profile ? &state_times[w] : nullptr;
+        const auto& mine = work[static_cast<std::size_t>(i)];
+        if constexpr (is_float) {
+          arith::Native<float> ar, as;
+          return forward_sequence(ar, as, f, layout, chunks, mine, geo, in, o, final_state, opt,
+                                  statuses, fws[w], t, stt);
+        } else {
+          if (native) {
+            arith::Native<double> ar, as;
+            return forward_sequence(ar, as, f, layout, chunks, mine, geo, in, o, final_state, opt,
+                                    statuses, fws[w], t, stt);
+          }
+          arith::Simulated ar(opt.precision, static_cast<std::uint64_t>(2 * i));
+          arith::Simulated as(state_precision, static_cast<std::uint64_t>(2 * i + 1));
+          return forward_sequence(ar, as, f, layout, chunks, mine, geo, in, o, final_state, opt,
+                                  statuses, fws[w], t, stt);
+        }
+      });
   if (opt.profile)
     for (unsigned w = 0; w < W; ++w) {
       opt.profile->wy += times[w].kkt + times[w].wu;
@@ -238,13 +254,15 @@ std::vector<double> widen(const float* p, index_t n) {
 
 }  // namespace
 
-Status delta_forward(WyFamily family, const ChunkLayout& layout, const DeltaInputs<double>& in, double* o,
-                     double* final_state, const DeltaForwardOptions& options, Status* statuses) {
+Status delta_forward(WyFamily family, const ChunkLayout& layout, const DeltaInputs<double>& in,
+                     double* o, double* final_state, const DeltaForwardOptions& options,
+                     Status* statuses) {
   return delta_forward_impl(family, layout, in, o, final_state, options, statuses);
 }
 
-Status delta_forward(WyFamily family, const ChunkLayout& layout, const DeltaInputs<float>& in, float* o,
-                     float* final_state, const DeltaForwardOptions& options, Status* statuses) {
+Status delta_forward(WyFamily family, const ChunkLayout& layout, const DeltaInputs<float>& in,
+                     float* o, float* final_state, const DeltaForwardOptions& options,
+                     Status* statuses) {
   const Format& fp32 = format_by_name("fp32");
   if (options.precision.is_native(fp32) && options.state_format == fp32)
     return delta_forward_impl(family, layout, in, o, final_state, options, statuses);
@@ -253,16 +271,18 @@ Status delta_forward(WyFamily family, const ChunkLayout& layout, const DeltaInpu
   const index_t Hk = in.key_heads == 0 ? H : in.key_heads;
   const index_t gw = family == WyFamily::kda ? in.dk : 1;
   const index_t N = sequence_count(layout);
-  const auto q = widen(in.q, rows * Hk * in.dk), k = widen(in.k, rows * Hk * in.dk), v = widen(in.v, rows * H * in.dv),
-             beta = widen(in.beta, rows * H), g = widen(family == WyFamily::deltanet ? nullptr : in.g, rows * H * gw),
+  const auto q = widen(in.q, rows * Hk * in.dk), k = widen(in.k, rows * Hk * in.dk),
+             v = widen(in.v, rows * H * in.dv), beta = widen(in.beta, rows * H),
+             g = widen(family == WyFamily::deltanet ? nullptr : in.g, rows * H * gw),
              s0 = widen(in.initial_state, N * H * in.dv * in.dk);
   auto d = [](const std::vector<double>& x) { return x.empty() ? nullptr : x.data(); };
   std::vector<double> od(o ? static_cast<std::size_t>(rows * H * in.dv) : 0),
       sd(final_state ? static_cast<std::size_t>(N * H * in.dv * in.dk) : 0);
   if (o) std::copy(o, o + od.size(), od.begin());
-  const Status s = delta_forward_impl(family, layout,
-                                      DeltaInputs<double>{d(q), d(k), d(v), d(beta), d(g), d(s0), in.dk, in.dv, in.key_heads},
-                                      o ? od.data() : nullptr, final_state ? sd.data() : nullptr, options, statuses);
+  const Status s = delta_forward_impl(
+      family, layout,
+      DeltaInputs<double>{d(q), d(k), d(v), d(beta), d(g), d(s0), in.dk, in.dv, in.key_heads},
+      o ? od.data() : nullptr, final_state ? sd.data() : nullptr, options, statuses);
   if (o) std::copy(od.begin(), od.end(), o);
   if (final_state) std::copy(sd.begin(), sd.end(), final_state);
   return s;

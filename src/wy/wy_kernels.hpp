@@ -34,8 +34,12 @@ inline double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-inline bool per_channel(WyFamily f) { return f == WyFamily::kda || f == WyFamily::dplr; }
-inline bool gated(WyFamily f) { return f != WyFamily::deltanet; }
+inline bool per_channel(WyFamily f) {
+  return f == WyFamily::kda || f == WyFamily::dplr;
+}
+inline bool gated(WyFamily f) {
+  return f != WyFamily::deltanet;
+}
 
 // The geometry of the [B, T, H, ·] tensors.
 struct Geometry {
@@ -81,9 +85,11 @@ void product(Ar& ar, index_t m, index_t n, index_t k, const typename Ar::value_t
     const auto tb = transB ? CblasTrans : CblasNoTrans;
     const int ldb = static_cast<int>(transB ? k : n);
     if constexpr (std::is_same<V, float>::value)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, int(m), int(n), int(k), 1.0f, A, int(k), B, ldb, 0.0f, C, int(n));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, int(m), int(n), int(k), 1.0f, A, int(k), B, ldb,
+                  0.0f, C, int(n));
     else
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, tb, int(m), int(n), int(k), 1.0, A, int(k), B, ldb, 0.0, C, int(n));
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, tb, int(m), int(n), int(k), 1.0, A, int(k), B, ldb,
+                  0.0, C, int(n));
   } else {
     const MatrixView<const V> Bv = transB ? MatrixView<const V>::row_major(B, n, k).transposed()
                                           : MatrixView<const V>::row_major(B, k, n);
@@ -185,8 +191,8 @@ Status wy_chunk(Ar& ar, WyFamily f, const ChunkRef& c, const Geometry& geo,
   to.precision = opt.precision;
   to.check_accuracy = opt.check_accuracy;
   to.threads = 1;
-  const TrinvResult r =
-      invert(opt.method, MatrixView<const V>::row_major(ws.N.data(), m, m), MatrixView<V>::row_major(ws.X.data(), m, m), to);
+  const TrinvResult r = invert(opt.method, MatrixView<const V>::row_major(ws.N.data(), m, m),
+                               MatrixView<V>::row_major(ws.X.data(), m, m), to);
   Status status = r.status;
   if (times) times->inversion += seconds_since(t0);
 
@@ -195,7 +201,8 @@ Status wy_chunk(Ar& ar, WyFamily f, const ChunkRef& c, const Geometry& geo,
   ws.Tm.assign(static_cast<std::size_t>(m * m), V(0));
   for (index_t i = 0; i < m; ++i)
     for (index_t j = 0; j <= i; ++j)
-      ws.Tm[i * m + j] = f == WyFamily::dplr ? ws.X[i * m + j] : ar.store(ar.mul(ws.X[i * m + j], ws.beta[j]));
+      ws.Tm[i * m + j] =
+          f == WyFamily::dplr ? ws.X[i * m + j] : ar.store(ar.mul(ws.X[i * m + j], ws.beta[j]));
   // γ ⊙ K: row i scaled by exp(G_i) (gated) or channel-wise by exp(G_ic) (kda, dplr: γ ⊙ a)
   const std::vector<V>& left = ws.a;  // k (delta families) or a (dplr)
   const V* KG = left.data();
@@ -219,7 +226,8 @@ Status wy_chunk(Ar& ar, WyFamily f, const ChunkRef& c, const Geometry& geo,
   if (times) times->wu += seconds_since(t0);
 
   // Inputs were finite: any non-finite value now is an overflow of the working formats.
-  const bool outputs_finite = finite_range(ws.W.data(), m * dk) && finite_range(ws.U.data(), m * dv) &&
+  const bool outputs_finite = finite_range(ws.W.data(), m * dk) &&
+                              finite_range(ws.U.data(), m * dv) &&
                               finite_range(ws.N.data(), m * m) && finite_range(ws.Tm.data(), m * m);
   if (ar.overflowed() || !outputs_finite) status = worst(status, Status::overflow);
   return status;
@@ -244,8 +252,8 @@ void check_pointer(const V* p, const char* name) {
 
 // forward: the caller is delta_forward, whose only output o is passed as out.u (out.w unused).
 template <class V>
-Geometry check_arguments(WyFamily f, const ChunkLayout& layout, const WyInputs<V>& in, const WyOutputs<V>& out,
-                         bool forward = false) {
+Geometry check_arguments(WyFamily f, const ChunkLayout& layout, const WyInputs<V>& in,
+                         const WyOutputs<V>& out, bool forward = false) {
   layout.validate();
   Geometry geo;
   geo.T = layout.length;
@@ -253,13 +261,16 @@ Geometry check_arguments(WyFamily f, const ChunkLayout& layout, const WyInputs<V
   geo.Hk = in.key_heads == 0 ? layout.heads : in.key_heads;
   geo.dk = in.dk;
   geo.dv = in.dv;
-  if (in.dk < 1) throw std::invalid_argument("chunk_wy: dk must be >= 1, got " + std::to_string(in.dk));
-  if (in.dv < 1) throw std::invalid_argument("chunk_wy: dv must be >= 1, got " + std::to_string(in.dv));
+  if (in.dk < 1)
+    throw std::invalid_argument("chunk_wy: dk must be >= 1, got " + std::to_string(in.dk));
+  if (in.dv < 1)
+    throw std::invalid_argument("chunk_wy: dv must be >= 1, got " + std::to_string(in.dv));
   if (in.key_heads < 0 || geo.Hk > geo.H || geo.H % geo.Hk != 0)
     throw std::invalid_argument("chunk_wy: key_heads (" + std::to_string(in.key_heads) +
                                 ") must be 0 or divide heads (" + std::to_string(geo.H) + ")");
   if (f == WyFamily::dplr && in.key_heads != 0 && in.key_heads != layout.heads)
-    throw std::invalid_argument("chunk_wy: key_heads does not apply to dplr (a, b are per value head)");
+    throw std::invalid_argument(
+        "chunk_wy: key_heads does not apply to dplr (a, b are per value head)");
   if (layout.batch * layout.length * layout.heads == 0) return geo;
   if (f == WyFamily::dplr) {
     check_pointer(in.a, "a");
@@ -281,8 +292,9 @@ Geometry check_arguments(WyFamily f, const ChunkLayout& layout, const WyInputs<V
   auto overlap = [](std::pair<const char*, const char*> x, std::pair<const char*, const char*> y) {
     return x.first < y.second && y.first < x.second;
   };
-  const std::pair<const char*, const char*> outs[] = {span(forward ? out.u : out.w, forward ? rows * geo.H * geo.dv : rows * geo.H * geo.dk),
-                                                      span(out.u, rows * geo.H * geo.dv)};
+  const std::pair<const char*, const char*> outs[] = {
+      span(forward ? out.u : out.w, forward ? rows * geo.H * geo.dv : rows * geo.H * geo.dk),
+      span(out.u, rows * geo.H * geo.dv)};
   const index_t gw = per_channel(f) ? geo.dk : 1;
   const std::pair<const V*, index_t> ins[] = {
       {in.k, rows * geo.Hk * geo.dk}, {in.v, rows * geo.H * geo.dv}, {in.beta, rows * geo.H},
@@ -328,7 +340,8 @@ Status run_items(index_t count, unsigned threads, const Item& item) {
 
 inline unsigned worker_count(unsigned threads, index_t count) {
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  return static_cast<unsigned>(std::max<index_t>(1, std::min<index_t>(threads ? threads : hw, count)));
+  return static_cast<unsigned>(
+      std::max<index_t>(1, std::min<index_t>(threads ? threads : hw, count)));
 }
 
 }  // namespace triscan::wy_detail

@@ -50,15 +50,18 @@ std::vector<nlohmann::json> lines_of(const std::string& text) {
 }  // namespace
 
 TEST(CliWy, ChunkRepresentationsPrintTheIssuesKeys) {
-  for (const char* rg : {"chunk/deltanet --generator deltanet-correlated", "chunk/gated --generator gated --gate -5",
-                         "chunk/kda --generator kda", "chunk/dplr --generator dplr",
-                         "chunk/deltaproduct --generator deltanet --householder-steps 3"}) {
-    const auto r = run_wy_cli(std::string("--representation ") + rg + " --format fp64 --n 16 --dk 16 --dv 8 --json");
+  for (const char* rg :
+       {"chunk/deltanet --generator deltanet-correlated", "chunk/gated --generator gated --gate -5",
+        "chunk/kda --generator kda", "chunk/dplr --generator dplr",
+        "chunk/deltaproduct --generator deltanet --householder-steps 3"}) {
+    const auto r = run_wy_cli(std::string("--representation ") + rg +
+                              " --format fp64 --n 16 --dk 16 --dv 8 --json");
     ASSERT_EQ(r.code, 0) << rg << ": " << r.err;
     const auto lines = lines_of(r.out);
     ASSERT_EQ(lines.size(), 2u) << r.out;
     const auto& j = lines[0];
-    for (const char* key : {"representation_error", "orthogonality_loss", "w_error", "u_error", "status", "cond"})
+    for (const char* key :
+         {"representation_error", "orthogonality_loss", "w_error", "u_error", "status", "cond"})
       EXPECT_TRUE(j.contains(key)) << rg << " lacks " << key;
     EXPECT_EQ(j["status"], "ok") << rg;
     EXPECT_TRUE(j["orthogonality_loss"].is_null());  // delta-rule transitions are not orthogonal
@@ -73,7 +76,8 @@ TEST(CliWy, ChunkRepresentationsPrintTheIssuesKeys) {
 
 TEST(CliWy, Fp16OverflowIsAStatusNotAnError) {
   const auto r = run_wy_cli(
-      "--representation chunk/deltanet --generator deltanet-equal --beta 1 --scale 60 --format fp16 --n 16 "
+      "--representation chunk/deltanet --generator deltanet-equal --beta 1 --scale 60 --format "
+      "fp16 --n 16 "
       "--dk 16 --dv 8 --json");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto lines = lines_of(r.out);
@@ -87,12 +91,13 @@ TEST(CliWy, UsageErrorsExitTwoNamingTheToken) {
     const char* args;
     const char* token;
   };
-  for (const Bad& b : {Bad{"--representation householder/ut --n 8", "householder/ut"},
-                       Bad{"--representation chunk/gatd --n 8", "chunk/gatd"},
-                       Bad{"--representation chunk/kda --generator gated --n 8", "gated"},
-                       Bad{"--representation chunk/deltanet --format fp17 --n 8", "fp17"},
-                       Bad{"--representation chunk/deltanet --method trinv/nope --n 8", "trinv/nope"},
-                       Bad{"--representation chunk/gated --generator gated --gate 3 --n 8", "gate"}}) {
+  for (const Bad& b :
+       {Bad{"--representation householder/ut --n 8", "householder/ut"},
+        Bad{"--representation chunk/gatd --n 8", "chunk/gatd"},
+        Bad{"--representation chunk/kda --generator gated --n 8", "gated"},
+        Bad{"--representation chunk/deltanet --format fp17 --n 8", "fp17"},
+        Bad{"--representation chunk/deltanet --method trinv/nope --n 8", "trinv/nope"},
+        Bad{"--representation chunk/gated --generator gated --gate 3 --n 8", "gate"}}) {
     const auto r = run_wy_cli(b.args);
     EXPECT_EQ(r.code, 2) << b.args << ": " << r.err;
     EXPECT_NE(r.err.find(b.token), std::string::npos) << b.args << ": " << r.err;
@@ -113,7 +118,8 @@ TEST(CliDeltaForward, PrintsOutputAndStateErrors) {
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return r;
   };
-  const auto r = run("--format fp64 --length 40 --heads 2 --dk 8 --dv 8 --chunk 16 --gate -0.1 --json");
+  const auto r =
+      run("--format fp64 --length 40 --heads 2 --dk 8 --dv 8 --chunk 16 --gate -0.1 --json");
   ASSERT_EQ(r.code, 0);
   const auto lines = lines_of(r.out);
   ASSERT_EQ(lines.size(), 2u);

@@ -36,8 +36,9 @@ struct Case {
 };
 
 std::string describe(const Case& c, const std::string& fmt, std::uint64_t seed) {
-  return "chunk/" + c.representation + " generator=" + c.generator + " gate=" + std::to_string(c.gate) +
-         " C=" + std::to_string(c.chunk) + " format=" + fmt + " seed=" + std::to_string(seed);
+  return "chunk/" + c.representation + " generator=" + c.generator +
+         " gate=" + std::to_string(c.gate) + " C=" + std::to_string(c.chunk) + " format=" + fmt +
+         " seed=" + std::to_string(seed);
 }
 
 ChunkWyRecord run(const Case& c, const Precision& p, std::uint64_t seed, bool cumulative = false) {
@@ -57,20 +58,27 @@ ChunkWyRecord run(const Case& c, const Precision& p, std::uint64_t seed, bool cu
 
 const std::vector<Case>& cases() {
   static const std::vector<Case> all = {
-      {"deltanet", "deltanet"},           {"deltanet", "deltanet-beta2"},
-      {"deltanet", "deltanet-correlated"}, {"deltanet", "deltanet-equal"},
-      {"gated", "gated", -1e-3},          {"gated", "gated", -0.1},
-      {"gated", "gated", -5},             {"kda", "kda", -0.1},
-      {"kda", "kda", -5},                 {"dplr", "dplr", -0.1},
-      {"deltaproduct", "deltanet", 0, 32}, {"deltaproduct", "gated", -0.1, 32},
-      {"deltanet", "deltanet", 0, 16},    {"gated", "gated", -0.1, 128},
+      {"deltanet", "deltanet"},
+      {"deltanet", "deltanet-beta2"},
+      {"deltanet", "deltanet-correlated"},
+      {"deltanet", "deltanet-equal"},
+      {"gated", "gated", -1e-3},
+      {"gated", "gated", -0.1},
+      {"gated", "gated", -5},
+      {"kda", "kda", -0.1},
+      {"kda", "kda", -5},
+      {"dplr", "dplr", -0.1},
+      {"deltaproduct", "deltanet", 0, 32},
+      {"deltaproduct", "gated", -0.1, 32},
+      {"deltanet", "deltanet", 0, 16},
+      {"gated", "gated", -0.1, 128},
   };
   return all;
 }
 
 void check_against_bound(const ChunkWyRecord& r, const std::string& what) {
-  SCOPED_TRACE(what + " cond=" + std::to_string(r.cond) + " kappa_majorant=" + std::to_string(r.kappa_majorant) +
-               " bound=" + std::to_string(r.error_bound));
+  SCOPED_TRACE(what + " cond=" + std::to_string(r.cond) + " kappa_majorant=" +
+               std::to_string(r.kappa_majorant) + " bound=" + std::to_string(r.error_bound));
   ASSERT_TRUE(r.has_metrics);
   EXPECT_EQ(r.status, Status::ok);
   // The chunk formulas themselves equal the recurrence (to the reference's 2^-256-ish).
@@ -96,14 +104,15 @@ TEST(ChunkWyAccuracy, Fp32MatchesTheMpfrRecurrence) {
     const ChunkWyRecord r = run(c, p, 12);
     check_against_bound(r, describe(c, "fp32", 12));
     std::printf("  %-42s w_error %.2e u_error %.2e product %.2e state %.2e cond %.1f bound %.1e\n",
-                describe(c, "fp32", 12).c_str(), r.w_error, r.u_error, r.product_error, r.state_error, r.cond,
-                r.error_bound);
+                describe(c, "fp32", 12).c_str(), r.w_error, r.u_error, r.product_error,
+                r.state_error, r.cond, r.error_bound);
   }
 }
 
 TEST(ChunkWyAccuracy, PreSummedGatesUseTheSameFormulas) {
   const Precision p = Precision::uniform(format_by_name("fp32"));
-  for (const Case& c : {Case{"gated", "gated", -0.1}, Case{"gated", "gated", -5}, Case{"kda", "kda", -0.1}}) {
+  for (const Case& c :
+       {Case{"gated", "gated", -0.1}, Case{"gated", "gated", -5}, Case{"kda", "kda", -0.1}}) {
     const ChunkWyRecord r = run(c, p, 13, /*cumulative=*/true);
     check_against_bound(r, describe(c, "fp32 cumulative_g", 13));
   }
@@ -133,7 +142,8 @@ TEST(ChunkWyAccuracy, GatedFirstRowCarriesTheDecay) {
 TEST(ChunkWyAccuracy, NarrowFormatsAreReportedAndOverflowIsAStatus) {
   for (const char* f : {"bf16", "fp16"}) {
     const Precision p = Precision::uniform(format_by_name(f));
-    for (const Case& c : {Case{"deltanet", "deltanet"}, Case{"gated", "gated", -5}, Case{"kda", "kda", -0.1}}) {
+    for (const Case& c :
+         {Case{"deltanet", "deltanet"}, Case{"gated", "gated", -5}, Case{"kda", "kda", -0.1}}) {
       const ChunkWyRecord r = run(c, p, 14);
       SCOPED_TRACE(describe(c, f, 14));
       ASSERT_TRUE(r.has_metrics);
@@ -142,8 +152,9 @@ TEST(ChunkWyAccuracy, NarrowFormatsAreReportedAndOverflowIsAStatus) {
       EXPECT_EQ(r.formula_error < 1e-60, true);
       // Reported, not hidden: a finite error well below 1 on these benign inputs.
       EXPECT_LT(r.w_error, 1.0);
-      std::printf("  %-42s w_error %.2e u_error %.2e repr %.2e status %s\n", describe(c, f, 14).c_str(), r.w_error,
-                  r.u_error, r.representation_error, std::string(status_name(r.status)).c_str());
+      std::printf("  %-42s w_error %.2e u_error %.2e repr %.2e status %s\n",
+                  describe(c, f, 14).c_str(), r.w_error, r.u_error, r.representation_error,
+                  std::string(status_name(r.status)).c_str());
     }
   }
   // An intermediate that does not fit fp16 (max 65504): equal keys with beta_i = 4

@@ -29,7 +29,8 @@ Problem make(const std::string& gen, WyFamily family, ChunkLayout layout, index_
   gp.seed = 5;
   gp.dk = 12;
   gp.dv = 7;
-  Problem pr{make_chunk_problem(gp, layout, key_heads), family, 12, 7, key_heads == 0 ? layout.heads : key_heads};
+  Problem pr{make_chunk_problem(gp, layout, key_heads), family, 12, 7,
+             key_heads == 0 ? layout.heads : key_heads};
   return pr;
 }
 
@@ -39,14 +40,15 @@ const double* ptr(const Problem& pr, const char* name) {
 }
 
 WyInputs<double> inputs(const Problem& pr) {
-  return {ptr(pr, "k"), ptr(pr, "v"), ptr(pr, "beta"), ptr(pr, "g_token"), ptr(pr, "a"), ptr(pr, "b"),
-          pr.dk, pr.dv, pr.Hk};
+  return {ptr(pr, "k"), ptr(pr, "v"), ptr(pr, "beta"), ptr(pr, "g_token"),
+          ptr(pr, "a"), ptr(pr, "b"), pr.dk,           pr.dv,
+          pr.Hk};
 }
 
 // Copies `width` values per row of rows [start, start + m) of head `head` of a
 // [B, T, heads, width] tensor.
-std::vector<double> slice(const double* x, index_t b, index_t T, index_t heads, index_t head, index_t width,
-                          index_t start, index_t m) {
+std::vector<double> slice(const double* x, index_t b, index_t T, index_t heads, index_t head,
+                          index_t width, index_t start, index_t m) {
   std::vector<double> out;
   if (x == nullptr) return out;
   for (index_t i = 0; i < m; ++i) {
@@ -66,7 +68,8 @@ void check_against_single_chunks(const Problem& pr, const Precision& prec) {
   opt.threads = 3;
   std::vector<double> w(rows * H * pr.dk, -7.0), u(rows * H * pr.dv, -7.0), A(L.elements(), 0.0);
   std::vector<Status> st(static_cast<std::size_t>(chunk_count(L) * H));
-  ASSERT_EQ(chunk_wy(pr.family, L, inputs(pr), {w.data(), u.data(), A.data()}, opt, st.data()), Status::ok);
+  ASSERT_EQ(chunk_wy(pr.family, L, inputs(pr), {w.data(), u.data(), A.data()}, opt, st.data()),
+            Status::ok);
   // One thread: the same bits.
   opt.threads = 1;
   std::vector<double> w1(w.size()), u1(u.size());
@@ -86,7 +89,8 @@ void check_against_single_chunks(const Problem& pr, const Precision& prec) {
   for (std::size_t ci = 0; ci < chunks.size(); ++ci) {
     const ChunkRef& c = chunks[ci];
     SCOPED_TRACE("chunk " + std::to_string(ci) + " batch " + std::to_string(c.batch) + " start " +
-                 std::to_string(c.start) + " size " + std::to_string(c.size) + " head " + std::to_string(c.head));
+                 std::to_string(c.start) + " size " + std::to_string(c.size) + " head " +
+                 std::to_string(c.head));
     EXPECT_EQ(st[ci], Status::ok);
     const index_t m = c.size, h = c.head, kh = h * pr.Hk / H;
     const auto k = slice(ptr(pr, "k"), c.batch, L.length, pr.Hk, kh, pr.dk, c.start, m);
@@ -102,8 +106,8 @@ void check_against_single_chunks(const Problem& pr, const Precision& prec) {
     std::vector<double> ws(m * pr.dk), us(m * pr.dv);
     WyOptions o1;
     o1.precision = prec;
-    ASSERT_EQ(chunk_wy(pr.family, one, {d(k), d(v), d(beta), d(g), d(a), d(b), pr.dk, pr.dv, 0}, {ws.data(), us.data()},
-                       o1),
+    ASSERT_EQ(chunk_wy(pr.family, one, {d(k), d(v), d(beta), d(g), d(a), d(b), pr.dk, pr.dv, 0},
+                       {ws.data(), us.data()}, o1),
               Status::ok);
     EXPECT_EQ(slice(w.data(), c.batch, L.length, H, h, pr.dk, c.start, m), ws);
     EXPECT_EQ(slice(u.data(), c.batch, L.length, H, h, pr.dv, c.start, m), us);
@@ -126,7 +130,8 @@ TEST(ChunkWyLayout, VarlenPartialChunksGroupedHeadsMatchSingleChunkCalls) {
   check_against_single_chunks(make("kda", WyFamily::kda, L, 1), fp64);
   check_against_single_chunks(make("dplr", WyFamily::dplr, L, 0), fp64);
   // Simulated bf16 (round to nearest: no random stream) follows the same rule.
-  check_against_single_chunks(make("gated", WyFamily::gated, L, 2), Precision::uniform(format_by_name("bf16")));
+  check_against_single_chunks(make("gated", WyFamily::gated, L, 2),
+                              Precision::uniform(format_by_name("bf16")));
 }
 
 TEST(ChunkWyLayout, BatchWithPartialLastChunk) {
@@ -135,7 +140,8 @@ TEST(ChunkWyLayout, BatchWithPartialLastChunk) {
   L.length = 70;
   L.heads = 2;
   L.chunk = 16;
-  check_against_single_chunks(make("kda", WyFamily::kda, L, 0), Precision::uniform(format_by_name("fp64")));
+  check_against_single_chunks(make("kda", WyFamily::kda, L, 0),
+                              Precision::uniform(format_by_name("fp64")));
 }
 
 TEST(ChunkWyLayout, Fp32NativeMatchesDoubleToFp32Accuracy) {
@@ -155,7 +161,8 @@ TEST(ChunkWyLayout, Fp32NativeMatchesDoubleToFp32Accuracy) {
   std::vector<float> wf(w.size()), uf(u.size());
   WyOptions o;
   o.precision = Precision::uniform(format_by_name("fp32"));
-  ASSERT_EQ(chunk_wy(WyFamily::gated, L, {k.data(), v.data(), beta.data(), g.data(), nullptr, nullptr, 12, 7, 0},
+  ASSERT_EQ(chunk_wy(WyFamily::gated, L,
+                     {k.data(), v.data(), beta.data(), g.data(), nullptr, nullptr, 12, 7, 0},
                      {wf.data(), uf.data()}, o),
             Status::ok);
   // Loose sanity bound (the MPFR tests carry the derived one): fp32 u = 6e-8, C = 32.
@@ -168,10 +175,12 @@ TEST(ChunkWyLayout, Fp32NativeMatchesDoubleToFp32Accuracy) {
   // The float overload under a simulated precision runs on double copies.
   o.precision = Precision::uniform(format_by_name("bf16"));
   std::vector<float> wb(w.size()), ub(u.size());
-  EXPECT_EQ(chunk_wy(WyFamily::gated, L, {k.data(), v.data(), beta.data(), g.data(), nullptr, nullptr, 12, 7, 0},
+  EXPECT_EQ(chunk_wy(WyFamily::gated, L,
+                     {k.data(), v.data(), beta.data(), g.data(), nullptr, nullptr, 12, 7, 0},
                      {wb.data(), ub.data()}, o),
             Status::ok);
-  for (float x : wb) EXPECT_EQ(static_cast<double>(x), round(x, format_by_name("bf16"), Rounding::nearest_even));
+  for (float x : wb)
+    EXPECT_EQ(static_cast<double>(x), round(x, format_by_name("bf16"), Rounding::nearest_even));
 }
 
 TEST(ChunkWyLayout, NonFiniteInputFlagsOnlyItsChunk) {
@@ -180,10 +189,12 @@ TEST(ChunkWyLayout, NonFiniteInputFlagsOnlyItsChunk) {
   L.heads = 2;
   L.chunk = 16;
   Problem pr = make("deltanet", WyFamily::deltanet, L, 0);
-  pr.p.tensors.at("v").data[(20 * 2 + 1) * 7 + 3] = std::numeric_limits<double>::quiet_NaN();  // t=20, head 1
+  pr.p.tensors.at("v").data[(20 * 2 + 1) * 7 + 3] =
+      std::numeric_limits<double>::quiet_NaN();  // t=20, head 1
   std::vector<double> w(64 * 2 * 12), u(64 * 2 * 7);
   std::vector<Status> st(4 * 2);
-  EXPECT_EQ(chunk_wy(WyFamily::deltanet, L, inputs(pr), {w.data(), u.data()}, {}, st.data()), Status::nonfinite_input);
+  EXPECT_EQ(chunk_wy(WyFamily::deltanet, L, inputs(pr), {w.data(), u.data()}, {}, st.data()),
+            Status::nonfinite_input);
   for (std::size_t i = 0; i < st.size(); ++i)
     EXPECT_EQ(st[i], i == 3 ? Status::nonfinite_input : Status::ok) << i;  // chunk 1, head 1
   EXPECT_TRUE(std::isnan(u[(20 * 2 + 1) * 7]));
@@ -197,8 +208,8 @@ TEST(ChunkWyLayout, BadArgumentsThrowNamingThem) {
   L.chunk = 16;
   const Problem pr = make("gated", WyFamily::gated, L, 2);
   std::vector<double> w(32 * 4 * 12), u(32 * 4 * 7);
-  auto expect_throw = [&](WyFamily f, WyInputs<double> in, WyOutputs<double> out, const std::string& word,
-                          WyOptions o = {}) {
+  auto expect_throw = [&](WyFamily f, WyInputs<double> in, WyOutputs<double> out,
+                          const std::string& word, WyOptions o = {}) {
     try {
       chunk_wy(f, L, in, out, o);
       ADD_FAILURE() << "no exception, expected one naming " << word;

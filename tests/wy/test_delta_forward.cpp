@@ -31,7 +31,8 @@ struct Fam {
   double gate;  // 0: not gated
 };
 
-DeltaForwardRecord run(const Fam& fm, index_t C, const Precision& p, const Format& state, std::uint64_t seed) {
+DeltaForwardRecord run(const Fam& fm, index_t C, const Precision& p, const Format& state,
+                       std::uint64_t seed) {
   DeltaForwardCase c;
   c.family = fm.family;
   c.generator.name = fm.generator;
@@ -48,9 +49,10 @@ DeltaForwardRecord run(const Fam& fm, index_t C, const Precision& p, const Forma
 }
 
 const std::vector<Fam>& families() {
-  static const std::vector<Fam> f = {{"deltanet", "deltanet", 0},  {"deltanet", "deltanet-correlated", 0},
-                                     {"gated", "gated", -1e-3},     {"gated", "gated", -0.1},
-                                     {"gated", "gated", -5},        {"kda", "kda", -0.1}};
+  static const std::vector<Fam> f = {
+      {"deltanet", "deltanet", 0}, {"deltanet", "deltanet-correlated", 0},
+      {"gated", "gated", -1e-3},   {"gated", "gated", -0.1},
+      {"gated", "gated", -5},      {"kda", "kda", -0.1}};
   return f;
 }
 
@@ -65,8 +67,8 @@ void check(const DeltaForwardRecord& r, const std::string& what) {
 }
 
 std::string name(const Fam& f, index_t C, const char* fmt) {
-  return std::string(f.family) + "/" + f.generator + " gate=" + std::to_string(f.gate) + " C=" + std::to_string(C) +
-         " " + fmt;
+  return std::string(f.family) + "/" + f.generator + " gate=" + std::to_string(f.gate) +
+         " C=" + std::to_string(C) + " " + fmt;
 }
 
 }  // namespace
@@ -77,8 +79,8 @@ TEST(DeltaForward, Fp32EveryFamilyAndChunkSizeMatchesTheMpfrRecurrence) {
     for (index_t C : {16, 32, 64, 128}) {
       const auto r = run(f, C, p, format_by_name("fp32"), 21);
       check(r, name(f, C, "fp32"));
-      std::printf("  %-48s output %.2e state %.2e (bounds %.1e %.1e)\n", name(f, C, "fp32").c_str(), r.output_error,
-                  r.state_error, r.output_bound, r.state_bound);
+      std::printf("  %-48s output %.2e state %.2e (bounds %.1e %.1e)\n", name(f, C, "fp32").c_str(),
+                  r.output_error, r.state_error, r.output_bound, r.state_bound);
     }
 }
 
@@ -103,8 +105,9 @@ TEST(DeltaForward, Bf16WithFp32StateIsReported) {
       if (r.state_bound < 1) {
         EXPECT_LE(r.state_error, r.state_bound);
       }
-      std::printf("  %-48s output %.2e state %.2e (bounds %.1e %.1e)\n", name(f, C, "bf16/fp32 state").c_str(),
-                  r.output_error, r.state_error, r.output_bound, r.state_bound);
+      std::printf("  %-48s output %.2e state %.2e (bounds %.1e %.1e)\n",
+                  name(f, C, "bf16/fp32 state").c_str(), r.output_error, r.state_error,
+                  r.output_bound, r.state_bound);
     }
 }
 
@@ -117,9 +120,11 @@ TEST(DeltaForward, Fp64IsAtFp64Level) {
 }
 
 namespace {
-std::vector<double> slice_rows(const std::vector<double>& x, index_t H, index_t head, index_t w, index_t t0, index_t t1) {
+std::vector<double> slice_rows(const std::vector<double>& x, index_t H, index_t head, index_t w,
+                               index_t t0, index_t t1) {
   std::vector<double> out;
-  for (index_t t = t0; t < t1; ++t) out.insert(out.end(), x.begin() + (t * H + head) * w, x.begin() + (t * H + head + 1) * w);
+  for (index_t t = t0; t < t1; ++t)
+    out.insert(out.end(), x.begin() + (t * H + head) * w, x.begin() + (t * H + head + 1) * w);
   return out;
 }
 }  // namespace
@@ -141,13 +146,21 @@ TEST(DeltaForward, VarlenGroupedHeadsAndInitialStateMatchPerSequenceCalls) {
   std::vector<double> S0(N * H * dv * dk);
   for (std::size_t i = 0; i < S0.size(); ++i) S0[i] = std::sin(0.37 * static_cast<double>(i));
   std::vector<double> o(150 * H * dv), S(S0.size());
-  const DeltaInputs<double> in{T.at("q").data.data(), T.at("k").data.data(), T.at("v").data.data(),
-                               T.at("beta").data.data(), T.at("g_token").data.data(), S0.data(), dk, dv, 1};
+  const DeltaInputs<double> in{T.at("q").data.data(),
+                               T.at("k").data.data(),
+                               T.at("v").data.data(),
+                               T.at("beta").data.data(),
+                               T.at("g_token").data.data(),
+                               S0.data(),
+                               dk,
+                               dv,
+                               1};
   DeltaForwardOptions opt;
   opt.threads = 3;
   ASSERT_EQ(delta_forward(WyFamily::gated, L, in, o.data(), S.data(), opt), Status::ok);
   // The empty sequence's final state is its initial state.
-  for (index_t e = 0; e < H * dv * dk; ++e) EXPECT_EQ(S[1 * H * dv * dk + e], S0[1 * H * dv * dk + e]);
+  for (index_t e = 0; e < H * dv * dk; ++e)
+    EXPECT_EQ(S[1 * H * dv * dk + e], S0[1 * H * dv * dk + e]);
   // Each sequence and head alone (one head, Hk = 1) gives the same bits.
   for (index_t s = 0; s < N; ++s)
     for (index_t h = 0; h < H; ++h) {
@@ -156,22 +169,30 @@ TEST(DeltaForward, VarlenGroupedHeadsAndInitialStateMatchPerSequenceCalls) {
       ChunkLayout one;
       one.length = b1 - b0;
       one.chunk = 32;
-      const auto q = slice_rows(T.at("q").data, 1, 0, dk, b0, b1), k = slice_rows(T.at("k").data, 1, 0, dk, b0, b1);
-      const auto v = slice_rows(T.at("v").data, H, h, dv, b0, b1), beta = slice_rows(T.at("beta").data, H, h, 1, b0, b1),
+      const auto q = slice_rows(T.at("q").data, 1, 0, dk, b0, b1),
+                 k = slice_rows(T.at("k").data, 1, 0, dk, b0, b1);
+      const auto v = slice_rows(T.at("v").data, H, h, dv, b0, b1),
+                 beta = slice_rows(T.at("beta").data, H, h, 1, b0, b1),
                  g = slice_rows(T.at("g_token").data, H, h, 1, b0, b1);
-      std::vector<double> s0(S0.begin() + (s * H + h) * dv * dk, S0.begin() + (s * H + h + 1) * dv * dk);
+      std::vector<double> s0(S0.begin() + (s * H + h) * dv * dk,
+                             S0.begin() + (s * H + h + 1) * dv * dk);
       std::vector<double> o1((b1 - b0) * dv), S1(dv * dk);
-      ASSERT_EQ(delta_forward(WyFamily::gated, one, {q.data(), k.data(), v.data(), beta.data(), g.data(), s0.data(), dk, dv, 0},
-                              o1.data(), S1.data()),
-                Status::ok);
+      ASSERT_EQ(
+          delta_forward(WyFamily::gated, one,
+                        {q.data(), k.data(), v.data(), beta.data(), g.data(), s0.data(), dk, dv, 0},
+                        o1.data(), S1.data()),
+          Status::ok);
       EXPECT_EQ(slice_rows(o, H, h, dv, b0, b1), o1) << "sequence " << s << " head " << h;
-      EXPECT_EQ(std::vector<double>(S.begin() + (s * H + h) * dv * dk, S.begin() + (s * H + h + 1) * dv * dk), S1);
+      EXPECT_EQ(std::vector<double>(S.begin() + (s * H + h) * dv * dk,
+                                    S.begin() + (s * H + h + 1) * dv * dk),
+                S1);
     }
   // state_transposed: the same states stored as S^T.
   std::vector<double> S0t(S0.size()), St(S0.size()), ot(o.size());
   for (index_t sh = 0; sh < N * H; ++sh)
     for (index_t r = 0; r < dv; ++r)
-      for (index_t c = 0; c < dk; ++c) S0t[sh * dv * dk + c * dv + r] = S0[sh * dv * dk + r * dk + c];
+      for (index_t c = 0; c < dk; ++c)
+        S0t[sh * dv * dk + c * dv + r] = S0[sh * dv * dk + r * dk + c];
   DeltaInputs<double> int_ = in;
   int_.initial_state = S0t.data();
   opt.state_transposed = true;
@@ -179,7 +200,8 @@ TEST(DeltaForward, VarlenGroupedHeadsAndInitialStateMatchPerSequenceCalls) {
   EXPECT_EQ(ot, o);
   for (index_t sh = 0; sh < N * H; ++sh)
     for (index_t r = 0; r < dv; ++r)
-      for (index_t c = 0; c < dk; ++c) EXPECT_EQ(St[sh * dv * dk + c * dv + r], S[sh * dv * dk + r * dk + c]);
+      for (index_t c = 0; c < dk; ++c)
+        EXPECT_EQ(St[sh * dv * dk + c * dv + r], S[sh * dv * dk + r * dk + c]);
 }
 
 TEST(DeltaForward, BadInputIsRejectedOrFlagged) {
@@ -187,11 +209,14 @@ TEST(DeltaForward, BadInputIsRejectedOrFlagged) {
   L.length = 64;
   L.chunk = 48;
   std::vector<double> q(64 * 4, 0.5), k(64 * 4, 0.5), v(64 * 3, 1.0), beta(64, 0.5), o(64 * 3);
-  const DeltaInputs<double> in{q.data(), k.data(), v.data(), beta.data(), nullptr, nullptr, 4, 3, 0};
-  EXPECT_THROW(delta_forward(WyFamily::deltanet, L, in, o.data(), nullptr), std::invalid_argument);  // C = 48
+  const DeltaInputs<double> in{q.data(), k.data(), v.data(), beta.data(), nullptr, nullptr,
+                               4,        3,        0};
+  EXPECT_THROW(delta_forward(WyFamily::deltanet, L, in, o.data(), nullptr),
+               std::invalid_argument);  // C = 48
   L.chunk = 16;
   EXPECT_THROW(delta_forward(WyFamily::dplr, L, in, o.data(), nullptr), std::invalid_argument);
-  EXPECT_THROW(delta_forward(WyFamily::gated, L, in, o.data(), nullptr), std::invalid_argument);  // g null
+  EXPECT_THROW(delta_forward(WyFamily::gated, L, in, o.data(), nullptr),
+               std::invalid_argument);  // g null
   DeltaInputs<double> noq = in;
   noq.q = nullptr;
   EXPECT_THROW(delta_forward(WyFamily::deltanet, L, noq, o.data(), nullptr), std::invalid_argument);
@@ -199,7 +224,8 @@ TEST(DeltaForward, BadInputIsRejectedOrFlagged) {
   // A NaN query in chunk 1: that chunk and the later ones are flagged, the earlier one is not.
   q[20 * 4] = std::nan("");
   std::vector<Status> st(4);
-  EXPECT_EQ(delta_forward(WyFamily::deltanet, L, in, o.data(), nullptr, {}, st.data()), Status::nonfinite_input);
+  EXPECT_EQ(delta_forward(WyFamily::deltanet, L, in, o.data(), nullptr, {}, st.data()),
+            Status::nonfinite_input);
   EXPECT_EQ(st[0], Status::ok);
   EXPECT_EQ(st[1], Status::nonfinite_input);
   EXPECT_EQ(st[3], Status::nonfinite_input);

@@ -34,9 +34,9 @@ struct DeltaArgs {
 int run_delta(const DeltaArgs& a) {
   const MethodSpec method = MethodSpec::parse(a.method);
   trinv_method(method.name);
-  const Precision prec = validation::make_precision({a.precision.format, a.precision.accumulate,
-                                                     a.precision.storage, a.precision.output,
-                                                     a.precision.rounding, "", a.seed});
+  const Precision prec =
+      validation::make_precision({a.precision.format, a.precision.accumulate, a.precision.storage,
+                                  a.precision.output, a.precision.rounding, "", a.seed});
   Format state = prec.storage;
   if (!a.state_format.empty()) {
     try {
@@ -52,7 +52,8 @@ int run_delta(const DeltaArgs& a) {
   const std::string gen = a.generator ? *a.generator : (a.gate ? "gated" : "deltanet");
   const std::string family = gen.rfind("deltanet", 0) == 0 ? "deltanet" : gen;
   if (family != "deltanet" && family != "gated" && family != "kda")
-    throw UsageError("--generator: '" + gen + "' is not a delta-rule generator (deltanet*, gated, kda)");
+    throw UsageError("--generator: '" + gen +
+                     "' is not a delta-rule generator (deltanet*, gated, kda)");
   validation::GeneratorParams gp;
   gp.name = gen;
   gp.dk = a.dk;
@@ -65,9 +66,12 @@ int run_delta(const DeltaArgs& a) {
 
   Summary summary;
   if (!a.json)
-    std::printf("# delta-forward %s  %s state=%s  %s T=%ld H=%ld dk=%ld dv=%ld C=%ld\n%6s %8s %-15s %12s %12s %12s %12s\n",
-                family.c_str(), prec.describe().c_str(), state.name.c_str(), gen.c_str(), a.length, a.heads, a.dk,
-                a.dv, a.chunk, "item", "seed", "status", "output_err", "state_err", "output_bnd", "state_bnd");
+    std::printf(
+        "# delta-forward %s  %s state=%s  %s T=%ld H=%ld dk=%ld dv=%ld C=%ld\n%6s %8s %-15s %12s "
+        "%12s %12s %12s\n",
+        family.c_str(), prec.describe().c_str(), state.name.c_str(), gen.c_str(), a.length, a.heads,
+        a.dk, a.dv, a.chunk, "item", "seed", "status", "output_err", "state_err", "output_bnd",
+        "state_bnd");
   for (long b = 0; b < a.batch; ++b) {
     validation::DeltaForwardCase c;
     c.family = family;
@@ -102,8 +106,9 @@ int run_delta(const DeltaArgs& a) {
                        {"state_bound", json_number(r.state_bound)}});
     } else {
       std::printf("%6ld %8llu %-15s %12.3e %12.3e %12.3e %12.3e\n", b,
-                  static_cast<unsigned long long>(c.generator.seed), std::string(status_name(r.status)).c_str(),
-                  r.output_error, r.state_error, r.output_bound, r.state_bound);
+                  static_cast<unsigned long long>(c.generator.seed),
+                  std::string(status_name(r.status)).c_str(), r.output_error, r.state_error,
+                  r.output_bound, r.state_bound);
     }
   }
   if (a.json) print_json_line(summary.json());
@@ -114,11 +119,14 @@ int run_delta(const DeltaArgs& a) {
 
 void register_delta_forward(CLI::App& app, Runner& run) {
   auto args = std::make_shared<DeltaArgs>();
-  auto* cmd = app.add_subcommand("delta-forward", "chunkwise delta-rule forward against the MPFR recurrence");
+  auto* cmd = app.add_subcommand("delta-forward",
+                                 "chunkwise delta-rule forward against the MPFR recurrence");
   add_precision_options(*cmd, args->precision);
-  cmd->add_option("--state-format", args->state_format, "format of the carried state (default: fp32 under narrower formats)");
+  cmd->add_option("--state-format", args->state_format,
+                  "format of the carried state (default: fp32 under narrower formats)");
   cmd->add_option("--method", args->method, "trinv method spec for (I + A)^-1");
-  cmd->add_option("--generator", args->generator, "deltanet* | gated | kda (default deltanet, gated with --gate)");
+  cmd->add_option("--generator", args->generator,
+                  "deltanet* | gated | kda (default deltanet, gated with --gate)");
   cmd->add_option("--length", args->length, "sequence length T")->check(CLI::Range(1L, 1L << 20));
   cmd->add_option("--heads", args->heads, "heads H")->check(CLI::Range(1L, 1024L));
   cmd->add_option("--dk", args->dk, "key dimension")->check(CLI::Range(1L, 4096L));
@@ -128,7 +136,8 @@ void register_delta_forward(CLI::App& app, Runner& run) {
   auto* beta = cmd->add_option("--beta", args->beta, "fixed beta");
   cmd->add_option("--beta-max", args->beta_max, "beta ~ U(0, beta_max)")->excludes(beta);
   cmd->add_option("--seed", args->seed, "random seed");
-  cmd->add_option("--batch", args->batch, "number of runs (seed + item)")->check(CLI::Range(1L, 1L << 20));
+  cmd->add_option("--batch", args->batch, "number of runs (seed + item)")
+      ->check(CLI::Range(1L, 1L << 20));
   cmd->add_flag("--json", args->json, "one JSON object per run, then a summary line");
   cmd->callback([&run, args] { run = [args] { return run_delta(*args); }; });
 }

@@ -57,9 +57,12 @@ WyItem run_chunk(const WyArgs& a, const Precision& prec, const MethodSpec& metho
   it.representation_error = r.representation_error;
   it.w_error = r.w_error;
   it.u_error = r.u_error;
-  it.extra = {{"product_error", json_number(r.product_error)}, {"state_error", json_number(r.state_error)},
-              {"cond", json_number(r.cond)},                   {"kappa_majorant", json_number(r.kappa_majorant)},
-              {"error_bound", json_number(r.error_bound)},     {"steps", r.steps}};
+  it.extra = {{"product_error", json_number(r.product_error)},
+              {"state_error", json_number(r.state_error)},
+              {"cond", json_number(r.cond)},
+              {"kappa_majorant", json_number(r.kappa_majorant)},
+              {"error_bound", json_number(r.error_bound)},
+              {"steps", r.steps}};
   return it;
 }
 
@@ -72,18 +75,22 @@ Family representation_family(const std::string& R) {
     const auto& names = validation::chunk_wy_representations();
     if (std::find(names.begin(), names.end(), R.substr(6)) != names.end()) return Family::chunk;
   } else if (R.rfind("householder/", 0) == 0) {
-    throw UsageError("--representation: '" + R +
-                     "': householder/ representations are not available in this build (chunk/deltanet, "
-                     "chunk/gated, chunk/kda, chunk/deltaproduct, chunk/dplr are)");
+    throw UsageError(
+        "--representation: '" + R +
+        "': householder/ representations are not available in this build (chunk/deltanet, "
+        "chunk/gated, chunk/kda, chunk/deltaproduct, chunk/dplr are)");
   }
   throw UsageError("--representation: '" + R +
                    "' is unknown (householder/... or chunk/deltanet|gated|kda|deltaproduct|dplr)");
 }
 
-WyItem run_representation(const WyArgs& a, const Precision& prec, const MethodSpec& method, long item) {
+WyItem run_representation(const WyArgs& a, const Precision& prec, const MethodSpec& method,
+                          long item) {
   switch (representation_family(a.representation)) {
-    case Family::chunk: return run_chunk(a, prec, method, item);
-    case Family::householder: break;  // validation::run_householder_case, once merged
+    case Family::chunk:
+      return run_chunk(a, prec, method, item);
+    case Family::householder:
+      break;  // validation::run_householder_case, once merged
   }
   throw UsageError("--representation: '" + a.representation + "' is not available in this build");
 }
@@ -91,24 +98,26 @@ WyItem run_representation(const WyArgs& a, const Precision& prec, const MethodSp
 int run_wy(const WyArgs& a) {
   const MethodSpec method = MethodSpec::parse(a.method);
   trinv_method(method.name);  // unknown name: usage error listing the methods
-  const Precision prec = validation::make_precision({a.precision.format, a.precision.accumulate,
-                                                     a.precision.storage, a.precision.output,
-                                                     a.precision.rounding, "", a.input.seed});
+  const Precision prec =
+      validation::make_precision({a.precision.format, a.precision.accumulate, a.precision.storage,
+                                  a.precision.output, a.precision.rounding, "", a.input.seed});
   // usage errors before any output
   if (representation_family(a.representation) == Family::chunk)
     validation::chunk_wy_family(a.representation.substr(6), a.input.generator);
   validation::validate(generator_params(a.input, 0));
   Summary summary;
   if (!a.json)
-    std::printf("# %s  %s  %s  %s C=%ld\n%6s %8s %-15s %11s %11s %11s %11s %11s %11s\n", a.representation.c_str(),
-                method.to_string().c_str(), prec.describe().c_str(), a.input.generator.c_str(), a.input.n, "item",
-                "seed", "status", "repr_error", "w_error", "u_error", "cond", "bound", "orth_loss");
+    std::printf("# %s  %s  %s  %s C=%ld\n%6s %8s %-15s %11s %11s %11s %11s %11s %11s\n",
+                a.representation.c_str(), method.to_string().c_str(), prec.describe().c_str(),
+                a.input.generator.c_str(), a.input.n, "item", "seed", "status", "repr_error",
+                "w_error", "u_error", "cond", "bound", "orth_loss");
   for (long b = 0; b < a.input.batch; ++b) {
     const WyItem it = run_representation(a, prec, method, b);
     summary.add_status(it.status);
-    const std::pair<const char*, double> metrics[] = {{"representation_error", it.representation_error},
-                                                      {"w_error", it.w_error},
-                                                      {"u_error", it.u_error}};
+    const std::pair<const char*, double> metrics[] = {
+        {"representation_error", it.representation_error},
+        {"w_error", it.w_error},
+        {"u_error", it.u_error}};
     for (const auto& [k, v] : metrics) summary.add_metric(k, v);
     const auto seed = generator_params(a.input, b).seed;
     if (a.json) {
@@ -121,17 +130,23 @@ int run_wy(const WyArgs& a) {
                                   {"seed", seed},
                                   {"status", std::string(status_name(it.status))}};
       for (const auto& [k, v] : metrics) j[k] = json_number(v);
-      j["orthogonality_loss"] = std::isnan(it.orthogonality_loss) ? nlohmann::ordered_json(nullptr)
-                                                                  : json_number(it.orthogonality_loss);
+      j["orthogonality_loss"] = std::isnan(it.orthogonality_loss)
+                                    ? nlohmann::ordered_json(nullptr)
+                                    : json_number(it.orthogonality_loss);
       for (const auto& [k, v] : it.extra.items()) j[k] = v;
       print_json_line(j);
     } else {
-      const double cond = it.extra.contains("cond") && it.extra["cond"].is_number() ? it.extra["cond"].get<double>() : NAN;
-      const double bound =
-          it.extra.contains("error_bound") && it.extra["error_bound"].is_number() ? it.extra["error_bound"].get<double>() : NAN;
-      std::printf("%6ld %8llu %-15s %11.3e %11.3e %11.3e %11.3e %11.3e %11s\n", b,
-                  static_cast<unsigned long long>(seed), std::string(status_name(it.status)).c_str(), it.representation_error, it.w_error,
-                  it.u_error, cond, bound, std::isnan(it.orthogonality_loss) ? "-" : std::to_string(it.orthogonality_loss).c_str());
+      const double cond = it.extra.contains("cond") && it.extra["cond"].is_number()
+                              ? it.extra["cond"].get<double>()
+                              : NAN;
+      const double bound = it.extra.contains("error_bound") && it.extra["error_bound"].is_number()
+                               ? it.extra["error_bound"].get<double>()
+                               : NAN;
+      std::printf(
+          "%6ld %8llu %-15s %11.3e %11.3e %11.3e %11.3e %11.3e %11s\n", b,
+          static_cast<unsigned long long>(seed), std::string(status_name(it.status)).c_str(),
+          it.representation_error, it.w_error, it.u_error, cond, bound,
+          std::isnan(it.orthogonality_loss) ? "-" : std::to_string(it.orthogonality_loss).c_str());
     }
   }
   if (a.json) print_json_line(summary.json());
@@ -146,12 +161,15 @@ void register_wy(CLI::App& app, Runner& run) {
   cmd->add_option("--representation", args->representation,
                   "chunk/deltanet | chunk/gated | chunk/kda | chunk/deltaproduct | chunk/dplr")
       ->required();
-  cmd->add_option("--method", args->method, "trinv method spec for (I + A)^-1 (see `triscan methods`)");
+  cmd->add_option("--method", args->method,
+                  "trinv method spec for (I + A)^-1 (see `triscan methods`)");
   add_precision_options(*cmd, args->precision);
   add_input_options(*cmd, args->input);
-  cmd->add_option("--householder-steps", args->householder_steps, "chunk/deltaproduct: Householder steps per token")
+  cmd->add_option("--householder-steps", args->householder_steps,
+                  "chunk/deltaproduct: Householder steps per token")
       ->check(CLI::Range(1L, 64L));
-  cmd->add_flag("--cumulative-g", args->cumulative_g, "hand the library pre-summed in-chunk log-decays");
+  cmd->add_flag("--cumulative-g", args->cumulative_g,
+                "hand the library pre-summed in-chunk log-decays");
   cmd->add_flag("--no-check", args->no_check, "switch off the trinv a-posteriori accuracy check");
   cmd->add_flag("--json", args->json, "one JSON object per item, then a summary line");
   cmd->callback([&run, args] { run = [args] { return run_wy(*args); }; });

@@ -23,7 +23,9 @@ namespace {
 
 using MpMat = std::vector<std::vector<mp_float>>;
 
-MpMat mp_zeros(index_t r, index_t c) { return MpMat(r, std::vector<mp_float>(c, mp_float(0))); }
+MpMat mp_zeros(index_t r, index_t c) {
+  return MpMat(r, std::vector<mp_float>(c, mp_float(0)));
+}
 
 // Boost 1.74 keeps mp_float's default precision process-wide: set it for the case and
 // restore it afterwards (the experiment is single-threaded; see the header).
@@ -60,14 +62,16 @@ bool all_finite(const std::vector<double>& x) {
 const Tensor& tensor(const ChunkProblem& p, const char* name) {
   auto it = p.tensors.find(name);
   if (it == p.tensors.end())
-    throw std::invalid_argument(std::string("--generator: '") + name + "' tensor missing from the generator");
+    throw std::invalid_argument(std::string("--generator: '") + name +
+                                "' tensor missing from the generator");
   return it->second;
 }
 
 }  // namespace
 
-double wy_error_bound(const Matrix<double>& absX, const Matrix<double>& absN, const Matrix<double>& Nbar,
-                      const Matrix<double>& absB, const Matrix<double>& absW, double u, double e_N, double e_B) {
+double wy_error_bound(const Matrix<double>& absX, const Matrix<double>& absN,
+                      const Matrix<double>& Nbar, const Matrix<double>& absB,
+                      const Matrix<double>& absW, double u, double e_N, double e_B) {
   const index_t m = absX.rows(), w = absB.cols();
   const double mu = static_cast<double>(m) * u;
   Matrix<double> Y(m, w), Z(m, w);
@@ -90,26 +94,35 @@ double wy_error_bound(const Matrix<double>& absX, const Matrix<double>& absN, co
 }
 
 const std::vector<std::string>& chunk_wy_representations() {
-  static const std::vector<std::string> names = {"deltanet", "gated", "kda", "deltaproduct", "dplr"};
+  static const std::vector<std::string> names = {"deltanet", "gated", "kda", "deltaproduct",
+                                                 "dplr"};
   return names;
 }
 
 WyFamily chunk_wy_family(const std::string& rep, const std::string& gen) {
   const bool delta_gen = gen.rfind("deltanet", 0) == 0;
   WyFamily family;
-  if (rep == "deltanet" && delta_gen) family = WyFamily::deltanet;
-  else if (rep == "gated" && gen == "gated") family = WyFamily::gated;
-  else if (rep == "kda" && gen == "kda") family = WyFamily::kda;
-  else if (rep == "dplr" && gen == "dplr") family = WyFamily::dplr;
-  else if (rep == "deltaproduct" && delta_gen) family = WyFamily::deltanet;
-  else if (rep == "deltaproduct" && gen == "gated") family = WyFamily::gated;
+  if (rep == "deltanet" && delta_gen)
+    family = WyFamily::deltanet;
+  else if (rep == "gated" && gen == "gated")
+    family = WyFamily::gated;
+  else if (rep == "kda" && gen == "kda")
+    family = WyFamily::kda;
+  else if (rep == "dplr" && gen == "dplr")
+    family = WyFamily::dplr;
+  else if (rep == "deltaproduct" && delta_gen)
+    family = WyFamily::deltanet;
+  else if (rep == "deltaproduct" && gen == "gated")
+    family = WyFamily::gated;
   else if (std::find(chunk_wy_representations().begin(), chunk_wy_representations().end(), rep) ==
            chunk_wy_representations().end())
-    throw std::invalid_argument("--representation: 'chunk/" + rep +
-                                "' is unknown (chunk/deltanet, chunk/gated, chunk/kda, chunk/deltaproduct, chunk/dplr)");
+    throw std::invalid_argument(
+        "--representation: 'chunk/" + rep +
+        "' is unknown (chunk/deltanet, chunk/gated, chunk/kda, chunk/deltaproduct, chunk/dplr)");
   else
-    throw std::invalid_argument("--generator: '" + gen + "' does not fit chunk/" + rep +
-                                " (deltanet, deltaproduct: deltanet*; gated: gated; kda: kda; dplr: dplr)");
+    throw std::invalid_argument(
+        "--generator: '" + gen + "' does not fit chunk/" + rep +
+        " (deltanet, deltaproduct: deltanet*; gated: gated; kda: kda; dplr: dplr)");
   return family;
 }
 
@@ -117,9 +130,11 @@ ChunkWyRecord run_chunk_wy_case(const ChunkWyCase& c) {
   const std::string& rep = c.representation;
   const WyFamily family = chunk_wy_family(rep, c.generator.name);
   if (c.chunk < 1 || c.chunk > 1024)
-    throw std::invalid_argument("--n: chunk size " + std::to_string(c.chunk) + " outside 1 .. 1024");
+    throw std::invalid_argument("--n: chunk size " + std::to_string(c.chunk) +
+                                " outside 1 .. 1024");
   if (c.householder_steps < 1 || c.householder_steps > 64)
-    throw std::invalid_argument("--householder-steps: " + std::to_string(c.householder_steps) + " outside 1 .. 64");
+    throw std::invalid_argument("--householder-steps: " + std::to_string(c.householder_steps) +
+                                " outside 1 .. 64");
   const bool product = rep == "deltaproduct";
   const index_t nh = product ? c.householder_steps : 1;
   const index_t n = c.chunk * nh;  // rows of the chunk matrix (interleaved steps)
@@ -190,16 +205,20 @@ ChunkWyRecord run_chunk_wy_case(const ChunkWyCase& c) {
   auto data = [](const std::vector<double>& x) { return x.empty() ? nullptr : x.data(); };
   if (c.precision.is_native(format_by_name("fp32"))) {
     auto to_f = [](const std::vector<double>& x) { return std::vector<float>(x.begin(), x.end()); };
-    const auto kf = to_f(k), vf = to_f(v), bf = to_f(beta), gf = to_f(g_in), af = to_f(a), bbf = to_f(b);
+    const auto kf = to_f(k), vf = to_f(v), bf = to_f(beta), gf = to_f(g_in), af = to_f(a),
+               bbf = to_f(b);
     auto fdata = [](const std::vector<float>& x) { return x.empty() ? nullptr : x.data(); };
     std::vector<float> Wf(W.size()), Uf(U.size());
-    const WyInputs<float> in{fdata(kf), fdata(vf), fdata(bf), fdata(gf), fdata(af), fdata(bbf), dk, dv, 0};
-    rec.status = product ? chunk_wy_deltaproduct(nh, family, layout, in, {Wf.data(), Uf.data()}, opt)
-                         : chunk_wy(family, layout, in, {Wf.data(), Uf.data()}, opt);
+    const WyInputs<float> in{fdata(kf),  fdata(vf), fdata(bf), fdata(gf), fdata(af),
+                             fdata(bbf), dk,        dv,        0};
+    rec.status = product
+                     ? chunk_wy_deltaproduct(nh, family, layout, in, {Wf.data(), Uf.data()}, opt)
+                     : chunk_wy(family, layout, in, {Wf.data(), Uf.data()}, opt);
     std::copy(Wf.begin(), Wf.end(), W.begin());
     std::copy(Uf.begin(), Uf.end(), U.begin());
   } else {
-    const WyInputs<double> in{data(k), data(v), data(beta), data(g_in), data(a), data(b), dk, dv, 0};
+    const WyInputs<double> in{data(k), data(v), data(beta), data(g_in), data(a),
+                              data(b), dk,      dv,         0};
     rec.status = product ? chunk_wy_deltaproduct(nh, family, layout, in, {W.data(), U.data()}, opt)
                          : chunk_wy(family, layout, in, {W.data(), U.data()}, opt);
   }
@@ -228,7 +247,8 @@ ChunkWyRecord run_chunk_wy_case(const ChunkWyCase& c) {
     }
     for (index_t j = 0; j < dv; ++j) Vt[t][j] = bt * mp_float(v[t * dv + j]);
     for (index_t ch = 0; ch < gw && gated; ++ch)
-      G[t][ch] = c.cumulative_g || t == 0 ? mp_float(g_in[t * gw + ch]) : G[t - 1][ch] + g_in[t * gw + ch];
+      G[t][ch] =
+          c.cumulative_g || t == 0 ? mp_float(g_in[t * gw + ch]) : G[t - 1][ch] + g_in[t * gw + ch];
   }
   // decay factor of channel ch between rows i and j (-1: before the chunk, G = 0):
   // exp(G_i - G_j) = exp(G_i) exp(-G_j), exact to the reference precision (MPFR's
@@ -330,7 +350,8 @@ ChunkWyRecord run_chunk_wy_case(const ChunkWyCase& c) {
     rec.product_amplification = p == 0 ? 0.0 : static_cast<double>(fro(Wr) * e / p);
     rec.state_amplification = s == 0 ? 0.0 : static_cast<double>(fro(Ur) * e / s);
   }
-  rec.formula_error = std::max(relative_frobenius(reconstruct_P(Wr), P), relative_frobenius(reconstruct_S(Ur), S));
+  rec.formula_error =
+      std::max(relative_frobenius(reconstruct_P(Wr), P), relative_frobenius(reconstruct_S(Ur), S));
 
   // ---- conditioning and the bound --------------------------------------------------
   Matrix<double> L = Matrix<double>::identity(n), Lbar = Matrix<double>::identity(n);
@@ -362,7 +383,8 @@ ChunkWyRecord run_chunk_wy_case(const ChunkWyCase& c) {
   rec.kappa_majorant = std::sqrt(xf) * norm_frobenius(Lbar.view());
   double maxG = 0;
   for (index_t t = 0; t < n && gated; ++t)
-    for (index_t ch = 0; ch < gw; ++ch) maxG = std::max(maxG, std::fabs(static_cast<double>(G[t][ch])));
+    for (index_t ch = 0; ch < gw; ++ch)
+      maxG = std::max(maxG, std::fabs(static_cast<double>(G[t][ch])));
   rec.max_abs_G = maxG;
   {
     const double u = rec.unit_roundoff;

@@ -43,12 +43,15 @@ double fro(const Mp& x) {
 DeltaForwardRecord run_delta_forward_case(const DeltaForwardCase& c) {
   const bool delta_gen = c.generator.name.rfind("deltanet", 0) == 0;
   WyFamily f;
-  if (c.family == "deltanet" && delta_gen) f = WyFamily::deltanet;
-  else if (c.family == "gated" && c.generator.name == "gated") f = WyFamily::gated;
-  else if (c.family == "kda" && c.generator.name == "kda") f = WyFamily::kda;
+  if (c.family == "deltanet" && delta_gen)
+    f = WyFamily::deltanet;
+  else if (c.family == "gated" && c.generator.name == "gated")
+    f = WyFamily::gated;
+  else if (c.family == "kda" && c.generator.name == "kda")
+    f = WyFamily::kda;
   else
-    throw std::invalid_argument("--generator: '" + c.generator.name + "' does not fit family '" + c.family +
-                                "' (deltanet: deltanet*; gated: gated; kda: kda)");
+    throw std::invalid_argument("--generator: '" + c.generator.name + "' does not fit family '" +
+                                c.family + "' (deltanet: deltanet*; gated: gated; kda: kda)");
   ChunkLayout layout;
   layout.length = c.length;
   layout.heads = c.heads;
@@ -66,12 +69,15 @@ DeltaForwardRecord run_delta_forward_case(const DeltaForwardCase& c) {
     for (double& v : x) v = round(v, st, Rounding::nearest_even);
     return x;
   };
-  const std::vector<double> q = rounded("q"), k = rounded("k"), v = rounded("v"), beta = rounded("beta"),
+  const std::vector<double> q = rounded("q"), k = rounded("k"), v = rounded("v"),
+                            beta = rounded("beta"),
                             g = gated ? rounded("g_token") : std::vector<double>();
   std::vector<double> S0(static_cast<std::size_t>(H * dv * dk), 0.0);
   if (c.initial_state) {
     Rng rng(c.generator.seed, {0x5354415445ull});  // "STATE"
-    for (double& x : S0) x = round(rng.normal() / std::sqrt(static_cast<double>(dk)), c.state_format, Rounding::nearest_even);
+    for (double& x : S0)
+      x = round(rng.normal() / std::sqrt(static_cast<double>(dk)), c.state_format,
+                Rounding::nearest_even);
   }
 
   // ---- the method ------------------------------------------------------------------
@@ -89,13 +95,15 @@ DeltaForwardRecord run_delta_forward_case(const DeltaForwardCase& c) {
     const auto qf = tf(q), kf = tf(k), vf = tf(v), bf = tf(beta), gf = tf(g), sf = tf(S0);
     std::vector<float> Of(O.size()), Sf(S.size());
     auto df = [](const std::vector<float>& x) { return x.empty() ? nullptr : x.data(); };
-    rec.status = delta_forward(f, layout, DeltaInputs<float>{df(qf), df(kf), df(vf), df(bf), df(gf), df(sf), dk, dv, 0},
-                               Of.data(), Sf.data(), opt);
+    rec.status = delta_forward(
+        f, layout, DeltaInputs<float>{df(qf), df(kf), df(vf), df(bf), df(gf), df(sf), dk, dv, 0},
+        Of.data(), Sf.data(), opt);
     std::copy(Of.begin(), Of.end(), O.begin());
     std::copy(Sf.begin(), Sf.end(), S.begin());
   } else {
-    rec.status = delta_forward(f, layout, DeltaInputs<double>{d(q), d(k), d(v), d(beta), d(g), d(S0), dk, dv, 0},
-                               O.data(), S.data(), opt);
+    rec.status = delta_forward(
+        f, layout, DeltaInputs<double>{d(q), d(k), d(v), d(beta), d(g), d(S0), dk, dv, 0}, O.data(),
+        S.data(), opt);
   }
 
   // ---- the reference and the bound -------------------------------------------------
@@ -120,7 +128,8 @@ DeltaForwardRecord run_delta_forward_case(const DeltaForwardCase& c) {
         const index_t cc = pc ? ch : 0;
         return exp(G[i * gw + cc] - (j < 0 ? mp_float(0) : G[j * gw + cc]));
       };
-      Mp N(static_cast<std::size_t>(m * m), mp_float(0)), Mq(static_cast<std::size_t>(m * m), mp_float(0));
+      Mp N(static_cast<std::size_t>(m * m), mp_float(0)),
+          Mq(static_cast<std::size_t>(m * m), mp_float(0));
       Matrix<double> L = Matrix<double>::identity(m), Lbar = Matrix<double>::identity(m);
       for (index_t i = 0; i < m; ++i)
         for (index_t j = 0; j <= i; ++j) {
@@ -142,7 +151,8 @@ DeltaForwardRecord run_delta_forward_case(const DeltaForwardCase& c) {
           }
         }
       // W, U rows: w_r = beta_r γ_r ⊙ k_r - sum N_ri w_i, u_r = beta_r v_r - sum N_ri u_i
-      Mp W(static_cast<std::size_t>(m * dk)), U(static_cast<std::size_t>(m * dv)), E(W.size()), Qg(W.size());
+      Mp W(static_cast<std::size_t>(m * dk)), U(static_cast<std::size_t>(m * dv)), E(W.size()),
+          Qg(W.size());
       for (index_t r = 0; r < m; ++r) {
         const double b = beta[at(t0 + r, 1)];
         for (index_t ch = 0; ch < dk; ++ch) {
@@ -163,9 +173,11 @@ DeltaForwardRecord run_delta_forward_case(const DeltaForwardCase& c) {
       for (index_t i = 0; i < m; ++i)
         for (index_t j = 0; j <= i; ++j) xf += X(i, j) * X(i, j);
       for (const auto& x : G) maxG = std::max(maxG, std::fabs(static_cast<double>(x)));
-      rec.max_kappa_majorant = std::max(rec.max_kappa_majorant, std::sqrt(xf) * norm_frobenius(Lbar.view()));
+      rec.max_kappa_majorant =
+          std::max(rec.max_kappa_majorant, std::sqrt(xf) * norm_frobenius(Lbar.view()));
       const double gate_term = gated ? static_cast<double>(m) * u * maxG : 0.0;
-      Matrix<double> absX(m, m), absN(m, m), Nbar(m, m), absBw(m, dk), absBu(m, dv), absW(m, dk), absU(m, dv);
+      Matrix<double> absX(m, m), absN(m, m), Nbar(m, m), absBw(m, dk), absBu(m, dv), absW(m, dk),
+          absU(m, dv);
       for (index_t i = 0; i < m; ++i) {
         const double b = std::fabs(beta[at(t0 + i, 1)]);
         for (index_t j = 0; j <= i; ++j) {
@@ -176,7 +188,8 @@ DeltaForwardRecord run_delta_forward_case(const DeltaForwardCase& c) {
           }
         }
         for (index_t ch = 0; ch < dk; ++ch) {
-          absBw(i, ch) = b * std::fabs(static_cast<double>(dec(i, -1, ch) * k[at(t0 + i, dk) + ch]));
+          absBw(i, ch) =
+              b * std::fabs(static_cast<double>(dec(i, -1, ch) * k[at(t0 + i, dk) + ch]));
           absW(i, ch) = std::fabs(static_cast<double>(W[i * dk + ch]));
         }
         for (index_t j = 0; j < dv; ++j) {
@@ -195,15 +208,17 @@ DeltaForwardRecord run_delta_forward_case(const DeltaForwardCase& c) {
           for (index_t ch = 0; ch < dk; ++ch) s -= W[i * dk + ch] * Sm[r * dk + ch];
           Up[i * dv + r] = s;
         }
-      const double nS = fro(Sm), nW = fro(W), nE = fro(E), nQ = fro(Qg), nM = fro(Mq), nUp = fro(Up);
+      const double nS = fro(Sm), nW = fro(W), nE = fro(E), nQ = fro(Qg), nM = fro(Mq),
+                   nUp = fro(Up);
       const double nQraw = std::sqrt(static_cast<double>(m));  // unit queries
       const double dk2 = static_cast<double>(dk + 2) * u;
       // new error in U' (from dU, dW S and the product W S^T): ||.||_F <= this
       const double dUp = dU + dW * nS + dk2 * nW * nS + u * nUp;
       // outputs: the state error so far, carried exactly (contractive prefix products,
       // unit q), plus this chunk's new errors (c = 2: first order)
-      const double dO = delta_state * nQraw +
-                        2 * (dUp * nM + (dk2 + e_B) * nQ * nS + ((static_cast<double>(m) + 2) * u + e_N) * nM * nUp);
+      const double dO =
+          delta_state * nQraw + 2 * (dUp * nM + (dk2 + e_B) * nQ * nS +
+                                     ((static_cast<double>(m) + 2) * u + e_N) * nM * nUp);
       bound_o2 += dO * dO;
       // the token recurrence through the chunk
       for (index_t i = 0; i < m; ++i) {
@@ -228,7 +243,8 @@ DeltaForwardRecord run_delta_forward_case(const DeltaForwardCase& c) {
       }
       // state: S' = S Γ_C + U'^T E; the earlier error is carried by the (contractive) chunk
       // transition, the new one is the error of U'^T E and of S Γ_C, plus the state rounding
-      delta_state += 2 * (dUp * nE + ((static_cast<double>(m) + 1) * u + e_B) * nUp * nE + (u + gate_term) * nS) +
+      delta_state += 2 * (dUp * nE + ((static_cast<double>(m) + 1) * u + e_B) * nUp * nE +
+                          (u + gate_term) * nS) +
                      us * fro(Sm);
     }
     for (index_t e = 0; e < dv * dk; ++e) {
@@ -242,7 +258,8 @@ DeltaForwardRecord run_delta_forward_case(const DeltaForwardCase& c) {
   rec.output_error = ref_o == 0 ? 0.0 : static_cast<double>(sqrt(err_o / ref_o));
   rec.state_error = ref_s == 0 ? 0.0 : static_cast<double>(sqrt(err_s / ref_s));
   // + the final rounding of o to the output format (relative u_out per entry)
-  rec.output_bound = std::sqrt(bound_o2) / static_cast<double>(sqrt(ref_o)) + c.precision.output.unit_roundoff();
+  rec.output_bound =
+      std::sqrt(bound_o2) / static_cast<double>(sqrt(ref_o)) + c.precision.output.unit_roundoff();
   rec.state_bound = std::sqrt(bound_s_num / bound_s_den2);
   rec.has_metrics = true;
   return rec;
