@@ -123,10 +123,18 @@ DeltaForwardRecord run_delta_forward_case(const DeltaForwardCase& c) {
       for (index_t i = 0; i < m && gated; ++i)
         for (index_t ch = 0; ch < gw; ++ch)
           G[i * gw + ch] = (i ? G[(i - 1) * gw + ch] : mp_float(0)) + g[at(t0 + i, gw) + ch];
+      // exp(G_i - G_j) = exp(G_i) exp(-G_j): exact to the reference precision (MPFR's
+      // exponent range holds both factors), one exponential per row and channel
+      Mp eG(G.size(), mp_float(1)), eGinv(G.size(), mp_float(1));
+      for (std::size_t e = 0; e < G.size() && gated; ++e) {
+        eG[e] = exp(G[e]);
+        eGinv[e] = exp(-G[e]);
+      }
+      const mp_float one = 1;
       auto dec = [&](index_t i, index_t j, index_t ch) -> mp_float {  // j = -1: G = 0
-        if (!gated) return mp_float(1);
+        if (!gated) return one;
         const index_t cc = pc ? ch : 0;
-        return exp(G[i * gw + cc] - (j < 0 ? mp_float(0) : G[j * gw + cc]));
+        return j < 0 ? eG[i * gw + cc] : mp_float(eG[i * gw + cc] * eGinv[j * gw + cc]);
       };
       Mp N(static_cast<std::size_t>(m * m), mp_float(0)),
           Mq(static_cast<std::size_t>(m * m), mp_float(0));
@@ -224,10 +232,12 @@ DeltaForwardRecord run_delta_forward_case(const DeltaForwardCase& c) {
       for (index_t i = 0; i < m; ++i) {
         const index_t t = t0 + i;
         const double b = beta[at(t, 1)];
+        Mp alpha(static_cast<std::size_t>(gw), mp_float(1));  // the token's decay exp(g_t)
+        for (index_t ch = 0; ch < gw && gated; ++ch) alpha[ch] = exp(mp_float(g[at(t, gw) + ch]));
         for (index_t r = 0; r < dv; ++r) {
           mp_float sa = 0;
           for (index_t ch = 0; ch < dk; ++ch) {
-            if (gated) Sm[r * dk + ch] *= exp(mp_float(g[at(t, gw) + (pc ? ch : 0)]));
+            if (gated) Sm[r * dk + ch] *= alpha[pc ? ch : 0];
             sa += Sm[r * dk + ch] * k[at(t, dk) + ch];
           }
           const mp_float coef = b * (mp_float(v[at(t, dv) + r]) - sa);
