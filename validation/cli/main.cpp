@@ -9,6 +9,9 @@
 
 namespace triscan::cli {
 
+void register_wy(CLI::App& app, Runner& run);             // validation/cli/cmd_wy.cpp
+void register_delta_forward(CLI::App& app, Runner& run);  // validation/cli/cmd_delta_forward.cpp
+
 void add_input_options(CLI::App& cmd, InputOptions& in) {
   cmd.add_option("--generator", in.generator, "input generator (see `triscan generate --help`)");
   cmd.add_option("--n", in.n, "matrix size (chunk size C)")->check(CLI::Range(1L, 1L << 16));
@@ -66,6 +69,8 @@ int main(int argc, char** argv) {
   register_invert(app, run);
   register_study(app, run);
   register_scan(app, run);
+  register_wy(app, run);
+  register_delta_forward(app, run);
   // CLI11 reports a misspelt subcommand as "a subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
