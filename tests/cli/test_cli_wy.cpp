@@ -115,7 +115,8 @@ TEST(CliWy, UsageErrorsExitTwoNamingTheToken) {
   };
   for (const Bad& b :
        {Bad{"--representation householder/nope --n 8", "householder/nope"},
-        Bad{"--representation householder/ut --n 8 --dk 16 --reflectors --beta 1", "beta"},
+        Bad{"--representation householder/ut --n 8 --dk 16 --reflectors --beta 1", "--beta"},
+        Bad{"--representation chunk/deltanet --n 8 --reflectors", "--reflectors"},
         Bad{"--representation chunk/gatd --n 8", "chunk/gatd"},
         Bad{"--representation chunk/kda --generator gated --n 8", "gated"},
         Bad{"--representation chunk/deltanet --format fp17 --n 8", "fp17"},

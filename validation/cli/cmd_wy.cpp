@@ -125,17 +125,26 @@ int run_wy(const WyArgs& a) {
       validation::make_precision({a.precision.format, a.precision.accumulate, a.precision.storage,
                                   a.precision.output, a.precision.rounding, "", a.input.seed});
   // usage errors before any output
+  if (representation_family(a.representation) == Family::chunk && a.reflectors)
+    throw UsageError("--reflectors: only for householder/... representations");
   if (representation_family(a.representation) == Family::chunk)
     validation::chunk_wy_family(a.representation.substr(6), a.input.generator);
+  else if (a.reflectors && (a.input.beta || a.input.beta_max))
+    throw UsageError(std::string(a.input.beta ? "--beta" : "--beta-max") +
+                     ": not with --reflectors (their beta is 2/||k||^2)");
   else
     validation::make_householder_input(householder_case(a, prec, 0));  // bad case fields: errors now
   validation::validate(generator_params(a.input, 0));
   Summary summary;
-  if (!a.json)
-    std::printf("# %s  %s  %s  %s C=%ld\n%6s %8s %-15s %11s %11s %11s %11s %11s %11s\n",
-                a.representation.c_str(), method.to_string().c_str(), prec.describe().c_str(),
-                a.input.generator.c_str(), a.input.n, "item", "seed", "status", "repr_error",
-                "w_error", "u_error", "cond", "bound", "orth_loss");
+  if (!a.json) {
+    const bool chunk = representation_family(a.representation) == Family::chunk;
+    const std::string shape = chunk ? "C=" + std::to_string(a.input.n)
+                                    : "r=" + std::to_string(a.input.n) + " m=" + std::to_string(a.input.dk.value_or(128));
+    std::printf("# %s  %s  %s  %s %s\n%6s %8s %-15s %11s %11s %11s %11s %11s %11s\n", a.representation.c_str(),
+                chunk ? method.to_string().c_str() : "-", prec.describe().c_str(), a.input.generator.c_str(),
+                shape.c_str(), "item", "seed", "status", "repr_error", "w_error", "u_error", "cond", "bound",
+                "orth_loss");
+  }
   for (long b = 0; b < a.input.batch; ++b) {
     const WyItem it = run_representation(a, prec, method, b);
     summary.add_status(it.status);
