@@ -1,7 +1,6 @@
 // The `triscan` command line, run as a user runs it. Expected values are facts of the
 // formats' definitions (IEEE 754, OCP FP8) or hand-derived, never the program's own output.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdio>
@@ -12,42 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "tests/cli/cli_test_util.hpp"
 #include "validation/npy.hpp"
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-Result run_cli(const std::string& args) {
-  const std::string err_file = std::filesystem::temp_directory_path() / ("triscan_cli_err_" + std::to_string(::getpid()));
-  const std::string cmd = std::string(TRISCAN_CLI_PATH) + " " + args + " 2>" + err_file;
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t got;
-  while ((got = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, got);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  FILE* e = fopen(err_file.c_str(), "r");
-  if (e) {
-    while ((got = fread(buf, 1, sizeof buf, e)) > 0) r.err.append(buf, got);
-    fclose(e);
-  }
-  std::filesystem::remove(err_file);
-  return r;
-}
-
-std::vector<nlohmann::json> json_lines(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+using triscan::cli_test::json_lines;
+using triscan::cli_test::Result;
+using triscan::cli_test::run_cli;
 
 TEST(Cli, FormatsReportsTheStandardsValues) {
   const auto r = run_cli("formats --json");

@@ -2,8 +2,6 @@
 // within the a-priori bound (bound_ratio <= 1, docs/scan.md), and usage errors (exit 2
 // naming the bad token).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -12,45 +10,19 @@
 #include <string>
 #include <vector>
 
+#include "tests/cli/cli_test_util.hpp"
+
 namespace {
 
-struct Run {
-  int code = -1;
-  std::string out, err;
-};
+using triscan::cli_test::json_lines;
+using triscan::cli_test::run_cli;
 
-Run run_scan_cli(const std::string& args) {
-  const std::string err_file =
-      std::filesystem::temp_directory_path() / ("triscan_cli_scan_err_" + std::to_string(::getpid()));
-  const std::string cmd = std::string(TRISCAN_CLI_PATH) + " scan " + args + " 2>" + err_file;
-  Run r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t got;
-  while ((got = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, got);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (FILE* e = fopen(err_file.c_str(), "r")) {
-    while ((got = fread(buf, 1, sizeof buf, e)) > 0) r.err.append(buf, got);
-    fclose(e);
-  }
-  std::filesystem::remove(err_file);
-  return r;
-}
-
-std::vector<nlohmann::json> lines_of(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+triscan::cli_test::Result run_scan_cli(const std::string& args) { return run_cli("scan " + args); }
 
 TEST(CliScan, EveryAlgorithmByDefaultWithinTheBound) {
   const auto r = run_scan_cli("--kind diagonal --format fp32 --length 1000 --dim 3 --seed 4 --json");
   ASSERT_EQ(r.code, 0) << r.err;
-  const auto lines = lines_of(r.out);
+  const auto lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), 5u) << r.out;  // four algorithms, then the summary
   for (std::size_t i = 0; i < 4; ++i) {
     EXPECT_EQ(lines[i]["status"], "ok") << lines[i];
@@ -66,7 +38,7 @@ TEST(CliScan, Bf16InputsWithFp32StateAndDeltaGates) {
   auto r = run_scan_cli("--kind scalar --algorithm scan/chunked:chunk=16 --format bf16 --state-format fp32 "
                         "--length 3000 --json");
   ASSERT_EQ(r.code, 0) << r.err;
-  auto lines = lines_of(r.out);
+  auto lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0]["state_format"], "fp32");
   EXPECT_EQ(lines[0]["algorithm"], "scan/chunked:chunk=16");
@@ -74,7 +46,7 @@ TEST(CliScan, Bf16InputsWithFp32StateAndDeltaGates) {
   r = run_scan_cli("--kind delta --gate channel --algorithm scan/blelloch --format fp64 --length 64 --dim 4 "
                    "--dv 6 --h0 --json");
   ASSERT_EQ(r.code, 0) << r.err;
-  lines = lines_of(r.out);
+  lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0]["dv"], 6);
   EXPECT_LE(lines[0]["bound_ratio"].get<double>(), 1.0);

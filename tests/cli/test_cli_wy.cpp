@@ -2,8 +2,6 @@
 // codes. The accuracy itself is tested in tests/wy against the MPFR recurrence; here the
 // CLI's numbers are checked against facts (fp64 errors at fp64 level, bounds it prints).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -13,40 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "tests/cli/cli_test_util.hpp"
+
 namespace {
 
-struct WyResult {
-  int code = -1;
-  std::string out, err;
-};
+using triscan::cli_test::json_lines;
+using triscan::cli_test::run_cli;
 
-WyResult run_wy_cli(const std::string& args) {
-  const std::string err_file =
-      std::filesystem::temp_directory_path() / ("triscan_cli_wy_err_" + std::to_string(::getpid()));
-  const std::string cmd = std::string(TRISCAN_CLI_PATH) + " wy " + args + " 2>" + err_file;
-  WyResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t got;
-  while ((got = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, got);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (FILE* e = fopen(err_file.c_str(), "r")) {
-    while ((got = fread(buf, 1, sizeof buf, e)) > 0) r.err.append(buf, got);
-    fclose(e);
-  }
-  std::filesystem::remove(err_file);
-  return r;
-}
-
-std::vector<nlohmann::json> lines_of(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+triscan::cli_test::Result run_wy_cli(const std::string& args) { return run_cli("wy " + args); }
 
 }  // namespace
 
@@ -58,7 +30,7 @@ TEST(CliWy, ChunkRepresentationsPrintTheIssuesKeys) {
     const auto r = run_wy_cli(std::string("--representation ") + rg +
                               " --format fp64 --n 16 --dk 16 --dv 8 --json");
     ASSERT_EQ(r.code, 0) << rg << ": " << r.err;
-    const auto lines = lines_of(r.out);
+    const auto lines = json_lines(r.out);
     ASSERT_EQ(lines.size(), 2u) << r.out;
     const auto& j = lines[0];
     for (const char* key :
@@ -81,7 +53,7 @@ TEST(CliWy, Fp16OverflowIsAStatusNotAnError) {
       "fp16 --n 16 "
       "--dk 16 --dv 8 --json");
   ASSERT_EQ(r.code, 0) << r.err;
-  const auto lines = lines_of(r.out);
+  const auto lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0]["status"], "overflow");
   EXPECT_EQ(lines[1]["worst_status"], "overflow");
@@ -96,7 +68,7 @@ TEST(CliWy, HouseholderRepresentationsWithinTheirBound) {
     const auto r = run_wy_cli(std::string("--representation ") + repr +
                               " --format fp64 --n 8 --dk 16 --reflectors --batch 2 --json");
     ASSERT_EQ(r.code, 0) << repr << ": " << r.err;
-    const auto lines = lines_of(r.out);
+    const auto lines = json_lines(r.out);
     ASSERT_EQ(lines.size(), 3u) << r.out;
     const double bound = 2 * 8 * (16 + 4) * std::ldexp(1.0, -53);
     for (int i = 0; i < 2; ++i) {
@@ -130,22 +102,11 @@ TEST(CliWy, UsageErrorsExitTwoNamingTheToken) {
 }
 
 TEST(CliDeltaForward, PrintsOutputAndStateErrors) {
-  const std::string cli = std::string(TRISCAN_CLI_PATH);
-  auto run = [&](const std::string& args) {
-    WyResult r;
-    const std::string cmd = cli + " delta-forward " + args + " 2>/dev/null";
-    FILE* p = popen(cmd.c_str(), "r");
-    char buf[4096];
-    std::size_t got;
-    while ((got = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, got);
-    const int status = pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-  };
+  auto run = [](const std::string& args) { return run_cli("delta-forward " + args); };
   const auto r =
       run("--format fp64 --length 40 --heads 2 --dk 8 --dv 8 --chunk 16 --gate -0.1 --json");
   ASSERT_EQ(r.code, 0);
-  const auto lines = lines_of(r.out);
+  const auto lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0]["family"], "gated");
   EXPECT_EQ(lines[0]["status"], "ok");
@@ -154,7 +115,7 @@ TEST(CliDeltaForward, PrintsOutputAndStateErrors) {
   EXPECT_LT(lines[0]["output_error"].get<double>(), 1e-12);  // fp64 (bound ~1e-11 at this size)
   const auto b = run("--format bf16 --length 40 --dk 8 --dv 8 --chunk 16 --generator kda --json");
   ASSERT_EQ(b.code, 0);
-  EXPECT_EQ(lines_of(b.out)[0]["state_format"], "fp32");  // bf16 keeps an fp32 state by default
+  EXPECT_EQ(json_lines(b.out)[0]["state_format"], "fp32");  // bf16 keeps an fp32 state by default
   EXPECT_EQ(run("--format fp32 --length 40 --chunk 48").code, 2);
   EXPECT_EQ(run("--format fp32 --length 40 --chunk 16 --generator dplr").code, 2);
 }
