@@ -26,7 +26,8 @@ Needs a CUDA GPU, torch, triton, einops and the fla-core wheel unpacked on PYTHO
 plus triscan's python/ and a CUDA build of libtriscan_gpu:
     unzip -q .whl/fla_core-0.6.0-py3-none-any.whl -d /tmp/fla
     PYTHONPATH=python:/tmp/fla TRISCAN_LIBRARY_PATH=build:build/gpu python3 bench/fla_dropin.py
-Exit status 0 when every case passes, 1 otherwise, 2 when it cannot run.
+Exit status 0 when every case passes, 1 otherwise, 2 when it cannot run. An optional
+argument runs only the cases whose name contains it (e.g. `test_solve_tril`).
 """
 import os
 import sys
@@ -205,8 +206,10 @@ def main():
     patched = patch()
     print("fla_dropin: fla's solve_tril replaced by triscan's in: %s" % ", ".join(sorted(patched)))
     torch.manual_seed(0)
+    only = sys.argv[1] if len(sys.argv) > 1 else ""  # optional: run the cases whose name contains it
     failed = []
-    for name, fn, args in cases():
+    selected = [c for c in cases() if only in c[0]]
+    for name, fn, args in selected:
         before = calls["triscan"]
         try:
             fn(*args)
@@ -217,7 +220,7 @@ def main():
             failed.append(name)
             print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
             traceback.print_exc(limit=3)
-    total = sum(1 for _ in cases())
+    total = len(selected)
     print("fla_dropin: %d passed, %d failed (triscan.solve_tril called %d times)"
           % (total - len(failed), len(failed), calls["triscan"]))
     return 1 if failed else 0

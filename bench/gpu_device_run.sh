@@ -57,7 +57,7 @@ capi() {
 dropin() {
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site060 .whl/fla_core-0.6.0*.whl
   PYTHONPATH=$PWD/python:/tmp/site060 TRISCAN_LIBRARY_PATH=$W/lib PYTHONUNBUFFERED=1 timeout 400 \
-    python3 bench/fla_dropin.py > "$OUT/dropin.log" 2>&1; echo "fla_dropin rc=$?"
+    python3 bench/fla_dropin.py ${DROPIN_FILTER:-} > "$OUT/dropin.log" 2>&1; echo "fla_dropin rc=$?"
   grep -vE "^\s*$" "$OUT/dropin.log" | tail -25
 }
 
