@@ -175,7 +175,9 @@ std::vector<std::string> study_csv_columns();
 std::string study_csv_header();
 std::string study_csv_line(const StudyRow& row);
 // Reads a results file; lines that do not parse completely (an interrupted write) are
-// ignored. Throws std::runtime_error when the header is not study_csv_header().
+// ignored. Throws std::runtime_error when the header is neither study_csv_header() nor
+// the header of files written before the wy and scan columns (which read as rows whose
+// added columns are empty).
 std::vector<StudyRow> read_study_csv(const std::string& path);
 
 // The environment recorded in results.json and report.md.

@@ -414,3 +414,34 @@ TEST(StudyKindsCsv, NonApplicableMetricsAreEmptyAndNaNIsKept) {
     }
   }
 }
+
+// A results.csv written before the wy and scan columns (header ending at `message`) is
+// still read, so --resume keeps the checked-in inversion studies' rows.
+TEST(StudyKindsCsv, FilesWithoutTheAddedColumnsAreStillRead) {
+  StudyRow r;
+  r.key = "inversion|k";
+  r.kind = "inversion";
+  r.method = "trinv/forward_substitution";
+  r.status = "ok";
+  r.forward_error = 0.25;
+  r.n = 8;
+  const std::string line = study_csv_line(r), header = study_csv_header();
+  const std::string tail = ",,,,,,,";  // the seven added columns are empty for inversion
+  ASSERT_EQ(line.substr(line.size() - tail.size()), tail);
+  const std::string old_header = header.substr(0, header.find(",state_format"));
+  TempDir dir("legacy");
+  fs::create_directories(dir.path);
+  const fs::path f = dir.path / "old.csv";
+  {
+    std::ofstream out(f);
+    out << old_header << "\n" << line.substr(0, line.size() - tail.size()) << "\n";
+  }
+  const auto rows = read_study_csv(f.string());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(study_csv_line(rows[0]), line);
+  {
+    std::ofstream out(f);
+    out << "key,kind,something_else\n";
+  }
+  EXPECT_THROW(read_study_csv(f.string()), std::runtime_error);
+}

@@ -556,18 +556,31 @@ std::vector<StudyRow> read_study_csv(const std::string& path) {
   std::size_t pos = 0;
   bool header = true;
   std::vector<std::string> fields;
+  // Files written before the wy and scan kinds end at `message`: their (inversion) rows
+  // read as rows whose added columns are empty, so --resume keeps working on them.
+  std::string legacy_header;
+  std::size_t legacy_count = 0;
+  for (const auto& c : columns()) {
+    legacy_header += (legacy_header.empty() ? "" : ",") + std::string(c.name);
+    ++legacy_count;
+    if (std::string(c.name) == "message") break;
+  }
+  bool legacy = false;
   while (pos < text.size()) {
     const std::size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) break;  // an unfinished last line: an interrupted write
     const std::string line = text.substr(pos, nl - pos);
     pos = nl + 1;
     if (header) {
-      if (line != study_csv_header())
+      legacy = line == legacy_header;
+      if (line != study_csv_header() && !legacy)
         throw std::runtime_error(path + ": not a study results file (its header differs from this version's)");
       header = false;
       continue;
     }
-    if (!split_csv(line, fields) || fields.size() != columns().size()) continue;
+    if (!split_csv(line, fields)) continue;
+    if (legacy && fields.size() == legacy_count) fields.resize(columns().size());
+    if (fields.size() != columns().size()) continue;
     StudyRow r;
     bool ok = true;
     for (std::size_t i = 0; i < fields.size() && ok; ++i) ok = columns()[i].set(r, fields[i]);
