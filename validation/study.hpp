@@ -1,6 +1,8 @@
 // validation/study.hpp — the stability-study driver behind `triscan study`
 // (docs/study.md): a sweep of registered methods x Precisions x generators x sizes x
-// seeds, each run exactly as `triscan invert` runs it (validation/experiment.hpp),
+// seeds. Kind "inversion" runs each as `triscan invert` runs it; kinds "wy" and "scan"
+// as `triscan wy` and `triscan scan` run theirs (docs/study.md "Kinds"). Inversion: each
+// run as `triscan invert` runs it (validation/experiment.hpp),
 // measured against the MPFR reference and compared with the method's theoretical
 // forward-error bound (validation/bounds.hpp) where one exists. Results go to
 // DIR/results.csv, DIR/results.json and DIR/report.md (+ DIR/plots/*.png rendered by
