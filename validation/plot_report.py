@@ -16,6 +16,18 @@ Writes, for every precision in the file:
                               Frobenius forward error over sizes and seeds (the number in
                               report.md's tables); cells with a NaN/inf run are hatched
                               and say how many, flagged statuses are written in the cell.
+Kind "scan" studies (the `kind` column) get instead, for every precision (operand format
+with its state format):
+  scan_error_vs_length_<precision>.png  one panel per scan kind: forward_error against the
+                              length T, one colour per algorithm (line: median over
+                              seeds, dots: runs), the a-priori bound ‖b‖₂/‖H‖_F dashed in
+                              the same colour; NaN/inf errors as red X in a top band.
+  heatmap_<precision>.png     algorithm x scan kind: the largest forward_error.
+Kind "wy" studies get, for every precision:
+  heatmap_<precision>.png     representation x generator: the largest representation_error
+                              (empty where a chunk/ representation does not fit a generator).
+  orthogonality_<precision>.png  the same for orthogonality_loss (householder/ rows with
+                              reflectors), when any is finite.
 Exit status 3 when matplotlib (or numpy) is missing, so the driver can say why the
 report has no plots.
 """
@@ -47,13 +59,20 @@ def number(s):
         return math.nan
 
 
+NUMERIC = ("forward_error", "forward_error_inf", "bound", "kappa", "cond", "growth", "w_error", "u_error",
+           "representation_error", "orthogonality_loss", "max_rel_error", "bound_ratio")
+
+
 def read_rows(path):
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     for r in rows:
-        for k in ("forward_error", "forward_error_inf", "bound", "kappa", "cond", "growth"):
-            r[k] = number(r[k])
+        # An empty field is a metric that does not apply to the row's kind (NaN here; the
+        # plots of that kind never read it). Older files lack the wy/scan columns.
+        for k in NUMERIC:
+            r[k] = number(r.get(k) or "")
         r["n"] = int(r["n"])
+        r["kind"] = r.get("kind") or "inversion"
     return rows
 
 
@@ -151,7 +170,8 @@ def error_vs_n(rows, precision, out_dir):
     plt.close(fig)
 
 
-def heatmap(rows, precision, out_dir):
+def heatmap(rows, precision, out_dir, metric="forward_error", metric_label="log10 max ‖X − X_ref‖_F / ‖X_ref‖_F",
+            title="largest forward error over sizes and seeds", name="heatmap"):
     methods = ordered(r["method"] for r in rows)
     generators = ordered(r["generator"] for r in rows)
     value = np.full((len(methods), len(generators)), np.nan)
@@ -164,12 +184,14 @@ def heatmap(rows, precision, out_dir):
     for i, m in enumerate(methods):
         for j, g in enumerate(generators):
             grp = groups.get((m, g), [])
-            errs = [r["forward_error"] for r in grp if math.isfinite(r["forward_error"])]
+            if not grp:  # not run (a chunk/ representation that does not fit the generator)
+                continue
+            errs = [r[metric] for r in grp if math.isfinite(r[metric])]
             if errs and max(errs) > 0:
                 value[i, j] = math.log10(max(errs))
             elif errs:
                 exact[i, j] = True  # every finite error is exactly 0: coloured as the smallest value
-            bad = sum(1 for r in grp if not math.isfinite(r["forward_error"]))
+            bad = sum(1 for r in grp if not math.isfinite(r[metric]))
             nonfinite[i, j] = bad
             cell = ("0 (exact)" if max(errs) == 0 else f"{max(errs):.1e}") if errs else "—"
             flags = defaultdict(int)
@@ -200,12 +222,12 @@ def heatmap(rows, precision, out_dir):
     ax.set_yticks(range(len(methods)))
     ax.set_yticklabels([short_method(m) for m in methods], fontsize=8)
     cb = fig.colorbar(im, ax=ax)
-    cb.set_label("log10 max ‖X − X_ref‖_F / ‖X_ref‖_F")
-    ax.set_title(f"{precision}: largest forward error over sizes and seeds\n"
+    cb.set_label(metric_label)
+    ax.set_title(f"{precision}: {title}\n"
                  "(red hatching: runs with NaN/inf error; statuses other than ok written in the cell)",
                  fontsize=9)
     fig.tight_layout()
-    fig.savefig(os.path.join(out_dir, f"heatmap_{slug(precision)}.png"), dpi=90)
+    fig.savefig(os.path.join(out_dir, f"{name}_{slug(precision)}.png"), dpi=90)
     plt.close(fig)
 
 
@@ -254,12 +276,88 @@ def rounding_comparison(rows, fmt, out_dir):
     plt.close(fig)
 
 
+def scan_error_vs_length(rows, precision, out_dir):
+    """forward_error against T per scan kind, one colour per algorithm, bounds dashed."""
+    kinds = ordered(r["generator"] for r in rows)
+    algs = ordered(r["method"] for r in rows)
+    colours = {a: plt.cm.tab10(i % 10) for i, a in enumerate(algs)}
+    lengths = sorted({r["n"] for r in rows})
+    finite = [r["forward_error"] for r in rows if math.isfinite(r["forward_error"]) and r["forward_error"] > 0]
+    floor = min(finite) / 10 if finite else 1e-20
+    top = max(finite + [b for b in (r["bound"] for r in rows) if math.isfinite(b)] + [floor * 100])
+    any_nonfinite = any(not math.isfinite(r["forward_error"]) for r in rows)
+    band = top * 30
+    fig, axes = plt.subplots(1, len(kinds), figsize=(5.4 * len(kinds), 4.2), squeeze=False, sharey=True)
+    for ax, kind in zip(axes[0], kinds):
+        for k, a in enumerate(algs):
+            arows = [r for r in rows if r["generator"] == kind and r["method"] == a]
+            med, bnd = [], []
+            for T in lengths:
+                at = [r for r in arows if r["n"] == T]
+                errs = [max(r["forward_error"], floor) for r in at if math.isfinite(r["forward_error"])]
+                if errs and len(errs) == len(at):
+                    med.append((T, float(np.median(errs))))
+                bs = [r["bound"] for r in at if math.isfinite(r["bound"])]
+                if bs:
+                    bnd.append((T, max(bs)))
+            if med:
+                ax.plot(*zip(*med), "-", color=colours[a], lw=1.3, label=a.replace("scan/", ""))
+            if bnd:
+                ax.plot(*zip(*bnd), "--", color=colours[a], lw=0.9, alpha=0.8)
+            for r in arows:
+                x = r["n"] * (1 + 0.05 * (k - len(algs) / 2) / max(len(algs), 1))
+                e = r["forward_error"]
+                if not math.isfinite(e):
+                    ax.plot(x, band, "X", color="red", ms=8, mec="black", mew=0.5)
+                elif r["status"] != "ok":
+                    ax.plot(x, max(e, floor), "s", mfc="none", mec=colours[a], ms=6)
+                else:
+                    ax.plot(x, max(e, floor), ".", color=colours[a], ms=3)
+        if any_nonfinite:
+            ax.axhline(band / 3, color="0.6", lw=0.6)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_ylim(floor / 2, band * 5 if any_nonfinite else top * 5)
+        ax.set_title(kind, fontsize=9)
+        ax.set_xlabel("sequence length T")
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("‖H − H_ref‖_F / ‖H_ref‖_F")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    from matplotlib.lines import Line2D
+    handles += [Line2D([], [], ls="--", color="0.3"), Line2D([], [], marker="X", ls="", color="red", mec="black"),
+                Line2D([], [], marker="s", ls="", mfc="none", mec="0.3")]
+    labels += ["a-priori bound ‖b‖₂/‖H‖_F (same colour)", "NaN/inf error: top band", "status other than ok"]
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8, frameon=False)
+    fig.suptitle(f"Scan error vs length — {precision} (line: median over seeds; dots: runs)", fontsize=11)
+    fig.tight_layout(rect=(0, 0.06 + 0.03 * math.ceil(len(labels) / 4), 1, 0.95))
+    fig.savefig(os.path.join(out_dir, f"scan_error_vs_length_{slug(precision)}.png"), dpi=90)
+    plt.close(fig)
+
+
 def main(argv):
     if len(argv) != 3:
         print(__doc__, file=sys.stderr)
         return 2
     rows = read_rows(argv[1])
     os.makedirs(argv[2], exist_ok=True)
+    kind = rows[0]["kind"] if rows else "inversion"
+    if kind == "scan":
+        for precision in ordered(r["precision"] for r in rows):
+            prow = [r for r in rows if r["precision"] == precision]
+            scan_error_vs_length(prow, precision, argv[2])
+            heatmap(prow, precision, argv[2], "forward_error", "log10 max ‖H − H_ref‖_F / ‖H_ref‖_F",
+                    "largest scan forward error over lengths and seeds")
+        return 0
+    if kind == "wy":
+        for precision in ordered(r["precision"] for r in rows):
+            prow = [r for r in rows if r["precision"] == precision]
+            heatmap(prow, precision, argv[2], "representation_error", "log10 max representation error",
+                    "largest representation error over sizes and seeds")
+            hrows = [r for r in prow if math.isfinite(r["orthogonality_loss"])]
+            if hrows:
+                heatmap(hrows, precision, argv[2], "orthogonality_loss", "log10 max ‖QᵀQ − I‖_F",
+                        "largest orthogonality loss (householder/, reflectors)", name="orthogonality")
+        return 0
     for precision in ordered(r["precision"] for r in rows):
         prow = [r for r in rows if r["precision"] == precision]
         error_vs_n(prow, precision, argv[2])

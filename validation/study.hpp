@@ -1,6 +1,8 @@
 // validation/study.hpp — the stability-study driver behind `triscan study`
 // (docs/study.md): a sweep of registered methods x Precisions x generators x sizes x
-// seeds, each run exactly as `triscan invert` runs it (validation/experiment.hpp),
+// seeds. Kind "inversion" runs each as `triscan invert` runs it; kinds "wy" and "scan"
+// as `triscan wy` and `triscan scan` run theirs (docs/study.md "Kinds"). Inversion: each
+// run as `triscan invert` runs it (validation/experiment.hpp),
 // measured against the MPFR reference and compared with the method's theoretical
 // forward-error bound (validation/bounds.hpp) where one exists. Results go to
 // DIR/results.csv, DIR/results.json and DIR/report.md (+ DIR/plots/*.png rendered by
@@ -19,13 +21,21 @@
 
 #include "validation/experiment.hpp"
 #include "validation/generators.hpp"
+#include "validation/householder_experiment.hpp"
+#include "validation/scan_experiment.hpp"
 
 namespace triscan::validation {
 
 // ---- Configuration ---------------------------------------------------------------
 
-// What a study sweeps. Only "inversion" exists today; WY and scan studies add kinds.
-inline const std::vector<std::string> study_kinds = {"inversion"};
+// What a study sweeps (docs/study.md "Kinds"):
+//   inversion  trinv methods x precisions x generators x sizes n x seeds
+//   wy         WY representations (chunk/... via run_chunk_wy_case, householder/... via
+//              run_householder_case) x precisions x generators x sizes (C, or r) x seeds;
+//              a chunk/ representation runs only on the generators that fit it
+//   scan       scan algorithms x precisions (with a state format) x scan kinds x
+//              lengths T x seeds (validation/scan_experiment.hpp)
+inline const std::vector<std::string> study_kinds = {"inversion", "wy", "scan"};
 
 struct StudyConfig {
   std::string name;         // preset name, or the config file's stem
@@ -37,15 +47,37 @@ struct StudyConfig {
   std::vector<index_t> sizes;
   std::vector<std::uint64_t> seeds;
   bool check_accuracy = true;  // the driver's a-posteriori `inaccurate` check
-  // Metrics tabulated in report.md, one table per precision each.
+  // Metrics tabulated in report.md, one table per precision each (the first is the
+  // kind's headline metric when the config names none: study_report_metric_names).
   std::vector<std::string> report_metrics = {"forward_error"};
+
+  // kind "scan": the state format of each precision ("" = its storage format), the scan
+  // kinds swept (scalar, diagonal, log_diagonal, dense, delta; the "generator" column of
+  // a row) and the generation options of validation::ScanCase.
+  std::vector<std::string> state_formats;
+  std::vector<std::string> scan_kinds;
+  index_t scan_dim = 4;
+  double decay_min = 0.95;
+  std::string gate = "none";  // delta: none | scalar | channel
+  double gate_value = -0.1;
+
+  // kind "wy": the trinv method chunk/ representations invert I + N with, Householder
+  // steps per token of chunk/deltaproduct, and whether householder/ representations use
+  // true reflectors (beta = 2/||k||^2; orthogonality_loss is reported only then).
+  std::string trinv_method = "trinv/forward_substitution";
+  index_t householder_steps = 2;
+  bool reflectors = true;
 };
 
-inline const std::vector<std::string> study_report_metric_names = {
+// Metrics report.md can tabulate, per kind (the first is the default).
+const std::vector<std::string>& study_report_metric_names(const std::string& kind);
+inline const std::vector<std::string> study_report_metric_names_inversion = {
     "forward_error", "forward_error_inf", "componentwise_error", "right_residual", "left_residual", "lapack_ratio"};
 
-// Limits of a config's values (checked by parse_study_config).
+// Limits of a config's values (checked by parse_study_config): sizes n (inversion), C or
+// r (wy), and lengths T (scan).
 inline constexpr index_t study_max_size = 1024;
+inline constexpr index_t study_max_length = index_t{1} << 20;
 inline constexpr std::size_t study_max_runs = 1000000;
 
 // Parses and validates a JSON config (schema: docs/study.md). Every problem throws
@@ -74,13 +106,35 @@ struct StudyRun {
   std::string key;
 };
 
-// The sweep in plan order: methods, then precisions, generators, sizes, seeds.
+// The sweep in plan order: methods, then precisions, generators, sizes, seeds. Kind
+// "wy" leaves out the (chunk/ representation, generator) pairs that do not fit
+// (chunk_wy_family); kind "scan" sweeps config.scan_kinds in place of generators.
 std::vector<StudyRun> plan_study(const StudyConfig& config);
+
+// The label of config.precisions[i]: precision_label(), plus "/<state>state" for a scan
+// study whose state format differs from the storage format.
+std::string study_precision_label(const StudyConfig& config, std::size_t i);
+// The label of a run's input: generator_label() of config.generators[i], or for a scan
+// study the scan kind with its dimension ("diagonal(d=4)").
+std::string study_input_label(const StudyConfig& config, std::size_t i);
 
 // "gated(gate=-0.001)": the generator's name and the options that were set.
 std::string generator_label(const GeneratorParams& g);
 // "fp16/fp32acc rn": operand format, other formats where they differ, rounding.
 std::string precision_label(const PrecisionFlags& p);
+
+// The cases a run of kind scan or wy hands to the experiments (the config check dry-runs
+// the same ones): scan kind config.scan_kinds[kind_index] of `length` tokens; the options
+// of precision p with the run's seed (stochastic rounding) and one thread; a
+// householder/ case of r transformations of order m = the generator's dk (default 128)
+// with V = K^T and beta from the generator. study_chunk_fits: whether the chunk/
+// representation runs on the generator (chunk_wy_family).
+ScanCase study_scan_case(const StudyConfig& config, std::size_t kind_index, index_t length, std::uint64_t seed);
+ScanOptions study_scan_options(const StudyConfig& config, std::size_t p, std::uint64_t seed);
+HouseholderCase study_householder_case(const StudyConfig& config, const std::string& representation,
+                                       const PrecisionFlags& precision, const GeneratorParams& generator, index_t r,
+                                       std::uint64_t seed);
+bool study_chunk_fits(const std::string& representation, const std::string& generator);
 
 // One result row: the CSV columns (docs/study.md "Columns").
 struct StudyRow {
@@ -98,7 +152,19 @@ struct StudyRow {
   std::string bound_name;    // "" when none
   std::string within_bound;  // "yes", "no", or "" (no bound, or no finite error to compare)
   std::string message;
+  // Columns added by the wy and scan kinds (after `message`; NaN, written as an empty
+  // field, where a metric does not apply to the row's kind: study_metric_applies).
+  std::string state_format;  // scan: the carried state's format
+  double w_error = 0, u_error = 0, representation_error = 0, orthogonality_loss = 0;  // wy
+  double max_rel_error = 0, bound_ratio = 0;                                          // scan
 };
+
+// Whether a numeric CSV column carries a value for a row of `kind` (else it is written
+// empty). The key, label, status, unit_roundoff and bound columns apply to every kind.
+// For kind wy it depends on the representation family: chunk/ rows carry w_error,
+// u_error, representation_error and cond; householder/ rows representation_error and
+// orthogonality_loss (NaN unless config.reflectors).
+bool study_metric_applies(const std::string& column, const std::string& kind, const std::string& method);
 
 // Runs one planned run (MPFR reference, metrics and bound). Thread-safe.
 StudyRow run_study_row(const StudyConfig& config, const StudyRun& run);
@@ -111,7 +177,9 @@ std::vector<std::string> study_csv_columns();
 std::string study_csv_header();
 std::string study_csv_line(const StudyRow& row);
 // Reads a results file; lines that do not parse completely (an interrupted write) are
-// ignored. Throws std::runtime_error when the header is not study_csv_header().
+// ignored. Throws std::runtime_error when the header is neither study_csv_header() nor
+// the header of files written before the wy and scan columns (which read as rows whose
+// added columns are empty).
 std::vector<StudyRow> read_study_csv(const std::string& path);
 
 // The environment recorded in results.json and report.md.

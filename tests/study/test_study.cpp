@@ -117,7 +117,7 @@ std::string with(const std::string& key, const std::string& value) {
 TEST(StudyConfig, EveryBadKeyOrValueIsNamedWithTheAllowedValues) {
   const std::vector<BadConfig> cases = {
       {"unknown top-level key", with("method", R"(["x"])"), {"'method'", "allowed: name, description, kind, methods"}},
-      {"unknown kind", with("kind", R"("wy")"), {"'kind'", "inversion"}},
+      {"unknown kind", with("kind", R"("lstm")"), {"'kind'", "inversion, wy, scan"}},
       {"missing list", with("methods", ""), {"'methods'", "missing"}},
       {"empty list", with("sizes", "[]"), {"'sizes'", "non-empty"}},
       {"unknown method", with("methods", R"(["trinv/nope"])"), {"'methods[0]'", "trinv/forward_substitution"}},

@@ -17,12 +17,14 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <thread>
 
 #include "validation/bounds.hpp"
+#include "validation/chunk_wy_experiment.hpp"
 
 namespace triscan::validation {
 
@@ -121,15 +123,23 @@ struct Column {
 
 #define TEXT_COLUMN(f) \
   Column { #f, [](const StudyRow& r) { return csv_text(r.f); }, [](StudyRow& r, const std::string& s) { r.f = s; return true; } }
+// A metric that does not apply to the row's kind is written as an empty field and read
+// back as NaN (study_metric_applies); one that applies is always a number (nan/inf too).
 #define NUMBER_COLUMN(f)                                                                         \
   Column {                                                                                       \
-    #f, [](const StudyRow& r) { return csv_number(r.f); },                                        \
-        [](StudyRow& r, const std::string& s) { return parse_double(s, r.f); }                   \
+    #f, [](const StudyRow& r) { return study_metric_applies(#f, r.kind, r.method) ? csv_number(r.f) : std::string(); }, \
+        [](StudyRow& r, const std::string& s) {                                                  \
+          if (!study_metric_applies(#f, r.kind, r.method)) { r.f = std::nan(""); return s.empty(); }       \
+          return parse_double(s, r.f);                                                           \
+        }                                                                                        \
   }
 #define INTEGER_COLUMN(f)                                                                        \
   Column {                                                                                       \
-    #f, [](const StudyRow& r) { return std::to_string(r.f); },                                    \
-        [](StudyRow& r, const std::string& s) { return parse_integer(s, r.f); }                  \
+    #f, [](const StudyRow& r) { return study_metric_applies(#f, r.kind, r.method) ? std::to_string(r.f) : std::string(); }, \
+        [](StudyRow& r, const std::string& s) {                                                  \
+          if (!study_metric_applies(#f, r.kind, r.method)) { r.f = 0; return s.empty(); }                  \
+          return parse_integer(s, r.f);                                                          \
+        }                                                                                        \
   }
 
 const std::vector<Column>& columns() {
@@ -143,7 +153,11 @@ const std::vector<Column>& columns() {
       NUMBER_COLUMN(right_residual), NUMBER_COLUMN(left_residual), NUMBER_COLUMN(lapack_ratio),
       NUMBER_COLUMN(kappa),      NUMBER_COLUMN(cond),        NUMBER_COLUMN(growth),
       INTEGER_COLUMN(nonfinite), NUMBER_COLUMN(unit_roundoff), NUMBER_COLUMN(bound),
-      TEXT_COLUMN(bound_name),   TEXT_COLUMN(within_bound),  TEXT_COLUMN(message)};
+      TEXT_COLUMN(bound_name),   TEXT_COLUMN(within_bound),  TEXT_COLUMN(message),
+      // added with the wy and scan kinds
+      TEXT_COLUMN(state_format), NUMBER_COLUMN(w_error),     NUMBER_COLUMN(u_error),
+      NUMBER_COLUMN(representation_error), NUMBER_COLUMN(orthogonality_loss),
+      NUMBER_COLUMN(max_rel_error), NUMBER_COLUMN(bound_ratio)};
   return c;
 }
 
@@ -209,13 +223,20 @@ nlohmann::ordered_json row_json(const StudyRow& r) {
                               {"generator_name", r.generator_name}, {"n", r.n},
                               {"seed", r.seed},         {"status", r.status},
                               {"iterations", r.iterations}};
+  if (!study_metric_applies("iterations", r.kind, r.method)) j["iterations"] = nullptr;
+  if (r.kind == "scan") j["state_format"] = r.state_format;
+  // Metrics that do not apply to the row's kind are null (empty in the CSV).
   const std::pair<const char*, double> metrics[] = {
       {"forward_error", r.forward_error}, {"forward_error_inf", r.forward_error_inf},
       {"componentwise_error", r.componentwise_error}, {"right_residual", r.right_residual},
       {"left_residual", r.left_residual}, {"lapack_ratio", r.lapack_ratio},
-      {"kappa", r.kappa}, {"cond", r.cond}, {"growth", r.growth}};
-  for (const auto& [k, v] : metrics) j[k] = json_number(v);
-  j["nonfinite"] = r.nonfinite;
+      {"kappa", r.kappa}, {"cond", r.cond}, {"growth", r.growth},
+      {"w_error", r.w_error}, {"u_error", r.u_error}, {"representation_error", r.representation_error},
+      {"orthogonality_loss", r.orthogonality_loss}, {"max_rel_error", r.max_rel_error},
+      {"bound_ratio", r.bound_ratio}};
+  for (const auto& [k, v] : metrics)
+    if (study_metric_applies(k, r.kind, r.method)) j[k] = json_number(v);
+  if (study_metric_applies("nonfinite", r.kind, r.method)) j["nonfinite"] = r.nonfinite;
   j["unit_roundoff"] = json_number(r.unit_roundoff);
   j["bound"] = r.bound_name.empty() ? nlohmann::ordered_json(nullptr) : json_number(r.bound);
   j["bound_name"] = r.bound_name;
@@ -228,9 +249,16 @@ std::string results_json(const StudyConfig& c, const std::vector<StudyRow>& rows
   nlohmann::ordered_json counts = nlohmann::ordered_json::object();
   for (const auto& r : rows) counts[r.status] = counts.value(r.status, 0) + 1;
   nlohmann::ordered_json precisions = nlohmann::ordered_json::array();
-  for (const auto& p : c.precisions) precisions.push_back(precision_label(p));
+  for (std::size_t i = 0; i < c.precisions.size(); ++i) precisions.push_back(study_precision_label(c, i));
   nlohmann::ordered_json generators = nlohmann::ordered_json::array();
   for (const auto& g : c.generators) generators.push_back(generator_label(g));
+  nlohmann::ordered_json kind_options = nlohmann::ordered_json::object();
+  if (c.kind == "wy")
+    kind_options = {{"trinv_method", c.trinv_method}, {"householder_steps", c.householder_steps},
+                    {"reflectors", c.reflectors}};
+  if (c.kind == "scan")
+    kind_options = {{"scan_kinds", c.scan_kinds}, {"dim", c.scan_dim}, {"decay_min", c.decay_min},
+                    {"gate", c.gate}, {"gate_value", c.gate_value}};
   nlohmann::ordered_json j = {
       {"study", c.name},
       {"description", c.description},
@@ -244,6 +272,7 @@ std::string results_json(const StudyConfig& c, const std::vector<StudyRow>& rows
         {"seeds", c.seeds}, {"check_accuracy", c.check_accuracy}}},
       {"runs", rows.size()},
       {"status_counts", counts}};
+  if (!kind_options.empty()) j["sweep"]["options"] = kind_options;
   // The header indented, then one row per line (diffs of checked-in reports stay readable).
   std::string text = j.dump(1);
   text.erase(text.find_last_of('}'));
@@ -302,7 +331,9 @@ std::vector<std::string> png_names(const fs::path& dir) {
 
 }  // namespace
 
-StudyRow run_study_row(const StudyConfig& c, const StudyRun& run) {
+namespace {
+
+StudyRow run_inversion_row(const StudyConfig& c, const StudyRun& run) {
   PrecisionFlags flags = c.precisions[run.precision];
   flags.seed = run.seed;  // stochastic rounding: the run's own seed (determinism)
   TrinvOptions opts;
@@ -359,6 +390,141 @@ StudyRow run_study_row(const StudyConfig& c, const StudyRun& run) {
   return r;
 }
 
+
+// The label and format columns every kind fills the same way.
+StudyRow row_head(const StudyConfig& c, const StudyRun& run, const Precision& p, const std::string& input,
+                  const std::string& input_name) {
+  StudyRow r;
+  r.key = run.key;
+  r.kind = c.kind;
+  r.method = run.method;
+  r.precision = study_precision_label(c, run.precision);
+  r.format = p.operand.name;
+  r.accumulate = p.accumulate.name;
+  r.storage = p.storage.name;
+  r.output = p.output.name;
+  r.rounding = std::string(rounding_name(p.rounding));
+  r.generator = input;
+  r.generator_name = input_name;
+  r.n = run.n;
+  r.seed = run.seed;
+  r.bound = std::nan("");
+  for (double* x : {&r.forward_error, &r.forward_error_inf, &r.componentwise_error, &r.right_residual,
+                    &r.left_residual, &r.lapack_ratio, &r.kappa, &r.cond, &r.growth, &r.w_error, &r.u_error,
+                    &r.representation_error, &r.orthogonality_loss, &r.max_rel_error, &r.bound_ratio})
+    *x = std::nan("");
+  return r;
+}
+
+// run_chunk_wy_case sets Boost's process-wide default mp_float precision for its
+// duration (validation/chunk_wy_experiment.hpp): chunk rows run one at a time.
+std::mutex chunk_wy_mutex;
+
+StudyRow run_wy_row(const StudyConfig& c, const StudyRun& run) {
+  PrecisionFlags flags = c.precisions[run.precision];
+  flags.seed = run.seed;
+  const Precision p = make_precision(flags);
+  GeneratorParams g = c.generators[run.generator];
+  g.n = run.n;
+  g.seed = run.seed;
+  StudyRow r = row_head(c, run, p, generator_label(c.generators[run.generator]), g.name);
+  if (run.method.rfind("chunk/", 0) == 0) {
+    ChunkWyCase cc;
+    cc.representation = run.method.substr(6);
+    cc.generator = g;
+    cc.chunk = run.n;
+    cc.householder_steps = c.householder_steps;
+    cc.method = MethodSpec::parse(c.trinv_method);
+    cc.precision = p;
+    cc.check_accuracy = c.check_accuracy;
+    ChunkWyRecord rec;
+    {
+      std::lock_guard<std::mutex> lock(chunk_wy_mutex);
+      rec = run_chunk_wy_case(cc);
+    }
+    r.status = std::string(status_name(rec.status));
+    r.w_error = rec.w_error;
+    r.u_error = rec.u_error;
+    r.representation_error = rec.representation_error;
+    r.cond = rec.cond;
+    r.unit_roundoff = rec.unit_roundoff;
+    if (rec.has_metrics) {
+      // wy_error_bound bounds w_error and u_error (relative, first order; docs/wy.md).
+      r.bound = rec.error_bound;
+      r.bound_name = "wy_error_bound";
+      const double e = std::max(rec.w_error, rec.u_error);
+      if (std::isfinite(e) && std::isfinite(rec.error_bound)) r.within_bound = e <= rec.error_bound ? "yes" : "no";
+    }
+  } else {
+    const HouseholderRecord rec =
+        run_householder_case(study_householder_case(c, run.method, c.precisions[run.precision], g, run.n, run.seed));
+    r.status = std::string(status_name(rec.status));
+    r.representation_error = rec.representation_error;
+    r.orthogonality_loss = rec.orthogonality_loss;
+    r.unit_roundoff = rec.unit_roundoff;
+    r.message = rec.message;
+  }
+  return r;
+}
+
+StudyRow run_scan_row(const StudyConfig& c, const StudyRun& run) {
+  const ScanOptions o = study_scan_options(c, run.precision, run.seed);
+  const ScanCase sc = study_scan_case(c, run.generator, run.n, run.seed);
+  StudyRow r = row_head(c, run, o.precision, study_input_label(c, run.generator), c.scan_kinds[run.generator]);
+  const Format state = o.state_format.value_or(o.precision.storage);
+  r.state_format = state.name;
+  r.unit_roundoff = state.unit_roundoff();
+  const ScanData data = generate_scan(sc, o.precision.operand);
+  const ScanInput<double> in = data.input();
+  const std::vector<double> ref = reference_scan(in);
+  std::vector<double> h(ref.size());
+  const MethodSpec spec = MethodSpec::parse(run.method);
+  const ScanResult res = scan(spec, in, h.data(), o);
+  r.status = std::string(status_name(res.status));
+  r.message = res.message;
+  r.growth = res.growth;
+  if (res.status != Status::nonfinite_input) {
+    const std::vector<double> b = scan_error_bound(in, spec.to_string(), o, ref);
+    const ScanErrors e = measure_scan(in, h, ref, b);
+    r.forward_error = e.forward_error;
+    r.max_rel_error = e.max_rel_error;
+    r.bound_ratio = e.bound_ratio;
+    // The bound entries cover every state component (scalar/diagonal kinds) or every
+    // token's state in the 2-norm (dense/delta), so ||b||_2 / ||H||_F bounds the relative
+    // Frobenius forward_error; bound_ratio <= 1 (every entry within) implies it.
+    double bb = 0, hh = 0;
+    for (double x : b) bb += x * x;
+    for (double x : ref) hh += x * x;
+    r.bound = hh > 0 ? std::sqrt(bb) / std::sqrt(hh) : std::nan("");
+    r.bound_name = "scan_error_bound";
+    if (std::isfinite(e.bound_ratio)) r.within_bound = e.bound_ratio <= 1 ? "yes" : "no";
+  }
+  return r;
+}
+
+}  // namespace
+
+bool study_metric_applies(const std::string& column, const std::string& kind, const std::string& method) {
+  static const std::set<std::string> inversion = {"iterations", "forward_error", "forward_error_inf",
+                                                  "componentwise_error", "right_residual", "left_residual",
+                                                  "lapack_ratio", "kappa", "cond", "growth", "nonfinite"};
+  static const std::set<std::string> chunk = {"cond", "w_error", "u_error", "representation_error"};
+  static const std::set<std::string> householder = {"representation_error", "orthogonality_loss"};
+  static const std::set<std::string> scan = {"forward_error", "max_rel_error", "bound_ratio", "growth"};
+  // Columns outside these sets (labels, n, seed, status, unit_roundoff, bound) apply to every kind.
+  if (!inversion.count(column) && !chunk.count(column) && !householder.count(column) && !scan.count(column))
+    return true;
+  if (kind == "wy") return (method.rfind("chunk/", 0) == 0 ? chunk : householder).count(column) > 0;
+  if (kind == "scan") return scan.count(column) > 0;
+  return inversion.count(column) > 0;
+}
+
+StudyRow run_study_row(const StudyConfig& c, const StudyRun& run) {
+  if (c.kind == "wy") return run_wy_row(c, run);
+  if (c.kind == "scan") return run_scan_row(c, run);
+  return run_inversion_row(c, run);
+}
+
 std::vector<std::string> study_csv_columns() {
   std::vector<std::string> names;
   for (const auto& c : columns()) names.push_back(c.name);
@@ -390,18 +556,31 @@ std::vector<StudyRow> read_study_csv(const std::string& path) {
   std::size_t pos = 0;
   bool header = true;
   std::vector<std::string> fields;
+  // Files written before the wy and scan kinds end at `message`: their (inversion) rows
+  // read as rows whose added columns are empty, so --resume keeps working on them.
+  std::string legacy_header;
+  std::size_t legacy_count = 0;
+  for (const auto& c : columns()) {
+    legacy_header += (legacy_header.empty() ? "" : ",") + std::string(c.name);
+    ++legacy_count;
+    if (std::string(c.name) == "message") break;
+  }
+  bool legacy = false;
   while (pos < text.size()) {
     const std::size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) break;  // an unfinished last line: an interrupted write
     const std::string line = text.substr(pos, nl - pos);
     pos = nl + 1;
     if (header) {
-      if (line != study_csv_header())
+      legacy = line == legacy_header;
+      if (line != study_csv_header() && !legacy)
         throw std::runtime_error(path + ": not a study results file (its header differs from this version's)");
       header = false;
       continue;
     }
-    if (!split_csv(line, fields) || fields.size() != columns().size()) continue;
+    if (!split_csv(line, fields)) continue;
+    if (legacy && fields.size() == legacy_count) fields.resize(columns().size());
+    if (fields.size() != columns().size()) continue;
     StudyRow r;
     bool ok = true;
     for (std::size_t i = 0; i < fields.size() && ok; ++i) ok = columns()[i].set(r, fields[i]);

@@ -8,7 +8,12 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "triscan/householder.hpp"
+#include "triscan/scan.hpp"
 #include "triscan/trinv.hpp"
+#include "validation/chunk_wy_experiment.hpp"
+#include "validation/householder_experiment.hpp"
+#include "validation/scan_experiment.hpp"
 #include "validation/study.hpp"
 
 namespace triscan::validation {
@@ -104,9 +109,10 @@ std::vector<std::string> parse_methods(const json& cfg, const std::string& sourc
   return out;
 }
 
-std::vector<PrecisionFlags> parse_precisions(const json& cfg, const std::string& source) {
-  static const std::vector<std::string> keys = {"format", "accumulate", "storage", "output", "rounding",
-                                                "accumulation"};
+std::vector<PrecisionFlags> parse_precisions(const json& cfg, const std::string& source,
+                                             std::vector<std::string>* states = nullptr) {
+  std::vector<std::string> keys = {"format", "accumulate", "storage", "output", "rounding", "accumulation"};
+  if (states) keys.push_back("state");  // kind "scan": the carried state's format
   std::vector<PrecisionFlags> out;
   std::set<std::string> seen;
   const json& list = required_array(cfg, "precisions", source);
@@ -116,6 +122,7 @@ std::vector<PrecisionFlags> parse_precisions(const json& cfg, const std::string&
     PrecisionFlags f;
     if (e.is_string()) {
       f.format = e.get<std::string>();
+      if (states) states->push_back("");
     } else if (e.is_object()) {
       check_keys(e, keys, source, path + ".");
       if (!e.contains("format")) fail(source, path + ".format", "missing (allowed: " + joined(format_names()) + ")");
@@ -125,6 +132,17 @@ std::vector<PrecisionFlags> parse_precisions(const json& cfg, const std::string&
       if (e.contains("output")) f.output = string_value(e.at("output"), source, path + ".output");
       if (e.contains("rounding")) f.rounding = string_value(e.at("rounding"), source, path + ".rounding");
       if (e.contains("accumulation")) f.accumulation = string_value(e.at("accumulation"), source, path + ".accumulation");
+      if (states && e.contains("state")) {
+        const std::string st = string_value(e.at("state"), source, path + ".state");
+        try {
+          format_by_name(st);
+        } catch (const std::invalid_argument&) {
+          fail(source, path + ".state", "unknown format '" + st + "' (allowed: " + joined(format_names()) + ")");
+        }
+        states->push_back(st);
+      } else if (states) {
+        states->push_back("");
+      }
     } else {
       fail(source, path, "expected a format name or an object with keys " + joined(keys));
     }
@@ -139,7 +157,10 @@ std::vector<PrecisionFlags> parse_precisions(const json& cfg, const std::string&
       }
       fail(source, path + ".accumulation", msg);
     }
-    if (!seen.insert(precision_label(f) + "|" + f.accumulation).second) fail(source, path, "listed twice");
+    // A state format equal to the storage format is the default: one label for both.
+    if (states && states->back() == make_precision(f).storage.name) states->back().clear();
+    const std::string state = states ? states->back() : std::string();
+    if (!seen.insert(precision_label(f) + "|" + f.accumulation + "|" + state).second) fail(source, path, "listed twice");
     out.push_back(f);
   }
   return out;
@@ -225,6 +246,169 @@ void check_combinations(const StudyConfig& c, const std::string& source) {
       }
 }
 
+
+}  // namespace
+
+// ---- kinds wy and scan --------------------------------------------------------------
+
+static std::vector<std::string> wy_representation_names() {
+  std::vector<std::string> names;
+  for (const auto& r : chunk_wy_representations()) names.push_back("chunk/" + r);
+  for (const auto& m : householder_methods()) names.push_back(m.name);
+  return names;
+}
+
+static bool is_chunk(const std::string& rep) { return rep.rfind("chunk/", 0) == 0; }
+
+bool study_chunk_fits(const std::string& rep, const std::string& generator) {
+  try {
+    chunk_wy_family(rep.substr(6), generator);
+    return true;
+  } catch (const std::invalid_argument&) {
+    return false;
+  }
+}
+
+// A spec list for kind wy ("all": every chunk/ and householder/ representation) or scan
+// ("all": every registered scan algorithm).
+static std::vector<std::string> parse_kind_methods(const json& cfg, const std::string& kind, const std::string& source) {
+  std::vector<std::string> out;
+  const json& list = required_array(cfg, "methods", source);
+  const std::vector<std::string> wy_names = wy_representation_names();
+  std::vector<std::string> scan_names;
+  for (const auto& a : scan_algorithms()) scan_names.push_back(a.name);
+  const std::vector<std::string>& allowed = kind == "wy" ? wy_names : scan_names;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string key = "methods[" + std::to_string(i) + "]";
+    const std::string text = string_value(list[i], source, key);
+    std::vector<std::string> specs;
+    if (text == "all") {
+      specs = allowed;
+    } else if (kind == "wy" && is_chunk(text)) {
+      if (std::find(allowed.begin(), allowed.end(), text) == allowed.end())
+        fail(source, key, "unknown representation '" + text + "' (allowed: " + joined(allowed) + ", or \"all\")");
+      specs.push_back(text);
+    } else {
+      try {
+        const MethodSpec spec = MethodSpec::parse(text);
+        if (kind == "wy") {
+          if (spec.name.rfind("householder/", 0) != 0) throw std::invalid_argument("not a WY representation");
+          householder_method(spec.name);
+        } else {
+          scan_algorithm(spec.name);
+        }
+        specs.push_back(spec.to_string());
+      } catch (const std::invalid_argument& e) {
+        fail(source, key, "'" + text + "': " + e.what() + " (allowed: " + joined(allowed) + ", or \"all\")");
+      }
+    }
+    for (const auto& s : specs) {
+      if (std::find(out.begin(), out.end(), s) != out.end()) fail(source, key, "method '" + s + "' listed twice");
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+ScanCase study_scan_case(const StudyConfig& c, std::size_t kind_index, index_t length, std::uint64_t seed) {
+  ScanCase sc;
+  sc.kind = scan_kind_by_name(c.scan_kinds[kind_index]);
+  sc.length = length;
+  sc.dim = c.scan_dim;
+  sc.decay_min = c.decay_min;
+  if (sc.kind == ScanKind::delta) {
+    sc.gate = c.gate == "scalar" ? DeltaGate::scalar : c.gate == "channel" ? DeltaGate::channel : DeltaGate::none;
+    sc.gate_value = c.gate_value;
+  }
+  sc.seed = seed;
+  return sc;
+}
+
+ScanOptions study_scan_options(const StudyConfig& c, std::size_t p, std::uint64_t seed) {
+  PrecisionFlags flags = c.precisions[p];
+  flags.seed = seed;
+  ScanOptions o;
+  o.precision = make_precision(flags);
+  if (!c.state_formats[p].empty()) o.state_format = format_by_name(c.state_formats[p]);
+  o.threads = 1;
+  return o;
+}
+
+// Kind scan: every algorithm under every precision on every kind, a 2-token dry run (the
+// library checks algorithm parameters and the formats exactly as a real run would).
+static void check_scan_combinations(const StudyConfig& c, const std::string& source) {
+  for (std::size_t i = 0; i < c.methods.size(); ++i)
+    for (std::size_t p = 0; p < c.precisions.size(); ++p)
+      for (std::size_t k = 0; k < c.scan_kinds.size(); ++k) {
+        try {
+          const ScanOptions o = study_scan_options(c, p, 0);
+          const ScanData data = generate_scan(study_scan_case(c, k, 2, 0), o.precision.operand);
+          const ScanInput<double> in = data.input();
+          std::vector<double> h(static_cast<std::size_t>(in.tokens() * in.state_size()));
+          scan(MethodSpec::parse(c.methods[i]), in, h.data(), o);
+        } catch (const std::invalid_argument& e) {
+          fail(source, "methods[" + std::to_string(i) + "]",
+               c.methods[i] + " under precisions[" + std::to_string(p) + "] on scan kind " + c.scan_kinds[k] +
+                   ": " + e.what());
+        }
+      }
+}
+
+HouseholderCase study_householder_case(const StudyConfig& c, const std::string& rep, const PrecisionFlags& flags,
+                                    const GeneratorParams& g, index_t r, std::uint64_t seed) {
+  HouseholderCase hc;
+  hc.representation = MethodSpec::parse(rep);
+  PrecisionFlags f = flags;
+  f.seed = seed;
+  hc.precision = make_precision(f);
+  hc.r = r;
+  hc.m = g.dk.value_or(default_head_dim);
+  hc.reflectors = c.reflectors;
+  hc.generator = g;
+  hc.generator->n = r;
+  hc.generator->seed = seed;
+  hc.seed = seed;
+  return hc;
+}
+
+// Kind wy: every chunk/ representation fits at least one generator; every pair that
+// fits (and every householder/ representation with every generator) is dry-run cheaply:
+// the family check, the trinv method under each precision, and the Householder inputs.
+static void check_wy_combinations(const StudyConfig& c, const std::string& source) {
+  for (std::size_t i = 0; i < c.methods.size(); ++i) {
+    const std::string& rep = c.methods[i];
+    if (!is_chunk(rep)) continue;
+    bool any = false;
+    for (const auto& g : c.generators) any = any || study_chunk_fits(rep, g.name);
+    if (!any)
+      fail(source, "methods[" + std::to_string(i) + "]",
+           rep + " fits none of the generators (chunk/deltanet, chunk/deltaproduct: deltanet*; chunk/gated: gated "
+                 "(chunk/deltaproduct too); chunk/kda: kda; chunk/dplr: dplr)");
+  }
+  for (std::size_t p = 0; p < c.precisions.size(); ++p) {
+    try {
+      dry_run(MethodSpec::parse(c.trinv_method), make_precision(c.precisions[p]), Diagonal::unit);
+    } catch (const std::invalid_argument& e) {
+      fail(source, "trinv_method", c.trinv_method + " under precisions[" + std::to_string(p) + "]: " + e.what());
+    }
+  }
+  for (std::size_t i = 0; i < c.methods.size(); ++i) {
+    if (is_chunk(c.methods[i])) continue;
+    for (std::size_t j = 0; j < c.generators.size(); ++j)
+      for (std::size_t p = 0; p < c.precisions.size(); ++p) {
+        try {
+          make_householder_input(study_householder_case(c, c.methods[i], c.precisions[p], c.generators[j], 1, 0));
+        } catch (const std::invalid_argument& e) {
+          fail(source, "methods[" + std::to_string(i) + "]",
+               c.methods[i] + " on generators[" + std::to_string(j) + "] under precisions[" + std::to_string(p) +
+                   "]: " + e.what());
+        }
+      }
+  }
+}
+
+namespace {
+
 std::string shortest_repr(double x) {
   char buf[64];
   for (int digits = 6; digits <= 17; ++digits) {
@@ -262,6 +446,27 @@ std::string precision_label(const PrecisionFlags& p) {
   return s + " " + p.rounding;
 }
 
+const std::vector<std::string>& study_report_metric_names(const std::string& kind) {
+  static const std::vector<std::string> wy = {"representation_error", "w_error", "u_error", "orthogonality_loss",
+                                              "cond"};
+  static const std::vector<std::string> scan = {"forward_error", "max_rel_error", "bound_ratio"};
+  if (kind == "wy") return wy;
+  if (kind == "scan") return scan;
+  return study_report_metric_names_inversion;
+}
+
+std::string study_precision_label(const StudyConfig& c, std::size_t i) {
+  std::string s = precision_label(c.precisions[i]);
+  if (c.kind == "scan" && i < c.state_formats.size() && !c.state_formats[i].empty())
+    s.insert(s.rfind(' '), "/" + c.state_formats[i] + "state");
+  return s;
+}
+
+std::string study_input_label(const StudyConfig& c, std::size_t i) {
+  if (c.kind != "scan") return generator_label(c.generators[i]);
+  return c.scan_kinds[i] + "(d=" + std::to_string(c.scan_dim) + ")";
+}
+
 StudyConfig parse_study_config(const std::string& json_text, const std::string& source) {
   json cfg;
   try {
@@ -270,44 +475,118 @@ StudyConfig parse_study_config(const std::string& json_text, const std::string& 
     throw std::invalid_argument("study config " + source + ": not valid JSON: " + e.what());
   }
   if (!cfg.is_object()) throw std::invalid_argument("study config " + source + ": expected a JSON object");
-  check_keys(cfg, {"name", "description", "kind", "methods", "precisions", "generators", "sizes", "seeds",
-                   "check_accuracy", "report_metrics"},
-             source, "");
   StudyConfig c;
-  if (cfg.contains("name")) c.name = string_value(cfg.at("name"), source, "name");
-  if (cfg.contains("description")) c.description = string_value(cfg.at("description"), source, "description");
   if (cfg.contains("kind")) c.kind = string_value(cfg.at("kind"), source, "kind");
   if (std::find(study_kinds.begin(), study_kinds.end(), c.kind) == study_kinds.end())
-    fail(source, "kind", "unknown kind '" + c.kind + "' (allowed: " + joined(study_kinds) +
-                             "; WY and scan studies are not implemented yet)");
+    fail(source, "kind", "unknown kind '" + c.kind + "' (allowed: " + joined(study_kinds) + ")");
+  // The keys each kind accepts (docs/study.md "Config schema").
+  std::vector<std::string> keys = {"name", "description", "kind", "methods", "precisions", "sizes", "seeds",
+                                   "report_metrics"};
+  if (c.kind == "inversion") keys.insert(keys.end(), {"generators", "check_accuracy"});
+  if (c.kind == "wy")
+    keys.insert(keys.end(), {"generators", "check_accuracy", "trinv_method", "householder_steps", "reflectors"});
+  if (c.kind == "scan") keys.insert(keys.end(), {"scan_kinds", "dim", "decay_min", "gate", "gate_value"});
+  for (const auto& item : cfg.items())
+    if (std::find(keys.begin(), keys.end(), item.key()) == keys.end())
+      fail(source, item.key(), "unknown key for kind '" + c.kind + "' (allowed: " + joined(keys) + ")");
+  if (cfg.contains("name")) c.name = string_value(cfg.at("name"), source, "name");
+  if (cfg.contains("description")) c.description = string_value(cfg.at("description"), source, "description");
   if (cfg.contains("check_accuracy")) {
     if (!cfg.at("check_accuracy").is_boolean()) fail(source, "check_accuracy", "expected true or false");
     c.check_accuracy = cfg.at("check_accuracy").get<bool>();
   }
+  const std::vector<std::string>& metric_names = study_report_metric_names(c.kind);
+  c.report_metrics = {metric_names.front()};
   if (cfg.contains("report_metrics")) {
     c.report_metrics.clear();
     const json& list = required_array(cfg, "report_metrics", source);
     for (std::size_t i = 0; i < list.size(); ++i) {
       const std::string key = "report_metrics[" + std::to_string(i) + "]";
       const std::string m = string_value(list[i], source, key);
-      if (std::find(study_report_metric_names.begin(), study_report_metric_names.end(), m) ==
-          study_report_metric_names.end())
-        fail(source, key, "unknown metric '" + m + "' (allowed: " + joined(study_report_metric_names) + ")");
+      if (std::find(metric_names.begin(), metric_names.end(), m) == metric_names.end())
+        fail(source, key, "unknown metric '" + m + "' for kind '" + c.kind + "' (allowed: " + joined(metric_names) + ")");
       c.report_metrics.push_back(m);
     }
   }
-  c.methods = parse_methods(cfg, source);
-  c.precisions = parse_precisions(cfg, source);
-  c.generators = parse_generators(cfg, source);
-  c.sizes = parse_integers<index_t>(cfg, "sizes", 1, study_max_size, source);
+  std::size_t inputs = 0;
+  index_t max_size = study_max_size;
+  if (c.kind == "inversion") {
+    c.methods = parse_methods(cfg, source);
+    c.precisions = parse_precisions(cfg, source);
+    c.generators = parse_generators(cfg, source);
+    inputs = c.generators.size();
+  } else if (c.kind == "wy") {
+    c.methods = parse_kind_methods(cfg, "wy", source);
+    c.precisions = parse_precisions(cfg, source);
+    c.generators = parse_generators(cfg, source);
+    inputs = c.generators.size();
+    if (cfg.contains("trinv_method")) {
+      const std::string text = string_value(cfg.at("trinv_method"), source, "trinv_method");
+      try {
+        const MethodSpec spec = MethodSpec::parse(text);
+        trinv_method(spec.name);
+        dry_run(spec, Precision::uniform(format_by_name("fp64")), Diagonal::unit);
+        c.trinv_method = spec.to_string();
+      } catch (const std::invalid_argument& e) {
+        fail(source, "trinv_method", e.what());
+      }
+    }
+    if (cfg.contains("householder_steps"))
+      c.householder_steps = static_cast<index_t>(integer_value(cfg.at("householder_steps"), source, "householder_steps", 1, 64));
+    if (cfg.contains("reflectors")) {
+      if (!cfg.at("reflectors").is_boolean()) fail(source, "reflectors", "expected true or false");
+      c.reflectors = cfg.at("reflectors").get<bool>();
+    }
+  } else {  // scan
+    max_size = study_max_length;
+    c.methods = parse_kind_methods(cfg, "scan", source);
+    c.precisions = parse_precisions(cfg, source, &c.state_formats);
+    const json& kinds = required_array(cfg, "scan_kinds", source);
+    for (std::size_t i = 0; i < kinds.size(); ++i) {
+      const std::string key = "scan_kinds[" + std::to_string(i) + "]";
+      const std::string k = string_value(kinds[i], source, key);
+      try {
+        scan_kind_by_name(k);
+      } catch (const std::invalid_argument&) {
+        fail(source, key, "unknown scan kind '" + k + "' (allowed: scalar, diagonal, log_diagonal, dense, delta)");
+      }
+      if (std::find(c.scan_kinds.begin(), c.scan_kinds.end(), k) != c.scan_kinds.end())
+        fail(source, key, "'" + k + "' listed twice");
+      c.scan_kinds.push_back(k);
+    }
+    inputs = c.scan_kinds.size();
+    if (cfg.contains("dim")) c.scan_dim = static_cast<index_t>(integer_value(cfg.at("dim"), source, "dim", 1, 64));
+    if (cfg.contains("decay_min")) {
+      c.decay_min = number_value(cfg.at("decay_min"), source, "decay_min");
+      if (!(c.decay_min > 0 && c.decay_min <= 1)) fail(source, "decay_min", cfg.at("decay_min").dump() + " out of range (0, 1]");
+    }
+    if (cfg.contains("gate")) {
+      c.gate = string_value(cfg.at("gate"), source, "gate");
+      if (c.gate != "none" && c.gate != "scalar" && c.gate != "channel")
+        fail(source, "gate", "unknown gate '" + c.gate + "' (allowed: none, scalar, channel)");
+    }
+    if (cfg.contains("gate_value")) {
+      c.gate_value = number_value(cfg.at("gate_value"), source, "gate_value");
+      if (!(c.gate_value >= -700 && c.gate_value <= 0))
+        fail(source, "gate_value", cfg.at("gate_value").dump() + " out of range [-700, 0]");
+    }
+  }
+  c.sizes = parse_integers<index_t>(cfg, "sizes", 1, max_size, source);
   c.seeds = parse_integers<std::uint64_t>(cfg, "seeds", 0, (1LL << 62), source);
   const double runs = static_cast<double>(c.methods.size()) * static_cast<double>(c.precisions.size()) *
-                      static_cast<double>(c.generators.size()) * static_cast<double>(c.sizes.size()) *
+                      static_cast<double>(inputs) * static_cast<double>(c.sizes.size()) *
                       static_cast<double>(c.seeds.size());
   if (runs > static_cast<double>(study_max_runs))
     fail(source, "seeds", "the sweep has " + shortest_repr(runs) + " runs, more than " +
                               std::to_string(study_max_runs));
-  check_combinations(c, source);
+  if (c.kind == "inversion") check_combinations(c, source);
+  if (c.kind == "wy") {
+    StudyConfig sizes_only = c;  // every generator at every size
+    sizes_only.methods.clear();
+    check_combinations(sizes_only, source);
+    check_wy_combinations(c, source);
+  }
+  if (c.kind == "scan") check_scan_combinations(c, source);
   return c;
 }
 
@@ -343,10 +622,19 @@ StudyConfig study_preset(const std::string& name) {
 }
 
 std::vector<StudyRun> plan_study(const StudyConfig& c) {
+  // Options that change a run's numbers without appearing in its labels go into the key,
+  // so that --resume never reuses a row computed under other options.
+  std::string options;
+  if (c.kind == "wy")
+    options = "|" + c.trinv_method + "|nh=" + std::to_string(c.householder_steps) + (c.reflectors ? "|reflectors" : "");
+  if (c.kind == "scan")
+    options = "|decay_min=" + shortest_repr(c.decay_min) + "|gate=" + c.gate + ":" + shortest_repr(c.gate_value);
+  const std::size_t inputs = c.kind == "scan" ? c.scan_kinds.size() : c.generators.size();
   std::vector<StudyRun> plan;
   for (const auto& m : c.methods)
     for (std::size_t p = 0; p < c.precisions.size(); ++p)
-      for (std::size_t g = 0; g < c.generators.size(); ++g)
+      for (std::size_t g = 0; g < inputs; ++g) {
+        if (c.kind == "wy" && m.rfind("chunk/", 0) == 0 && !study_chunk_fits(m, c.generators[g].name)) continue;
         for (index_t n : c.sizes)
           for (std::uint64_t seed : c.seeds) {
             StudyRun r;
@@ -356,10 +644,11 @@ std::vector<StudyRun> plan_study(const StudyConfig& c) {
             r.generator = g;
             r.n = n;
             r.seed = seed;
-            r.key = c.kind + "|" + m + "|" + precision_label(c.precisions[p]) + "|" +
-                    generator_label(c.generators[g]) + "|" + std::to_string(n) + "|" + std::to_string(seed);
+            r.key = c.kind + "|" + m + "|" + study_precision_label(c, p) + "|" + study_input_label(c, g) + "|" +
+                    std::to_string(n) + "|" + std::to_string(seed) + options;
             plan.push_back(std::move(r));
           }
+      }
   return plan;
 }
 

@@ -43,6 +43,13 @@ double metric_of(const StudyRow& r, const std::string& metric) {
   if (metric == "right_residual") return r.right_residual;
   if (metric == "left_residual") return r.left_residual;
   if (metric == "lapack_ratio") return r.lapack_ratio;
+  if (metric == "w_error") return r.w_error;
+  if (metric == "u_error") return r.u_error;
+  if (metric == "representation_error") return r.representation_error;
+  if (metric == "orthogonality_loss") return r.orthogonality_loss;
+  if (metric == "cond") return r.cond;
+  if (metric == "max_rel_error") return r.max_rel_error;
+  if (metric == "bound_ratio") return r.bound_ratio;
   return r.forward_error;
 }
 
@@ -52,6 +59,15 @@ const char* metric_formula(const std::string& metric) {
   if (metric == "right_residual") return "right residual `‖AX − I‖_∞ / (‖A‖_∞ ‖X‖_∞)`";
   if (metric == "left_residual") return "left residual `‖XA − I‖_∞ / (‖X‖_∞ ‖A‖_∞)`";
   if (metric == "lapack_ratio") return "LAPACK ratio `‖AX − I‖_1 / (n ‖A‖_1 ‖X‖_1 u)` (LAPACK accepts < 30)";
+  if (metric == "w_error") return "W error `‖W − W_ref‖_F / ‖W_ref‖_F` (chunk/ representations)";
+  if (metric == "u_error") return "U error `‖U − U_ref‖_F / ‖U_ref‖_F` (chunk/ representations)";
+  if (metric == "representation_error")
+    return "representation error (chunk/: `max(‖P(W) − P‖_F/‖P‖_F, ‖S(U) − S‖_F/‖S‖_F)`; householder/: "
+           "`‖Q − Q_ref‖_F / ‖Q_ref‖_F`; docs/wy.md, docs/householder.md)";
+  if (metric == "orthogonality_loss") return "orthogonality loss `‖QᵀQ − I‖_F` (householder/ with reflectors)";
+  if (metric == "cond") return "Skeel condition number `cond(I + N)` (chunk/) or `cond(L)` (inversion)";
+  if (metric == "max_rel_error") return "largest per-token error `max_t ‖h_t − h_t,ref‖_2 / ‖h_t,ref‖_2`";
+  if (metric == "bound_ratio") return "ratio to the a-priori bound `max |error| / bound` (≤ 1: within; docs/scan.md)";
   return "relative Frobenius forward error `‖X − X_ref‖_F / ‖X_ref‖_F`";
 }
 
@@ -102,7 +118,7 @@ std::string flagged_sentence(const std::map<GroupKey, std::vector<const StudyRow
   return s + ". ";
 }
 
-std::string bound_sentence(const std::vector<StudyRow>& rows) {
+std::string bound_sentence(const std::vector<StudyRow>& rows, const std::string& kind) {
   std::size_t with = 0, over = 0;
   std::map<std::string, std::size_t> over_by;
   for (const auto& r : rows) {
@@ -114,7 +130,8 @@ std::string bound_sentence(const std::vector<StudyRow>& rows) {
     }
   }
   if (with == 0) return "No run had a theoretical bound to compare with. ";
-  std::string s = std::to_string(with) + " runs had a theoretical forward-error bound; ";
+  std::string s = std::to_string(with) + " runs had a theoretical " +
+                  (kind == "wy" ? "error bound (on w_error and u_error)" : kind == "scan" ? "error bound (componentwise, per state)" : "forward-error bound") + "; ";
   if (over == 0) return s + "every measured error was within it. ";
   s += std::to_string(over) + " exceeded it (";
   std::size_t i = 0;
@@ -129,7 +146,8 @@ std::string bound_sentence(const std::vector<StudyRow>& rows) {
 }
 
 std::string best_worst_sentence(const std::vector<StudyRow>& rows,
-                                const std::map<GroupKey, std::vector<const StudyRow*>>& groups) {
+                                const std::map<GroupKey, std::vector<const StudyRow*>>& groups,
+                                const std::string& metric) {
   std::string s;
   for (const auto& prec : unique_in_order(rows, &StudyRow::precision)) {
     // Inputs on which every method was flagged say something about the input (e.g. a
@@ -153,7 +171,7 @@ std::string best_worst_sentence(const std::vector<StudyRow>& rows,
     for (const auto& [key, group] : groups) {
       if (std::get<1>(key) != prec || all_flagged[std::get<2>(key)]) continue;
       const std::string& m = std::get<0>(key);
-      const double e = max_finite_error(group);
+      const double e = max_finite_error(group, metric);
       if (!worst.count(m) || std::isnan(worst[m]) || e > worst[m]) worst[m] = e;
       for (const auto* r : group) flagged[m] = flagged[m] || r->status != "ok";
     }
@@ -168,7 +186,7 @@ std::string best_worst_sentence(const std::vector<StudyRow>& rows,
     } else {
       s += "In " + prec + " the most accurate method with no flagged run" + (inputs.empty() ? "" : " on the other inputs") +
            " was " + best +
-           " (largest forward error " + sci(worst[best]) + ")";
+           " (largest " + metric + " " + sci(worst[best]) + ")";
       if (bad != best) s += ", the least accurate " + bad + " (" + sci(worst[bad]) + ")";
       s += ". ";
     }
@@ -213,20 +231,40 @@ std::string study_report_markdown(const StudyConfig& c, const std::vector<StudyR
 
   std::string md = "# Accuracy study `" + c.name + "`\n\n";
   md += "**Finding** (generated from the measured data). " + std::to_string(rows.size()) + " runs: " + status_text +
-        ". " + flagged_sentence(groups) + bound_sentence(rows) + best_worst_sentence(rows, groups) + "\n\n";
+        ". " + flagged_sentence(groups) + bound_sentence(rows, c.kind) +
+        best_worst_sentence(rows, groups, study_report_metric_names(c.kind).front()) + "\n\n";
   md += "Regenerate with:\n\n```sh\n" + env.command + "\n```\n\n";
   if (!c.description.empty()) md += c.description + "\n\n";
 
   md += "## Sweep\n\n";
   md += "- kind: " + c.kind + "\n- methods: " + list(c.methods) + "\n";
   std::vector<std::string> precs, gens, sizes, seeds;
-  for (const auto& p : c.precisions) precs.push_back(precision_label(p));
-  for (const auto& g : c.generators) gens.push_back(generator_label(g));
+  for (std::size_t i = 0; i < c.precisions.size(); ++i) precs.push_back(study_precision_label(c, i));
+  const std::size_t inputs = c.kind == "scan" ? c.scan_kinds.size() : c.generators.size();
+  for (std::size_t i = 0; i < inputs; ++i) gens.push_back(study_input_label(c, i));
   for (index_t n : c.sizes) sizes.push_back(std::to_string(n));
   for (auto s : c.seeds) seeds.push_back(std::to_string(s));
-  md += "- precisions (operand[/accumulate/storage/output] rounding): " + list(precs) + "\n";
-  md += "- generators: " + list(gens) + "\n- sizes n: " + list(sizes) + "\n- seeds: " + list(seeds) + "\n";
-  md += std::string("- a-posteriori accuracy check: ") + (c.check_accuracy ? "on" : "off") + "\n\n";
+  if (c.kind == "scan") {
+    md += "- precisions (operand[/accumulate/storage/output][/state] rounding): " + list(precs) + "\n";
+    md += "- scan kinds (d channels; delta: dk = dv = d): " + list(gens) + "\n- lengths T: " + list(sizes) +
+          "\n- seeds: " + list(seeds) + "\n";
+    char opts[160];
+    std::snprintf(opts, sizeof opts, "- generation: decay_min %g (a ~ U(decay_min, 1)); delta gate %s, gate_value %g\n\n",
+                  c.decay_min, c.gate.c_str(), c.gate_value);
+    md += opts;
+  } else {
+    md += "- precisions (operand[/accumulate/storage/output] rounding): " + list(precs) + "\n";
+    md += "- generators: " + list(gens) + "\n- sizes " +
+          (c.kind == "wy" ? std::string("(chunk/: C tokens; householder/: r transformations of order m = dk)")
+                          : std::string("n")) +
+          ": " + list(sizes) + "\n- seeds: " + list(seeds) + "\n";
+    if (c.kind == "wy")
+      md += "- chunk/: I + N inverted by `" + c.trinv_method + "`; chunk/deltaproduct with " +
+            std::to_string(c.householder_steps) + " Householder steps per token; a chunk/ representation runs only " +
+            "on the generators that fit it\n- householder/: " +
+            (c.reflectors ? "true reflectors, beta = 2/‖k‖²" : "general beta from the generator") + "\n";
+    md += std::string("- a-posteriori accuracy check: ") + (c.check_accuracy ? "on" : "off") + "\n\n";
+  }
 
   md += "## Environment\n\n| | |\n|---|---|\n";
   md += "| triscan | " + env.triscan_version + " (git " + env.git_revision + ") |\n";
@@ -266,11 +304,26 @@ std::string study_report_markdown(const StudyConfig& c, const std::vector<StudyR
     }
   }
 
-  md += "## Bounds\n\nEach bound is on `forward_error_inf` (`‖X − X_ref‖_∞ / ‖X_ref‖_∞`), first order in u "
-        "(validation/bounds.hpp; docs/study.md). Methods without a bound here have none known.\n\n";
-  for (const auto& m : c.methods) {
-    const std::string f = forward_error_bound_formula(MethodSpec::parse(m));
-    md += "- `" + m + "`: " + (f.empty() ? "no known a-priori bound" : f) + "\n";
+  if (c.kind == "wy") {
+    md += "## Bounds\n\n- chunk/ representations: `wy_error_bound` (docs/wy.md \"Error bound\"), the first-order "
+          "componentwise bound on `w_error` and `u_error` (relative, the larger of the two bounds) from forming N "
+          "(dot products, Higham (3.5)), inverting I + N (Higham ASNA §14.2) and the GEMM T B' (Higham (3.13)); "
+          "`within_bound` compares `max(w_error, u_error)` with it.\n"
+          "- householder/ representations: no a-priori bound is computed here (docs/householder.md gives the "
+          "stability classes).\n";
+  } else if (c.kind == "scan") {
+    md += "## Bounds\n\n`scan_error_bound` (docs/scan.md \"Error bounds\"): an a-priori bound per state component "
+          "(scalar/diagonal/log_diagonal) or per token's state 2-norm (dense/delta), in the state format's unit "
+          "roundoff, with the algorithm's depth term (0 for sequential/chunked, ⌈log2 T⌉ Hillis–Steele, "
+          "2⌈log2 T⌉ Blelloch). `bound_ratio` is the largest error/bound ratio (`within_bound` = yes when ≤ 1); "
+          "the `bound` column is ‖bound‖₂ / ‖H_ref‖_F, which bounds `forward_error` whenever every entry is within.\n";
+  } else {
+    md += "## Bounds\n\nEach bound is on `forward_error_inf` (`‖X − X_ref‖_∞ / ‖X_ref‖_∞`), first order in u "
+          "(validation/bounds.hpp; docs/study.md). Methods without a bound here have none known.\n\n";
+    for (const auto& m : c.methods) {
+      const std::string f = forward_error_bound_formula(MethodSpec::parse(m));
+      md += "- `" + m + "`: " + (f.empty() ? "no known a-priori bound" : f) + "\n";
+    }
   }
   md += "\n## Plots\n\n";
   if (!plots_note.empty()) md += plots_note + "\n";
