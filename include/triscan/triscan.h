@@ -186,7 +186,8 @@ int triscan_invert_chunks(const char* method, int dtype, int64_t B, int64_t T, i
  *   dplr      a_t, b_t given, vt_t = v_t, D_t = diag(exp(g_t))  (g, a, b [B, T, H, dk])
  * Layout [B, T, H, ·], C order, one token's rows contiguous (DESIGN.md "Data layout"):
  * k and q are [B, T, Hk, dk] with Hk = key_heads (0 means H; else it divides H, value
- * head h reading key head h * Hk / H), v [B, T, H, dv], beta [B, T, H]. cu_seqlens as
+ * head h reading key head h * Hk / H; dplr's a, b are per value head, so key_heads must
+ * be 0 there), v [B, T, H, dv], beta [B, T, H]. cu_seqlens as
  * for triscan_invert_chunks (host memory; then B == 1). Chunks of BT tokens restart at
  * every sequence start. The arithmetic is dtype's (TRISCAN_FP32 or TRISCAN_FP64),
  * natively. Outputs are written only on the rows [bos, eos) of each sequence; they must
