@@ -152,8 +152,25 @@ int triscan_chunk_wy(const char* method, int dtype, int family, int64_t B, int64
     const bool empty = layout.elements() == 0;
     require(empty || W != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT, "W is NULL");
     require(empty || U != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT, "U is NULL");
-    require(A == nullptr || A != Ainv, TRISCAN_ERROR_INVALID_ARGUMENT, "A and Ainv are the same buffer");
     const Format fmt = cpu_format(dtype);
+    // Ainv is written after chunk_wy, so its overlaps are checked here, before any work
+    // (chunk_wy checks W, U and A against the inputs and each other).
+    if (Ainv != nullptr && !empty) {
+      const std::size_t size = dtype == TRISCAN_FP64 ? sizeof(double) : sizeof(float);
+      const auto bytes = [&](int64_t n) { return static_cast<std::size_t>(n) * size; };
+      const auto overlaps = [&](const void* p, std::size_t n) {
+        const auto* x = static_cast<const unsigned char*>(Ainv);
+        const auto* y = static_cast<const unsigned char*>(p);
+        return p != nullptr && x < y + n && y < x + bytes(layout.elements());
+      };
+      const int64_t tokens = layout.cu_seqlens.empty() ? B * T : T;
+      require(!overlaps(A, bytes(layout.elements())), TRISCAN_ERROR_INVALID_ARGUMENT,
+              "Ainv overlaps A");
+      require(!overlaps(W, bytes(tokens * H * dk)), TRISCAN_ERROR_INVALID_ARGUMENT,
+              "Ainv overlaps W");
+      require(!overlaps(U, bytes(tokens * H * dv)), TRISCAN_ERROR_INVALID_ARGUMENT,
+              "Ainv overlaps U");
+    }
     WyOptions opt;
     opt.precision = Precision::uniform(fmt);
     opt.check_accuracy = (flags & TRISCAN_NO_ACCURACY_CHECK) == 0u;

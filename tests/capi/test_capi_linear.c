@@ -363,6 +363,9 @@ static void test_errors(void) {
   CHECK_ERROR(triscan_chunk_wy(NULL, TRISCAN_FP64, 0, 1, 4, 1, 0, 2, 2, 4, bad_cu, 3, k, v, beta,
                                NULL, NULL, NULL, W, U, NULL, NULL, 0u, NULL, &worst),
               TRISCAN_ERROR_INVALID_ARGUMENT, "cu_seqlens");
+  CHECK_ERROR(triscan_chunk_wy(NULL, TRISCAN_FP64, 0, 1, 4, 1, 0, 2, 2, 4, NULL, 0, k, v, beta,
+                               NULL, NULL, NULL, W, U, NULL, W + 2, 0u, NULL, &worst),
+              TRISCAN_ERROR_INVALID_ARGUMENT, "Ainv overlaps W");
   CHECK(worst == -7, "a failed call wrote *worst_status (%d)", worst);
 #undef WY
 #define DF(dtype, family, BT, q, initial, flags)                                                 \
