@@ -270,7 +270,8 @@ int triscan_delta_forward(const char* method, int dtype, int family, int64_t B, 
  * dtype's (fp32 or fp64), natively. A single status for the call in *status
  * (optional): nonfinite_input (NaN/Inf in an input; h is NaN), overflow (a finite input
  * produced a non-finite value; h holds what was computed). h must not overlap the
- * inputs. Results never depend on triscan_set_cpu_threads. */
+ * inputs. With no tokens the data pointers are not looked at. Results never depend on
+ * triscan_set_cpu_threads. */
 typedef enum triscan_scan_kind {
   TRISCAN_SCAN_SCALAR = 0,
   TRISCAN_SCAN_DIAGONAL = 1,

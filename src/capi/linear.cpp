@@ -109,6 +109,16 @@ void fill_scan_input(ScanInput<V>& in, int64_t B, int64_t T, const int64_t* cu_s
   if (cu_seqlens_len > 0) in.cu_seqlens.assign(cu_seqlens, cu_seqlens + cu_seqlens_len);
 }
 
+// With no tokens there is nothing to read: as for triscan_invert_batch with count 0, the
+// input pointers are not looked at (the C++ scan still checks every size and cu_seqlens).
+template <class V>
+void allow_null_when_empty(ScanInput<V>& in) {
+  static const V dummy[1] = {V(0)};
+  if (in.tokens() != 0) return;
+  for (const V** p : {&in.a, &in.b, &in.k, &in.v, &in.beta, &in.g})
+    if (*p == nullptr) *p = dummy;
+}
+
 int finish_scan(const ScanResult& r, int32_t* status) {
   if (status) *status = static_cast<int32_t>(r.status);
   return TRISCAN_SUCCESS;
@@ -284,6 +294,7 @@ int triscan_scan(const char* algorithm, int dtype, int kind, int64_t B, int64_t 
       in.a = static_cast<const V*>(a);
       in.b = static_cast<const V*>(b);
       in.h0 = static_cast<const V*>(h0);
+      allow_null_when_empty(in);
       const MethodSpec spec = checked_scan(algorithm, opt);
       return scan(spec, in, static_cast<V*>(h), opt);
     };
@@ -315,6 +326,7 @@ int triscan_scan_delta(const char* algorithm, int dtype, int gate, int64_t B, in
       in.beta = static_cast<const V*>(beta);
       in.g = static_cast<const V*>(g);
       in.h0 = static_cast<const V*>(h0);
+      allow_null_when_empty(in);
       const MethodSpec spec = checked_scan(algorithm, opt);
       return scan(spec, in, static_cast<V*>(S), opt);
     };

@@ -417,12 +417,29 @@ static void test_nan_status(void) {
         rc, status);
 }
 
+/* No tokens: nothing to read, so NULL data pointers are fine and the status is ok. */
+static void test_empty(void) {
+  int32_t status = -1, worst = -1;
+  int64_t cu[2] = {0, 0};
+  CHECK(triscan_scan(NULL, TRISCAN_FP32, TRISCAN_SCAN_DENSE, 3, 0, NULL, 0, 2, NULL, NULL, NULL,
+                     NULL, &status) == TRISCAN_SUCCESS && status == TRISCAN_STATUS_OK,
+        "empty scan: status %d", status);
+  CHECK(triscan_scan_delta(NULL, TRISCAN_FP64, 1, 1, 0, cu, 2, 2, 2, NULL, NULL, NULL, NULL, NULL,
+                           NULL, &status) == TRISCAN_SUCCESS,
+        "empty delta scan");
+  CHECK(triscan_chunk_wy(NULL, TRISCAN_FP64, TRISCAN_WY_GATED, 1, 0, 2, 0, 4, 4, 16, NULL, 0, NULL,
+                         NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0u, NULL,
+                         &worst) == TRISCAN_SUCCESS && worst == TRISCAN_STATUS_OK,
+        "empty chunk WY: worst %d", worst);
+}
+
 int main(void) {
   test_chunk_wy();
   test_delta_forward();
   test_scans();
   test_errors();
   test_nan_status();
+  test_empty();
   if (failures) {
     fprintf(stderr, "test_capi_linear_c: %d check(s) failed\n", failures);
     return 1;
