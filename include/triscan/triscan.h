@@ -234,9 +234,9 @@ const char* triscan_wy_family_name(int family);
 int triscan_chunk_wy(const char* method, int dtype, int family, int64_t B, int64_t T, int64_t H,
                      int64_t key_heads, int64_t dk, int64_t dv, int64_t BT,
                      const int64_t* cu_seqlens, int64_t cu_seqlens_len, const void* k,
-                     const void* v, const void* beta, const void* g, const void* a,
-                     const void* b, void* W, void* U, void* A, void* Ainv, unsigned flags,
-                     int32_t* statuses, int32_t* worst_status);
+                     const void* v, const void* beta, const void* g, const void* a, const void* b,
+                     void* W, void* U, void* A, void* Ainv, unsigned flags, int32_t* statuses,
+                     int32_t* worst_status);
 
 /* The chunkwise delta-rule forward pass (include/triscan/delta.hpp): o_t = S_t q_t for
  * family deltanet, gated or kda (dplr: invalid argument), BT in {16, 32, 64, 128}.
@@ -290,9 +290,9 @@ int triscan_scan(const char* algorithm, int dtype, int kind, int64_t B, int64_t 
  * (g [tokens, dk], D_t = diag(exp(g_t))). k [tokens, dk], v [tokens, dv],
  * beta [tokens], h0 [sequences, dv, dk] (optional). Otherwise as triscan_scan. */
 int triscan_scan_delta(const char* algorithm, int dtype, int gate, int64_t B, int64_t T,
-                       const int64_t* cu_seqlens, int64_t cu_seqlens_len, int64_t dk,
-                       int64_t dv, const void* k, const void* v, const void* beta,
-                       const void* g, const void* h0, void* S, int32_t* status);
+                       const int64_t* cu_seqlens, int64_t cu_seqlens_len, int64_t dk, int64_t dv,
+                       const void* k, const void* v, const void* beta, const void* g,
+                       const void* h0, void* S, int32_t* status);
 
 /* ---- GPU: triangular inversion (device pointers; link -ltriscan_gpu) -------------------
  *

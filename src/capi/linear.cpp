@@ -55,8 +55,8 @@ void write_statuses(const std::vector<Status>& s, int32_t* out) {
 }
 
 template <class V>
-Status run_chunk_wy(WyFamily f, const ChunkLayout& layout, const WyInputs<V>& in, V* W, V* U,
-                    V* A, V* Ainv, const WyOptions& opt, TrinvOptions trinv_opt,
+Status run_chunk_wy(WyFamily f, const ChunkLayout& layout, const WyInputs<V>& in, V* W, V* U, V* A,
+                    V* Ainv, const WyOptions& opt, TrinvOptions trinv_opt,
                     std::vector<Status>& st) {
   const bool want_inverse = Ainv != nullptr;
   std::vector<V> scratch;
@@ -67,8 +67,8 @@ Status run_chunk_wy(WyFamily f, const ChunkLayout& layout, const WyInputs<V>& in
   Status w = chunk_wy(f, layout, in, WyOutputs<V>{W, U, A, nullptr}, opt, st.data());
   if (want_inverse) {
     std::vector<Status> si(st.size());
-    const Status wi = invert_chunks(opt.method, layout, static_cast<const V*>(A), Ainv,
-                                    trinv_opt, si.data());
+    const Status wi =
+        invert_chunks(opt.method, layout, static_cast<const V*>(A), Ainv, trinv_opt, si.data());
     for (std::size_t i = 0; i < st.size(); ++i) st[i] = std::max(st[i], si[i]);
     w = std::max(w, wi);
   }
@@ -150,9 +150,9 @@ const char* triscan_wy_family_name(int family) {
 int triscan_chunk_wy(const char* method, int dtype, int family, int64_t B, int64_t T, int64_t H,
                      int64_t key_heads, int64_t dk, int64_t dv, int64_t BT,
                      const int64_t* cu_seqlens, int64_t cu_seqlens_len, const void* k,
-                     const void* v, const void* beta, const void* g, const void* a,
-                     const void* b, void* W, void* U, void* A, void* Ainv, unsigned flags,
-                     int32_t* statuses, int32_t* worst_status) {
+                     const void* v, const void* beta, const void* g, const void* a, const void* b,
+                     void* W, void* U, void* A, void* Ainv, unsigned flags, int32_t* statuses,
+                     int32_t* worst_status) {
   return guarded("triscan_chunk_wy", [&] {
     const WyFamily f = family_of(family);
     const ChunkLayout layout = make_chunk_layout(B, T, H, BT, cu_seqlens, cu_seqlens_len);
@@ -195,16 +195,28 @@ int triscan_chunk_wy(const char* method, int dtype, int family, int64_t B, int64
     Status w;
     if (dtype == TRISCAN_FP64) {
       using V = double;
-      const WyInputs<V> in{static_cast<const V*>(k), static_cast<const V*>(v),
-                           static_cast<const V*>(beta), static_cast<const V*>(g),
-                           static_cast<const V*>(a), static_cast<const V*>(b), dk, dv, key_heads};
+      const WyInputs<V> in{static_cast<const V*>(k),
+                           static_cast<const V*>(v),
+                           static_cast<const V*>(beta),
+                           static_cast<const V*>(g),
+                           static_cast<const V*>(a),
+                           static_cast<const V*>(b),
+                           dk,
+                           dv,
+                           key_heads};
       w = run_chunk_wy(f, layout, in, static_cast<V*>(W), static_cast<V*>(U), static_cast<V*>(A),
                        static_cast<V*>(Ainv), opt, to, st);
     } else {
       using V = float;
-      const WyInputs<V> in{static_cast<const V*>(k), static_cast<const V*>(v),
-                           static_cast<const V*>(beta), static_cast<const V*>(g),
-                           static_cast<const V*>(a), static_cast<const V*>(b), dk, dv, key_heads};
+      const WyInputs<V> in{static_cast<const V*>(k),
+                           static_cast<const V*>(v),
+                           static_cast<const V*>(beta),
+                           static_cast<const V*>(g),
+                           static_cast<const V*>(a),
+                           static_cast<const V*>(b),
+                           dk,
+                           dv,
+                           key_heads};
       w = run_chunk_wy(f, layout, in, static_cast<V*>(W), static_cast<V*>(U), static_cast<V*>(A),
                        static_cast<V*>(Ainv), opt, to, st);
     }
@@ -244,19 +256,27 @@ int triscan_delta_forward(const char* method, int dtype, int family, int64_t B, 
     Status w;
     if (dtype == TRISCAN_FP64) {
       using V = double;
-      const DeltaInputs<V> in{static_cast<const V*>(q),    static_cast<const V*>(k),
-                              static_cast<const V*>(v),    static_cast<const V*>(beta),
-                              static_cast<const V*>(g),    static_cast<const V*>(initial_state),
-                              dk,                          dv,
+      const DeltaInputs<V> in{static_cast<const V*>(q),
+                              static_cast<const V*>(k),
+                              static_cast<const V*>(v),
+                              static_cast<const V*>(beta),
+                              static_cast<const V*>(g),
+                              static_cast<const V*>(initial_state),
+                              dk,
+                              dv,
                               key_heads};
       w = delta_forward(f, layout, in, static_cast<V*>(o), static_cast<V*>(final_state), opt,
                         st.data());
     } else {
       using V = float;
-      const DeltaInputs<V> in{static_cast<const V*>(q),    static_cast<const V*>(k),
-                              static_cast<const V*>(v),    static_cast<const V*>(beta),
-                              static_cast<const V*>(g),    static_cast<const V*>(initial_state),
-                              dk,                          dv,
+      const DeltaInputs<V> in{static_cast<const V*>(q),
+                              static_cast<const V*>(k),
+                              static_cast<const V*>(v),
+                              static_cast<const V*>(beta),
+                              static_cast<const V*>(g),
+                              static_cast<const V*>(initial_state),
+                              dk,
+                              dv,
                               key_heads};
       w = delta_forward(f, layout, in, static_cast<V*>(o), static_cast<V*>(final_state), opt,
                         st.data());
@@ -276,13 +296,14 @@ int triscan_scan(const char* algorithm, int dtype, int kind, int64_t B, int64_t 
             kind == TRISCAN_SCAN_DELTA
                 ? std::string("kind TRISCAN_SCAN_DELTA is scanned by triscan_scan_delta")
                 : "kind must be a triscan_scan_kind (0 scalar, 1 diagonal, 2 log_diagonal, 3 "
-                  "dense), got " + std::to_string(kind));
+                  "dense), got " +
+                      std::to_string(kind));
     const Format fmt = cpu_format(dtype);
     ScanOptions opt;
     opt.precision = Precision::uniform(fmt);
     opt.threads = cpu_thread_count();
-    const ScanKind k = kind == TRISCAN_SCAN_SCALAR     ? ScanKind::scalar
-                       : kind == TRISCAN_SCAN_DIAGONAL ? ScanKind::diagonal
+    const ScanKind k = kind == TRISCAN_SCAN_SCALAR         ? ScanKind::scalar
+                       : kind == TRISCAN_SCAN_DIAGONAL     ? ScanKind::diagonal
                        : kind == TRISCAN_SCAN_LOG_DIAGONAL ? ScanKind::log_diagonal
                                                            : ScanKind::dense;
     auto run = [&](auto tag) {
@@ -303,9 +324,9 @@ int triscan_scan(const char* algorithm, int dtype, int kind, int64_t B, int64_t 
 }
 
 int triscan_scan_delta(const char* algorithm, int dtype, int gate, int64_t B, int64_t T,
-                       const int64_t* cu_seqlens, int64_t cu_seqlens_len, int64_t dk,
-                       int64_t dv, const void* k, const void* v, const void* beta,
-                       const void* g, const void* h0, void* S, int32_t* status) {
+                       const int64_t* cu_seqlens, int64_t cu_seqlens_len, int64_t dk, int64_t dv,
+                       const void* k, const void* v, const void* beta, const void* g,
+                       const void* h0, void* S, int32_t* status) {
   return guarded("triscan_scan_delta", [&] {
     require(gate >= 0 && gate <= 2, TRISCAN_ERROR_INVALID_ARGUMENT,
             "gate must be 0 (none), 1 (scalar) or 2 (channel), got " + std::to_string(gate));

@@ -65,8 +65,8 @@ static void run_wy(int family, int dtype, int zero_beta) {
   double k[WT * WHK * WDK], v[WT * WH * WDV], beta[WT * WH], g[WT * WH * WDK], a[WT * WH * WDK],
       b[WT * WH * WDK];
   double W[WT * WH * WDK], U[WT * WH * WDV], A[WT * WH * WBT], X[WT * WH * WBT];
-  float kf[WT * WHK * WDK], vf[WT * WH * WDV], betaf[WT * WH], gf[WT * WH * WDK],
-      af[WT * WH * WDK], bf[WT * WH * WDK];
+  float kf[WT * WHK * WDK], vf[WT * WH * WDV], betaf[WT * WH], gf[WT * WH * WDK], af[WT * WH * WDK],
+      bf[WT * WH * WDK];
   float Wf[WT * WH * WDK], Uf[WT * WH * WDV], Af[WT * WH * WBT], Xf[WT * WH * WBT];
   int32_t st[3 * WH], worst = -1;
   int t, h, c, rc;
@@ -103,21 +103,24 @@ static void run_wy(int family, int dtype, int zero_beta) {
     Af[t] = Xf[t] = (float)POISON;
   }
   if (fp64)
-    rc = triscan_chunk_wy(NULL, dtype, family, 1, WT, WH, family == TRISCAN_WY_DPLR ? 0 : WHK, WDK, WDV, WBT, wcu, 3, k, v, beta,
-                          g, a, b, W, U, A, X, 0u, st, &worst);
+    rc = triscan_chunk_wy(NULL, dtype, family, 1, WT, WH, family == TRISCAN_WY_DPLR ? 0 : WHK, WDK,
+                          WDV, WBT, wcu, 3, k, v, beta, g, a, b, W, U, A, X, 0u, st, &worst);
   else
     rc = triscan_chunk_wy("trinv/forward_substitution", dtype, family, 1, WT, WH,
-                          family == TRISCAN_WY_DPLR ? 0 : WHK, WDK, WDV, WBT, wcu, 3, kf, vf, betaf, gf, af, bf, Wf, Uf, Af, Xf, 0u, st, &worst);
+                          family == TRISCAN_WY_DPLR ? 0 : WHK, WDK, WDV, WBT, wcu, 3, kf, vf, betaf,
+                          gf, af, bf, Wf, Uf, Af, Xf, 0u, st, &worst);
   CHECK(rc == TRISCAN_SUCCESS, "%s %s: rc %d", name, triscan_dtype_name(dtype), rc);
   CHECK(worst == TRISCAN_STATUS_OK, "%s %s: worst %d", name, triscan_dtype_name(dtype), worst);
-  for (t = 0; t < 3 * WH; ++t) CHECK(st[t] == TRISCAN_STATUS_OK, "%s: status[%d] %d", name, t, st[t]);
+  for (t = 0; t < 3 * WH; ++t)
+    CHECK(st[t] == TRISCAN_STATUS_OK, "%s: status[%d] %d", name, t, st[t]);
   for (t = 0; t < WT; ++t)
     for (h = 0; h < WH; ++h) {
       const double bt = family == TRISCAN_WY_DPLR ? 1.0 : beta[t * WH + h];
       const int64_t m = chunk_size(t), row = t - chunk_start(t);
       for (c = 0; c < WDK; ++c) {
-        const double e = zero_beta ? 0.0 : (family == TRISCAN_WY_DPLR ? a[(t * WH + h) * WDK + c]
-                                                                      : bt * (c == t));
+        const double e =
+            zero_beta ? 0.0
+                      : (family == TRISCAN_WY_DPLR ? a[(t * WH + h) * WDK + c] : bt * (c == t));
         const double got = fp64 ? W[(t * WH + h) * WDK + c] : Wf[(t * WH + h) * WDK + c];
         CHECK(got == e, "%s %s W[%d,%d,%d] = %g, exact %g", name, triscan_dtype_name(dtype), t, h,
               c, got, e);
@@ -158,8 +161,8 @@ static const int64_t dcu[3] = {0, 17, 20};
 static void run_delta(int dtype, int family, unsigned flags) {
   double q[DT * DHK * DK], k[DT * DHK * DK], v[DT * DH * DV], beta[DT * DH], g[DT * DH * DK];
   double s0[2 * DH * DV * DK], o[DT * DH * DV], s1[2 * DH * DV * DK];
-  float qf[DT * DHK * DK], kf[DT * DHK * DK], vf[DT * DH * DV], betaf[DT * DH],
-      gf[DT * DH * DK], s0f[2 * DH * DV * DK], of[DT * DH * DV], s1f[2 * DH * DV * DK];
+  float qf[DT * DHK * DK], kf[DT * DHK * DK], vf[DT * DH * DV], betaf[DT * DH], gf[DT * DH * DK],
+      s0f[2 * DH * DV * DK], of[DT * DH * DV], s1f[2 * DH * DV * DK];
   int32_t st[2 * DH], worst = -1;
   int i, t, h, r, c, n, rc;
   const int fp64 = dtype == TRISCAN_FP64, tr = (flags & TRISCAN_STATE_TRANSPOSED) != 0;
@@ -184,8 +187,8 @@ static void run_delta(int dtype, int family, unsigned flags) {
   }
   if (fp64)
     rc = triscan_delta_forward(NULL, dtype, family, 1, DT, DH, DHK, DK, DV, 16, dcu, 3, q, k, v,
-                               beta, family == TRISCAN_WY_DELTANET ? NULL : g, s0, o, s1, flags,
-                               st, &worst);
+                               beta, family == TRISCAN_WY_DELTANET ? NULL : g, s0, o, s1, flags, st,
+                               &worst);
   else
     rc = triscan_delta_forward(NULL, dtype, family, 1, DT, DH, DHK, DK, DV, 16, dcu, 3, qf, kf, vf,
                                betaf, family == TRISCAN_WY_DELTANET ? NULL : gf, s0f, of, s1f,
@@ -241,8 +244,8 @@ static void run_scan(int kind, int dtype, const char* algorithm) {
     for (i = 0; i < SD; ++i) {
       b[n * SD + i] = (n * 3 + i) % 5 - 2;
       for (j = 0; j < SD; ++j) /* dense: A_t = [[1, 1], [0, 1]] or the identity */
-        a[(n * SD + i) * SD + j] = kind == TRISCAN_SCAN_DENSE ? (i == j || (j == i + 1 && n % 2))
-                                                              : 0.0;
+        a[(n * SD + i) * SD + j] =
+            kind == TRISCAN_SCAN_DENSE ? (i == j || (j == i + 1 && n % 2)) : 0.0;
     }
     if (kind == TRISCAN_SCAN_SCALAR) a[n] = 1 + n % 2;
     if (kind == TRISCAN_SCAN_DIAGONAL)
@@ -342,7 +345,7 @@ static void test_errors(void) {
   double a[16] = {0}, b[16] = {0};
   const int64_t bad_cu[3] = {0, 3, 5};
   int32_t worst = -7;
-#define WY(method, dtype, family, BT, kp, Wp, flags)                                             \
+#define WY(method, dtype, family, BT, kp, Wp, flags)                                              \
   triscan_chunk_wy(method, dtype, family, 1, 4, 1, 0, 2, 2, BT, NULL, 0, kp, v, beta, NULL, NULL, \
                    NULL, Wp, U, NULL, NULL, flags, NULL, &worst)
   CHECK_ERROR(WY(NULL, TRISCAN_FP64, 9, 4, k, W, 0u), TRISCAN_ERROR_INVALID_ARGUMENT, "family");
@@ -352,7 +355,8 @@ static void test_errors(void) {
   CHECK_ERROR(WY("trinv/forward_substitution:bogus=1", TRISCAN_FP64, 0, 4, k, W, 0u),
               TRISCAN_ERROR_INVALID_METHOD, "bogus");
   CHECK_ERROR(WY(NULL, TRISCAN_FP64, 0, 0, k, W, 0u), TRISCAN_ERROR_INVALID_ARGUMENT, "BT");
-  CHECK_ERROR(WY(NULL, TRISCAN_FP64, 0, 4, NULL, W, 0u), TRISCAN_ERROR_INVALID_ARGUMENT, "k is null");
+  CHECK_ERROR(WY(NULL, TRISCAN_FP64, 0, 4, NULL, W, 0u), TRISCAN_ERROR_INVALID_ARGUMENT,
+              "k is null");
   CHECK_ERROR(WY(NULL, TRISCAN_FP64, 0, 4, k, NULL, 0u), TRISCAN_ERROR_INVALID_ARGUMENT, "W");
   CHECK_ERROR(WY(NULL, TRISCAN_FP64, 1, 4, k, W, 0u), TRISCAN_ERROR_INVALID_ARGUMENT, "g is null");
   CHECK_ERROR(WY(NULL, TRISCAN_FP64, 0, 4, k, W, TRISCAN_NON_UNIT_DIAGONAL),
@@ -381,14 +385,14 @@ static void test_errors(void) {
 #undef DF
   CHECK_ERROR(triscan_scan(NULL, TRISCAN_FP64, 9, 1, 4, NULL, 0, 2, a, b, NULL, h, NULL),
               TRISCAN_ERROR_INVALID_ARGUMENT, "kind");
-  CHECK_ERROR(triscan_scan(NULL, TRISCAN_FP64, TRISCAN_SCAN_DELTA, 1, 4, NULL, 0, 2, a, b, NULL,
-                           h, NULL),
-              TRISCAN_ERROR_INVALID_ARGUMENT, "triscan_scan_delta");
+  CHECK_ERROR(
+      triscan_scan(NULL, TRISCAN_FP64, TRISCAN_SCAN_DELTA, 1, 4, NULL, 0, 2, a, b, NULL, h, NULL),
+      TRISCAN_ERROR_INVALID_ARGUMENT, "triscan_scan_delta");
   CHECK_ERROR(triscan_scan("scan/nope", TRISCAN_FP64, 1, 1, 4, NULL, 0, 2, a, b, NULL, h, NULL),
               TRISCAN_ERROR_INVALID_METHOD, "scan/nope");
-  CHECK_ERROR(triscan_scan("scan/chunked:chunk=0", TRISCAN_FP64, 1, 1, 4, NULL, 0, 2, a, b, NULL,
-                           h, NULL),
-              TRISCAN_ERROR_INVALID_METHOD, "chunk");
+  CHECK_ERROR(
+      triscan_scan("scan/chunked:chunk=0", TRISCAN_FP64, 1, 1, 4, NULL, 0, 2, a, b, NULL, h, NULL),
+      TRISCAN_ERROR_INVALID_METHOD, "chunk");
   CHECK_ERROR(triscan_scan(NULL, TRISCAN_FP64, 1, 1, 4, NULL, 0, 2, NULL, b, NULL, h, NULL),
               TRISCAN_ERROR_INVALID_ARGUMENT, "'a'");
   CHECK_ERROR(triscan_scan(NULL, TRISCAN_FP64, 1, 1, 4, NULL, 0, 2, a, b, NULL, NULL, NULL),
@@ -399,11 +403,11 @@ static void test_errors(void) {
               TRISCAN_ERROR_INVALID_ARGUMENT, "cu_seqlens");
   CHECK_ERROR(triscan_scan(NULL, TRISCAN_FP16, 1, 1, 4, NULL, 0, 2, a, b, NULL, h, NULL),
               TRISCAN_ERROR_INVALID_DTYPE, "fp16");
-  CHECK_ERROR(triscan_scan_delta(NULL, TRISCAN_FP64, 3, 1, 4, NULL, 0, 2, 2, k, v, beta, NULL,
-                                 NULL, h, NULL),
+  CHECK_ERROR(triscan_scan_delta(NULL, TRISCAN_FP64, 3, 1, 4, NULL, 0, 2, 2, k, v, beta, NULL, NULL,
+                                 h, NULL),
               TRISCAN_ERROR_INVALID_ARGUMENT, "gate");
-  CHECK_ERROR(triscan_scan_delta(NULL, TRISCAN_FP64, 1, 1, 4, NULL, 0, 2, 2, k, v, beta, NULL,
-                                 NULL, h, NULL),
+  CHECK_ERROR(triscan_scan_delta(NULL, TRISCAN_FP64, 1, 1, 4, NULL, 0, 2, 2, k, v, beta, NULL, NULL,
+                                 h, NULL),
               TRISCAN_ERROR_INVALID_ARGUMENT, "'g'");
 }
 
@@ -413,8 +417,8 @@ static void test_nan_status(void) {
   int32_t status = -1;
   int rc = triscan_scan(NULL, TRISCAN_FP64, TRISCAN_SCAN_SCALAR, 1, 4, NULL, 0, 1, a, b, NULL, h,
                         &status);
-  CHECK(rc == TRISCAN_SUCCESS && status == TRISCAN_STATUS_NONFINITE_INPUT, "NaN scan: rc %d status %d",
-        rc, status);
+  CHECK(rc == TRISCAN_SUCCESS && status == TRISCAN_STATUS_NONFINITE_INPUT,
+        "NaN scan: rc %d status %d", rc, status);
 }
 
 /* No tokens: nothing to read, so NULL data pointers are fine and the status is ok. */
@@ -422,14 +426,16 @@ static void test_empty(void) {
   int32_t status = -1, worst = -1;
   int64_t cu[2] = {0, 0};
   CHECK(triscan_scan(NULL, TRISCAN_FP32, TRISCAN_SCAN_DENSE, 3, 0, NULL, 0, 2, NULL, NULL, NULL,
-                     NULL, &status) == TRISCAN_SUCCESS && status == TRISCAN_STATUS_OK,
+                     NULL, &status) == TRISCAN_SUCCESS &&
+            status == TRISCAN_STATUS_OK,
         "empty scan: status %d", status);
   CHECK(triscan_scan_delta(NULL, TRISCAN_FP64, 1, 1, 0, cu, 2, 2, 2, NULL, NULL, NULL, NULL, NULL,
                            NULL, &status) == TRISCAN_SUCCESS,
         "empty delta scan");
   CHECK(triscan_chunk_wy(NULL, TRISCAN_FP64, TRISCAN_WY_GATED, 1, 0, 2, 0, 4, 4, 16, NULL, 0, NULL,
                          NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0u, NULL,
-                         &worst) == TRISCAN_SUCCESS && worst == TRISCAN_STATUS_OK,
+                         &worst) == TRISCAN_SUCCESS &&
+            worst == TRISCAN_STATUS_OK,
         "empty chunk WY: worst %d", worst);
 }
 

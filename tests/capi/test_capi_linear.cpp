@@ -14,8 +14,8 @@
 
 #include "triscan/delta.hpp"
 #include "triscan/scan.hpp"
-#include "triscan/triscan.h"
 #include "triscan/trinv.hpp"
+#include "triscan/triscan.h"
 #include "triscan/wy.hpp"
 
 namespace {
@@ -91,8 +91,8 @@ void wy_case(WyFamily f) {
       X(layout.elements(), V(0));
   std::vector<int32_t> st(rows * s.H, -1);
   int32_t worst = -1;
-  ASSERT_EQ(triscan_chunk_wy("trinv/blocked:nb=4", dtype_of<V>(), static_cast<int>(f), 1, s.T,
-                             s.H, dplr ? 0 : s.Hk, s.dk, s.dv, s.BT, s.cu.data(),
+  ASSERT_EQ(triscan_chunk_wy("trinv/blocked:nb=4", dtype_of<V>(), static_cast<int>(f), 1, s.T, s.H,
+                             dplr ? 0 : s.Hk, s.dk, s.dv, s.BT, s.cu.data(),
                              static_cast<int64_t>(s.cu.size()), k.data(), v.data(), beta.data(),
                              gated ? g.data() : nullptr, a.data(), b.data(), W.data(), U.data(),
                              A.data(), X.data(), 0u, st.data(), &worst),
@@ -104,8 +104,9 @@ void wy_case(WyFamily f) {
   opt.precision = precision_of<V>();
   std::vector<V> W2(W.size(), V(0)), U2(U.size(), V(0)), A2(A.size(), V(0)), T2(A.size(), V(0));
   std::vector<Status> st2(st.size());
-  const triscan::WyInputs<V> in{k.data(), v.data(), beta.data(), gated ? g.data() : nullptr,
-                                a.data(), b.data(), s.dk, s.dv, dplr ? 0 : s.Hk};
+  const triscan::WyInputs<V> in{k.data(),       v.data(), beta.data(), gated ? g.data() : nullptr,
+                                a.data(),       b.data(), s.dk,        s.dv,
+                                dplr ? 0 : s.Hk};
   const Status w2 = triscan::chunk_wy(f, layout, in, {W2.data(), U2.data(), A2.data(), T2.data()},
                                       opt, st2.data());
   EXPECT_NE(W, std::vector<V>(W.size(), V(0))) << "W was not written";
@@ -164,8 +165,9 @@ void delta_case(WyFamily f, bool transposed) {
   opt.state_transposed = transposed;
   std::vector<V> o2(o.size(), V(0)), s2(s1.size(), V(0));
   std::vector<Status> st2(st.size());
-  const triscan::DeltaInputs<V> in{q.data(),  k.data(), v.data(), beta.data(), gated ? g.data() : nullptr,
-                                   s0.data(), s.dk,     s.dv,     s.Hk};
+  const triscan::DeltaInputs<V> in{
+      q.data(),  k.data(), v.data(), beta.data(), gated ? g.data() : nullptr,
+      s0.data(), s.dk,     s.dv,     s.Hk};
   const Status w2 = triscan::delta_forward(f, layout, in, o2.data(), s2.data(), opt, st2.data());
   EXPECT_NE(o, std::vector<V>(o.size(), V(0))) << "o was not written";
   expect_bits(o, o2, "o");
@@ -226,7 +228,8 @@ void scan_case(triscan::ScanKind kind, const char* algorithm) {
   ASSERT_EQ(rc, TRISCAN_SUCCESS) << triscan_last_error();
   triscan::ScanOptions opt;
   opt.precision = precision_of<V>();
-  const triscan::ScanResult r = triscan::scan(triscan::MethodSpec::parse(algorithm), in, h2.data(), opt);
+  const triscan::ScanResult r =
+      triscan::scan(triscan::MethodSpec::parse(algorithm), in, h2.data(), opt);
   EXPECT_NE(h, std::vector<V>(h.size(), V(0))) << "h was not written";
   expect_bits(h, h2, "h");
   EXPECT_EQ(status, static_cast<int32_t>(r.status));
