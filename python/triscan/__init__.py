@@ -19,6 +19,7 @@ from ._errors import STATUS_NAMES, TriscanArgumentError, TriscanError, TriscanSt
 
 __version__ = "0.1.0"
 
-__all__ = ["invert", "solve_tril", "chunk_wy", "delta_forward", "scan", "scan_delta", "chunk_rows", "prepare_chunk_indices", "set_cpu_threads", "gpu_available",
+__all__ = ["invert", "solve_tril", "chunk_wy", "delta_forward", "scan", "scan_delta", "chunk_rows",
+           "prepare_chunk_indices", "set_cpu_threads", "gpu_available",
            "gpu_methods", "library_version", "TriscanError", "TriscanArgumentError", "TriscanStatusError",
            "STATUS_NAMES", "__version__"]
