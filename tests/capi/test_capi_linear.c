@@ -163,7 +163,7 @@ static void run_delta(int dtype, int family, unsigned flags) {
   double s0[2 * DH * DV * DK], o[DT * DH * DV], s1[2 * DH * DV * DK];
   float qf[DT * DHK * DK], kf[DT * DHK * DK], vf[DT * DH * DV], betaf[DT * DH], gf[DT * DH * DK],
       s0f[2 * DH * DV * DK], of[DT * DH * DV], s1f[2 * DH * DV * DK];
-  int32_t st[2 * DH], worst = -1;
+  int32_t st[3 * DH], worst = -1; /* 3 chunk rows: ceil(17/16) + ceil(3/16) */
   int i, t, h, r, c, n, rc;
   const int fp64 = dtype == TRISCAN_FP64, tr = (flags & TRISCAN_STATE_TRANSPOSED) != 0;
   for (i = 0; i < DT * DHK * DK; ++i) {
@@ -195,6 +195,7 @@ static void run_delta(int dtype, int family, unsigned flags) {
                                flags, st, &worst);
   CHECK(rc == TRISCAN_SUCCESS && worst == TRISCAN_STATUS_OK, "delta %s family %d: rc %d worst %d",
         triscan_dtype_name(dtype), family, rc, worst);
+  for (i = 0; i < 3 * DH; ++i) CHECK(st[i] == TRISCAN_STATUS_OK, "delta: status[%d] %d", i, st[i]);
   for (t = 0; t < DT; ++t) {
     n = t < 17 ? 0 : 1;
     for (h = 0; h < DH; ++h)
