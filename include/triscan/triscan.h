@@ -175,6 +175,125 @@ int triscan_invert_chunks(const char* method, int dtype, int64_t B, int64_t T, i
                           const void* A, void* X, unsigned flags, int32_t* statuses,
                           int32_t* worst_status);
 
+/* ---- CPU: linear attention — chunk WY, chunkwise delta-rule forward (host pointers) --
+ *
+ * The delta-rule family (include/triscan/wy.hpp, docs/wy.md): one recurrence on the
+ * state S (dv x dk, o_t = S_t q_t),
+ *     S_t = S_{t-1} D_t (I - a_t b_t^T) + vt_t b_t^T,
+ *   deltanet  a_t = beta_t k_t, b_t = k_t, vt_t = beta_t v_t, D_t = I
+ *   gated     as deltanet, D_t = exp(g_t) I        (Gated DeltaNet; g [B, T, H])
+ *   kda       as deltanet, D_t = diag(exp(g_t))    (Kimi Delta Attention; g [B, T, H, dk])
+ *   dplr      a_t, b_t given, vt_t = v_t, D_t = diag(exp(g_t))  (g, a, b [B, T, H, dk])
+ * Layout [B, T, H, ·], C order, one token's rows contiguous (DESIGN.md "Data layout"):
+ * k and q are [B, T, Hk, dk] with Hk = key_heads (0 means H; else it divides H, value
+ * head h reading key head h * Hk / H; dplr's a, b are per value head, so key_heads must
+ * be 0 there), v [B, T, H, dv], beta [B, T, H]. cu_seqlens as
+ * for triscan_invert_chunks (host memory; then B == 1). Chunks of BT tokens restart at
+ * every sequence start. The arithmetic is dtype's (TRISCAN_FP32 or TRISCAN_FP64),
+ * natively. Outputs are written only on the rows [bos, eos) of each sequence; they must
+ * not overlap the inputs. statuses (optional) are [chunk_rows, H] (triscan_chunk_rows),
+ * *worst_status (optional) the worst: nonfinite_input (NaN/Inf in a read input; that
+ * chunk's outputs are NaN), overflow, and the trinv method's inaccurate /
+ * not_converged / singular. method: a trinv method (NULL: "trinv/forward_substitution")
+ * inverting each I + N. Threads: triscan_set_cpu_threads; results never depend on it.
+ * Arguments are checked before any work (an INVALID_* error writes nothing). */
+
+/* Families of the delta rule (triscan::WyFamily). */
+typedef enum triscan_wy_family {
+  TRISCAN_WY_DELTANET = 0,
+  TRISCAN_WY_GATED = 1,
+  TRISCAN_WY_KDA = 2,
+  TRISCAN_WY_DPLR = 3
+} triscan_wy_family;
+
+/* "deltanet", "gated", "kda", "dplr"; NULL for a value that is not a family. */
+const char* triscan_wy_family_name(int family);
+
+/* More bits of `flags` (the linear-attention functions accept these and
+ * TRISCAN_NO_ACCURACY_CHECK; TRISCAN_NON_UNIT_DIAGONAL is an invalid argument there). */
+/* g already holds the in-chunk inclusive cumulative sums of the log-decays (restarting
+ * at every chunk and sequence start), as flash-linear-attention's chunk_local_cumsum
+ * gives; default: g holds per-token log-decays and the library sums them. */
+#define TRISCAN_CUMULATIVE_G 4u
+/* triscan_delta_forward: initial and final states stored as S^T, [N, H, dk, dv] (the
+ * flash-linear-attention layout); default S, [N, H, dv, dk]. */
+#define TRISCAN_STATE_TRANSPOSED 8u
+
+/* Chunk WY factors, per chunk of BT tokens (G the in-chunk cumulative log-decay, γ =
+ * exp(G), per channel for kda/dplr; B the rows b_i):
+ *     N_ij = sum_c a_ic b_jc exp(G_ic - G_jc), i > j   (strictly lower, "A" in FLA)
+ *     T = (I + N)^-1 diag(beta)   (dplr: (I + N)^-1)
+ *     W = T (γ ⊙ K)  (dplr: T (γ ⊙ a)),   U = T V    (ungated: γ = 1)
+ * Inputs read: k, v, beta (deltanet); + g [B, T, H] (gated); + g [B, T, H, dk] (kda);
+ * v, g, a, b [B, T, H, dk] (dplr: k and beta are not read and may be NULL); pointers
+ * not read may be NULL. Outputs: W [B, T, H, dk] and U [B, T, H, dv] (required);
+ * A (optional) receives N and Ainv (optional) (I + N)^-1, both in the chunk layout
+ * [B, T, H, BT] (full chunk matrices: 0 above, and on the diagonal for N; 1 on the
+ * diagonal of Ainv); Ainv is exactly triscan_invert_chunks(method) applied to N, and
+ * its statuses are merged into statuses (the worse of the two per chunk). */
+int triscan_chunk_wy(const char* method, int dtype, int family, int64_t B, int64_t T, int64_t H,
+                     int64_t key_heads, int64_t dk, int64_t dv, int64_t BT,
+                     const int64_t* cu_seqlens, int64_t cu_seqlens_len, const void* k,
+                     const void* v, const void* beta, const void* g, const void* a, const void* b,
+                     void* W, void* U, void* A, void* Ainv, unsigned flags, int32_t* statuses,
+                     int32_t* worst_status);
+
+/* The chunkwise delta-rule forward pass (include/triscan/delta.hpp): o_t = S_t q_t for
+ * family deltanet, gated or kda (dplr: invalid argument), BT in {16, 32, 64, 128}.
+ * q, k [B, T, Hk, dk]; v [B, T, H, dv]; beta [B, T, H]; g as for triscan_chunk_wy
+ * (NULL for deltanet). initial_state (optional, NULL = 0): [N, H, dv, dk] (or
+ * [N, H, dk, dv] with TRISCAN_STATE_TRANSPOSED), N the number of sequences (B, or
+ * cu_seqlens_len - 1). Writes o [B, T, H, dv] (required) and, when final_state is not
+ * NULL, the state after each sequence (same layout as initial_state). The state is
+ * carried in dtype. statuses as for triscan_chunk_wy, plus overflow when the state or
+ * an output overflows. */
+int triscan_delta_forward(const char* method, int dtype, int family, int64_t B, int64_t T,
+                          int64_t H, int64_t key_heads, int64_t dk, int64_t dv, int64_t BT,
+                          const int64_t* cu_seqlens, int64_t cu_seqlens_len, const void* q,
+                          const void* k, const void* v, const void* beta, const void* g,
+                          const void* initial_state, void* o, void* final_state, unsigned flags,
+                          int32_t* statuses, int32_t* worst_status);
+
+/* ---- CPU: scans of linear recurrences (host pointers; include/triscan/scan.hpp) ------
+ *
+ *   h_t = A_t h_{t-1} + b_t, t = 1..T, h_0 = h0 (NULL: 0), for every sequence,
+ * by a registered scan algorithm (`algorithm`, registry syntax; NULL: "scan/chunked"
+ * (chunks of 256); "scan/sequential", "scan/hillis_steele", "scan/blelloch",
+ * "scan/chunked:chunk=C"; docs/scan.md). Layout: time-major, packed over sequences:
+ * token n = 0 .. tokens-1, tokens = B * T, or T with cu_seqlens (then B == 1; the
+ * recurrence restarts at each sequence start; host memory). Per kind, with d = dim:
+ *   TRISCAN_SCAN_SCALAR        a [tokens]        (one a_t for the d channels)
+ *   TRISCAN_SCAN_DIAGONAL      a [tokens, d]
+ *   TRISCAN_SCAN_LOG_DIAGONAL  a [tokens, d]     (holds log a_t; a_t = exp(a) > 0)
+ *   TRISCAN_SCAN_DENSE         a [tokens, d, d]  (row-major A_t)
+ * b and h are [tokens, d], h0 [sequences, d]. The arithmetic and the carried state are
+ * dtype's (fp32 or fp64), natively. A single status for the call in *status
+ * (optional): nonfinite_input (NaN/Inf in an input; h is NaN), overflow (a finite input
+ * produced a non-finite value; h holds what was computed). h must not overlap the
+ * inputs. With no tokens the data pointers are not looked at. Results never depend on
+ * triscan_set_cpu_threads. */
+typedef enum triscan_scan_kind {
+  TRISCAN_SCAN_SCALAR = 0,
+  TRISCAN_SCAN_DIAGONAL = 1,
+  TRISCAN_SCAN_LOG_DIAGONAL = 2,
+  TRISCAN_SCAN_DENSE = 3,
+  TRISCAN_SCAN_DELTA = 4 /* only through triscan_scan_delta */
+} triscan_scan_kind;
+
+int triscan_scan(const char* algorithm, int dtype, int kind, int64_t B, int64_t T,
+                 const int64_t* cu_seqlens, int64_t cu_seqlens_len, int64_t dim, const void* a,
+                 const void* b, const void* h0, void* h, int32_t* status);
+
+/* The delta-rule state scan: S_t = S_{t-1} D_t (I - beta_t k_t k_t^T) + beta_t v_t k_t^T,
+ * every state S_t (dv x dk, row-major) into S [tokens, dv, dk]. gate: 0 = none
+ * (DeltaNet, g not read), 1 = scalar (g [tokens], D_t = exp(g_t) I), 2 = channel
+ * (g [tokens, dk], D_t = diag(exp(g_t))). k [tokens, dk], v [tokens, dv],
+ * beta [tokens], h0 [sequences, dv, dk] (optional). Otherwise as triscan_scan. */
+int triscan_scan_delta(const char* algorithm, int dtype, int gate, int64_t B, int64_t T,
+                       const int64_t* cu_seqlens, int64_t cu_seqlens_len, int64_t dk, int64_t dv,
+                       const void* k, const void* v, const void* beta, const void* g,
+                       const void* h0, void* S, int32_t* status);
+
 /* ---- GPU: triangular inversion (device pointers; link -ltriscan_gpu) -------------------
  *
  * X := (I + N)^-1 for strictly lower N (unit diagonal), on the current CUDA device,

@@ -411,3 +411,254 @@ def gpu_methods():
 def library_version():
     """The loaded libtriscan's version string."""
     return _lib.cpu().triscan_version().decode()
+
+
+# ---- linear attention and scans (CPU; numpy arrays or torch CPU tensors) ---------------
+
+_FAMILIES = {"deltanet": 0, "gated": 1, "kda": 2, "dplr": 3}
+_SCAN_KINDS = {"scalar": 0, "diagonal": 1, "log_diagonal": 2, "dense": 3}
+_GATES = {None: 0, "none": 0, "scalar": 1, "channel": 2}
+CUMULATIVE_G, STATE_TRANSPOSED = 4, 8
+
+
+def _host_input(x, name, ref=None, ndim=None, shape=None):
+    """x as a C-contiguous float32/float64 numpy array, of ref's dtype, ndim dims and the given
+    shape (None entries are free); TriscanArgumentError naming `name` otherwise."""
+    if x is None:
+        raise TriscanArgumentError("%s: required here, got None" % name)
+    if _is_tensor(x) and x.is_cuda:
+        raise TriscanArgumentError("%s: CUDA tensors are not supported by this function (CPU only: numpy arrays or "
+                                   "torch CPU tensors)" % name)
+    a = _cpu_array(x, name)
+    if ref is not None and a.dtype != ref.dtype:
+        raise TriscanArgumentError("%s: dtype %s differs from the other inputs' dtype %s (all float32 or all "
+                                   "float64)" % (name, a.dtype, ref.dtype))
+    if ndim is not None and a.ndim != ndim:
+        raise TriscanArgumentError("%s: expected %d dimensions, got shape %s" % (name, ndim, a.shape))
+    if shape is not None:
+        for i, (got, want) in enumerate(zip(a.shape, shape)):
+            if want is not None and got != want:
+                raise TriscanArgumentError("%s: expected shape %s, got %s (dimension %d)"
+                                           % (name, tuple("*" if s is None else s for s in shape), a.shape, i))
+    return np.ascontiguousarray(a)
+
+
+def _opt_ptr(a):
+    return None if a is None else _ptr(a)
+
+
+def _cu_args(cu):
+    return (None, 0) if cu is None else (_ptr(cu), cu.size)
+
+
+def _infer_family(family, g, a):
+    if family is None:
+        if a is not None:
+            return "dplr"
+        if g is None:
+            return "deltanet"
+        return "gated" if np.ndim(g) == 3 else "kda"
+    if family not in _FAMILIES:
+        raise TriscanArgumentError("family: %r is not one of %s" % (family, ", ".join(_FAMILIES)))
+    return family
+
+
+def _finish(outputs, st, worst, status, what, as_torch):
+    if as_torch:
+        torch = _torch()
+        outputs = [torch.from_numpy(o) for o in outputs]
+    if status == "raise" and worst != 0:
+        _raise_flagged(st, worst, what)
+    outputs = list(outputs)
+    if status == "return":
+        outputs.append(st)
+    return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+
+def chunk_wy(k, v, beta=None, g=None, a=None, b=None, *, family=None, chunk_size=64, cu_seqlens=None,
+             cumulative_g=False, return_N=False, return_Ainv=False, method=None, check_accuracy=True, status="raise"):
+    """The delta rule's chunk WY factors (include/triscan/wy.hpp, docs/wy.md), on the CPU.
+
+    k [B, T, Hk, dk] (Hk divides H; None for dplr), v [B, T, H, dv], beta [B, T, H];
+    g: gated [B, T, H], kda / dplr [B, T, H, dk] natural-log decays per token (or, with
+    cumulative_g=True, the in-chunk cumulative sums, as FLA's chunk_local_cumsum gives);
+    a, b [B, T, H, dk] (dplr). family: "deltanet", "gated", "kda" or "dplr"; None infers it
+    (a given: dplr; no g: deltanet; g 3-D: gated; else kda). chunk_size: BT.
+    cu_seqlens: [N + 1] for packed sequences (B == 1). float32 or float64, all alike.
+
+    Returns (w, u) with w [B, T, H, dk] = T (γ ⊙ K), u [B, T, H, dv] = T V, T = (I + N)^-1
+    diag(beta); then N [B, T, H, BT] (return_N: the strictly lower chunk matrices, FLA's A
+    before solve_tril) and (I + N)^-1 [B, T, H, BT] (return_Ainv: what FLA's
+    chunk_gated_delta_rule_fwd_intra returns as A); then the [chunk_rows, H] statuses
+    (status="return"). Rows outside every sequence are 0. status: as triscan.invert.
+    """
+    _check_status_mode(status)
+    fam = _infer_family(family, g, a)
+    as_torch = _is_tensor(v)
+    vv = _host_input(v, "v", ndim=4)
+    B, T, H, dv = vv.shape
+    dplr = fam == "dplr"
+    if dplr:
+        aa = _host_input(a, "a", vv, 4, (B, T, H, None))
+        dk = aa.shape[3]
+        bb = _host_input(b, "b", vv, 4, (B, T, H, dk))
+        kk = bt = None
+        Hk = 0
+    else:
+        kk = _host_input(k, "k", vv, 4, (B, T, None, None))
+        Hk, dk = kk.shape[2], kk.shape[3]
+        bt = _host_input(beta, "beta", vv, 3, (B, T, H))
+        aa = bb = None
+        for name, x in (("a", a), ("b", b)):
+            if x is not None:
+                raise TriscanArgumentError("%s: only for family 'dplr' (family is %r)" % (name, fam))
+    gg = None
+    if fam == "gated":
+        gg = _host_input(g, "g", vv, 3, (B, T, H))
+    elif fam in ("kda", "dplr"):
+        gg = _host_input(g, "g", vv, 4, (B, T, H, dk))
+    elif g is not None:
+        raise TriscanArgumentError("g: family 'deltanet' has no gate")
+    cu = _host_cu_seqlens(cu_seqlens)
+    BT = int(chunk_size)
+    Teff = _effective_length(cu, T)
+    rows = chunk_rows(B, Teff, BT, cu)
+    w = np.zeros((B, T, H, dk), dtype=vv.dtype)
+    u = np.zeros((B, T, H, dv), dtype=vv.dtype)
+    N = np.zeros((B, T, H, BT), dtype=vv.dtype) if return_N else None
+    X = np.zeros((B, T, H, BT), dtype=vv.dtype) if return_Ainv else None
+    st = np.empty((rows, H), dtype=np.int32)
+    worst = ctypes.c_int32(0)
+    flags = (0 if check_accuracy else NO_ACCURACY_CHECK) | (CUMULATIVE_G if cumulative_g else 0)
+    _check(_lib.cpu().triscan_chunk_wy(_method_bytes(method), _CODE[vv.dtype.name], _FAMILIES[fam], B, Teff, H, Hk,
+                                       dk, dv, BT, *_cu_args(cu), _opt_ptr(kk), _ptr(vv), _opt_ptr(bt), _opt_ptr(gg),
+                                       _opt_ptr(aa), _opt_ptr(bb), _ptr(w), _ptr(u), _opt_ptr(N), _opt_ptr(X), flags,
+                                       _ptr(st), ctypes.byref(worst)))
+    outs = [w, u] + ([N] if return_N else []) + ([X] if return_Ainv else [])
+    return _finish(outs, st, worst.value, status, "triscan.chunk_wy", as_torch)
+
+
+def delta_forward(q, k, v, beta, g=None, *, family=None, chunk_size=64, cu_seqlens=None, initial_state=None,
+                  output_final_state=False, state_transposed=False, cumulative_g=False, method=None,
+                  check_accuracy=True, status="raise"):
+    """The chunkwise delta-rule forward pass o_t = S_t q_t (include/triscan/delta.hpp), CPU.
+
+    q, k [B, T, Hk, dk] (Hk divides H), v [B, T, H, dv], beta [B, T, H]; g: gated
+    [B, T, H], kda [B, T, H, dk] (per-token log-decays, or cumulative with cumulative_g).
+    family: "deltanet", "gated", "kda"; None infers it from g. chunk_size in 16, 32, 64,
+    128. initial_state: [N, H, dv, dk] (N sequences; [N, H, dk, dv] with
+    state_transposed=True, FLA's layout). Returns o [B, T, H, dv], then the final states
+    (output_final_state), then the [chunk_rows, H] statuses (status="return").
+    """
+    _check_status_mode(status)
+    fam = _infer_family(family, g, None)
+    if fam == "dplr":
+        raise TriscanArgumentError("family: 'dplr' has no chunkwise forward here (deltanet, gated, kda)")
+    as_torch = _is_tensor(v)
+    vv = _host_input(v, "v", ndim=4)
+    B, T, H, dv = vv.shape
+    kk = _host_input(k, "k", vv, 4, (B, T, None, None))
+    Hk, dk = kk.shape[2], kk.shape[3]
+    qq = _host_input(q, "q", vv, 4, (B, T, Hk, dk))
+    bt = _host_input(beta, "beta", vv, 3, (B, T, H))
+    gg = None
+    if fam == "gated":
+        gg = _host_input(g, "g", vv, 3, (B, T, H))
+    elif fam == "kda":
+        gg = _host_input(g, "g", vv, 4, (B, T, H, dk))
+    elif g is not None:
+        raise TriscanArgumentError("g: family 'deltanet' has no gate")
+    cu = _host_cu_seqlens(cu_seqlens)
+    BT = int(chunk_size)
+    Teff = _effective_length(cu, T)
+    nseq = B if cu is None else max(cu.size - 1, 0)
+    sshape = (nseq, H, dk, dv) if state_transposed else (nseq, H, dv, dk)
+    s0 = None if initial_state is None else _host_input(initial_state, "initial_state", vv, 4, sshape)
+    rows = chunk_rows(B, Teff, BT, cu)
+    o = np.zeros((B, T, H, dv), dtype=vv.dtype)
+    s1 = np.zeros(sshape, dtype=vv.dtype) if output_final_state else None
+    st = np.empty((rows, H), dtype=np.int32)
+    worst = ctypes.c_int32(0)
+    flags = ((0 if check_accuracy else NO_ACCURACY_CHECK) | (CUMULATIVE_G if cumulative_g else 0)
+             | (STATE_TRANSPOSED if state_transposed else 0))
+    _check(_lib.cpu().triscan_delta_forward(_method_bytes(method), _CODE[vv.dtype.name], _FAMILIES[fam], B, Teff, H,
+                                            Hk, dk, dv, BT, *_cu_args(cu), _ptr(qq), _ptr(kk), _ptr(vv), _ptr(bt),
+                                            _opt_ptr(gg), _opt_ptr(s0), _ptr(o), _opt_ptr(s1), flags, _ptr(st),
+                                            ctypes.byref(worst)))
+    outs = [o] + ([s1] if output_final_state else [])
+    return _finish(outs, st, worst.value, status, "triscan.delta_forward", as_torch)
+
+
+def _scan_finish(h, code, status, what, as_torch):
+    st = np.array([code], dtype=np.int32)
+    return _finish([h], st, code, status, what, as_torch)
+
+
+def _scan_common(cu_seqlens, B, T):
+    cu = _host_cu_seqlens(cu_seqlens)
+    if cu is not None and B != 1:
+        raise TriscanArgumentError("cu_seqlens: needs B == 1 (packed sequences), got B = %d" % B)
+    nseq = B if cu is None else max(cu.size - 1, 0)
+    return cu, nseq
+
+
+def scan(a, b, *, kind="diagonal", h0=None, cu_seqlens=None, algorithm=None, status="raise"):
+    """The linear recurrence h_t = A_t h_{t-1} + b_t for every t (include/triscan/scan.hpp),
+    CPU, in the inputs' precision (float32 or float64).
+
+    b [B, T, d]; a: kind "scalar" [B, T], "diagonal" [B, T, d], "log_diagonal" [B, T, d]
+    (log a_t), "dense" [B, T, d, d]. h0 [N, d] (N = B, or len(cu_seqlens) - 1; None = 0).
+    cu_seqlens: packed sequences (B == 1; the recurrence restarts at each start).
+    algorithm: registry syntax (None: "scan/chunked"). Returns h [B, T, d] (then the
+    status as a 1-element int32 array with status="return").
+    """
+    _check_status_mode(status)
+    if kind not in _SCAN_KINDS:
+        raise TriscanArgumentError("kind: %r is not one of %s (the delta kind: triscan.scan_delta)"
+                                   % (kind, ", ".join(_SCAN_KINDS)))
+    as_torch = _is_tensor(b)
+    bb = _host_input(b, "b", ndim=3)
+    B, T, d = bb.shape
+    ashape = {"scalar": (B, T), "diagonal": (B, T, d), "log_diagonal": (B, T, d), "dense": (B, T, d, d)}[kind]
+    aa = _host_input(a, "a", bb, len(ashape), ashape)
+    cu, nseq = _scan_common(cu_seqlens, B, T)
+    hh0 = None if h0 is None else _host_input(h0, "h0", bb, 2, (nseq, d))
+    h = np.zeros((B, T, d), dtype=bb.dtype)
+    code = ctypes.c_int32(0)
+    _check(_lib.cpu().triscan_scan(_method_bytes(algorithm), _CODE[bb.dtype.name], _SCAN_KINDS[kind], B, T,
+                                   *_cu_args(cu), d, _ptr(aa), _ptr(bb), _opt_ptr(hh0), _ptr(h), ctypes.byref(code)))
+    return _scan_finish(h, code.value, status, "triscan.scan", as_torch)
+
+
+def scan_delta(k, v, beta, g=None, *, gate=None, h0=None, cu_seqlens=None, algorithm=None, status="raise"):
+    """Every state of the delta rule S_t = S_{t-1} D_t (I - beta_t k_t k_t^T) + beta_t v_t k_t^T
+    by a parallel scan (include/triscan/scan.hpp), CPU. k [B, T, dk], v [B, T, dv],
+    beta [B, T]; g: gate "scalar" [B, T] (D_t = exp(g_t) I) or "channel" [B, T, dk]
+    (diag(exp(g_t))); gate None infers it from g. h0 [N, dv, dk]. Returns S [B, T, dv, dk].
+    """
+    _check_status_mode(status)
+    if gate is None and g is not None:
+        gate = "scalar" if np.ndim(g) == 2 else "channel"
+    if gate not in _GATES:
+        raise TriscanArgumentError("gate: %r is not None, 'scalar' or 'channel'" % (gate,))
+    as_torch = _is_tensor(v)
+    vv = _host_input(v, "v", ndim=3)
+    B, T, dv = vv.shape
+    kk = _host_input(k, "k", vv, 3, (B, T, None))
+    dk = kk.shape[2]
+    bt = _host_input(beta, "beta", vv, 2, (B, T))
+    gg = None
+    if _GATES[gate] == 1:
+        gg = _host_input(g, "g", vv, 2, (B, T))
+    elif _GATES[gate] == 2:
+        gg = _host_input(g, "g", vv, 3, (B, T, dk))
+    elif g is not None:
+        raise TriscanArgumentError("g: given, but gate is 'none'")
+    cu, nseq = _scan_common(cu_seqlens, B, T)
+    hh0 = None if h0 is None else _host_input(h0, "h0", vv, 3, (nseq, dv, dk))
+    S = np.zeros((B, T, dv, dk), dtype=vv.dtype)
+    code = ctypes.c_int32(0)
+    _check(_lib.cpu().triscan_scan_delta(_method_bytes(algorithm), _CODE[vv.dtype.name], _GATES[gate], B, T,
+                                         *_cu_args(cu), dk, dv, _ptr(kk), _ptr(vv), _ptr(bt), _opt_ptr(gg),
+                                         _opt_ptr(hh0), _ptr(S), ctypes.byref(code)))
+    return _scan_finish(S, code.value, status, "triscan.scan_delta", as_torch)

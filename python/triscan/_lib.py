@@ -31,6 +31,12 @@ _CPU_SIGNATURES = {
     "triscan_chunk_rows": (c_int, [i64, i64, i64, vp, i64, ctypes.POINTER(i64)]),
     "triscan_invert_batch": (c_int, [cp, c_int, i64, i64, vp, i64, i64, i64, vp, i64, i64, i64, c_uint, vp, vp]),
     "triscan_invert_chunks": (c_int, [cp, c_int, i64, i64, i64, i64, vp, i64, vp, vp, c_uint, vp, vp]),
+    "triscan_chunk_wy": (c_int, [cp, c_int, c_int, i64, i64, i64, i64, i64, i64, i64, vp, i64, vp, vp, vp, vp, vp, vp,
+                                 vp, vp, vp, vp, c_uint, vp, vp]),
+    "triscan_delta_forward": (c_int, [cp, c_int, c_int, i64, i64, i64, i64, i64, i64, i64, vp, i64, vp, vp, vp, vp,
+                                      vp, vp, vp, vp, c_uint, vp, vp]),
+    "triscan_scan": (c_int, [cp, c_int, c_int, i64, i64, vp, i64, i64, vp, vp, vp, vp, vp]),
+    "triscan_scan_delta": (c_int, [cp, c_int, c_int, i64, i64, vp, i64, i64, i64, vp, vp, vp, vp, vp, vp, vp]),
 }
 _GPU_SIGNATURES = {
     "triscan_gpu_compiled": (c_int, []),

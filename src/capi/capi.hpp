@@ -9,7 +9,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "triscan/format.hpp"
 #include "triscan/matrix.hpp"
+#include "triscan/registry.hpp"
+#include "triscan/trinv.hpp"
 #include "triscan/triscan.h"
 
 namespace triscan::capi {
@@ -60,5 +63,14 @@ int guarded(const char* function, Body&& body) noexcept {
 // shared by the CPU and GPU chunk entry points (src/capi/invert.cpp).
 ChunkLayout make_chunk_layout(int64_t B, int64_t T, int64_t H, int64_t BT,
                               const int64_t* cu_seqlens, int64_t cu_seqlens_len);
+
+// The Format of a CPU dtype (TRISCAN_FP32 / TRISCAN_FP64); TRISCAN_ERROR_INVALID_DTYPE
+// otherwise (src/capi/invert.cpp).
+Format cpu_format(int dtype);
+// The process-wide thread count of triscan_set_cpu_threads (0 = all cores).
+unsigned cpu_thread_count();
+// `method` (NULL: "trinv/forward_substitution") parsed and checked, parameters and
+// options included, on an empty batch; every problem is TRISCAN_ERROR_INVALID_METHOD.
+MethodSpec checked_trinv_method(const char* method, const TrinvOptions& opt);
 
 }  // namespace triscan::capi

@@ -24,6 +24,8 @@ void require(bool ok, int code, const std::string& what) {
   if (!ok) fail(code, what);
 }
 
+}  // namespace
+
 // fp32 or fp64; the precision is that format's, so the driver runs natively.
 Format cpu_format(int dtype) {
   if (dtype == TRISCAN_FP32) return format_by_name("fp32");
@@ -33,6 +35,12 @@ Format cpu_format(int dtype) {
                                           " is not supported on the CPU (use fp32 or fp64)");
   fail(TRISCAN_ERROR_INVALID_DTYPE, "dtype " + std::to_string(dtype) + " is not a triscan_dtype");
 }
+
+unsigned cpu_thread_count() {
+  return static_cast<unsigned>(cpu_threads.load());
+}
+
+namespace {
 
 TrinvOptions make_options(int dtype, unsigned flags) {
   require((flags & ~known_flags) == 0u, TRISCAN_ERROR_INVALID_ARGUMENT,
@@ -47,7 +55,9 @@ TrinvOptions make_options(int dtype, unsigned flags) {
 
 // Parses the method and lets the driver check it, its parameters and the options on
 // an empty batch, so that every problem of the method is TRISCAN_ERROR_INVALID_METHOD.
-MethodSpec checked_method(const char* method, const TrinvOptions& opt) {
+}  // namespace
+
+MethodSpec checked_trinv_method(const char* method, const TrinvOptions& opt) {
   const char* text = method ? method : default_method;
   try {
     MethodSpec spec = MethodSpec::parse(text);
@@ -59,6 +69,12 @@ MethodSpec checked_method(const char* method, const TrinvOptions& opt) {
   } catch (const std::invalid_argument& e) {
     fail(TRISCAN_ERROR_INVALID_METHOD, std::string("method \"") + text + "\": " + e.what());
   }
+}
+
+namespace {
+
+MethodSpec checked_method(const char* method, const TrinvOptions& opt) {
+  return checked_trinv_method(method, opt);
 }
 
 void write_statuses(const std::vector<Status>& s, int32_t* out) {

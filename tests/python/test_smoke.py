@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Smoke test of the Python package (python/triscan) on the CPU entry points, with numpy.
+"""Smoke test of the Python package (python/triscan) on the CPU entry points, with numpy
+(inversion, and chunk WY, delta forward and scans in class LinearAttention).
 
 Accuracy checks use inputs whose inverse is known exactly and whose forward
 substitution is exact in floating point (every intermediate is a small integer or a
@@ -143,6 +144,128 @@ class Statuses(unittest.TestCase):
         A[0, 20, 1, 2] = np.nan  # chunk row 1, head 1
         _, st = triscan.solve_tril(A, status="return")
         np.testing.assert_array_equal(st, [[0, 0], [0, 5]])
+
+
+class LinearAttention(unittest.TestCase):
+    """chunk_wy, delta_forward, scan and scan_delta against exact closed forms; every input
+    and intermediate is a small integer or power of two, so no operation rounds (see
+    tests/capi/test_capi_linear.c for the derivations)."""
+
+    def test_chunk_wy_orthogonal_keys(self):
+        # k_t = e_t (dk >= T): N = 0, (I + N)^-1 = I, W_t = beta_t k_t, U_t = beta_t v_t
+        T, H, dk, dv, BT = 6, 2, 8, 3, 4
+        cu = [0, 5, 6]
+        k = np.zeros((1, T, 1, dk))
+        k[0, np.arange(T), 0, np.arange(T)] = 1.0
+        v = np.arange(T * H * dv, dtype=np.float64).reshape(1, T, H, dv) - 7
+        beta = np.tile([0.25, 0.5], (1, T, 1))
+        for dtype in (np.float64, np.float32):
+            for fam, g in (("deltanet", None), ("gated", np.zeros((1, T, H))), ("kda", np.zeros((1, T, H, dk)))):
+                cast = (lambda x: None if x is None else x.astype(dtype))
+                w, u, N, X, st = triscan.chunk_wy(cast(k), cast(v), cast(beta), cast(g), family=fam, chunk_size=BT,
+                                                  cu_seqlens=cu, return_N=True, return_Ainv=True, status="return")
+                self.assertEqual(w.dtype, dtype)
+                np.testing.assert_array_equal(w, beta[..., None] * np.broadcast_to(k, (1, T, H, dk)), err_msg=fam)
+                np.testing.assert_array_equal(u, beta[..., None] * v, err_msg=fam)
+                np.testing.assert_array_equal(N, 0.0)
+                want = np.zeros((1, T, H, BT))
+                for t in range(T):
+                    start = 0 if t < 4 else (4 if t < 5 else 5)
+                    want[0, t, :, t - start] = 1.0
+                np.testing.assert_array_equal(X, want, err_msg=fam)
+                self.assertEqual(st.shape, (3, H))
+                self.assertTrue((st == 0).all())
+
+    def test_chunk_wy_zero_beta(self):
+        rng = np.random.default_rng(1)
+        k = rng.integers(-2, 3, (2, 9, 2, 4)).astype(np.float64)
+        v = rng.integers(-2, 3, (2, 9, 4, 3)).astype(np.float64)
+        w, u = triscan.chunk_wy(k, v, np.zeros((2, 9, 4)), chunk_size=4)
+        np.testing.assert_array_equal(w, 0.0)
+        np.testing.assert_array_equal(u, 0.0)
+
+    def test_delta_forward_zero_keys(self):
+        # k = 0: S_t = S_0, so o_t = S_0 q_t and the final state is S_0
+        T, H, dk, dv = 20, 2, 4, 3
+        cu = [0, 17, 20]
+        q = (np.arange(T * dk).reshape(1, T, 1, dk) % 5 - 2).astype(np.float64)
+        v = (np.arange(T * H * dv).reshape(1, T, H, dv) % 7 - 3).astype(np.float64)
+        s0 = (np.arange(2 * H * dv * dk).reshape(2, H, dv, dk) % 9 - 4).astype(np.float64)
+        seq = np.array([0 if t < 17 else 1 for t in range(T)])
+        want = np.einsum("thrc,tc->thr", s0[seq], q[0, :, 0])[None]
+        for dtype in (np.float64, np.float32):
+            o, s1 = triscan.delta_forward(q.astype(dtype), np.zeros_like(q, dtype), v.astype(dtype),
+                                          np.full((1, T, H), 0.5, dtype), np.zeros((1, T, H), dtype), chunk_size=16,
+                                          cu_seqlens=cu, initial_state=s0.astype(dtype), output_final_state=True)
+            np.testing.assert_array_equal(o, want.astype(dtype))
+            np.testing.assert_array_equal(s1, s0.astype(dtype))
+            # FLA's transposed state layout
+            o2, s2 = triscan.delta_forward(q.astype(dtype), np.zeros_like(q, dtype), v.astype(dtype),
+                                           np.full((1, T, H), 0.5, dtype), chunk_size=16, cu_seqlens=cu,
+                                           initial_state=s0.transpose(0, 1, 3, 2).astype(dtype),
+                                           output_final_state=True, state_transposed=True)
+            np.testing.assert_array_equal(o2, want.astype(dtype))
+            np.testing.assert_array_equal(s2, s0.transpose(0, 1, 3, 2).astype(dtype))
+
+    def test_scans_integer_prefix_sums(self):
+        rng = np.random.default_rng(2)
+        b = rng.integers(-3, 4, (2, 11, 3)).astype(np.float64)
+        want = np.cumsum(b, axis=1)  # a_t = 1: prefix sums, exact in integers
+        for dtype in (np.float64, np.float32):
+            bb = b.astype(dtype)
+            for alg in (None, "scan/sequential", "scan/blelloch", "scan/hillis_steele", "scan/chunked:chunk=4"):
+                np.testing.assert_array_equal(triscan.scan(np.ones((2, 11), dtype), bb, kind="scalar",
+                                                           algorithm=alg), want)
+                np.testing.assert_array_equal(triscan.scan(np.ones_like(bb), bb, algorithm=alg), want)
+                np.testing.assert_array_equal(triscan.scan(np.zeros_like(bb), bb, kind="log_diagonal",
+                                                           algorithm=alg), want)
+                eye = np.broadcast_to(np.eye(3, dtype=dtype), (2, 11, 3, 3))
+                np.testing.assert_array_equal(triscan.scan(eye, bb, kind="dense", algorithm=alg), want)
+        # packed sequences restart the sum; h0 is added to each sequence's states
+        cu = [0, 4, 11]
+        h0 = np.array([[1.0, 2, 3], [10, 20, 30]])
+        h = triscan.scan(np.ones((1, 11, 3)), b[:1], cu_seqlens=cu, h0=h0)
+        np.testing.assert_array_equal(h[0, :4], np.cumsum(b[0, :4], axis=0) + h0[0])
+        np.testing.assert_array_equal(h[0, 4:], np.cumsum(b[0, 4:], axis=0) + h0[1])
+
+    def test_scan_delta_zero_beta_keeps_h0(self):
+        rng = np.random.default_rng(3)
+        k = rng.integers(-2, 3, (1, 7, 3)).astype(np.float64)
+        v = rng.integers(-2, 3, (1, 7, 2)).astype(np.float64)
+        h0 = np.arange(12, dtype=np.float64).reshape(2, 2, 3)
+        S = triscan.scan_delta(k, v, np.zeros((1, 7)), np.zeros((1, 7)), h0=h0, cu_seqlens=[0, 3, 7])
+        self.assertEqual(S.shape, (1, 7, 2, 3))
+        np.testing.assert_array_equal(S[0, :3], np.broadcast_to(h0[0], (3, 2, 3)))
+        np.testing.assert_array_equal(S[0, 3:], np.broadcast_to(h0[1], (4, 2, 3)))
+
+    def test_bad_arguments_name_them(self):
+        k = np.zeros((1, 8, 1, 4))
+        v = np.zeros((1, 8, 2, 3))
+        beta = np.zeros((1, 8, 2))
+        with self.assertRaises(triscan.TriscanArgumentError) as ctx:
+            triscan.chunk_wy(k, v, beta.astype(np.float32))
+        self.assertIn("beta", str(ctx.exception))
+        with self.assertRaises(triscan.TriscanArgumentError) as ctx:
+            triscan.chunk_wy(k, v, beta, family="mamba")
+        self.assertIn("family", str(ctx.exception))
+        with self.assertRaises(triscan.TriscanArgumentError) as ctx:  # from the C API
+            triscan.chunk_wy(k, v, beta, method="trinv/nope")
+        self.assertIn("trinv/nope", str(ctx.exception))
+        with self.assertRaises(triscan.TriscanArgumentError) as ctx:
+            triscan.delta_forward(k, k, v, beta, chunk_size=8)
+        self.assertIn("BT", str(ctx.exception))
+        with self.assertRaises(triscan.TriscanArgumentError) as ctx:
+            triscan.scan(np.ones((1, 5)), np.ones((1, 5, 2)), kind="diagonal")
+        self.assertIn("a:", str(ctx.exception))
+
+    def test_nan_is_a_status(self):
+        b = np.ones((1, 6, 2))
+        b[0, 2, 1] = np.nan
+        with self.assertRaises(triscan.TriscanStatusError) as ctx:
+            triscan.scan(np.ones_like(b), b)
+        self.assertEqual(ctx.exception.worst, "nonfinite_input")
+        _, st = triscan.scan(np.ones_like(b), b, status="return")
+        self.assertEqual(st.tolist(), [triscan.STATUS_NAMES.index("nonfinite_input")])
 
 
 class Gpu(unittest.TestCase):
