@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Error growth of the scan algorithms with sequence length (docs/scan.md).
 
-    python3 validation/scan_length_sweep.py [--cli build/triscan] [--out docs/accuracy/scan-length]
+    python3 validation/scan_length_sweep.py [--cli build/triscan] [--out docs/accuracy/scan-length-sweep]
 
 Runs `triscan scan --kind diagonal|log_diagonal --dim 4` for T = 2^6 .. 2^16, every registered
 algorithm on the same input (one MPFR reference per run), in fp32, bf16 inputs with an
@@ -67,7 +67,7 @@ def run(cli, flags, length, seed, decay_min, kind):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cli", default="build/triscan")
-    ap.add_argument("--out", default="docs/accuracy/scan-length")
+    ap.add_argument("--out", default="docs/accuracy/scan-length-sweep")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rows = []
