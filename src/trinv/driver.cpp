@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "src/parallel.hpp"
 #include "src/trinv/method.hpp"
 
 namespace triscan {
@@ -430,25 +431,6 @@ TrinvResult run_one(const Problem& p, std::uint64_t stream, MatrixView<const In>
 
 // ---- Batches ------------------------------------------------------------------------------
 
-// OpenBLAS runs single-threaded while a batch is processed (restored afterwards): the
-// batch workers own the cores, and a large block's BLAS result then cannot depend on the
-// worker count. (This sets OpenBLAS's process-wide thread count for the duration.)
-class SingleThreadedBlas {
- public:
-  SingleThreadedBlas() : saved_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
-  ~SingleThreadedBlas() { openblas_set_num_threads(saved_); }
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  int saved_;
-};
-
-unsigned worker_count(unsigned requested, index_t items) {
-  unsigned w = requested != 0 ? requested : std::max(1u, std::thread::hardware_concurrency());
-  return static_cast<unsigned>(std::min<index_t>(w, std::max<index_t>(items, 1)));
-}
-
 // Runs range(lo, hi, workspaces) over a static partition of [0, count): worker w takes
 // the contiguous range [w count / W, (w+1) count / W). Each item's result depends only on
 // its index (the batched fast path gives every matrix the operations of the one-matrix
@@ -456,29 +438,10 @@ unsigned worker_count(unsigned requested, index_t items) {
 // worst status.
 template <class In, class Range>
 Status run_ranges(index_t count, unsigned threads, const Range& range) {
-  if (count == 0) return Status::ok;
-  const SingleThreadedBlas blas_guard;
-  const unsigned W = worker_count(threads, count);
-  std::vector<Status> worst_of(W, Status::ok);
-  std::vector<std::exception_ptr> errors(W);
-  auto work = [&](unsigned w) {
-    try {
-      Workspaces<In> ws;
-      const index_t lo = count * w / W, hi = count * (w + 1) / W;
-      worst_of[w] = range(lo, hi, ws);
-    } catch (...) {
-      errors[w] = std::current_exception();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned w = 1; w < W; ++w) pool.emplace_back(work, w);
-  work(0);
-  for (auto& t : pool) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
-  Status s = Status::ok;
-  for (Status x : worst_of) s = worst(s, x);
-  return s;
+  return detail::parallel_ranges(count, threads, [&](index_t lo, index_t hi, unsigned) {
+    Workspaces<In> ws;
+    return range(lo, hi, ws);
+  });
 }
 
 // Runs item(i, workspaces) for every i in [0, count) (see run_ranges).

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "numerics/arith.hpp"
+#include "src/parallel.hpp"
 #include "triscan/trinv.hpp"
 #include "triscan/wy.hpp"
 
@@ -233,18 +234,6 @@ Status wy_chunk(Ar& ar, WyFamily f, const ChunkRef& c, const Geometry& geo,
   return status;
 }
 
-// While the chunk workers run, OpenBLAS is single-threaded (they own the cores).
-class SingleThreadedBlas {
- public:
-  SingleThreadedBlas() : saved_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
-  ~SingleThreadedBlas() { openblas_set_num_threads(saved_); }
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  int saved_;
-};
-
 template <class V>
 void check_pointer(const V* p, const char* name) {
   if (p == nullptr) throw std::invalid_argument(std::string("chunk_wy: ") + name + " is null");
@@ -308,40 +297,18 @@ Geometry check_arguments(WyFamily f, const ChunkLayout& layout, const WyInputs<V
   return geo;
 }
 
-// Runs item(i, w) for i in [0, count) on min(threads or all cores, count) workers (static
+// Runs item(i, w) for i in [0, count) on the shared worker pool (src/parallel.hpp: static
 // contiguous partition; each item depends only on its index, so results do not depend on
 // the worker count). Returns the worst status; rethrows a worker's exception.
 template <class Item>
 Status run_items(index_t count, unsigned threads, const Item& item) {
-  if (count == 0) return Status::ok;
-  const SingleThreadedBlas blas_guard;
-  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  const unsigned W = static_cast<unsigned>(std::min<index_t>(threads ? threads : hw, count));
-  std::vector<Status> worst_of(W, Status::ok);
-  std::vector<std::exception_ptr> errors(W);
-  auto work = [&](unsigned w) {
-    try {
-      const index_t lo = count * w / W, hi = count * (w + 1) / W;
-      for (index_t i = lo; i < hi; ++i) worst_of[w] = worst(worst_of[w], item(i, w));
-    } catch (...) {
-      errors[w] = std::current_exception();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned w = 1; w < W; ++w) pool.emplace_back(work, w);
-  work(0);
-  for (auto& t : pool) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
-  Status s = Status::ok;
-  for (Status x : worst_of) s = worst(s, x);
-  return s;
+  return detail::parallel_ranges(count, threads, [&](index_t lo, index_t hi, unsigned w) {
+    Status s = Status::ok;
+    for (index_t i = lo; i < hi; ++i) s = worst(s, item(i, w));
+    return s;
+  });
 }
 
-inline unsigned worker_count(unsigned threads, index_t count) {
-  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  return static_cast<unsigned>(
-      std::max<index_t>(1, std::min<index_t>(threads ? threads : hw, count)));
-}
+using detail::worker_count;
 
 }  // namespace triscan::wy_detail
