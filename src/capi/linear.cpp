@@ -192,9 +192,8 @@ int triscan_chunk_wy(const char* method, int dtype, int family, int64_t B, int64
     to.check_accuracy = opt.check_accuracy;
     to.threads = opt.threads;
     std::vector<Status> st(static_cast<std::size_t>(chunk_count(layout) * H));
-    Status w;
-    if (dtype == TRISCAN_FP64) {
-      using V = double;
+    auto run = [&](auto tag) {
+      using V = decltype(tag);
       const WyInputs<V> in{static_cast<const V*>(k),
                            static_cast<const V*>(v),
                            static_cast<const V*>(beta),
@@ -204,22 +203,10 @@ int triscan_chunk_wy(const char* method, int dtype, int family, int64_t B, int64
                            dk,
                            dv,
                            key_heads};
-      w = run_chunk_wy(f, layout, in, static_cast<V*>(W), static_cast<V*>(U), static_cast<V*>(A),
-                       static_cast<V*>(Ainv), opt, to, st);
-    } else {
-      using V = float;
-      const WyInputs<V> in{static_cast<const V*>(k),
-                           static_cast<const V*>(v),
-                           static_cast<const V*>(beta),
-                           static_cast<const V*>(g),
-                           static_cast<const V*>(a),
-                           static_cast<const V*>(b),
-                           dk,
-                           dv,
-                           key_heads};
-      w = run_chunk_wy(f, layout, in, static_cast<V*>(W), static_cast<V*>(U), static_cast<V*>(A),
-                       static_cast<V*>(Ainv), opt, to, st);
-    }
+      return run_chunk_wy(f, layout, in, static_cast<V*>(W), static_cast<V*>(U), static_cast<V*>(A),
+                          static_cast<V*>(Ainv), opt, to, st);
+    };
+    const Status w = dtype == TRISCAN_FP64 ? run(double{}) : run(float{});
     write_statuses(st, statuses);
     if (worst_status) *worst_status = static_cast<int32_t>(w);
     return TRISCAN_SUCCESS;
@@ -253,9 +240,8 @@ int triscan_delta_forward(const char* method, int dtype, int family, int64_t B, 
     opt.threads = cpu_thread_count();
     opt.method = trinv_spec(method, opt.precision, opt.check_accuracy);
     std::vector<Status> st(static_cast<std::size_t>(chunk_count(layout) * H));
-    Status w;
-    if (dtype == TRISCAN_FP64) {
-      using V = double;
+    auto run = [&](auto tag) {
+      using V = decltype(tag);
       const DeltaInputs<V> in{static_cast<const V*>(q),
                               static_cast<const V*>(k),
                               static_cast<const V*>(v),
@@ -265,22 +251,10 @@ int triscan_delta_forward(const char* method, int dtype, int family, int64_t B, 
                               dk,
                               dv,
                               key_heads};
-      w = delta_forward(f, layout, in, static_cast<V*>(o), static_cast<V*>(final_state), opt,
-                        st.data());
-    } else {
-      using V = float;
-      const DeltaInputs<V> in{static_cast<const V*>(q),
-                              static_cast<const V*>(k),
-                              static_cast<const V*>(v),
-                              static_cast<const V*>(beta),
-                              static_cast<const V*>(g),
-                              static_cast<const V*>(initial_state),
-                              dk,
-                              dv,
-                              key_heads};
-      w = delta_forward(f, layout, in, static_cast<V*>(o), static_cast<V*>(final_state), opt,
-                        st.data());
-    }
+      return delta_forward(f, layout, in, static_cast<V*>(o), static_cast<V*>(final_state), opt,
+                           st.data());
+    };
+    const Status w = dtype == TRISCAN_FP64 ? run(double{}) : run(float{});
     write_statuses(st, statuses);
     if (worst_status) *worst_status = static_cast<int32_t>(w);
     return TRISCAN_SUCCESS;
