@@ -20,28 +20,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "capi_check.h"
 #include "triscan/triscan.h"
-
-static int failures = 0;
-
-#define CHECK(cond, ...)                                                 \
-  do {                                                                   \
-    if (!(cond)) {                                                       \
-      ++failures;                                                        \
-      fprintf(stderr, "%s:%d: FAILED: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                      \
-      fprintf(stderr, " (last error: %s)\n", triscan_last_error());      \
-    }                                                                    \
-  } while (0)
-
-#define CHECK_ERROR(call, code, word)                                                             \
-  do {                                                                                            \
-    int rc_ = (call);                                                                             \
-    CHECK(rc_ == (code), "%s returned %d (%s), expected %d (%s)", #call, rc_,                     \
-          triscan_error_message(rc_), (int)(code), triscan_error_message(code));                  \
-    CHECK(strstr(triscan_last_error(), (word)) != NULL, "detail of %s does not name '%s'", #call, \
-          (word));                                                                                \
-  } while (0)
 
 #define POISON 12345.0
 
