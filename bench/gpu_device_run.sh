@@ -7,6 +7,7 @@ set -u
 W=$PWD/.gpuwork
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
+for z in "$W"/lib/*.xz; do [ -e "$z" ] && xz -d -f "$z"; done  # carried compressed (the 64 MiB tree limit)
 export LD_LIBRARY_PATH=$W/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 for d in $(python3 -c 'import nvidia, os; p = nvidia.__path__[0]; print(" ".join(os.path.join(p, s, "lib") for s in os.listdir(p)))' 2>/dev/null); do
   LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$d
@@ -61,6 +62,34 @@ dropin() {
   grep -vE "^\s*$" "$OUT/dropin.log" | tail -25
 }
 
+# The fused chunk WY kernel: its tests (plain, memcheck, racecheck), then the comparison
+# with flash-linear-attention 0.6.0 (bench/fla_wy_compare.py).
+wy() {
+  timeout 300 "$W/bin/test_gpu" --gtest_filter='ChunkWyGpu.*' > "$OUT/wy_tests.log" 2>&1; echo "wy tests rc=$?"
+  grep -E "^\[  (FAILED|PASSED|SKIPPED) |error/bound|Failure|got " "$OUT/wy_tests.log" | head -40
+  timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 "$W/bin/test_gpu" \
+    --gtest_filter='ChunkWyGpu.VariableLength*:ChunkWyGpu.NonFinite*:ChunkWyGpu.BadArguments*' > "$OUT/wy_memcheck.log" 2>&1
+  echo "wy memcheck rc=$?"; tail -3 "$OUT/wy_memcheck.log"
+  timeout 200 compute-sanitizer --tool racecheck --error-exitcode 9 "$W/bin/test_gpu" \
+    --gtest_filter='ChunkWyGpu.VariableLength*' > "$OUT/wy_racecheck.log" 2>&1
+  echo "wy racecheck rc=$?"; tail -3 "$OUT/wy_racecheck.log"
+}
+wybench() {
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site060 .whl/fla_core-0.6.0*.whl
+  PYTHONPATH=$PWD/python:/tmp/site060 TRISCAN_LIBRARY_PATH=$W/lib PYTHONUNBUFFERED=1 timeout 400 \
+    python3 bench/fla_wy_compare.py ${WY_ARGS:-} --out "$OUT/fla_wy.jsonl" > "$OUT/fla_wy.log" 2>&1; echo "fla_wy rc=$?"
+  grep -v '^{' "$OUT/fla_wy.log" | tail -45
+}
+
+# Nsight Compute sections of one fused chunk WY launch (the 2nd of .gpuwork/wy_once.py).
+wyncu() {
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site060 .whl/fla_core-0.6.0*.whl
+  PYTHONPATH=$PWD/python:/tmp/site060 TRISCAN_LIBRARY_PATH=$W/lib timeout 300 ncu --kernel-name regex:chunk_wy \
+    --launch-skip 1 --launch-count 1 --section SpeedOfLight --section Occupancy --section WarpStateStats \
+    --section SchedulerStats --section MemoryWorkloadAnalysis ${NCU_ARGS:-} python3 "$W/wy_once.py" > "$OUT/wy_ncu.log" 2>&1
+  echo "ncu rc=$?"; grep -vE "^==PROF==|^\s*$|----" "$OUT/wy_ncu.log" | tail -90
+}
+
 # Hardware counters of one BT = 64 fp32 launch (the 11th kernel of the bench run):
 # shared-memory load instructions vs wavefronts, pipe and DRAM utilization.
 counters() {
@@ -73,7 +102,7 @@ counters() {
 info
 for w in $what; do
   case $w in
-    counters) counters ;; capi) capi ;; dropin) dropin ;; tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
+    counters) counters ;; capi) capi ;; wy) wy ;; wybench) wybench ;; wyncu) wyncu ;; dropin) dropin ;; tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
     all) tests; bench; fla 060 052 ;;
   esac
 done

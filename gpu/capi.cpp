@@ -175,4 +175,65 @@ int triscan_gpu_invert_batch(const char* method, int64_t count, int64_t n, int64
   });
 }
 
+int triscan_gpu_chunk_wy(int family, int64_t B, int64_t T, int64_t H, int64_t key_heads,
+                         int64_t dk, int64_t dv, int64_t BT, const int64_t* cu_seqlens,
+                         int64_t cu_seqlens_len, int in_dtype, const void* k, const void* v,
+                         const void* beta, const float* g, int out_dtype, void* W, void* U,
+                         void* Ainv, unsigned flags, int32_t* statuses, int32_t* flag,
+                         void* stream) {
+  return guarded_device("triscan_gpu_chunk_wy", [&] {
+    const gpu::DType in = gpu_dtype(in_dtype, "in_dtype");
+    const gpu::DType out = gpu_dtype(out_dtype, "out_dtype");
+    require(in != gpu::DType::fp32, TRISCAN_ERROR_INVALID_DTYPE,
+            "in_dtype fp32 is not supported by the fused kernel (bf16, fp16)");
+    require(family == TRISCAN_WY_DELTANET || family == TRISCAN_WY_GATED || family == TRISCAN_WY_KDA ||
+                family == TRISCAN_WY_DPLR,
+            TRISCAN_ERROR_INVALID_ARGUMENT, "family " + std::to_string(family) + " is not a triscan_wy_family");
+    require(family == TRISCAN_WY_DELTANET || family == TRISCAN_WY_GATED, TRISCAN_ERROR_UNSUPPORTED,
+            std::string("family ") + triscan_wy_family_name(family) + " has no GPU kernel (deltanet, gated)");
+    require((flags & ~(TRISCAN_CUMULATIVE_G | TRISCAN_G_LOG2 | TRISCAN_ROUNDED_PRODUCTS)) == 0,
+            TRISCAN_ERROR_INVALID_ARGUMENT,
+            "flags " + std::to_string(flags) +
+                ": only TRISCAN_CUMULATIVE_G, TRISCAN_G_LOG2 and TRISCAN_ROUNDED_PRODUCTS apply");
+    const ChunkLayout layout = make_chunk_layout(B, T, H, BT, cu_seqlens, cu_seqlens_len);
+    require(BT == 32 || BT == 64 || BT == 128, TRISCAN_ERROR_UNSUPPORTED,
+            "BT = " + std::to_string(BT) + " is not supported by the fused kernel (32, 64, 128)");
+    require(dk == dv && (dk == 64 || dk == 128) && (BT < 128 || dk == 128), TRISCAN_ERROR_UNSUPPORTED,
+            "dk = " + std::to_string(dk) + ", dv = " + std::to_string(dv) +
+                " not supported by the fused kernel (dk = dv in {64, 128}; 128 when BT = 128)");
+    require(key_heads >= 0 && (key_heads == 0 || H % key_heads == 0), TRISCAN_ERROR_INVALID_ARGUMENT,
+            "key_heads " + std::to_string(key_heads) + " does not divide H = " + std::to_string(H));
+    const bool empty = layout.elements() == 0;
+    for (const auto& [p, name] : {std::pair<const void*, const char*>{k, "k"}, {v, "v"}, {beta, "beta"}, {W, "W"}, {U, "U"}}) {
+      require(empty || p != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT, std::string(name) + " is NULL");
+      require(empty || aligned16(p), TRISCAN_ERROR_UNSUPPORTED, std::string(name) + " is not 16-byte aligned");
+    }
+    require(empty || family != TRISCAN_WY_GATED || g != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT,
+            "g is NULL (family gated)");
+    require_device();
+    const gpu::ChunkPlan plan(layout);
+    gpu::WyGpuInputs gi;
+    gi.dtype = in;
+    gi.k = k;
+    gi.v = v;
+    gi.beta = beta;
+    gi.g = g;
+    gi.dk = dk;
+    gi.dv = dv;
+    gi.key_heads = key_heads;
+    gpu::WyGpuOutputs go;
+    go.dtype = out;
+    go.w = W;
+    go.u = U;
+    go.inverse = Ainv;
+    gpu::WyGpuOptions opt;
+    opt.cumulative_g = (flags & TRISCAN_CUMULATIVE_G) != 0;
+    opt.log2_g = (flags & TRISCAN_G_LOG2) != 0;
+    opt.split_products = (flags & TRISCAN_ROUNDED_PRODUCTS) == 0;
+    gpu::chunk_wy(family == TRISCAN_WY_GATED ? WyFamily::gated : WyFamily::deltanet, plan, gi, go, opt,
+                  statuses, flag, stream);
+    return TRISCAN_SUCCESS;
+  });
+}
+
 }  // extern "C"

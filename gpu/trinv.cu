@@ -73,6 +73,20 @@ void run(Kernel kernel, int bt, DType in, DType out, const void* A, void* X, con
 }
 
 }  // namespace
+
+MatrixAddressing chunk_addressing(const ChunkPlan& plan) {
+  const ChunkLayout& layout = plan.layout();
+  MatrixAddressing addr;
+  addr.count = plan.chunk_rows() * layout.heads;
+  addr.kind = layout.cu_seqlens.empty() ? Addressing::chunks : Addressing::chunks_varlen;
+  addr.length = layout.length;
+  addr.heads = layout.heads;
+  addr.chunks_per_seq = (layout.length + layout.chunk - 1) / layout.chunk;
+  addr.table = plan.device_table();
+  addr.row_stride = layout.row_stride();
+  return addr;
+}
+
 }  // namespace detail
 
 std::vector<std::string> trinv_gpu_methods() {
@@ -117,18 +131,11 @@ void invert_chunks(const MethodSpec& method, const ChunkPlan& plan, DType in_typ
   detail::check_dtype(in_type, "input");
   detail::check_dtype(out_type, "output");
   const ChunkLayout& layout = plan.layout();
-  detail::MatrixAddressing addr;
-  addr.count = plan.chunk_rows() * layout.heads;
+  const detail::MatrixAddressing addr = detail::chunk_addressing(plan);
   if (addr.count > 0) {
     if (!A || !X) throw std::invalid_argument("gpu::invert_chunks: null A or X");
     detail::check_aligned(A, "A");
   }
-  addr.kind = layout.cu_seqlens.empty() ? detail::Addressing::chunks : detail::Addressing::chunks_varlen;
-  addr.length = layout.length;
-  addr.heads = layout.heads;
-  addr.chunks_per_seq = (layout.length + layout.chunk - 1) / layout.chunk;
-  addr.table = plan.device_table();
-  addr.row_stride = layout.row_stride();
   detail::run(kernel, static_cast<int>(layout.chunk), in_type, out_type, A, X, addr, statuses, flag, stream);
 }
 

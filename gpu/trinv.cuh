@@ -36,24 +36,29 @@ struct MatrixLocation {
   int size;              // m: rows and columns that belong to the matrix
 };
 
-// Matrix q of the call. Chunk rows r = q / H are numbered as enumerate_chunks()
-// visits them (batch entry, then chunk); the head is q % H.
+// The tokens of chunk row r (r numbered as enumerate_chunks() visits them: batch entry,
+// then chunk): the first token's row counted over all B * T rows, and m <= BT tokens.
+struct ChunkSpan {
+  long long row0;
+  int size;
+};
+template <int BT>
+__device__ inline ChunkSpan chunk_span(const MatrixAddressing& a, long long r) {
+  if (a.kind == Addressing::chunks_varlen) {
+    const std::int64_t e = a.table[r];
+    return {e >> 8, static_cast<int>(e & 0xff)};
+  }
+  const long long b = r / a.chunks_per_seq, start = (r % a.chunks_per_seq) * BT;
+  return {b * a.length + start, static_cast<int>(a.length - start < BT ? a.length - start : BT)};
+}
+
+// Matrix q of the call: chunk row r = q / H, head q % H (chunk layouts), or q (strided).
 template <int BT>
 __device__ inline MatrixLocation locate(const MatrixAddressing& a, long long q) {
   if (a.kind == Addressing::strided) return {q * a.batch_stride, a.row_stride, a.n};
-  const long long r = q / a.heads, h = q % a.heads;
-  long long row0;  // token row of the chunk's first row, counted over B * T rows
-  int m;
-  if (a.kind == Addressing::chunks_varlen) {
-    const std::int64_t e = a.table[r];
-    row0 = e >> 8;
-    m = static_cast<int>(e & 0xff);
-  } else {
-    const long long b = r / a.chunks_per_seq, start = (r % a.chunks_per_seq) * BT;
-    row0 = b * a.length + start;
-    m = static_cast<int>(a.length - start < BT ? a.length - start : BT);
-  }
-  return {(row0 * a.heads + h) * BT, a.heads * BT, m};
+  const long long h = q % a.heads;
+  const ChunkSpan c = chunk_span<BT>(a, q / a.heads);
+  return {(c.row0 * a.heads + h) * BT, a.heads * BT, c.size};
 }
 
 // Element conversions between storage types and the fp32 working format.
@@ -69,6 +74,9 @@ template <>
 __device__ inline __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
 template <>
 __device__ inline __half from_float<__half>(float v) { return __float2half_rn(v); }
+
+// The addressing of the [B, T, H, BT] chunks of `plan` (count = chunk rows x H).
+MatrixAddressing chunk_addressing(const ChunkPlan& plan);
 
 // Launches the BT kernel for (in, out) dtypes on `stream` (gpu/trinv_bt*.cu).
 template <int BT>

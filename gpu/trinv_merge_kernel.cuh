@@ -165,8 +165,9 @@ __device__ void solve_base_column(const float* S, int o, int j, float (&xf)[base
 
 // One merge step at level h for the thread's tile; q = merge index, r = thread in merge.
 //   GEMM 1: M = N21 X11 into the upper block; GEMM 2: X21 = -X22 M over N21.
+// Threads with worker == false (t >= BT in a larger block) only meet the barriers.
 template <int BT, int H>
-__device__ void merge_level(float* S, int t) {
+__device__ void merge_level(float* S, int t, bool worker) {
   constexpr int LD = ld<BT>();
   constexpr int TM = H / 8;     // rows per thread: ti + 8a
   constexpr int TJ = H / 4;     // column tiles of 4
@@ -181,70 +182,75 @@ __device__ void merge_level(float* S, int t) {
 
   // GEMM 1: M_ij = sum_{k >= j} N21_ik X11_kj (X11 unit lower: X11_jj = 1).
   float acc[TM][4];
+  if (worker) {
 #pragma unroll
-  for (int a = 0; a < TM; ++a)
+    for (int a = 0; a < TM; ++a)
 #pragma unroll
-    for (int c = 0; c < 4; ++c) acc[a][c] = 0.0f;
-  // k in [j0, j0 + 4): X11_kj is 1 (k == j), X11's entry (k > j) or 0 (k < j).
+      for (int c = 0; c < 4; ++c) acc[a][c] = 0.0f;
+    // k in [j0, j0 + 4): X11_kj is 1 (k == j), X11's entry (k > j) or 0 (k < j).
 #pragma unroll
-  for (int kk = 0; kk < 4; ++kk) {
-    const int k = j0 + kk;
-    const float4 b = *reinterpret_cast<const float4*>(X11 + k * LD + j0);
-    const float bv[4] = {kk > 0 ? b.x : (kk == 0 ? 1.0f : 0.0f), kk > 1 ? b.y : (kk == 1 ? 1.0f : 0.0f),
-                         kk > 2 ? b.z : (kk == 2 ? 1.0f : 0.0f), kk == 3 ? 1.0f : 0.0f};
+    for (int kk = 0; kk < 4; ++kk) {
+      const int k = j0 + kk;
+      const float4 b = *reinterpret_cast<const float4*>(X11 + k * LD + j0);
+      const float bv[4] = {kk > 0 ? b.x : (kk == 0 ? 1.0f : 0.0f), kk > 1 ? b.y : (kk == 1 ? 1.0f : 0.0f),
+                           kk > 2 ? b.z : (kk == 2 ? 1.0f : 0.0f), kk == 3 ? 1.0f : 0.0f};
 #pragma unroll
-    for (int a = 0; a < TM; ++a) {
-      const float av = N21[(ti + 8 * a) * LD + k];
+      for (int a = 0; a < TM; ++a) {
+        const float av = N21[(ti + 8 * a) * LD + k];
 #pragma unroll
-      for (int c = 0; c <= kk; ++c) acc[a][c] = fmaf(av, bv[c], acc[a][c]);
+        for (int c = 0; c <= kk; ++c) acc[a][c] = fmaf(av, bv[c], acc[a][c]);
+      }
     }
-  }
 #pragma unroll 4
-  for (int k = j0 + 4; k < H; ++k) {
-    const float4 b = *reinterpret_cast<const float4*>(X11 + k * LD + j0);
+    for (int k = j0 + 4; k < H; ++k) {
+      const float4 b = *reinterpret_cast<const float4*>(X11 + k * LD + j0);
 #pragma unroll
-    for (int a = 0; a < TM; ++a) {
-      const float av = N21[(ti + 8 * a) * LD + k];
-      acc[a][0] = fmaf(av, b.x, acc[a][0]);
-      acc[a][1] = fmaf(av, b.y, acc[a][1]);
-      acc[a][2] = fmaf(av, b.z, acc[a][2]);
-      acc[a][3] = fmaf(av, b.w, acc[a][3]);
-    }
-  }
-#pragma unroll
-  for (int a = 0; a < TM; ++a)
-    *reinterpret_cast<float4*>(Mb + (ti + 8 * a) * LD + j0) = make_float4(acc[a][0], acc[a][1], acc[a][2], acc[a][3]);
-  __syncthreads();
-
-  // GEMM 2: X21_ij = -(sum_{k < i} X22_ik M_kj + M_ij). Row i = ti + 8a uses k < 8a
-  // for every ti and k in [8a, 8a + ti) besides: loop over blocks of 8 k's.
-#pragma unroll
-  for (int a = 0; a < TM; ++a)
-#pragma unroll
-    for (int c = 0; c < 4; ++c) acc[a][c] = 0.0f;
-#pragma unroll
-  for (int kb = 0; kb < TM; ++kb) {
-#pragma unroll
-    for (int kk = 0; kk < 8; ++kk) {
-      const int k = 8 * kb + kk;
-      const float4 b = *reinterpret_cast<const float4*>(Mb + k * LD + j0);
-#pragma unroll
-      for (int a = kb; a < TM; ++a) {
-        if (a == kb && kk >= ti) continue;  // k >= i: X22_ik is 0 (or the unit diagonal, added below)
-        const float av = X22[(ti + 8 * a) * LD + k];
+      for (int a = 0; a < TM; ++a) {
+        const float av = N21[(ti + 8 * a) * LD + k];
         acc[a][0] = fmaf(av, b.x, acc[a][0]);
         acc[a][1] = fmaf(av, b.y, acc[a][1]);
         acc[a][2] = fmaf(av, b.z, acc[a][2]);
         acc[a][3] = fmaf(av, b.w, acc[a][3]);
       }
     }
-  }
 #pragma unroll
-  for (int a = 0; a < TM; ++a) {
-    const int i = ti + 8 * a;
-    const float4 m = *reinterpret_cast<const float4*>(Mb + i * LD + j0);
-    *reinterpret_cast<float4*>(N21 + i * LD + j0) =
-        make_float4(-(acc[a][0] + m.x), -(acc[a][1] + m.y), -(acc[a][2] + m.z), -(acc[a][3] + m.w));
+    for (int a = 0; a < TM; ++a)
+      *reinterpret_cast<float4*>(Mb + (ti + 8 * a) * LD + j0) =
+          make_float4(acc[a][0], acc[a][1], acc[a][2], acc[a][3]);
+  }
+  __syncthreads();
+
+  // GEMM 2: X21_ij = -(sum_{k < i} X22_ik M_kj + M_ij). Row i = ti + 8a uses k < 8a
+  // for every ti and k in [8a, 8a + ti) besides: loop over blocks of 8 k's.
+  if (worker) {
+#pragma unroll
+    for (int a = 0; a < TM; ++a)
+#pragma unroll
+      for (int c = 0; c < 4; ++c) acc[a][c] = 0.0f;
+#pragma unroll
+    for (int kb = 0; kb < TM; ++kb) {
+#pragma unroll
+      for (int kk = 0; kk < 8; ++kk) {
+        const int k = 8 * kb + kk;
+        const float4 b = *reinterpret_cast<const float4*>(Mb + k * LD + j0);
+#pragma unroll
+        for (int a = kb; a < TM; ++a) {
+          if (a == kb && kk >= ti) continue;  // k >= i: X22_ik is 0 (or the unit diagonal, added below)
+          const float av = X22[(ti + 8 * a) * LD + k];
+          acc[a][0] = fmaf(av, b.x, acc[a][0]);
+          acc[a][1] = fmaf(av, b.y, acc[a][1]);
+          acc[a][2] = fmaf(av, b.z, acc[a][2]);
+          acc[a][3] = fmaf(av, b.w, acc[a][3]);
+        }
+      }
+    }
+#pragma unroll
+    for (int a = 0; a < TM; ++a) {
+      const int i = ti + 8 * a;
+      const float4 m = *reinterpret_cast<const float4*>(Mb + i * LD + j0);
+      *reinterpret_cast<float4*>(N21 + i * LD + j0) =
+          make_float4(-(acc[a][0] + m.x), -(acc[a][1] + m.y), -(acc[a][2] + m.z), -(acc[a][3] + m.w));
+    }
   }
   __syncthreads();
 }
@@ -303,26 +309,30 @@ __device__ bool store_as(DType out, void* X, const MatrixLocation& loc, const fl
 }
 
 template <int BT, int H>
-__device__ void merge_levels(float* S, int t) {
+__device__ void merge_levels(float* S, int t, bool worker) {
   if constexpr (H < BT) {
-    merge_level<BT, H>(S, t);
-    merge_levels<BT, 2 * H>(S, t);
+    merge_level<BT, H>(S, t, worker);
+    merge_levels<BT, 2 * H>(S, t, worker);
   }
 }
 
 // The inversion of one matrix held in S: 16 x 16 diagonal blocks by substitution (one
-// column per thread), then the merge levels. Ends with a barrier.
+// column per thread), then the merge levels. BT threads t < BT do the work; in a larger
+// block the others pass worker = false and only meet the barriers (every thread of the
+// block must call it). Ends with a barrier.
 template <int BT>
-__device__ void invert_in_shared(float* S, int t) {
+__device__ void invert_in_shared(float* S, int t, bool worker = true) {
   float x[base];
   const int o = (t / base) * base, j = t % base;
-  solve_base_column<BT>(S, o, j, x);
+  if (worker) solve_base_column<BT>(S, o, j, x);
   __syncthreads();
+  if (worker) {
 #pragma unroll
-  for (int i = 1; i < base; ++i)
-    if (i > j) S[(o + i) * ld<BT>() + o + j] = x[i];
+      for (int i = 1; i < base; ++i)
+        if (i > j) S[(o + i) * ld<BT>() + o + j] = x[i];
+  }
   __syncthreads();
-  merge_levels<BT, base>(S, t);
+  merge_levels<BT, base>(S, t, worker);
 }
 
 // One block per group of G matrices, BT threads per matrix: load N into shared memory,

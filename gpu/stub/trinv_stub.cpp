@@ -47,3 +47,10 @@ void DeviceBytes::fill32(std::uint32_t) { throw std::runtime_error("gpu::DeviceB
 void synchronize() { throw std::runtime_error("gpu::synchronize: not compiled (triscan was built without CUDA)"); }
 
 }  // namespace triscan::gpu
+
+namespace triscan::gpu {
+void chunk_wy(WyFamily, const ChunkPlan&, const WyGpuInputs&, const WyGpuOutputs&, const WyGpuOptions&,
+              std::int32_t*, std::int32_t*, void*) {
+  throw std::runtime_error("gpu::chunk_wy: not compiled (triscan was built without CUDA)");
+}
+}  // namespace triscan::gpu

@@ -14,6 +14,7 @@
 #include "triscan/matrix.hpp"
 #include "triscan/registry.hpp"
 #include "triscan/status.hpp"
+#include "triscan/wy.hpp"
 
 namespace triscan::gpu {
 
@@ -128,6 +129,60 @@ void invert_batch(const MethodSpec& method, index_t count, index_t n, index_t ba
                   index_t row_stride, DType in_type, const void* A, DType out_type, void* X,
                   std::int32_t* statuses = nullptr, std::int32_t* flag = nullptr,
                   void* stream = nullptr);
+
+// ---- Fused chunk WY (gpu/chunk_wy.cu; docs/gpu.md "Fused chunk WY") ---------------
+//
+// One kernel per (chunk, head) that reads k, v, beta (and the gates), forms the chunk
+// matrix N (never written to global memory), inverts I + N in shared memory and writes
+//     W = (I + N)^-1 diag(beta) (gamma ⊙ K),   U = (I + N)^-1 diag(beta) V
+// (and, optionally, the inverse X = (I + N)^-1 itself, as flash-linear-attention's
+// chunk_gated_delta_rule_fwd_intra returns it), with exactly the formulas of
+// include/triscan/wy.hpp for the families deltanet (gamma = 1) and gated (a scalar
+// log-decay per token and head; N_ij = beta_i <k_i, k_j> exp(G_i - G_j), gamma_i =
+// exp(G_i), G the in-chunk inclusive cumulative sum). kda and dplr have no GPU kernel.
+//
+// Arithmetic: K K^T and the two products with the inverse on tensor cores (mma.sync
+// m16n8k16, exact 16-bit products, fp32 accumulation); N, the inverse (trinv/
+// recursive_merge, base 16, in fp32 with fp64 base blocks) and the column scalings in
+// fp32; with WyGpuOptions::split_products (default) the scaled inverse enters the
+// W and U products as a sum of two 16-bit numbers (hi + lo, |x - hi - lo| <= 2^-16 |x|
+// for bf16), otherwise rounded once to the input type (flash-linear-attention's choice).
+// Error bounds: docs/gpu.md.
+struct WyGpuInputs {
+  DType dtype = DType::bf16;    // k, v and beta: bf16 or fp16
+  const void* k = nullptr;      // [B, T, Hk, dk]
+  const void* v = nullptr;      // [B, T, H, dv]
+  const void* beta = nullptr;   // [B, T, H]
+  const float* g = nullptr;     // gated: [B, T, H] fp32 natural-log decays (ignored for deltanet)
+  index_t dk = 128, dv = 128;   // dk == dv in {64, 128}
+  index_t key_heads = 0;        // Hk (0 = H); value head h reads key head h * Hk / H
+};
+struct WyGpuOutputs {
+  DType dtype = DType::bf16;    // w, u and inverse: bf16, fp16 or fp32
+  void* w = nullptr;            // [B, T, H, dk]
+  void* u = nullptr;            // [B, T, H, dv]
+  void* inverse = nullptr;      // optional: [B, T, H, BT], (I + N)^-1 (1 on the diagonal, 0 above)
+};
+struct WyGpuOptions {
+  // The inversion: trinv/recursive_merge (base = 16) is the only method fused so far.
+  MethodSpec method = MethodSpec::parse("trinv/recursive_merge");
+  bool cumulative_g = false;    // as WyOptions::cumulative_g (g already holds in-chunk sums)
+  bool log2_g = false;          // g in base-2 logarithms (decay 2^g), as flash-linear-attention
+                                // >= 0.6 passes its cumulative gates; scaled by ln 2 in fp64
+  bool split_products = true;   // see above
+};
+// The [B, T, H, ·] layout of `plan` (BT in {32, 64, 128}), asynchronously on `stream`.
+// Pointers are device pointers, 16-byte aligned; outputs must not overlap inputs.
+// Only rows [bos, eos) of each sequence are written. Statuses per chunk and head
+// ([chunk_rows, H], as invert_chunks) and the worst in *flag:
+//   nonfinite_input  a NaN or Inf in a read k, v, beta or g of the chunk (g = -inf too);
+//   overflow         finite inputs, but N, the inverse, W or U left the fp32 range or an
+//                    output entry beyond the output type's largest finite value.
+// A flagged chunk's outputs hold what was computed. Bad arguments throw
+// std::invalid_argument naming them before anything is launched.
+void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in, const WyGpuOutputs& out,
+              const WyGpuOptions& options = {}, std::int32_t* statuses = nullptr, std::int32_t* flag = nullptr,
+              void* stream = nullptr);
 
 // ---- Vendor baselines (gpu/baselines.cu), for benchmarks -------------------------
 

@@ -329,6 +329,30 @@ int triscan_gpu_invert_batch(const char* method, int64_t count, int64_t n, int64
                              int64_t row_stride, int in_dtype, const void* A, int out_dtype,
                              void* X, int32_t* statuses, int32_t* flag, void* stream);
 
+/* ---- GPU: fused chunk WY (device pointers; link -ltriscan_gpu) -----------------------
+ *
+ * W, U (and optionally Ainv = (I + N)^-1) of triscan_chunk_wy in ONE kernel per chunk and
+ * head (docs/gpu.md "Fused chunk WY"): N is formed on tensor cores and never written.
+ * family TRISCAN_WY_DELTANET or TRISCAN_WY_GATED (others: TRISCAN_ERROR_UNSUPPORTED);
+ * BT in {32, 64, 128}; dk = dv in {64, 128} (BT = 128: 128). in_dtype TRISCAN_BF16 or
+ * TRISCAN_FP16 for k [B, T, Hk, dk], v [B, T, H, dv] and beta [B, T, H]; g [B, T, H]
+ * fp32 natural-log decays (gated; per token, or in-chunk sums with TRISCAN_CUMULATIVE_G
+ * in flags); out_dtype any GPU dtype for W, U and Ainv ([B, T, H, BT], may be NULL).
+ * flags: TRISCAN_CUMULATIVE_G; TRISCAN_G_LOG2 (g in base-2 logarithms, decay 2^g, as
+ * flash-linear-attention >= 0.6 passes its cumulative gates); TRISCAN_ROUNDED_PRODUCTS
+ * (the inverse enters the W/U products rounded once to in_dtype, as
+ * flash-linear-attention does; default: as a hi + lo pair, ~16 more bits). cu_seqlens in HOST memory (as triscan_gpu_invert_chunks).
+ * statuses [chunk_rows, H] and flag as for triscan_gpu_invert_chunks: nonfinite_input,
+ * overflow. Every pointer 16-byte aligned; outputs must not overlap inputs. */
+#define TRISCAN_ROUNDED_PRODUCTS 16u
+#define TRISCAN_G_LOG2 32u
+int triscan_gpu_chunk_wy(int family, int64_t B, int64_t T, int64_t H, int64_t key_heads,
+                         int64_t dk, int64_t dv, int64_t BT, const int64_t* cu_seqlens,
+                         int64_t cu_seqlens_len, int in_dtype, const void* k, const void* v,
+                         const void* beta, const float* g, int out_dtype, void* W, void* U,
+                         void* Ainv, unsigned flags, int32_t* statuses, int32_t* flag,
+                         void* stream);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

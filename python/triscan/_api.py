@@ -387,6 +387,78 @@ def solve_tril(A, cu_seqlens=None, chunk_indices=None, output_dtype="float32", m
     return _cpu_out(x, st, worst, out_name, status, "triscan.solve_tril", as_torch)
 
 
+CUMULATIVE_G, ROUNDED_PRODUCTS, G_LOG2 = 4, 16, 32
+_WY_DELTANET, _WY_GATED = 0, 1
+
+
+def chunk_gated_delta_rule_fwd_intra(k, v, g=None, beta=None, cu_seqlens=None, chunk_size=64, chunk_indices=None,
+                                     *, log2_gates=True, rounded_products=False, output_inverse=True,
+                                     status="raise"):
+    """Drop-in for flash-linear-attention's
+    ``fla.ops.gated_delta_rule.chunk_fwd.chunk_gated_delta_rule_fwd_intra`` (>= 0.6) on the
+    GPU: returns (w, u, A) for k [B, T, H, K], v [B, T, HV, V], beta [B, T, HV] (k's
+    dtype, bfloat16 or float16) and g [B, T, HV] float32 in-chunk cumulative log-decays
+    (None: ungated DeltaNet), with w [B, T, HV, K], u [B, T, HV, V] and A = (I + N)^-1
+    [B, T, HV, BT] in k's dtype, from triscan's fused kernel (one launch; docs/gpu.md).
+
+    As in FLA >= 0.6, g is in base-2 logarithms (its chunk_local_cumsum scales by 1/ln 2
+    and the kernels use exp2); log2_gates=False takes natural logarithms. triscan's own
+    keywords: rounded_products (round the inverse once to k's dtype in the W/U products,
+    as FLA does; default: a hi + lo pair), output_inverse (False: A is None, one write
+    less) and status ("raise" | "return" | "ignore", see triscan.invert; "return" appends
+    the [chunk_rows, HV] status tensor).
+    """
+    _check_status_mode(status)
+    torch = _torch()
+    for name, x in (("k", k), ("v", v), ("beta", beta)):
+        if not (_is_tensor(x) and x.is_cuda):
+            raise TriscanArgumentError("%s: expected a torch CUDA tensor, got %s" % (name, type(x).__name__))
+    if k.dim() != 4 or v.dim() != 4 or beta.dim() != 3:
+        raise TriscanArgumentError("expected k [B, T, H, K], v [B, T, HV, V], beta [B, T, HV]; got %s, %s, %s"
+                                   % (tuple(k.shape), tuple(v.shape), tuple(beta.shape)))
+    B, T, H, K = k.shape
+    HV, V = v.shape[2], v.shape[3]
+    if tuple(v.shape[:2]) != (B, T) or tuple(beta.shape) != (B, T, HV):
+        raise TriscanArgumentError("shapes disagree: k %s, v %s, beta %s" % (tuple(k.shape), tuple(v.shape),
+                                                                              tuple(beta.shape)))
+    if v.dtype != k.dtype or beta.dtype != k.dtype:
+        raise TriscanArgumentError("k, v and beta must share a dtype (got %s, %s, %s)" % (k.dtype, v.dtype, beta.dtype))
+    if g is not None:
+        if not (_is_tensor(g) and g.is_cuda) or tuple(g.shape) != (B, T, HV) or g.dtype != torch.float32:
+            raise TriscanArgumentError("g: expected a float32 CUDA tensor [B, T, HV] = %s" % ((B, T, HV),))
+    cu = _host_cu_seqlens(cu_seqlens)
+    BT = int(chunk_size)
+    _check_chunk_indices(chunk_indices, cu, BT)
+    in_code = _gpu_code(k.dtype, "k")
+    lib = _lib.gpu()
+    k, v, beta = k.contiguous(), v.contiguous(), beta.contiguous()
+    g = g.contiguous() if g is not None else None
+    Teff = _effective_length(cu, T)
+    rows = chunk_rows(B, Teff, BT, cu)
+    w = torch.zeros((B, T, HV, K), dtype=k.dtype, device=k.device)
+    u = torch.zeros((B, T, HV, V), dtype=k.dtype, device=k.device)
+    A = torch.zeros((B, T, HV, BT), dtype=k.dtype, device=k.device) if output_inverse else None
+    st = torch.empty((rows, HV), dtype=torch.int32, device=k.device) if status != "ignore" else None
+    flag = torch.empty(1, dtype=torch.int32, device=k.device) if status == "raise" else None
+    flags = CUMULATIVE_G | (G_LOG2 if log2_gates else 0) | (ROUNDED_PRODUCTS if rounded_products else 0)
+    with torch.cuda.device(k.device):
+        stream = torch.cuda.current_stream(k.device).cuda_stream
+        _check(lib.triscan_gpu_chunk_wy(_WY_GATED if g is not None else _WY_DELTANET, B, Teff, HV, H, K, V, BT,
+                                        _ptr(cu) if cu is not None else None, 0 if cu is None else cu.size, in_code,
+                                        k.data_ptr(), v.data_ptr(), beta.data_ptr(),
+                                        g.data_ptr() if g is not None else None, in_code, w.data_ptr(),
+                                        u.data_ptr(), A.data_ptr() if A is not None else None, flags,
+                                        st.data_ptr() if st is not None else None,
+                                        flag.data_ptr() if flag is not None else None, stream))
+    if status == "raise":
+        worst = int(flag.item())
+        if worst != 0:
+            _raise_flagged(st.to("cpu").numpy(), worst, "triscan.chunk_gated_delta_rule_fwd_intra")
+    if status == "return":
+        return w, u, A, st
+    return w, u, A
+
+
 def set_cpu_threads(threads):
     """Worker threads of the CPU functions (0 = all cores); results never depend on it."""
     _check(_lib.cpu().triscan_set_cpu_threads(int(threads)))

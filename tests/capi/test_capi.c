@@ -342,6 +342,10 @@ static void test_gpu_entry(void) {
     CHECK_ERROR(triscan_gpu_invert_batch(NULL, 1, 16, 256, 16, TRISCAN_FP32, host, TRISCAN_FP32,
                                          host, NULL, &flag, NULL),
                 TRISCAN_ERROR_NOT_COMPILED, "not compiled");
+    CHECK_ERROR(triscan_gpu_chunk_wy(TRISCAN_WY_DELTANET, 1, 64, 1, 0, 64, 64, 64, NULL, 0, TRISCAN_BF16,
+                                     host, host, host, NULL, TRISCAN_BF16, host, host, NULL, 0u, NULL,
+                                     &flag, NULL),
+                TRISCAN_ERROR_NOT_COMPILED, "not compiled");
     CHECK(strcmp(triscan_gpu_methods(), "") == 0, "methods without CUDA: '%s'",
           triscan_gpu_methods());
     return;

@@ -178,4 +178,89 @@ TEST(CapiGpu, ArgumentErrorsBeforeLaunch) {
   triscan::gpu::synchronize();
 }
 
+// triscan_gpu_chunk_wy is gpu::chunk_wy: the same bits on the same inputs (gated, cu_seqlens,
+// grouped heads, log2 gates), and its own argument errors before any launch.
+TEST(CapiGpu, ChunkWyEqualsTheCppCallBitForBit) {
+  REQUIRE_GPU();
+  const std::int64_t T = 150, H = 4, Hk = 2, D = 64, BT = 32;
+  const std::vector<std::int64_t> cu = {0, 40, 150};
+  std::vector<double> k(T * Hk * D), v(T * H * D), beta(T * H);
+  std::vector<float> g(T * H);
+  for (std::size_t e = 0; e < k.size(); ++e) k[e] = 0.1 * std::sin(0.7 * static_cast<double>(e));
+  for (std::size_t e = 0; e < v.size(); ++e) v[e] = std::cos(0.3 * static_cast<double>(e));
+  for (std::size_t e = 0; e < beta.size(); ++e) beta[e] = 0.5 + 0.4 * std::sin(static_cast<double>(e));
+  for (std::size_t e = 0; e < g.size(); ++e) g[e] = -0.2f * static_cast<float>(e % 7) / 7.0f;
+  const auto kb = triscan::gpu::encode(k, DType::bf16, nullptr), vb = triscan::gpu::encode(v, DType::bf16, nullptr),
+             bb = triscan::gpu::encode(beta, DType::bf16, nullptr);
+  DeviceBytes dk(kb.size()), dv(vb.size()), db(bb.size()), dg(4 * g.size());
+  dk.upload(kb.data(), kb.size());
+  dv.upload(vb.data(), vb.size());
+  db.upload(bb.data(), bb.size());
+  dg.upload(g.data(), 4 * g.size());
+  const std::size_t wbytes = static_cast<std::size_t>(T * H * D) * 2, ibytes = static_cast<std::size_t>(T * H * BT) * 2;
+  DeviceBytes w1(wbytes), u1(wbytes), x1(ibytes), w2(wbytes), u2(wbytes), x2(ibytes), st(4 * 64), fl(4);
+  for (DeviceBytes* o : {&w1, &u1, &x1, &w2, &u2, &x2}) o->fill32(0x7fc17fc1u);
+  ASSERT_EQ(triscan_gpu_chunk_wy(TRISCAN_WY_GATED, 1, T, H, Hk, D, D, BT, cu.data(), 3, TRISCAN_BF16, dk.data(),
+                                 dv.data(), db.data(), static_cast<const float*>(dg.data()), TRISCAN_BF16, w1.data(),
+                                 u1.data(), x1.data(), TRISCAN_G_LOG2, static_cast<std::int32_t*>(st.data()),
+                                 static_cast<std::int32_t*>(fl.data()), nullptr),
+            TRISCAN_SUCCESS)
+      << triscan_last_error();
+  triscan::ChunkLayout L;
+  L.batch = 1;
+  L.length = T;
+  L.heads = H;
+  L.chunk = BT;
+  L.cu_seqlens = cu;
+  const triscan::gpu::ChunkPlan plan(L);
+  triscan::gpu::WyGpuInputs gi;
+  gi.k = dk.data();
+  gi.v = dv.data();
+  gi.beta = db.data();
+  gi.g = static_cast<const float*>(dg.data());
+  gi.dk = gi.dv = D;
+  gi.key_heads = Hk;
+  triscan::gpu::WyGpuOutputs go;
+  go.w = w2.data();
+  go.u = u2.data();
+  go.inverse = x2.data();
+  triscan::gpu::WyGpuOptions opt;
+  opt.log2_g = true;
+  triscan::gpu::chunk_wy(triscan::WyFamily::gated, plan, gi, go, opt);
+  triscan::gpu::synchronize();
+  std::int32_t flag = -1;
+  fl.download(&flag, 4);
+  EXPECT_EQ(flag, 0);
+  for (auto [a, b] : {std::pair<DeviceBytes*, DeviceBytes*>{&w1, &w2}, {&u1, &u2}, {&x1, &x2}}) {
+    std::vector<unsigned char> ha(a->size()), hb(b->size());
+    a->download(ha.data(), ha.size());
+    b->download(hb.data(), hb.size());
+    EXPECT_EQ(ha, hb);
+    std::size_t poisoned = 0;
+    for (std::size_t e = 0; e + 1 < ha.size(); e += 2) poisoned += ha[e] == 0xc1 && ha[e + 1] == 0x7f;
+    EXPECT_LT(poisoned, ha.size() / 4) << "outputs mostly unwritten";
+  }
+
+  auto* p = static_cast<unsigned char*>(dk.data());
+  EXPECT_EQ(triscan_gpu_chunk_wy(TRISCAN_WY_KDA, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p,
+                                 nullptr, TRISCAN_BF16, p, p, nullptr, 0, nullptr, nullptr, nullptr),
+            TRISCAN_ERROR_UNSUPPORTED);
+  EXPECT_NE(std::string(triscan_last_error()).find("kda"), std::string::npos) << triscan_last_error();
+  EXPECT_EQ(triscan_gpu_chunk_wy(TRISCAN_WY_DELTANET, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_FP32, p, p, p,
+                                 nullptr, TRISCAN_BF16, p, p, nullptr, 0, nullptr, nullptr, nullptr),
+            TRISCAN_ERROR_INVALID_DTYPE);
+  EXPECT_EQ(triscan_gpu_chunk_wy(TRISCAN_WY_DELTANET, 1, T, H, Hk, 96, 96, BT, nullptr, 0, TRISCAN_BF16, p, p, p,
+                                 nullptr, TRISCAN_BF16, p, p, nullptr, 0, nullptr, nullptr, nullptr),
+            TRISCAN_ERROR_UNSUPPORTED);
+  EXPECT_EQ(triscan_gpu_chunk_wy(TRISCAN_WY_GATED, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p,
+                                 nullptr, TRISCAN_BF16, w1.data(), u1.data(), nullptr, 0, nullptr, nullptr, nullptr),
+            TRISCAN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(triscan_last_error()).find("g is NULL"), std::string::npos) << triscan_last_error();
+  EXPECT_EQ(triscan_gpu_chunk_wy(TRISCAN_WY_DELTANET, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p,
+                                 nullptr, TRISCAN_BF16, w1.data(), u1.data(), nullptr, 1024u, nullptr, nullptr,
+                                 nullptr),
+            TRISCAN_ERROR_INVALID_ARGUMENT);
+  triscan::gpu::synchronize();
+}
+
 }  // namespace

@@ -1,0 +1,131 @@
+// gpu/chunk_wy.cu — host side of the fused chunk WY kernel (include/triscan/gpu.hpp
+// "Fused chunk WY"): argument checks and the dispatch over (BT, D) to the instantiations
+// in gpu/chunk_wy_bt*.cu. Design and bounds: docs/gpu.md.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "gpu/chunk_wy_kernel.cuh"
+#include "gpu/cuda_check.hpp"
+#include "gpu/trinv.cuh"
+#include "triscan/gpu.hpp"
+
+namespace triscan::gpu {
+namespace {
+
+[[noreturn]] void bad(const std::string& msg) {
+  throw std::invalid_argument("gpu::chunk_wy: " + msg);
+}
+
+void check_pointer(const void* p, const char* what) {
+  if (!p) bad(std::string("null ") + what);
+  if (reinterpret_cast<std::uintptr_t>(p) % 16 != 0)
+    bad(std::string(what) + " is not 16-byte aligned");
+}
+
+struct Span {
+  const char* name;
+  std::uintptr_t begin, end;
+};
+bool overlap(const Span& a, const Span& b) {
+  return a.begin < b.end && b.begin < a.end;
+}
+
+}  // namespace
+
+void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in,
+              const WyGpuOutputs& out, const WyGpuOptions& options, std::int32_t* statuses,
+              std::int32_t* flag, void* stream) {
+  if (family != WyFamily::deltanet && family != WyFamily::gated)
+    bad("family '" + wy_family_name(family) +
+        "' has no GPU kernel (GPU families: deltanet, gated)");
+  if (options.method.name != "trinv/recursive_merge")
+    bad("method '" + options.method.name +
+        "' is not fused (fused: trinv/recursive_merge, base=16)");
+  options.method.check_keys({"base"});
+  if (options.method.get_int("base", 16, 1, 1 << 20) != 16)
+    bad("trinv/recursive_merge is fused with base = 16 only (got base=" +
+        options.method.params.at("base") + ")");
+  if (in.dtype != DType::bf16 && in.dtype != DType::fp16)
+    bad("input dtype " + std::string(dtype_name(in.dtype)) +
+        " not supported (bf16 or fp16: the tensor-core operands)");
+  if (out.dtype != DType::bf16 && out.dtype != DType::fp16 && out.dtype != DType::fp32)
+    bad("unknown output dtype " + std::to_string(static_cast<int>(out.dtype)));
+  const ChunkLayout& layout = plan.layout();
+  const int bt = static_cast<int>(layout.chunk);
+  if (bt != 32 && bt != 64 && bt != 128)
+    bad("chunk size " + std::to_string(bt) + " not in {32, 64, 128}");
+  if (in.dk != in.dv || (in.dk != 64 && in.dk != 128))
+    bad("dk = " + std::to_string(in.dk) + ", dv = " + std::to_string(in.dv) +
+        ": the kernel has dk = dv in {64, 128}");
+  if (bt == 128 && in.dk != 128) bad("chunk size 128 needs dk = dv = 128");
+  const index_t H = layout.heads;
+  const index_t Hk = in.key_heads == 0 ? H : in.key_heads;
+  if (Hk < 1 || H % Hk != 0)
+    bad("key_heads " + std::to_string(in.key_heads) + " does not divide heads " +
+        std::to_string(H));
+
+  detail::MatrixAddressing addr = detail::chunk_addressing(plan);
+  if (flag)
+    check_cuda(cudaMemsetAsync(flag, 0, sizeof(int), static_cast<cudaStream_t>(stream)),
+               "cudaMemsetAsync(flag)");
+  if (addr.count == 0) return;
+  check_pointer(in.k, "k");
+  check_pointer(in.v, "v");
+  check_pointer(in.beta, "beta");
+  if (family == WyFamily::gated) check_pointer(in.g, "g");
+  check_pointer(out.w, "w");
+  check_pointer(out.u, "u");
+  if (out.inverse) check_pointer(out.inverse, "inverse");
+
+  // Byte ranges: rows = B * T token rows (the packed total with cu_seqlens).
+  const index_t rows = layout.cu_seqlens.empty() ? layout.batch * layout.length : layout.length;
+  const std::size_t isz = 2, osz = out.dtype == DType::fp32 ? 4 : 2;
+  auto span = [](const char* name, const void* p, std::size_t bytes) {
+    const auto b = reinterpret_cast<std::uintptr_t>(p);
+    return Span{name, b, b + bytes};
+  };
+  const std::size_t r = static_cast<std::size_t>(rows);
+  std::vector<Span> inputs = {span("k", in.k, r * Hk * in.dk * isz),
+                              span("v", in.v, r * H * in.dv * isz),
+                              span("beta", in.beta, r * H * isz)};
+  if (family == WyFamily::gated) inputs.push_back(span("g", in.g, r * H * sizeof(float)));
+  std::vector<Span> outputs = {span("w", out.w, r * H * in.dk * osz),
+                               span("u", out.u, r * H * in.dv * osz)};
+  if (out.inverse) outputs.push_back(span("inverse", out.inverse, r * H * bt * osz));
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    for (const Span& s : inputs)
+      if (overlap(outputs[i], s))
+        bad(std::string("output ") + outputs[i].name + " overlaps input " + s.name);
+    for (std::size_t j = 0; j < i; ++j)
+      if (overlap(outputs[i], outputs[j]))
+        bad(std::string("outputs ") + outputs[i].name + " and " + outputs[j].name + " overlap");
+  }
+
+  detail::ChunkWyArgs args{in.k,
+                           in.v,
+                           in.beta,
+                           family == WyFamily::gated ? in.g : nullptr,
+                           options.cumulative_g,
+                           options.log2_g,
+                           options.split_products,
+                           static_cast<int>(Hk),
+                           out.w,
+                           out.u,
+                           out.inverse,
+                           statuses,
+                           flag};
+  auto s = static_cast<cudaStream_t>(stream);
+  const int d = static_cast<int>(in.dk);
+  if (bt == 32)
+    return d == 64 ? detail::launch_chunk_wy<32, 64>(in.dtype, out.dtype, addr, args, s)
+                   : detail::launch_chunk_wy<32, 128>(in.dtype, out.dtype, addr, args, s);
+  if (bt == 64)
+    return d == 64 ? detail::launch_chunk_wy<64, 64>(in.dtype, out.dtype, addr, args, s)
+                   : detail::launch_chunk_wy<64, 128>(in.dtype, out.dtype, addr, args, s);
+  detail::launch_chunk_wy<128, 128>(in.dtype, out.dtype, addr, args, s);
+}
+
+}  // namespace triscan::gpu

@@ -1,0 +1,7 @@
+// gpu/chunk_wy_bt128.cu — the BT = 128 instantiations of the fused chunk WY kernel
+// (gpu/chunk_wy_kernel.cuh), every input x output dtype.
+#include "gpu/chunk_wy_kernel.cuh"
+
+namespace triscan::gpu {
+TRISCAN_INSTANTIATE_LAUNCH_CHUNK_WY(128, 128);
+}  // namespace triscan::gpu

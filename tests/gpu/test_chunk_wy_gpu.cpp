@@ -1,0 +1,496 @@
+// The fused chunk WY kernel (gpu::chunk_wy, gpu/chunk_wy_kernel.cuh) against the CPU
+// chunk WY in fp64 (triscan::chunk_wy, itself checked against the MPFR token recurrence in
+// tests/wy) on the same 16-bit inputs, entry by entry, under a first-order componentwise
+// bound derived in docs/gpu.md ("Fused chunk WY: error bound"):
+//
+//   |N^ - N|_ij <= e_N(i,j) = (gamma_D(u_tc) + 2 u + (|G_i - G_j| + 4) u) beta_i sum_c |k_ic k_jc|
+//   e^(G_i-G_j) |X^ - X|    <= E_X = M^-1 E_N M^-1 + (gamma_2BT(u) + 3 gamma_16(u64)) (2 M^-2 -
+//   M^-1) |W^ - W|    <= u_out |W| + E_X |S| |K| + e_P M^-1 |S| |K|, e_P = u + (|G|_max + 6) u +
+//   e_split + gamma_2BT(u_tc)
+// with u = 2^-24 (fp32), u_tc = 2^-23 (tensor-core fp32 accumulation truncates: Fasi,
+// Higham, Mikaitis, Pranesh, PeerJ CS 2021), M = I - |N| the comparison matrix
+// (|X| <= M^-1), S = diag(beta gamma) for W and diag(beta) for U, e_split = u_in^2 (1 +
+// u_in) for the hi + lo operand (u_in for a single rounding) plus the 16-bit format's
+// subnormal half-spacing relative to the entry. Rows past a sequence's end must keep the
+// poison. Every test skips visibly without a usable GPU.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "tests/gpu/test_trinv_gpu_util.hpp"
+#include "triscan/gpu.hpp"
+#include "triscan/wy.hpp"
+#include "validation/generators.hpp"
+
+using namespace triscan;
+using namespace triscan::gpu_test;
+using triscan::validation::ChunkProblem;
+using triscan::validation::GeneratorParams;
+
+namespace {
+
+struct Case {
+  std::string generator = "deltanet";
+  double gate = -0.1;  // gated only
+  index_t batch = 2, length = 200, heads = 4, key_heads = 2, chunk = 64, d = 128;
+  std::vector<std::int64_t> cu_seqlens;
+  DType in = DType::bf16, out = DType::bf16;
+  bool split = true, cumulative_g = false, with_inverse = true;
+  std::uint64_t seed = 1;
+};
+
+WyFamily family_of(const Case& c) {
+  return c.generator == "gated" ? WyFamily::gated : WyFamily::deltanet;
+}
+
+struct Inputs {
+  ChunkLayout layout;
+  index_t rows = 0, Hk = 0;
+  std::vector<double> k, v, beta, g;         // what the kernel sees (rounded)
+  std::vector<unsigned char> kb, vb, betab;  // device bytes
+  std::vector<float> gf;
+};
+
+Inputs make_inputs(const Case& c) {
+  Inputs in;
+  in.layout.batch = c.batch;
+  in.layout.length = c.length;
+  in.layout.heads = c.heads;
+  in.layout.chunk = c.chunk;
+  in.layout.cu_seqlens = c.cu_seqlens;
+  GeneratorParams gp;
+  gp.name = c.generator;
+  gp.seed = c.seed;
+  gp.dk = c.d;
+  gp.dv = c.d;
+  if (c.generator == "gated") gp.gate = c.gate;
+  const ChunkProblem p = validation::make_chunk_problem(gp, in.layout, c.key_heads);
+  in.Hk = p.key_heads;
+  in.rows = c.cu_seqlens.empty() ? c.batch * c.length : c.length;
+  in.kb = encode(p.tensors.at("k").data, c.in, &in.k);
+  in.vb = encode(p.tensors.at("v").data, c.in, &in.v);
+  in.betab = encode(p.tensors.at("beta").data, c.in, &in.beta);
+  if (c.generator == "gated") {
+    const auto& g = p.tensors.at(c.cumulative_g ? "g" : "g_token").data;
+    for (double x : g) in.gf.push_back(static_cast<float>(x));
+    in.g.assign(in.gf.begin(), in.gf.end());
+  }
+  return in;
+}
+
+struct GpuResult {
+  std::vector<unsigned char> w, u, inv;
+  std::vector<std::int32_t> statuses;
+  std::int32_t flag = -1;
+};
+
+GpuResult run_gpu(const Case& c, const Inputs& in) {
+  gpu::ChunkPlan plan(in.layout);
+  const std::size_t r = static_cast<std::size_t>(in.rows), H = static_cast<std::size_t>(c.heads);
+  const std::size_t wbytes = r * H * c.d * dtype_bytes(c.out),
+                    ibytes = r * H * c.chunk * dtype_bytes(c.out);
+  const auto nstat = static_cast<std::size_t>(plan.chunk_rows()) * H;
+  gpu::DeviceBytes dk(in.kb.size()), dv(in.vb.size()), db(in.betab.size()),
+      dg(std::max<std::size_t>(16, 4 * in.gf.size())), dw(wbytes), du(wbytes), dx(ibytes),
+      ds(4 * nstat + 4), df(4);
+  dk.upload(in.kb.data(), in.kb.size());
+  dv.upload(in.vb.data(), in.vb.size());
+  db.upload(in.betab.data(), in.betab.size());
+  if (!in.gf.empty()) dg.upload(in.gf.data(), 4 * in.gf.size());
+  for (gpu::DeviceBytes* o : {&dw, &du, &dx}) o->fill32(poison_word(c.out));
+  ds.fill32(0xffffffffu);
+  df.fill32(0xffffffffu);
+  gpu::WyGpuInputs gi;
+  gi.dtype = c.in;
+  gi.k = dk.data();
+  gi.v = dv.data();
+  gi.beta = db.data();
+  gi.g = in.gf.empty() ? nullptr : static_cast<const float*>(dg.data());
+  gi.dk = gi.dv = c.d;
+  gi.key_heads = c.key_heads;
+  gpu::WyGpuOutputs go;
+  go.dtype = c.out;
+  go.w = dw.data();
+  go.u = du.data();
+  go.inverse = c.with_inverse ? dx.data() : nullptr;
+  gpu::WyGpuOptions opt;
+  opt.split_products = c.split;
+  opt.cumulative_g = c.cumulative_g;
+  gpu::chunk_wy(family_of(c), plan, gi, go, opt, static_cast<std::int32_t*>(ds.data()),
+                static_cast<std::int32_t*>(df.data()));
+  gpu::synchronize();
+  GpuResult res;
+  res.w.resize(wbytes);
+  res.u.resize(wbytes);
+  res.inv.resize(ibytes);
+  dw.download(res.w.data(), wbytes);
+  du.download(res.u.data(), wbytes);
+  dx.download(res.inv.data(), ibytes);
+  res.statuses.resize(nstat + 1);
+  ds.download(res.statuses.data(), 4 * (nstat + 1));
+  df.download(&res.flag, 4);
+  return res;
+}
+
+struct CpuResult {
+  std::vector<double> w, u, N;
+};
+
+CpuResult run_cpu(const Case& c, const Inputs& in) {
+  CpuResult ref;
+  const std::size_t r = static_cast<std::size_t>(in.rows), H = static_cast<std::size_t>(c.heads);
+  ref.w.assign(r * H * c.d, 0.0);
+  ref.u.assign(r * H * c.d, 0.0);
+  ref.N.assign(r * H * c.chunk, 0.0);
+  WyInputs<double> wi;
+  wi.k = in.k.data();
+  wi.v = in.v.data();
+  wi.beta = in.beta.data();
+  wi.g = in.g.empty() ? nullptr : in.g.data();
+  wi.dk = wi.dv = c.d;
+  wi.key_heads = c.key_heads;
+  WyOutputs<double> wo;
+  wo.w = ref.w.data();
+  wo.u = ref.u.data();
+  wo.A = ref.N.data();
+  WyOptions opt;
+  opt.cumulative_g = c.cumulative_g;
+  opt.check_accuracy = false;
+  const Status s = chunk_wy(family_of(c), in.layout, wi, wo, opt);
+  EXPECT_EQ(s, Status::ok) << "CPU fp64 reference";
+  return ref;
+}
+
+// In-chunk inclusive cumulative log-decays of chunk rows [row0, row0 + m), head h.
+std::vector<double> chunk_G(const Case& c, const Inputs& in, index_t row0, index_t m, index_t h) {
+  std::vector<double> G(static_cast<std::size_t>(m), 0.0);
+  if (in.g.empty()) return G;
+  double run = 0.0;
+  for (index_t i = 0; i < m; ++i) {
+    const double gi = in.g[static_cast<std::size_t>((row0 + i) * c.heads + h)];
+    G[static_cast<std::size_t>(i)] = c.cumulative_g ? gi : (run += gi);
+  }
+  return G;
+}
+
+// Checks one GPU run entry by entry; returns the largest error / bound ratio seen.
+double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResult& ref) {
+  const double u = std::ldexp(1.0, -24), u_tc = std::ldexp(1.0, -23), u64 = std::ldexp(1.0, -53);
+  const double uin = unit_roundoff(c.in), uout = unit_roundoff(c.out);
+  const double eta_in = half_min_subnormal(c.in), eta_out = half_min_subnormal(c.out);
+  const index_t D = c.d, BT = c.chunk, H = c.heads;
+  const double e_split = c.split ? uin * uin * (1 + uin) : uin;
+  double worst = 0.0;
+  int fails = 0;
+  for (const ChunkRef& ch : enumerate_chunks(in.layout)) {
+    const index_t row0 = ch.offset / (H * BT);  // token row of the chunk's first row
+    const index_t m = ch.size, h = ch.head;
+    {
+      const index_t hk = h * in.Hk / H;
+      const std::vector<double> G = chunk_G(c, in, row0, m, h);
+      double Gmax = 0.0;
+      for (double x : G) Gmax = std::max(Gmax, std::fabs(x));
+      auto kat = [&](index_t i, index_t col) {
+        return in.k[static_cast<std::size_t>(((row0 + i) * in.Hk + hk) * D + col)];
+      };
+      auto vat = [&](index_t i, index_t col) {
+        return in.v[static_cast<std::size_t>(((row0 + i) * H + h) * D + col)];
+      };
+      auto bat = [&](index_t i) { return in.beta[static_cast<std::size_t>((row0 + i) * H + h)]; };
+      auto Nat = [&](index_t i, index_t j) {
+        return ref.N[static_cast<std::size_t>(((row0 + i) * H + h) * BT + j)];
+      };
+      // E_N and M^-1.
+      std::vector<double> EN(static_cast<std::size_t>(m * m), 0.0), Minv(EN.size(), 0.0);
+      const double gD = gamma_n(static_cast<int>(D), u_tc);
+      for (index_t i = 0; i < m; ++i)
+        for (index_t j = 0; j < i; ++j) {
+          double s = 0.0;
+          for (index_t col = 0; col < D; ++col) s += std::fabs(kat(i, col) * kat(j, col));
+          const double d = G[static_cast<std::size_t>(i)] - G[static_cast<std::size_t>(j)];
+          EN[static_cast<std::size_t>(i * m + j)] =
+              (gD + 2 * u + (std::fabs(d) + 4) * u) * std::fabs(bat(i)) * s * std::exp(d);
+        }
+      for (index_t j = 0; j < m; ++j) {
+        Minv[static_cast<std::size_t>(j * m + j)] = 1.0;
+        for (index_t i = j + 1; i < m; ++i) {
+          double s = 0.0;
+          for (index_t k = j; k < i; ++k)
+            s += std::fabs(Nat(i, k)) * Minv[static_cast<std::size_t>(k * m + j)];
+          Minv[static_cast<std::size_t>(i * m + j)] = s;
+        }
+      }
+      const std::vector<double> B =
+          merge_bound_matrix(m, [&](index_t i, index_t j) { return Nat(i, j); });
+      const double c_merge = gamma_n(static_cast<int>(2 * BT), u) + 3 * gamma_n(16, u64);
+      // E_X = M^-1 E_N M^-1 + c_merge B (lower triangular).
+      std::vector<double> T1(EN.size(), 0.0), EX(EN.size(), 0.0);
+      for (index_t i = 0; i < m; ++i)
+        for (index_t j = 0; j < i; ++j) {
+          double s = 0.0;
+          for (index_t k = j + 1; k <= i; ++k)
+            s +=
+                Minv[static_cast<std::size_t>(i * m + k)] * EN[static_cast<std::size_t>(k * m + j)];
+          T1[static_cast<std::size_t>(i * m + j)] = s;
+        }
+      for (index_t i = 0; i < m; ++i)
+        for (index_t j = 0; j < i; ++j) {
+          double s = 0.0;
+          for (index_t k = j; k < i; ++k)
+            s +=
+                T1[static_cast<std::size_t>(i * m + k)] * Minv[static_cast<std::size_t>(k * m + j)];
+          EX[static_cast<std::size_t>(i * m + j)] =
+              s + c_merge * B[static_cast<std::size_t>(i * m + j)];
+        }
+      const double e_P = u + (Gmax + 6) * u + e_split + gamma_n(static_cast<int>(2 * BT), u_tc);
+      // The inverse: X from the reference N by fp64 substitution is within a few ulps of
+      // fp64 of the exact one (negligible next to fp32), checked against E_X + u_out |X|.
+      std::vector<double> X(EN.size(), 0.0);
+      for (index_t j = 0; j < m; ++j) {
+        X[static_cast<std::size_t>(j * m + j)] = 1.0;
+        for (index_t i = j + 1; i < m; ++i) {
+          double s = 0.0;
+          for (index_t k = j; k < i; ++k) s += Nat(i, k) * X[static_cast<std::size_t>(k * m + j)];
+          X[static_cast<std::size_t>(i * m + j)] = -s;
+        }
+      }
+      auto one = [&](const char* what, double got, double want, double bound, index_t i,
+                     index_t j) {
+        const double err = std::fabs(got - want);
+        if (!(err <= bound)) {
+          if (++fails <= 5)
+            ADD_FAILURE() << what << " chunk row0 " << row0 << " head " << h << " (" << i << ", "
+                          << j << "): got " << got << " want " << want << " error " << err
+                          << " bound " << bound;
+        } else if (bound > 0) {
+          worst = std::max(worst, err / bound);
+        }
+      };
+      for (index_t i = 0; i < m; ++i) {
+        for (int which = 0; which < 2; ++which) {  // W, U
+          for (index_t col = 0; col < D; ++col) {
+            double bnd = 0.0;
+            for (index_t l = 0; l <= i; ++l) {
+              const double s = std::fabs(bat(l)) * (which == 0 && !G.empty() && !in.g.empty()
+                                                        ? std::exp(G[static_cast<std::size_t>(l)])
+                                                        : 1.0);
+              const double b = std::fabs(which == 0 ? kat(l, col) : vat(l, col));
+              const double ex = l < i ? EX[static_cast<std::size_t>(i * m + l)] : 0.0;
+              bnd += (ex + e_P * Minv[static_cast<std::size_t>(i * m + l)]) * s * b;
+              // Subnormal 16-bit operand parts: an absolute error of eta_in per hi and lo part.
+              bnd += 2 * eta_in * b;
+            }
+            const std::size_t e = static_cast<std::size_t>(((row0 + i) * H + h) * D + col);
+            const double want = which == 0 ? ref.w[e] : ref.u[e];
+            const double got = decode_at(which == 0 ? gr.w : gr.u, c.out, e);
+            one(which == 0 ? "W" : "U", got, want,
+                uout * std::fabs(want) + eta_out + (1 + uout) * bnd, i, col);
+          }
+        }
+        if (c.with_inverse)
+          for (index_t j = 0; j < m; ++j) {
+            const std::size_t e = static_cast<std::size_t>(((row0 + i) * H + h) * BT + j);
+            const double want = X[static_cast<std::size_t>(i * m + j)];
+            const double got = decode_at(gr.inv, c.out, e);
+            const double bnd = j < i ? EX[static_cast<std::size_t>(i * m + j)] : 0.0;
+            one("X", got, want, uout * std::fabs(want) + eta_out + (1 + uout) * bnd, i, j);
+          }
+      }
+    }
+  }
+  EXPECT_EQ(fails, 0) << fails << " entries over the bound";
+  return worst;
+}
+
+// Every token row of [B, T] (or of the packed cu_seqlens sequences, which cover all rows)
+// belongs to exactly one chunk: after a run no poison may be left in W or U.
+void expect_all_written(const Case& c, const Inputs& in, const GpuResult& gr) {
+  const std::size_t n = static_cast<std::size_t>(in.rows * c.heads * c.d);
+  std::size_t poisoned = 0;
+  for (std::size_t e = 0; e < n; ++e)
+    poisoned += is_poison(gr.w, c.out, e) + is_poison(gr.u, c.out, e);
+  EXPECT_EQ(poisoned, 0u) << "output entries left unwritten";
+}
+
+void run_case(const Case& c) {
+  TRISCAN_REQUIRE_GPU();
+  const Inputs in = make_inputs(c);
+  const GpuResult gr = run_gpu(c, in);
+  const CpuResult ref = run_cpu(c, in);
+  expect_all_written(c, in, gr);
+  for (std::size_t s = 0; s + 1 < gr.statuses.size(); ++s)
+    ASSERT_EQ(gr.statuses[s], 0) << "status of chunk " << s;
+  EXPECT_EQ(gr.statuses.back(), -1) << "statuses written past the end";
+  EXPECT_EQ(gr.flag, 0);
+  const double worst = check(c, in, gr, ref);
+  std::printf("    %s gate %g BT %lld d %lld in %s out %s split %d: max error/bound %.3g\n",
+              c.generator.c_str(), c.gate, static_cast<long long>(c.chunk),
+              static_cast<long long>(c.d), std::string(gpu::dtype_name(c.in)).c_str(),
+              std::string(gpu::dtype_name(c.out)).c_str(), static_cast<int>(c.split), worst);
+}
+
+}  // namespace
+
+TEST(ChunkWyGpu, DeltanetEveryChunkSize) {
+  for (index_t bt : {32, 64, 128}) {
+    Case c;
+    c.chunk = bt;
+    run_case(c);
+  }
+}
+
+TEST(ChunkWyGpu, HeadDim64) {
+  for (index_t bt : {32, 64}) {
+    Case c;
+    c.chunk = bt;
+    c.d = 64;
+    run_case(c);
+  }
+}
+
+TEST(ChunkWyGpu, GeneratorFamilies) {
+  for (const char* gen : {"deltanet-beta2", "deltanet-correlated", "deltanet-equal"}) {
+    Case c;
+    c.generator = gen;
+    c.batch = 1;
+    c.length = 130;
+    run_case(c);
+  }
+}
+
+TEST(ChunkWyGpu, GatedEveryGate) {
+  for (double gate : {-1e-3, -0.1, -5.0}) {
+    Case c;
+    c.generator = "gated";
+    c.gate = gate;
+    run_case(c);
+    c.cumulative_g = true;
+    c.chunk = 32;
+    run_case(c);
+  }
+}
+
+TEST(ChunkWyGpu, DtypesAndUnsplitProducts) {
+  Case c;
+  c.out = DType::fp32;
+  run_case(c);
+  c.in = DType::fp16;
+  c.out = DType::fp16;
+  run_case(c);
+  c.in = DType::bf16;
+  c.out = DType::bf16;
+  c.split = false;
+  c.with_inverse = false;
+  run_case(c);
+}
+
+TEST(ChunkWyGpu, VariableLengthSequences) {
+  Case c;
+  c.generator = "gated";
+  c.batch = 1;
+  c.length = 300;
+  c.cu_seqlens = {0, 70, 75, 139, 300};
+  run_case(c);
+  c.generator = "deltanet";
+  c.chunk = 128;
+  run_case(c);
+}
+
+TEST(ChunkWyGpu, NonFiniteInputAndOverflowStatuses) {
+  TRISCAN_REQUIRE_GPU();
+  Case c;
+  c.batch = 1;
+  c.length = 256;  // 4 chunks of 64
+  c.heads = 2;
+  c.key_heads = 2;
+  Inputs in = make_inputs(c);
+  // Chunk 1, head 0: a NaN in v; chunk 2, head 1: beta = Inf; chunk 3, head 0: beta = 3e38
+  // with keys of norm 1 (finite input, N beyond fp32 after the products).
+  auto set16 = [&](std::vector<unsigned char>& bytes, std::size_t e, double x) {
+    const auto b = encode({x}, c.in, nullptr);
+    bytes[2 * e] = b[0];
+    bytes[2 * e + 1] = b[1];
+  };
+  set16(in.vb, static_cast<std::size_t>(((64 + 5) * 2 + 0) * c.d + 3), std::nan(""));
+  set16(in.betab, static_cast<std::size_t>((128 + 9) * 2 + 1),
+        std::numeric_limits<double>::infinity());
+  for (index_t i = 192; i < 256; ++i) set16(in.betab, static_cast<std::size_t>(i * 2 + 0), 3e38);
+  const GpuResult gr = run_gpu(c, in);
+  const std::int32_t ok = 0, nonfinite = static_cast<std::int32_t>(Status::nonfinite_input),
+                     overflow = static_cast<std::int32_t>(Status::overflow);
+  const std::vector<std::int32_t> want = {ok, ok, nonfinite, ok, ok, nonfinite, overflow, ok};
+  for (std::size_t s = 0; s < want.size(); ++s)
+    EXPECT_EQ(gr.statuses[s], want[s]) << "chunk " << s / 2 << " head " << s % 2;
+  EXPECT_EQ(gr.flag, std::max(nonfinite, overflow));
+}
+
+TEST(ChunkWyGpu, BadArgumentsThrowBeforeLaunch) {
+  TRISCAN_REQUIRE_GPU();
+  ChunkLayout L;
+  L.batch = 1;
+  L.length = 64;
+  L.heads = 1;
+  L.chunk = 64;
+  gpu::ChunkPlan plan(L);
+  gpu::DeviceBytes buf(1 << 20);
+  auto* base = static_cast<unsigned char*>(buf.data());
+  gpu::WyGpuInputs gi;
+  gi.k = base;
+  gi.v = base + 65536;
+  gi.beta = base + 2 * 65536;
+  gi.g = reinterpret_cast<const float*>(base + 3 * 65536);
+  gpu::WyGpuOutputs go;
+  go.w = base + 4 * 65536;
+  go.u = base + 6 * 65536;
+  auto expect_throw = [&](const gpu::WyGpuInputs& i, const gpu::WyGpuOutputs& o, WyFamily f,
+                          const char* what, const gpu::WyGpuOptions& opt = {}) {
+    try {
+      gpu::chunk_wy(f, plan, i, o, opt);
+      ADD_FAILURE() << "no exception for " << what;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  expect_throw(gi, go, WyFamily::kda, "kda");
+  expect_throw(gi, go, WyFamily::dplr, "dplr");
+  gpu::WyGpuInputs bad = gi;
+  bad.dtype = DType::fp32;
+  expect_throw(bad, go, WyFamily::deltanet, "fp32");
+  bad = gi;
+  bad.dk = bad.dv = 96;
+  expect_throw(bad, go, WyFamily::deltanet, "dk = 96");
+  bad = gi;
+  bad.v = nullptr;
+  expect_throw(bad, go, WyFamily::deltanet, "null v");
+  bad = gi;
+  bad.k = base + 2;
+  expect_throw(bad, go, WyFamily::deltanet, "k is not 16-byte aligned");
+  bad = gi;
+  bad.g = nullptr;
+  expect_throw(bad, go, WyFamily::gated, "null g");
+  bad = gi;
+  bad.key_heads = 3;
+  expect_throw(bad, go, WyFamily::deltanet, "key_heads");
+  gpu::WyGpuOutputs bo = go;
+  bo.u = base + 65536;  // = v
+  expect_throw(gi, bo, WyFamily::deltanet, "overlaps input v");
+  bo = go;
+  bo.u = base + 4 * 65536 + 16;
+  expect_throw(gi, bo, WyFamily::deltanet, "outputs u and w overlap");
+  gpu::WyGpuOptions opt;
+  opt.method = MethodSpec::parse("trinv/forward_substitution");
+  expect_throw(gi, go, WyFamily::deltanet, "not fused", opt);
+  L.chunk = 16;
+  gpu::ChunkPlan plan16(L);
+  try {
+    gpu::chunk_wy(WyFamily::deltanet, plan16, gi, go);
+    ADD_FAILURE() << "no exception for BT = 16";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("chunk size 16"), std::string::npos) << e.what();
+  }
+}
