@@ -108,9 +108,9 @@ __global__ void __launch_bounds__(W * 32) scan_kernel(ScanParams p) {
     s_status = scan_status_ok;
   }
   __syncthreads();
-  const long long v = s_ticket;
-  const long long row = v / p.groups;
-  const int g = static_cast<int>(v % p.groups);
+  const int v = s_ticket;  // tiles x groups <= INT_MAX (checked by the plan)
+  const int row = v / p.groups;
+  const int g = v % p.groups;
   const ScanTile tile = p.tiles[row];
   const int size = tile.meta & 0xffff;
   const bool first = (tile.meta >> 16) & 1, last = (tile.meta >> 17) & 1;
@@ -156,7 +156,7 @@ __global__ void __launch_bounds__(W * 32) scan_kernel(ScanParams p) {
 
   // 3. Tile aggregate, look-back, carry-in (warp 0).
   if (w == 0) {
-    const long long slot = row * p.groups + g;
+    const int slot = v;  // row * groups + g
     float carry = 0.0f;
     if (first) {
       if (p.h0 && active) {
@@ -171,11 +171,11 @@ __global__ void __launch_bounds__(W * 32) scan_kernel(ScanParams p) {
     }
     if (!first) {
       // Publish the aggregate, then look back.
-      p.aggregates[slot * 32 + lane] = make_float2(TA, TB);
+      p.aggregates[32ll * slot + lane] = make_float2(TA, TB);
       __threadfence();
       __syncwarp();
       if (lane == 0) store_release(p.lookback_flags + slot, 1);
-      long long j = row - 1;  // the nearest preceding tile with an inclusive state
+      int j = row - 1;  // the nearest preceding tile with an inclusive state
       if (lane == 0) {
         for (;;) {
           const int f = load_acquire(p.lookback_flags + j * p.groups + g);
@@ -188,15 +188,16 @@ __global__ void __launch_bounds__(W * 32) scan_kernel(ScanParams p) {
         }
       }
       j = __shfl_sync(0xffffffffu, j, 0);
+      __syncwarp();  // orders lane 0's acquire before every lane's reads below
       __threadfence();
-      carry = __ldcg(p.inclusive + (j * p.groups + g) * 32 + lane);
-      for (long long k = j + 1; k < row; ++k) {
-        const float2 e = __ldcg(p.aggregates + (k * p.groups + g) * 32 + lane);
+      carry = __ldcg(p.inclusive + 32ll * (j * p.groups + g) + lane);
+      for (int k = j + 1; k < row; ++k) {
+        const float2 e = __ldcg(p.aggregates + 32ll * (k * p.groups + g) + lane);
         carry = scan_apply(e.x, e.y, carry);
       }
     }
     if (!last) {
-      p.inclusive[slot * 32 + lane] = scan_apply(TA, TB, carry);
+      p.inclusive[32ll * slot + lane] = scan_apply(TA, TB, carry);
       __threadfence();
       __syncwarp();
       if (lane == 0) store_release(p.lookback_flags + slot, 2);
