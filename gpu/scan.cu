@@ -43,6 +43,21 @@ __global__ void scan_empty_sequences_kernel(const int* sequences, int count, lon
   }
 }
 
+// Clears the call's flag, per-sequence statuses and the look-back ticket and flags in
+// one launch (instead of one memset each).
+__global__ void scan_clear_kernel(int* flag, int* statuses, long long sequences, int* workspace, long long words) {
+  const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
+  for (long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; i < words + sequences + 1;
+       i += stride) {
+    if (i < words) workspace[i] = 0;
+    else if (i < words + sequences) {
+      if (statuses) statuses[i - words] = 0;
+    } else if (flag) {
+      *flag = 0;
+    }
+  }
+}
+
 }  // namespace detail
 
 namespace {
@@ -156,21 +171,26 @@ void scan_diagonal(const ScanPlan& plan, ScanKind kind, DType in_type, const voi
   if (flag) check_aligned(flag, 4, "flag");
 
   auto s = static_cast<cudaStream_t>(stream);
-  if (flag) check_cuda(cudaMemsetAsync(flag, 0, sizeof(int), s), "cudaMemsetAsync(flag)");
-  if (statuses && layout.sequences() > 0)
-    check_cuda(cudaMemsetAsync(statuses, 0, static_cast<std::size_t>(layout.sequences()) * sizeof(int), s),
-               "cudaMemsetAsync(statuses)");
+  const long long blocks = static_cast<long long>(plan.tile_rows()) * dev.groups;
+  unsigned char* ws = dev.workspace->get();
+  {
+    const long long words = blocks > 0 ? static_cast<long long>(dev.zeroed_bytes / sizeof(int)) : 0;
+    const long long seqs = statuses ? layout.sequences() : 0;
+    const long long total = words + seqs + 1;
+    if (words + seqs > 0 || flag) {
+      const auto grid = static_cast<unsigned>(std::min<long long>((total + 255) / 256, 1024));
+      detail::scan_clear_kernel<<<grid, 256, 0, s>>>(flag, statuses, seqs, reinterpret_cast<int*>(ws), words);
+      check_cuda(cudaGetLastError(), "scan_clear_kernel launch");
+    }
+  }
   if (dev.empty_count > 0 && (final_state || h0)) {
     const long long n = static_cast<long long>(dev.empty_count) * layout.dim;
     detail::scan_empty_sequences_kernel<<<static_cast<unsigned>((n + 255) / 256), 256, 0, s>>>(
         dev.empty_sequences->get(), dev.empty_count, layout.dim, h0, final_state, statuses, flag);
     check_cuda(cudaGetLastError(), "scan_empty_sequences_kernel launch");
   }
-  const long long blocks = static_cast<long long>(plan.tile_rows()) * dev.groups;
   if (blocks == 0) return;
 
-  unsigned char* ws = dev.workspace->get();
-  check_cuda(cudaMemsetAsync(ws, 0, dev.zeroed_bytes, s), "cudaMemsetAsync(scan look-back flags)");
   detail::ScanParams p;
   p.a = a;
   p.b = b;
