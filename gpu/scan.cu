@@ -123,10 +123,12 @@ ScanPlan::ScanPlan(const MethodSpec& method, const ScanLayout& layout) : layout_
     const index_t len = layout_.cu_seqlens.empty() ? layout_.length
                                                    : layout_.cu_seqlens[static_cast<std::size_t>(s) + 1] - begin;
     if (len == 0) empty.push_back(static_cast<int>(s));
+    const index_t first_row = static_cast<index_t>(tiles.size());
+    if (first_row + (len + chunk_ - 1) / chunk_ > INT_MAX) throw std::invalid_argument("gpu::ScanPlan: too many tiles");
     for (index_t off = 0; off < len; off += chunk_) {
       const index_t size = std::min(chunk_, len - off);
       const int meta = static_cast<int>(size) | (off == 0 ? 1 << 16 : 0) | (off + size == len ? 1 << 17 : 0);
-      tiles.push_back({begin + off, static_cast<int>(s), meta});
+      tiles.push_back({begin + off, static_cast<int>(s), meta, static_cast<int>(first_row), 0});
     }
   }
   tile_rows_ = static_cast<index_t>(tiles.size());

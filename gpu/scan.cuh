@@ -15,9 +15,9 @@
 //   4. every thread applies the aggregates of the warps before it to the carry-in and
 //      runs the recurrence over its tokens, writing h (and final_state at the end of a
 //      sequence).
-// Look-back (Merrill & Garland 2016) in a fixed order: lane 0 walks back over the flags
-// of the preceding tiles of the same (sequence, channel group) to the nearest one with
-// an inclusive state; every lane then applies the aggregates after it, oldest first,
+// Look-back (Merrill & Garland 2016) in a fixed order: warp 0 reads the flags of the
+// preceding tiles of the same (sequence, channel group), 32 at a time, back to the
+// nearest one with an inclusive state; every lane then applies the aggregates after it, oldest first,
 // to that state. Each inclusive state is by induction the same fp32 value whatever
 // route produced it (always carry_{k+1} = A_k carry_k + B_k, the same operations on
 // the same operands), so results never depend on timing. Blocks take their tile from
@@ -39,6 +39,8 @@ struct ScanTile {
   long long start;  // token index (row of [N, D]) of the tile's first token
   int sequence;
   int meta;
+  int first_row;    // the tile row of the sequence's first tile
+  int unused;
 };
 
 struct ScanParams {
@@ -97,7 +99,7 @@ __device__ __forceinline__ void store_release(int* p, int v) {
 __device__ __forceinline__ float scan_apply(float A, float B, float h) { return __fadd_rn(__fmul_rn(A, h), B); }
 
 template <class TIn, class TOut, bool SCALAR, int W, int TPT>
-__global__ void __launch_bounds__(W * 32) scan_kernel(ScanParams p) {
+__global__ void __launch_bounds__(W * 32, 32 / W) scan_kernel(ScanParams p) {
   __shared__ int s_ticket, s_status;
   __shared__ float s_A[W][32], s_B[W][32];
   __shared__ float s_carry[32];
@@ -175,22 +177,31 @@ __global__ void __launch_bounds__(W * 32) scan_kernel(ScanParams p) {
       __threadfence();
       __syncwarp();
       if (lane == 0) store_release(p.lookback_flags + slot, 1);
-      int j = row - 1;  // the nearest preceding tile with an inclusive state
-      if (lane == 0) {
-        for (;;) {
-          const int f = load_acquire(p.lookback_flags + j * p.groups + g);
-          if (f == 2) break;
-          if (f == 1) {
-            --j;  // never past the sequence's first tile, which publishes 2 directly
-          } else {
-            __nanosleep(20);
+      // Look back 32 tiles at a time: lane i reads the flag of tile hi - i (never below
+      // the sequence's first tile, which publishes its inclusive state directly).
+      int hi = row - 1, j;
+      for (;;) {
+        const int idx = hi - lane;
+        const bool in_seq = idx >= tile.first_row;
+        const int f = in_seq ? load_acquire(p.lookback_flags + idx * p.groups + g) : 0;
+        const unsigned incl = __ballot_sync(0xffffffffu, in_seq && f == 2);
+        const unsigned none = __ballot_sync(0xffffffffu, in_seq && f == 0);
+        if (incl) {
+          const int i = __ffs(incl) - 1;  // the nearest tile with an inclusive state
+          if ((none & ((1u << i) - 1u)) == 0) {  // every tile after it has its aggregate
+            j = hi - i;
+            break;
           }
+        } else if (none == 0) {  // 32 aggregates (the first tile is further back)
+          hi -= 32;
+          continue;
         }
+        __nanosleep(32);  // a tile in between has published nothing yet: read again
       }
-      j = __shfl_sync(0xffffffffu, j, 0);
-      __syncwarp();  // orders lane 0's acquire before every lane's reads below
+      __syncwarp();  // orders every lane's acquire before every lane's reads below
       __threadfence();
       carry = __ldcg(p.inclusive + 32ll * (j * p.groups + g) + lane);
+#pragma unroll 4
       for (int k = j + 1; k < row; ++k) {
         const float2 e = __ldcg(p.aggregates + 32ll * (k * p.groups + g) + lane);
         carry = scan_apply(e.x, e.y, carry);
