@@ -91,8 +91,8 @@ __global__ void fill_inputs(float* a, float* b, unsigned long long n) {
 }
 
 // pairs[c * T + t] = (a, b) of channel c (sequence c / D, channel c % D) at token t.
-__global__ void to_channel_major(const float* a, const float* b, float2* pairs, long long T, long long D,
-                                 long long channels) {
+__global__ void to_channel_major(const float* a, const float* b, float2* pairs, long long T,
+                                 long long D, long long channels) {
   const unsigned long long n = static_cast<unsigned long long>(channels) * T;
   for (unsigned long long i = blockIdx.x * 256ull + threadIdx.x; i < n; i += 256ull * gridDim.x) {
     const long long c = static_cast<long long>(i / T), t = static_cast<long long>(i % T);
@@ -124,19 +124,24 @@ void print_row(const Row& r) {
   const double copy_gbs = r.bytes / (r.copy_us * 1e3);
   const double copy_ratio = r.copy_us / r.t.median_us;
   const double cub_ratio = r.cub_us > 0 ? r.cub_us / r.t.median_us : 0.0;
-  std::printf("%-26s %8lld %11.1f %11.1f %9.0f %9.0f %7.1f%% %9.2f\n", r.method.c_str(), static_cast<long long>(r.T),
-              r.t.median_us, r.t.min_us, gbs, copy_gbs, 100.0 * copy_ratio, cub_ratio);
+  std::printf("%-26s %8lld %11.1f %11.1f %9.0f %9.0f %7.1f%% %9.2f\n", r.method.c_str(),
+              static_cast<long long>(r.T), r.t.median_us, r.t.min_us, gbs, copy_gbs,
+              100.0 * copy_ratio, cub_ratio);
   std::fflush(stdout);
 }
 
 void print_json(const Row& r, index_t B, index_t D) {
   std::printf(
-      "{\"bench\":\"gpu_scan\",\"method\":\"%s\",\"kind\":\"diagonal\",\"dtype\":\"fp32\",\"B\":%lld,\"T\":%lld,"
-      "\"D\":%lld,\"median_us\":%.2f,\"min_us\":%.2f,\"bytes\":%.0f,\"gbs\":%.1f,\"copy_us\":%.2f,\"copy_gbs\":%.1f,"
+      "{\"bench\":\"gpu_scan\",\"method\":\"%s\",\"kind\":\"diagonal\",\"dtype\":\"fp32\",\"B\":%"
+      "lld,\"T\":%lld,"
+      "\"D\":%lld,\"median_us\":%.2f,\"min_us\":%.2f,\"bytes\":%.0f,\"gbs\":%.1f,\"copy_us\":%.2f,"
+      "\"copy_gbs\":%.1f,"
       "\"copy_ratio\":%.4f,\"cub_us\":%.2f,\"cub_ratio\":%.4f,\"max_rel_diff_vs_cub\":%.3g}\n",
-      r.method.c_str(), static_cast<long long>(B), static_cast<long long>(r.T), static_cast<long long>(D),
-      r.t.median_us, r.t.min_us, r.bytes, r.bytes / (r.t.median_us * 1e3), r.copy_us, r.bytes / (r.copy_us * 1e3),
-      r.copy_us / r.t.median_us, r.cub_us, r.cub_us > 0 ? r.cub_us / r.t.median_us : 0.0, r.cub_diff);
+      r.method.c_str(), static_cast<long long>(B), static_cast<long long>(r.T),
+      static_cast<long long>(D), r.t.median_us, r.t.min_us, r.bytes,
+      r.bytes / (r.t.median_us * 1e3), r.copy_us, r.bytes / (r.copy_us * 1e3),
+      r.copy_us / r.t.median_us, r.cub_us, r.cub_us > 0 ? r.cub_us / r.t.median_us : 0.0,
+      r.cub_diff);
 }
 
 }  // namespace
@@ -155,8 +160,10 @@ int main(int argc, char** argv) {
     } else if (arg == "--quick") {
       quick = true;
     } else {
-      std::fprintf(stderr, "gpu_bench_scan: unknown argument '%s'\nusage: gpu_bench_scan [--runs N] [--quick]\n",
-                   arg.c_str());
+      std::fprintf(
+          stderr,
+          "gpu_bench_scan: unknown argument '%s'\nusage: gpu_bench_scan [--runs N] [--quick]\n",
+          arg.c_str());
       return 2;
     }
   }
@@ -169,16 +176,21 @@ int main(int argc, char** argv) {
   try {
     const index_t B = 4, D = 1024, channels = B * D;
     std::vector<index_t> lengths;
-    if (quick) lengths = {1 << 12, 1 << 16};
+    if (quick)
+      lengths = {1 << 12, 1 << 16};
     else
       for (int e = 12; e <= 20; e += 2) lengths.push_back(index_t(1) << e);
-    std::printf("# gpu_bench_scan on %s: diagonal fp32, B=%lld D=%lld (B*D=%lld channels), median of %d runs\n",
-                info.name.c_str(), static_cast<long long>(B), static_cast<long long>(D),
-                static_cast<long long>(channels), runs);
-    std::printf("# GB/s: (a + b read + h written) / time; copy%%: copy time / scan time (cudaMemcpy D2D of the "
-                "same bytes); vs CUB: CUB InclusiveScanByKey time / this time\n");
-    std::printf("%-26s %8s %11s %11s %9s %9s %8s %9s\n", "method", "T", "median_us", "min_us", "GB/s", "copy_GB/s",
-                "copy%", "vs_CUB");
+    std::printf(
+        "# gpu_bench_scan on %s: diagonal fp32, B=%lld D=%lld (B*D=%lld channels), median of %d "
+        "runs\n",
+        info.name.c_str(), static_cast<long long>(B), static_cast<long long>(D),
+        static_cast<long long>(channels), runs);
+    std::printf(
+        "# GB/s: (a + b read + h written) / time; copy%%: copy time / scan time (cudaMemcpy D2D of "
+        "the "
+        "same bytes); vs CUB: CUB InclusiveScanByKey time / this time\n");
+    std::printf("%-26s %8s %11s %11s %9s %9s %8s %9s\n", "method", "T", "median_us", "min_us",
+                "GB/s", "copy_GB/s", "copy%", "vs_CUB");
     std::vector<Row> rows;
     for (const index_t T : lengths) {
       const auto n = static_cast<std::size_t>(B * T * D);
@@ -190,7 +202,8 @@ int main(int argc, char** argv) {
       const double bytes = 12.0 * static_cast<double>(n);
 
       const Timing copy = time_calls(runs, [&] {
-        check_cuda(cudaMemcpyAsync(copy_dst.data(), ab.data(), 6 * n, cudaMemcpyDeviceToDevice), "cudaMemcpyAsync");
+        check_cuda(cudaMemcpyAsync(copy_dst.data(), ab.data(), 6 * n, cudaMemcpyDeviceToDevice),
+                   "cudaMemcpyAsync");
       });
 
       // CUB on cb channels (channel-major pairs), scaled to all channels.
@@ -199,21 +212,23 @@ int main(int argc, char** argv) {
       triscan::gpu::DeviceBytes pairs(8 * items), cub_out(8 * items);
       to_channel_major<<<4096, 256>>>(a, b, static_cast<float2*>(pairs.data()), T, D, cb);
       check_cuda(cudaGetLastError(), "to_channel_major");
-      auto keys = thrust::make_transform_iterator(thrust::counting_iterator<int>(0), ChannelOf{static_cast<int>(T)});
+      auto keys = thrust::make_transform_iterator(thrust::counting_iterator<int>(0),
+                                                  ChannelOf{static_cast<int>(T)});
       std::size_t temp_bytes = 0;
-      check_cuda(cub::DeviceScan::InclusiveScanByKey(nullptr, temp_bytes, keys, static_cast<const float2*>(pairs.data()),
-                                                     static_cast<float2*>(cub_out.data()), PairCombine{},
-                                                     static_cast<int>(items)),
+      check_cuda(cub::DeviceScan::InclusiveScanByKey(
+                     nullptr, temp_bytes, keys, static_cast<const float2*>(pairs.data()),
+                     static_cast<float2*>(cub_out.data()), PairCombine{}, static_cast<int>(items)),
                  "cub::DeviceScan::InclusiveScanByKey (size query)");
       triscan::gpu::DeviceBytes temp(std::max<std::size_t>(temp_bytes, 16));
       const Timing cub_t = time_calls(runs, [&] {
         check_cuda(cub::DeviceScan::InclusiveScanByKey(temp.data(), temp_bytes, keys,
                                                        static_cast<const float2*>(pairs.data()),
-                                                       static_cast<float2*>(cub_out.data()), PairCombine{},
-                                                       static_cast<int>(items)),
+                                                       static_cast<float2*>(cub_out.data()),
+                                                       PairCombine{}, static_cast<int>(items)),
                    "cub::DeviceScan::InclusiveScanByKey");
       });
-      const double cub_us = cub_t.median_us * static_cast<double>(channels) / static_cast<double>(cb);
+      const double cub_us =
+          cub_t.median_us * static_cast<double>(channels) / static_cast<double>(cb);
       Row cub_row;
       cub_row.method = "cub/scan_by_key" + std::string(cb < channels ? "(scaled)" : "");
       cub_row.T = T;
@@ -223,7 +238,8 @@ int main(int argc, char** argv) {
       cub_row.cub_us = cub_us;
 
       triscan::gpu::ScanLayout layout{B, T, D, {}};
-      for (const char* method : {"scan/chunked:chunk=64", "scan/chunked:chunk=128", "scan/chunked:chunk=256"}) {
+      for (const char* method :
+           {"scan/chunked:chunk=64", "scan/chunked:chunk=128", "scan/chunked:chunk=256"}) {
         triscan::gpu::ScanPlan plan(triscan::MethodSpec::parse(method), layout);
         triscan::gpu::DeviceBytes flag(4);
         Row r;
@@ -231,26 +247,28 @@ int main(int argc, char** argv) {
         r.T = T;
         r.bytes = bytes;
         r.t = time_calls(runs, [&] {
-          triscan::gpu::scan_diagonal(plan, triscan::ScanKind::diagonal, triscan::gpu::DType::fp32, a, b, nullptr,
-                                      triscan::gpu::DType::fp32, h.data(), nullptr, nullptr,
-                                      static_cast<std::int32_t*>(flag.data()));
+          triscan::gpu::scan_diagonal(plan, triscan::ScanKind::diagonal, triscan::gpu::DType::fp32,
+                                      a, b, nullptr, triscan::gpu::DType::fp32, h.data(), nullptr,
+                                      nullptr, static_cast<std::int32_t*>(flag.data()));
         });
         r.copy_us = copy.median_us;
         r.cub_us = cub_us;
         std::int32_t f = -1;
         flag.download(&f, 4);
-        if (f != 0) std::fprintf(stderr, "gpu_bench_scan: %s T=%lld returned status %d\n", method, static_cast<long long>(T), f);
+        if (f != 0)
+          std::fprintf(stderr, "gpu_bench_scan: %s T=%lld returned status %d\n", method,
+                       static_cast<long long>(T), f);
         // Agreement with CUB on sample channels (0, 1, cb/2, cb-1) over all T.
         double diff = 0, scale = 0;
         std::vector<float> ours(static_cast<std::size_t>(T));
         std::vector<float> theirs(2 * static_cast<std::size_t>(T));
         for (index_t c : {index_t(0), index_t(1), cb / 2, cb - 1}) {
           const index_t seq = c / D, d = c % D;
-          check_cuda(cudaMemcpy2D(ours.data(), 4, static_cast<float*>(h.data()) + seq * T * D + d, 4 * D, 4,
-                                  static_cast<std::size_t>(T), cudaMemcpyDeviceToHost),
+          check_cuda(cudaMemcpy2D(ours.data(), 4, static_cast<float*>(h.data()) + seq * T * D + d,
+                                  4 * D, 4, static_cast<std::size_t>(T), cudaMemcpyDeviceToHost),
                      "cudaMemcpy2D(sample)");
-          check_cuda(cudaMemcpy(theirs.data(), static_cast<float2*>(cub_out.data()) + c * T, 8 * static_cast<std::size_t>(T),
-                                cudaMemcpyDeviceToHost),
+          check_cuda(cudaMemcpy(theirs.data(), static_cast<float2*>(cub_out.data()) + c * T,
+                                8 * static_cast<std::size_t>(T), cudaMemcpyDeviceToHost),
                      "cudaMemcpy(sample)");
           for (index_t t = 0; t < T; ++t) {
             diff = std::max(diff, static_cast<double>(std::fabs(ours[t] - theirs[2 * t + 1])));
@@ -265,8 +283,8 @@ int main(int argc, char** argv) {
       rows.push_back(cub_row);
     }
     for (const Row& r : rows) print_json(r, B, D);
-    std::printf("{\"bench\":\"gpu_scan\",\"summary\":true,\"device\":\"%s\",\"cases\":%zu}\n", info.name.c_str(),
-                rows.size());
+    std::printf("{\"bench\":\"gpu_scan\",\"summary\":true,\"device\":\"%s\",\"cases\":%zu}\n",
+                info.name.c_str(), rows.size());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gpu_bench_scan: %s\n", e.what());
     return 1;

@@ -29,8 +29,9 @@ struct ScanPlan::Device {
 
 namespace detail {
 // Sequences without tokens: final_state := h0 (or 0); a non-finite h0 is flagged.
-__global__ void scan_empty_sequences_kernel(const int* sequences, int count, long long dim, const float* h0,
-                                            float* final_state, int* statuses, int* flag) {
+__global__ void scan_empty_sequences_kernel(const int* sequences, int count, long long dim,
+                                            const float* h0, float* final_state, int* statuses,
+                                            int* flag) {
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count * dim) return;
   const int s = sequences[i / dim];
@@ -45,11 +46,13 @@ __global__ void scan_empty_sequences_kernel(const int* sequences, int count, lon
 
 // Clears the call's flag, per-sequence statuses and the look-back ticket and flags in
 // one launch (instead of one memset each).
-__global__ void scan_clear_kernel(int* flag, int* statuses, long long sequences, int* workspace, long long words) {
+__global__ void scan_clear_kernel(int* flag, int* statuses, long long sequences, int* workspace,
+                                  long long words) {
   const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
-  for (long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; i < words + sequences + 1;
-       i += stride) {
-    if (i < words) workspace[i] = 0;
+  for (long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+       i < words + sequences + 1; i += stride) {
+    if (i < words)
+      workspace[i] = 0;
     else if (i < words + sequences) {
       if (statuses) statuses[i - words] = 0;
     } else if (flag) {
@@ -62,7 +65,9 @@ __global__ void scan_clear_kernel(int* flag, int* statuses, long long sequences,
 
 namespace {
 
-constexpr std::size_t align_up(std::size_t x) { return (x + 255) / 256 * 256; }
+constexpr std::size_t align_up(std::size_t x) {
+  return (x + 255) / 256 * 256;
+}
 
 index_t parse_chunk(const MethodSpec& method) {
   if (method.name != "scan/chunked")
@@ -71,22 +76,25 @@ index_t parse_chunk(const MethodSpec& method) {
   method.check_keys({"chunk"});
   const index_t c = method.get_int("chunk", 256, 1, 1L << 30);
   if (c != 64 && c != 128 && c != 256)
-    throw std::invalid_argument("gpu::ScanPlan: scan/chunked on the GPU has chunk in {64, 128, 256} (got chunk=" +
-                                std::to_string(c) + ")");
+    throw std::invalid_argument(
+        "gpu::ScanPlan: scan/chunked on the GPU has chunk in {64, 128, 256} (got chunk=" +
+        std::to_string(c) + ")");
   return c;
 }
 
 template <class T>
 std::unique_ptr<DeviceBuffer<T>> upload(const std::vector<T>& v, const char* what) {
   auto buf = std::make_unique<DeviceBuffer<T>>(v.size());
-  if (!v.empty()) check_cuda(cudaMemcpy(buf->get(), v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice), what);
+  if (!v.empty())
+    check_cuda(cudaMemcpy(buf->get(), v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice),
+               what);
   return buf;
 }
 
 void check_aligned(const void* p, std::size_t bytes, const char* what) {
   if (reinterpret_cast<std::uintptr_t>(p) % bytes != 0)
-    throw std::invalid_argument(std::string("gpu::scan_diagonal: '") + what + "' is not " + std::to_string(bytes) +
-                                "-byte aligned");
+    throw std::invalid_argument(std::string("gpu::scan_diagonal: '") + what + "' is not " +
+                                std::to_string(bytes) + "-byte aligned");
 }
 
 void check_dtype(DType t, const char* what) {
@@ -95,14 +103,19 @@ void check_dtype(DType t, const char* what) {
                                 std::to_string(static_cast<int>(t)));
 }
 
-std::size_t dtype_size(DType t) { return t == DType::fp32 ? 4 : 2; }
+std::size_t dtype_size(DType t) {
+  return t == DType::fp32 ? 4 : 2;
+}
 
 }  // namespace
 
 std::vector<std::string> scan_gpu_methods() {
-  return {"scan/chunked: single pass, tiles of chunk tokens (64, 128 or 256; default 256) x 32 channels per "
-          "thread block, carries by decoupled look-back in a fixed order; scalar and diagonal kinds, fp32 state, "
-          "any in/out dtype"};
+  return {
+      "scan/chunked: single pass, tiles of chunk tokens (64, 128 or 256; default 256) x 32 "
+      "channels per "
+      "thread block, carries by decoupled look-back in a fixed order; scalar and diagonal kinds, "
+      "fp32 state, "
+      "any in/out dtype"};
 }
 
 ScanPlan::ScanPlan(const MethodSpec& method, const ScanLayout& layout) : layout_(layout) {
@@ -119,27 +132,34 @@ ScanPlan::ScanPlan(const MethodSpec& method, const ScanLayout& layout) : layout_
   const index_t S = layout_.sequences();
   if (S > INT_MAX) throw std::invalid_argument("gpu::ScanPlan: too many sequences");
   for (index_t s = 0; s < S; ++s) {
-    const index_t begin = layout_.cu_seqlens.empty() ? s * layout_.length : layout_.cu_seqlens[static_cast<std::size_t>(s)];
-    const index_t len = layout_.cu_seqlens.empty() ? layout_.length
-                                                   : layout_.cu_seqlens[static_cast<std::size_t>(s) + 1] - begin;
+    const index_t begin = layout_.cu_seqlens.empty()
+                              ? s * layout_.length
+                              : layout_.cu_seqlens[static_cast<std::size_t>(s)];
+    const index_t len = layout_.cu_seqlens.empty()
+                            ? layout_.length
+                            : layout_.cu_seqlens[static_cast<std::size_t>(s) + 1] - begin;
     if (len == 0) empty.push_back(static_cast<int>(s));
     const index_t first_row = static_cast<index_t>(tiles.size());
-    if (first_row + (len + chunk_ - 1) / chunk_ > INT_MAX) throw std::invalid_argument("gpu::ScanPlan: too many tiles");
+    if (first_row + (len + chunk_ - 1) / chunk_ > INT_MAX)
+      throw std::invalid_argument("gpu::ScanPlan: too many tiles");
     for (index_t off = 0; off < len; off += chunk_) {
       const index_t size = std::min(chunk_, len - off);
-      const int meta = static_cast<int>(size) | (off == 0 ? 1 << 16 : 0) | (off + size == len ? 1 << 17 : 0);
+      const int meta =
+          static_cast<int>(size) | (off == 0 ? 1 << 16 : 0) | (off + size == len ? 1 << 17 : 0);
       tiles.push_back({begin + off, static_cast<int>(s), meta, static_cast<int>(first_row), 0});
     }
   }
   tile_rows_ = static_cast<index_t>(tiles.size());
   if (tile_rows_ * dev.groups > INT_MAX)
     throw std::invalid_argument("gpu::ScanPlan: " + std::to_string(tile_rows_) + " tiles x " +
-                                std::to_string(dev.groups) + " channel groups exceed one launch (2^31 - 1 blocks)");
+                                std::to_string(dev.groups) +
+                                " channel groups exceed one launch (2^31 - 1 blocks)");
   dev.tiles = upload(tiles, "cudaMemcpy(scan tiles)");
   dev.empty_sequences = upload(empty, "cudaMemcpy(empty sequences)");
   dev.empty_count = static_cast<int>(empty.size());
 
-  const std::size_t slots = static_cast<std::size_t>(tile_rows_) * static_cast<std::size_t>(dev.groups);
+  const std::size_t slots =
+      static_cast<std::size_t>(tile_rows_) * static_cast<std::size_t>(dev.groups);
   dev.zeroed_bytes = align_up(256 + slots * sizeof(int));
   dev.aggregates_offset = dev.zeroed_bytes;
   dev.inclusive_offset = dev.aggregates_offset + align_up(slots * 32 * sizeof(float2));
@@ -150,8 +170,8 @@ ScanPlan::ScanPlan(const MethodSpec& method, const ScanLayout& layout) : layout_
 ScanPlan::~ScanPlan() = default;
 
 void scan_diagonal(const ScanPlan& plan, ScanKind kind, DType in_type, const void* a, const void* b,
-                   const float* h0, DType out_type, void* h, float* final_state, std::int32_t* statuses,
-                   std::int32_t* flag, void* stream) {
+                   const float* h0, DType out_type, void* h, float* final_state,
+                   std::int32_t* statuses, std::int32_t* flag, void* stream) {
   if (kind != ScanKind::scalar && kind != ScanKind::diagonal)
     throw std::invalid_argument("gpu::scan_diagonal: kind '" + std::string(scan_kind_name(kind)) +
                                 "' has no GPU kernel (GPU kinds: scalar, diagonal)");
@@ -181,7 +201,8 @@ void scan_diagonal(const ScanPlan& plan, ScanKind kind, DType in_type, const voi
     const long long total = words + seqs + 1;
     if (words + seqs > 0 || flag) {
       const auto grid = static_cast<unsigned>(std::min<long long>((total + 255) / 256, 1024));
-      detail::scan_clear_kernel<<<grid, 256, 0, s>>>(flag, statuses, seqs, reinterpret_cast<int*>(ws), words);
+      detail::scan_clear_kernel<<<grid, 256, 0, s>>>(flag, statuses, seqs,
+                                                     reinterpret_cast<int*>(ws), words);
       check_cuda(cudaGetLastError(), "scan_clear_kernel launch");
     }
   }
@@ -209,8 +230,10 @@ void scan_diagonal(const ScanPlan& plan, ScanKind kind, DType in_type, const voi
   p.aggregates = reinterpret_cast<float2*>(ws + dev.aggregates_offset);
   p.inclusive = reinterpret_cast<float*>(ws + dev.inclusive_offset);
   const int chunk = static_cast<int>(plan.chunk());
-  if (kind == ScanKind::scalar) detail::launch_scan<true>(chunk, in_type, out_type, p, blocks, s);
-  else detail::launch_scan<false>(chunk, in_type, out_type, p, blocks, s);
+  if (kind == ScanKind::scalar)
+    detail::launch_scan<true>(chunk, in_type, out_type, p, blocks, s);
+  else
+    detail::launch_scan<false>(chunk, in_type, out_type, p, blocks, s);
   check_cuda(cudaGetLastError(), "scan_kernel launch");
 }
 

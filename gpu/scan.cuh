@@ -17,11 +17,11 @@
 //      sequence).
 // Look-back (Merrill & Garland 2016) in a fixed order: warp 0 reads the flags of the
 // preceding tiles of the same (sequence, channel group), 32 at a time, back to the
-// nearest one with an inclusive state; every lane then applies the aggregates after it, oldest first,
-// to that state. Each inclusive state is by induction the same fp32 value whatever
-// route produced it (always carry_{k+1} = A_k carry_k + B_k, the same operations on
-// the same operands), so results never depend on timing. Blocks take their tile from
-// an atomic ticket, so a tile's predecessors are always already running or done.
+// nearest one with an inclusive state; every lane then applies the aggregates after it, oldest
+// first, to that state. Each inclusive state is by induction the same fp32 value whatever route
+// produced it (always carry_{k+1} = A_k carry_k + B_k, the same operations on the same operands),
+// so results never depend on timing. Blocks take their tile from an atomic ticket, so a tile's
+// predecessors are always already running or done.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -39,7 +39,7 @@ struct ScanTile {
   long long start;  // token index (row of [N, D]) of the tile's first token
   int sequence;
   int meta;
-  int first_row;    // the tile row of the sequence's first tile
+  int first_row;  // the tile row of the sequence's first tile
   int unused;
 };
 
@@ -52,8 +52,8 @@ struct ScanParams {
   int* statuses = nullptr;
   int* flag = nullptr;
   const ScanTile* tiles = nullptr;
-  long long dim = 1;       // D
-  int groups = 1;          // ceil(D / 32)
+  long long dim = 1;  // D
+  int groups = 1;     // ceil(D / 32)
   // Look-back workspace, zeroed before each launch: ticket, then per (tile, group)
   // a flag (0 = nothing, 1 = aggregate, 2 = inclusive), 32 aggregates and 32 states.
   int* ticket = nullptr;
@@ -62,11 +62,18 @@ struct ScanParams {
   float* inclusive = nullptr;
 };
 
-constexpr int scan_status_ok = 0, scan_status_overflow = 3, scan_status_nonfinite = 5;  // triscan::Status
+constexpr int scan_status_ok = 0, scan_status_overflow = 3,
+              scan_status_nonfinite = 5;  // triscan::Status
 
-__device__ __forceinline__ float scan_load(const float* p) { return *p; }
-__device__ __forceinline__ float scan_load(const __nv_bfloat16* p) { return __bfloat162float(*p); }
-__device__ __forceinline__ float scan_load(const __half* p) { return __half2float(*p); }
+__device__ __forceinline__ float scan_load(const float* p) {
+  return *p;
+}
+__device__ __forceinline__ float scan_load(const __nv_bfloat16* p) {
+  return __bfloat162float(*p);
+}
+__device__ __forceinline__ float scan_load(const __half* p) {
+  return __half2float(*p);
+}
 
 // Stores v in the output type and returns the stored value as fp32 (to check it).
 __device__ __forceinline__ float scan_store(float* p, float v) {
@@ -96,7 +103,9 @@ __device__ __forceinline__ void store_release(int* p, int v) {
 // The state map of one token or span: h -> A h + B. Applying (A, B) to h, and
 // composing a later span (A2, B2) after (A1, B1) = (A2 A1, A2 B1 + B2), always with
 // these operations, so every path evaluates the same expression shapes.
-__device__ __forceinline__ float scan_apply(float A, float B, float h) { return __fadd_rn(__fmul_rn(A, h), B); }
+__device__ __forceinline__ float scan_apply(float A, float B, float h) {
+  return __fadd_rn(__fmul_rn(A, h), B);
+}
 
 template <class TIn, class TOut, bool SCALAR, int W, int TPT>
 __global__ void __launch_bounds__(W * 32, 32 / W) scan_kernel(ScanParams p) {
@@ -118,7 +127,7 @@ __global__ void __launch_bounds__(W * 32, 32 / W) scan_kernel(ScanParams p) {
   const bool first = (tile.meta >> 16) & 1, last = (tile.meta >> 17) & 1;
   const long long d = static_cast<long long>(g) * 32 + lane;
   const bool active = d < p.dim;
-  const int off = w * TPT;                 // the thread's first token within the tile
+  const int off = w * TPT;                     // the thread's first token within the tile
   const int n = min(max(size - off, 0), TPT);  // its tokens that belong to the tile
   const long long tok0 = tile.start + off;
 
@@ -187,7 +196,7 @@ __global__ void __launch_bounds__(W * 32, 32 / W) scan_kernel(ScanParams p) {
         const unsigned incl = __ballot_sync(0xffffffffu, in_seq && f == 2);
         const unsigned none = __ballot_sync(0xffffffffu, in_seq && f == 0);
         if (incl) {
-          const int i = __ffs(incl) - 1;  // the nearest tile with an inclusive state
+          const int i = __ffs(incl) - 1;         // the nearest tile with an inclusive state
           if ((none & ((1u << i) - 1u)) == 0) {  // every tile after it has its aggregate
             j = hi - i;
             break;
@@ -232,7 +241,9 @@ __global__ void __launch_bounds__(W * 32, 32 / W) scan_kernel(ScanParams p) {
     if (p.final_state) p.final_state[static_cast<long long>(tile.sequence) * p.dim + d] = hs;
     bad_output |= !isfinite(hs);
   }
-  const int status = bad_input ? scan_status_nonfinite : bad_output ? scan_status_overflow : scan_status_ok;
+  const int status = bad_input    ? scan_status_nonfinite
+                     : bad_output ? scan_status_overflow
+                                  : scan_status_ok;
   if (status != scan_status_ok) atomicMax(&s_status, status);
   __syncthreads();
   if (threadIdx.x == 0 && s_status != scan_status_ok) {
@@ -248,7 +259,8 @@ namespace triscan::gpu::detail {
 // Launches the kernel for `chunk` in {64, 128, 256} (W = chunk / 16 warps of 16 tokens
 // per thread) and the (in, out) dtypes: `blocks` = tiles x channel groups.
 template <bool SCALAR>
-void launch_scan(int chunk, DType in, DType out, const ScanParams& p, long long blocks, cudaStream_t stream);
+void launch_scan(int chunk, DType in, DType out, const ScanParams& p, long long blocks,
+                 cudaStream_t stream);
 
 #ifdef TRISCAN_SCAN_DEFINE_LAUNCH
 namespace scan_launch {
@@ -257,27 +269,40 @@ void by_chunk(int chunk, const ScanParams& p, long long blocks, cudaStream_t str
   constexpr int TPT = 16;
   const dim3 grid(static_cast<unsigned>(blocks));
   switch (chunk) {
-    case 64: scan_kernel<TIn, TOut, SCALAR, 4, TPT><<<grid, 4 * 32, 0, stream>>>(p); break;
-    case 128: scan_kernel<TIn, TOut, SCALAR, 8, TPT><<<grid, 8 * 32, 0, stream>>>(p); break;
-    default: scan_kernel<TIn, TOut, SCALAR, 16, TPT><<<grid, 16 * 32, 0, stream>>>(p); break;
+    case 64:
+      scan_kernel<TIn, TOut, SCALAR, 4, TPT><<<grid, 4 * 32, 0, stream>>>(p);
+      break;
+    case 128:
+      scan_kernel<TIn, TOut, SCALAR, 8, TPT><<<grid, 8 * 32, 0, stream>>>(p);
+      break;
+    default:
+      scan_kernel<TIn, TOut, SCALAR, 16, TPT><<<grid, 16 * 32, 0, stream>>>(p);
+      break;
   }
 }
 template <class TIn, bool SCALAR>
 void by_out(int chunk, DType out, const ScanParams& p, long long blocks, cudaStream_t stream) {
   switch (out) {
-    case DType::bf16: return by_chunk<TIn, __nv_bfloat16, SCALAR>(chunk, p, blocks, stream);
-    case DType::fp16: return by_chunk<TIn, __half, SCALAR>(chunk, p, blocks, stream);
-    default: return by_chunk<TIn, float, SCALAR>(chunk, p, blocks, stream);
+    case DType::bf16:
+      return by_chunk<TIn, __nv_bfloat16, SCALAR>(chunk, p, blocks, stream);
+    case DType::fp16:
+      return by_chunk<TIn, __half, SCALAR>(chunk, p, blocks, stream);
+    default:
+      return by_chunk<TIn, float, SCALAR>(chunk, p, blocks, stream);
   }
 }
 }  // namespace scan_launch
 
 template <bool SCALAR>
-void launch_scan(int chunk, DType in, DType out, const ScanParams& p, long long blocks, cudaStream_t stream) {
+void launch_scan(int chunk, DType in, DType out, const ScanParams& p, long long blocks,
+                 cudaStream_t stream) {
   switch (in) {
-    case DType::bf16: return scan_launch::by_out<__nv_bfloat16, SCALAR>(chunk, out, p, blocks, stream);
-    case DType::fp16: return scan_launch::by_out<__half, SCALAR>(chunk, out, p, blocks, stream);
-    default: return scan_launch::by_out<float, SCALAR>(chunk, out, p, blocks, stream);
+    case DType::bf16:
+      return scan_launch::by_out<__nv_bfloat16, SCALAR>(chunk, out, p, blocks, stream);
+    case DType::fp16:
+      return scan_launch::by_out<__half, SCALAR>(chunk, out, p, blocks, stream);
+    default:
+      return scan_launch::by_out<float, SCALAR>(chunk, out, p, blocks, stream);
   }
 }
 #endif

@@ -4,5 +4,7 @@
 #define TRISCAN_SCAN_DEFINE_LAUNCH
 #include "gpu/scan.cuh"
 
-template void triscan::gpu::detail::launch_scan<false>(int, triscan::gpu::DType, triscan::gpu::DType,
-    const triscan::gpu::detail::ScanParams&, long long, cudaStream_t);
+template void triscan::gpu::detail::launch_scan<false>(int, triscan::gpu::DType,
+                                                       triscan::gpu::DType,
+                                                       const triscan::gpu::detail::ScanParams&,
+                                                       long long, cudaStream_t);

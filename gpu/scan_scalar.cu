@@ -5,4 +5,5 @@
 #include "gpu/scan.cuh"
 
 template void triscan::gpu::detail::launch_scan<true>(int, triscan::gpu::DType, triscan::gpu::DType,
-    const triscan::gpu::detail::ScanParams&, long long, cudaStream_t);
+                                                      const triscan::gpu::detail::ScanParams&,
+                                                      long long, cudaStream_t);

@@ -8,7 +8,8 @@ namespace triscan::gpu {
 
 void ScanLayout::validate() const {
   const std::string what = "gpu::ScanLayout: ";
-  if (dim < 1) throw std::invalid_argument(what + "'dim' must be >= 1 (got " + std::to_string(dim) + ")");
+  if (dim < 1)
+    throw std::invalid_argument(what + "'dim' must be >= 1 (got " + std::to_string(dim) + ")");
   if (length < 0) throw std::invalid_argument(what + "'length' is negative");
   if (cu_seqlens.empty()) {
     if (batch < 1) throw std::invalid_argument(what + "'batch' must be >= 1");
@@ -19,7 +20,8 @@ void ScanLayout::validate() const {
     throw std::invalid_argument(what + "'cu_seqlens' must run from 0 to length");
   for (std::size_t i = 1; i < cu_seqlens.size(); ++i)
     if (cu_seqlens[i] < cu_seqlens[i - 1])
-      throw std::invalid_argument(what + "'cu_seqlens' is not non-decreasing at entry " + std::to_string(i));
+      throw std::invalid_argument(what + "'cu_seqlens' is not non-decreasing at entry " +
+                                  std::to_string(i));
 }
 
 }  // namespace triscan::gpu

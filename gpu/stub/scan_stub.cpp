@@ -9,7 +9,9 @@ namespace triscan::gpu {
 
 struct ScanPlan::Device {};
 
-std::vector<std::string> scan_gpu_methods() { return {}; }
+std::vector<std::string> scan_gpu_methods() {
+  return {};
+}
 
 ScanPlan::ScanPlan(const MethodSpec&, const ScanLayout& layout) : layout_(layout) {
   layout_.validate();
@@ -17,8 +19,8 @@ ScanPlan::ScanPlan(const MethodSpec&, const ScanLayout& layout) : layout_(layout
 }
 ScanPlan::~ScanPlan() = default;
 
-void scan_diagonal(const ScanPlan&, ScanKind, DType, const void*, const void*, const float*, DType, void*, float*,
-                   std::int32_t*, std::int32_t*, void*) {
+void scan_diagonal(const ScanPlan&, ScanKind, DType, const void*, const void*, const float*, DType,
+                   void*, float*, std::int32_t*, std::int32_t*, void*) {
   throw std::runtime_error("gpu::scan_diagonal: not compiled (triscan was built without CUDA)");
 }
 

@@ -15,11 +15,10 @@
 // reference starts from the same rounded values). Added to it: the fp64 reference's
 // own error (the same bound with u = 2^-53, <= 2^-29 of the fp32 one: a factor
 // 1 + 2^-20 covers it), u_out times the state's error (the output rounds the computed
-// state, not the exact one: a factor 1 + u_out), the output format's subnormal spacing (half of it, the
-// absolute error of rounding a tiny state: 2^-25 for fp16) and 2^-126 for fp32
-// underflow in the recurrence (at most 5t operations of absolute error <= 2^-150
-// each, t <= 2^21). Outputs are poisoned (NaN) before every run, so an entry the
-// kernel skips fails the check.
+// state, not the exact one: a factor 1 + u_out), the output format's subnormal spacing (half of it,
+// the absolute error of rounding a tiny state: 2^-25 for fp16) and 2^-126 for fp32 underflow in the
+// recurrence (at most 5t operations of absolute error <= 2^-150 each, t <= 2^21). Outputs are
+// poisoned (NaN) before every run, so an entry the kernel skips fails the check.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -59,9 +58,10 @@ struct Problem {
 
   std::string describe() const {
     std::ostringstream s;
-    s << scan_kind_name(kind) << " " << method << " in=" << gpu::dtype_name(in) << " out=" << gpu::dtype_name(out)
-      << " B=" << layout.batch << " T=" << layout.length << " D=" << layout.dim
-      << " cu_seqlens=" << layout.cu_seqlens.size() << " entries h0=" << with_h0 << " seed=" << seed;
+    s << scan_kind_name(kind) << " " << method << " in=" << gpu::dtype_name(in)
+      << " out=" << gpu::dtype_name(out) << " B=" << layout.batch << " T=" << layout.length
+      << " D=" << layout.dim << " cu_seqlens=" << layout.cu_seqlens.size()
+      << " entries h0=" << with_h0 << " seed=" << seed;
     return s.str();
   }
 };
@@ -97,10 +97,11 @@ struct GpuRun {
 };
 
 GpuRun run_gpu(const Problem& p, const ScanPlan& plan, const Inputs& in) {
-  const auto N = static_cast<std::size_t>(p.layout.tokens()), D = static_cast<std::size_t>(p.layout.dim);
+  const auto N = static_cast<std::size_t>(p.layout.tokens()),
+             D = static_cast<std::size_t>(p.layout.dim);
   const auto S = static_cast<std::size_t>(p.layout.sequences());
-  gpu::DeviceBytes da(in.a_bytes.size()), db(in.b_bytes.size()), dh0(in.h0.size() * 4), dh(N * D * dtype_bytes(p.out)),
-      dfin(S * D * 4), dstat(S * 4), dflag(4);
+  gpu::DeviceBytes da(in.a_bytes.size()), db(in.b_bytes.size()), dh0(in.h0.size() * 4),
+      dh(N * D * dtype_bytes(p.out)), dfin(S * D * 4), dstat(S * 4), dflag(4);
   if (!in.a_bytes.empty()) da.upload(in.a_bytes.data(), in.a_bytes.size());
   if (!in.b_bytes.empty()) db.upload(in.b_bytes.data(), in.b_bytes.size());
   if (!in.h0.empty()) dh0.upload(in.h0.data(), in.h0.size() * 4);
@@ -108,8 +109,10 @@ GpuRun run_gpu(const Problem& p, const ScanPlan& plan, const Inputs& in) {
   if (dfin.size()) dfin.fill32(poison_word(DType::fp32));
   if (dstat.size()) dstat.fill32(0xffffffffu);
   dflag.fill32(0xffffffffu);
-  gpu::scan_diagonal(plan, p.kind, p.in, da.data(), db.data(), in.h0.empty() ? nullptr : static_cast<const float*>(dh0.data()),
-                     p.out, dh.data(), static_cast<float*>(dfin.data()), static_cast<std::int32_t*>(dstat.data()),
+  gpu::scan_diagonal(plan, p.kind, p.in, da.data(), db.data(),
+                     in.h0.empty() ? nullptr : static_cast<const float*>(dh0.data()), p.out,
+                     dh.data(), static_cast<float*>(dfin.data()),
+                     static_cast<std::int32_t*>(dstat.data()),
                      static_cast<std::int32_t*>(dflag.data()));
   gpu::synchronize();
   GpuRun r;
@@ -170,8 +173,12 @@ Reference reference(const Problem& p, const ScanInput<double>& c) {
 std::vector<std::pair<index_t, index_t>> sequences(const ScanLayout& l) {
   std::vector<std::pair<index_t, index_t>> s;
   for (index_t q = 0; q < l.sequences(); ++q) {
-    if (l.cu_seqlens.empty()) s.push_back({q * l.length, l.length});
-    else s.push_back({l.cu_seqlens[static_cast<std::size_t>(q)], l.cu_seqlens[static_cast<std::size_t>(q) + 1] - l.cu_seqlens[static_cast<std::size_t>(q)]});
+    if (l.cu_seqlens.empty())
+      s.push_back({q * l.length, l.length});
+    else
+      s.push_back({l.cu_seqlens[static_cast<std::size_t>(q)],
+                   l.cu_seqlens[static_cast<std::size_t>(q) + 1] -
+                       l.cu_seqlens[static_cast<std::size_t>(q)]});
   }
   return s;
 }
@@ -189,18 +196,21 @@ double check_problem(const Problem& p) {
   const index_t D = p.layout.dim;
 
   EXPECT_EQ(g.flag, 0) << "flag";
-  for (std::size_t s = 0; s < g.statuses.size(); ++s) EXPECT_EQ(g.statuses[s], 0) << "status of sequence " << s;
+  for (std::size_t s = 0; s < g.statuses.size(); ++s)
+    EXPECT_EQ(g.statuses[s], 0) << "status of sequence " << s;
 
   double worst = 0;
   std::size_t worst_at = 0, failures = 0;
   for (std::size_t e = 0; e < ref.h.size(); ++e) {
     const double got = decode_at(g.h, p.out, e);
     const double err = std::fabs(got - ref.h[e]);
-    const double ratio = std::isfinite(got) ? err / ref.bound_out[e] : std::numeric_limits<double>::infinity();
+    const double ratio =
+        std::isfinite(got) ? err / ref.bound_out[e] : std::numeric_limits<double>::infinity();
     if (!(ratio <= 1.0)) {
       if (failures++ < 5)
-        ADD_FAILURE() << "h at token " << e / static_cast<std::size_t>(D) << " channel " << e % static_cast<std::size_t>(D)
-                      << ": got " << got << (is_poison(g.h, p.out, e) ? " (poison: never written)" : "") << ", fp64 "
+        ADD_FAILURE() << "h at token " << e / static_cast<std::size_t>(D) << " channel "
+                      << e % static_cast<std::size_t>(D) << ": got " << got
+                      << (is_poison(g.h, p.out, e) ? " (poison: never written)" : "") << ", fp64 "
                       << ref.h[e] << ", error " << err << " > bound " << ref.bound_out[e];
     }
     if (ratio > worst || std::isnan(ratio)) {
@@ -213,19 +223,23 @@ double check_problem(const Problem& p) {
   const auto seqs = sequences(p.layout);
   for (std::size_t s = 0; s < seqs.size(); ++s)
     for (index_t d = 0; d < D; ++d) {
-      const double got = g.final_state[s * static_cast<std::size_t>(D) + static_cast<std::size_t>(d)];
+      const double got =
+          g.final_state[s * static_cast<std::size_t>(D) + static_cast<std::size_t>(d)];
       if (seqs[s].second == 0) {
-        const double want = p.with_h0 ? in.h0[s * static_cast<std::size_t>(D) + static_cast<std::size_t>(d)] : 0.0;
+        const double want =
+            p.with_h0 ? in.h0[s * static_cast<std::size_t>(D) + static_cast<std::size_t>(d)] : 0.0;
         EXPECT_EQ(got, want) << "final state of empty sequence " << s << " channel " << d;
         continue;
       }
       const auto e = static_cast<std::size_t>((seqs[s].first + seqs[s].second - 1) * D + d);
       EXPECT_LE(std::fabs(got - ref.h[e]), ref.bound_state[e])
-          << "final state of sequence " << s << " channel " << d << ": got " << got << ", fp64 " << ref.h[e];
+          << "final state of sequence " << s << " channel " << d << ": got " << got << ", fp64 "
+          << ref.h[e];
     }
   if (!ref.h.empty())
-    std::printf("[ scan gpu ] %s: max error/bound %.3g at token %zu channel %zu (bound %.3g)\n", p.describe().c_str(),
-                worst, worst_at / static_cast<std::size_t>(D), worst_at % static_cast<std::size_t>(D), ref.bound_out[worst_at]);
+    std::printf("[ scan gpu ] %s: max error/bound %.3g at token %zu channel %zu (bound %.3g)\n",
+                p.describe().c_str(), worst, worst_at / static_cast<std::size_t>(D),
+                worst_at % static_cast<std::size_t>(D), ref.bound_out[worst_at]);
   return worst;
 }
 
@@ -351,9 +365,11 @@ TEST(ScanGpu, NonfiniteInputFlagsItsSequence) {
       // Sequence 1: NaN decay at token 300 + 10 (channel 7 for diagonal); sequence 2:
       // +Inf input at token 700 + 400, channel 35.
       const std::size_t nan_token = 310, inf_token = 1100;
-      poke(in.a_bytes, kind == ScanKind::scalar ? nan_token : nan_token * static_cast<std::size_t>(D) + 7,
+      poke(in.a_bytes,
+           kind == ScanKind::scalar ? nan_token : nan_token * static_cast<std::size_t>(D) + 7,
            std::numeric_limits<double>::quiet_NaN());
-      poke(in.b_bytes, inf_token * static_cast<std::size_t>(D) + 35, std::numeric_limits<double>::infinity());
+      poke(in.b_bytes, inf_token * static_cast<std::size_t>(D) + 35,
+           std::numeric_limits<double>::infinity());
       ScanPlan plan(MethodSpec::parse(p.method), p.layout);
       const GpuRun g = run_gpu(p, plan, in);
       EXPECT_EQ(g.flag, static_cast<int>(Status::nonfinite_input));
@@ -363,12 +379,14 @@ TEST(ScanGpu, NonfiniteInputFlagsItsSequence) {
       EXPECT_EQ(g.statuses[2], static_cast<int>(Status::nonfinite_input));
       // Propagation: NaN from the NaN decay on in its channel(s) to the sequence end.
       for (std::size_t t = nan_token; t < 700; ++t) {
-        EXPECT_TRUE(std::isnan(decode_at(g.h, p.out, t * static_cast<std::size_t>(D) + 7))) << "token " << t;
+        EXPECT_TRUE(std::isnan(decode_at(g.h, p.out, t * static_cast<std::size_t>(D) + 7)))
+            << "token " << t;
         if (::testing::Test::HasFailure()) break;
       }
       // The Inf input: its own state is +-Inf; later states are Inf or NaN.
       for (std::size_t t = inf_token; t < 1200; ++t) {
-        EXPECT_FALSE(std::isfinite(decode_at(g.h, p.out, t * static_cast<std::size_t>(D) + 35))) << "token " << t;
+        EXPECT_FALSE(std::isfinite(decode_at(g.h, p.out, t * static_cast<std::size_t>(D) + 35)))
+            << "token " << t;
         if (::testing::Test::HasFailure()) break;
       }
       // Sequence 0 is untouched: within the bound.
@@ -434,8 +452,10 @@ TEST(ScanGpu, OverflowIsFlagged) {
     EXPECT_EQ(g.statuses[0], static_cast<int>(out == DType::fp16 ? Status::overflow : Status::ok));
     EXPECT_EQ(g.statuses[1], static_cast<int>(Status::overflow));
     const double last0 = decode_at(g.h, out, static_cast<std::size_t>((T - 1) * D));
-    if (out == DType::fp16) EXPECT_EQ(last0, std::numeric_limits<double>::infinity());
-    else EXPECT_NEAR(last0, 300000.0, 300000.0 * unit_roundoff(out));
+    if (out == DType::fp16)
+      EXPECT_EQ(last0, std::numeric_limits<double>::infinity());
+    else
+      EXPECT_NEAR(last0, 300000.0, 300000.0 * unit_roundoff(out));
     // After an fp32 overflow the states are +inf or NaN (a tile's decay product 2^256
     // overflows to inf, and inf x 0 in the carry of the sequence's first tile is NaN).
     EXPECT_FALSE(std::isfinite(decode_at(g.h, out, static_cast<std::size_t>((2 * T - 1) * D))));
@@ -468,30 +488,40 @@ TEST(ScanGpu, BadArgumentsThrow) {
   TRISCAN_REQUIRE_GPU();
   const ScanLayout layout{1, 100, 8, {}};
   EXPECT_THROW(ScanPlan(MethodSpec::parse("scan/blelloch"), layout), std::invalid_argument);
-  EXPECT_THROW(ScanPlan(MethodSpec::parse("scan/chunked:chunk=100"), layout), std::invalid_argument);
+  EXPECT_THROW(ScanPlan(MethodSpec::parse("scan/chunked:chunk=100"), layout),
+               std::invalid_argument);
   EXPECT_THROW(ScanPlan(MethodSpec::parse("scan/chunked:tile=64"), layout), std::invalid_argument);
-  EXPECT_THROW(ScanPlan(MethodSpec::parse("scan/chunked"), ScanLayout{1, 100, 0, {}}), std::invalid_argument);
-  EXPECT_THROW(ScanPlan(MethodSpec::parse("scan/chunked"), ScanLayout{1, 100, 8, {0, 50}}), std::invalid_argument);
+  EXPECT_THROW(ScanPlan(MethodSpec::parse("scan/chunked"), ScanLayout{1, 100, 0, {}}),
+               std::invalid_argument);
+  EXPECT_THROW(ScanPlan(MethodSpec::parse("scan/chunked"), ScanLayout{1, 100, 8, {0, 50}}),
+               std::invalid_argument);
 
   ScanPlan plan(MethodSpec::parse("scan/chunked"), layout);
   gpu::DeviceBytes a(100 * 8 * 4), b(100 * 8 * 4), h(100 * 8 * 4 + 4);
   auto call = [&](ScanKind kind, DType in, const void* pa, const void* pb, DType out, void* ph) {
     gpu::scan_diagonal(plan, kind, in, pa, pb, nullptr, out, ph);
   };
-  EXPECT_THROW(call(ScanKind::dense, DType::fp32, a.data(), b.data(), DType::fp32, h.data()), std::invalid_argument);
+  EXPECT_THROW(call(ScanKind::dense, DType::fp32, a.data(), b.data(), DType::fp32, h.data()),
+               std::invalid_argument);
   EXPECT_THROW(call(ScanKind::log_diagonal, DType::fp32, a.data(), b.data(), DType::fp32, h.data()),
                std::invalid_argument);
-  EXPECT_THROW(call(ScanKind::diagonal, static_cast<DType>(7), a.data(), b.data(), DType::fp32, h.data()),
+  EXPECT_THROW(
+      call(ScanKind::diagonal, static_cast<DType>(7), a.data(), b.data(), DType::fp32, h.data()),
+      std::invalid_argument);
+  EXPECT_THROW(
+      call(ScanKind::diagonal, DType::fp32, a.data(), b.data(), static_cast<DType>(-1), h.data()),
+      std::invalid_argument);
+  EXPECT_THROW(call(ScanKind::diagonal, DType::fp32, nullptr, b.data(), DType::fp32, h.data()),
                std::invalid_argument);
-  EXPECT_THROW(call(ScanKind::diagonal, DType::fp32, a.data(), b.data(), static_cast<DType>(-1), h.data()),
+  EXPECT_THROW(call(ScanKind::diagonal, DType::fp32, a.data(), nullptr, DType::fp32, h.data()),
                std::invalid_argument);
-  EXPECT_THROW(call(ScanKind::diagonal, DType::fp32, nullptr, b.data(), DType::fp32, h.data()), std::invalid_argument);
-  EXPECT_THROW(call(ScanKind::diagonal, DType::fp32, a.data(), nullptr, DType::fp32, h.data()), std::invalid_argument);
-  EXPECT_THROW(call(ScanKind::diagonal, DType::fp32, a.data(), b.data(), DType::fp32, nullptr), std::invalid_argument);
+  EXPECT_THROW(call(ScanKind::diagonal, DType::fp32, a.data(), b.data(), DType::fp32, nullptr),
+               std::invalid_argument);
   auto* hb = static_cast<unsigned char*>(h.data());
-  EXPECT_THROW(call(ScanKind::diagonal, DType::fp32, a.data(), b.data(), DType::fp32, hb + 2), std::invalid_argument);
-  EXPECT_THROW(call(ScanKind::diagonal, DType::bf16, static_cast<unsigned char*>(a.data()) + 1, b.data(), DType::fp32,
-                    h.data()),
+  EXPECT_THROW(call(ScanKind::diagonal, DType::fp32, a.data(), b.data(), DType::fp32, hb + 2),
+               std::invalid_argument);
+  EXPECT_THROW(call(ScanKind::diagonal, DType::bf16, static_cast<unsigned char*>(a.data()) + 1,
+                    b.data(), DType::fp32, h.data()),
                std::invalid_argument);
   // A valid call after the rejected ones still works (nothing was launched by them).
   EXPECT_NO_THROW(call(ScanKind::diagonal, DType::bf16, a.data(), b.data(), DType::fp16, hb + 2));
