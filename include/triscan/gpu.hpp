@@ -13,6 +13,7 @@
 #include "triscan/format.hpp"
 #include "triscan/matrix.hpp"
 #include "triscan/registry.hpp"
+#include "triscan/scan.hpp"
 #include "triscan/status.hpp"
 #include "triscan/wy.hpp"
 
@@ -183,6 +184,71 @@ struct WyGpuOptions {
 void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in, const WyGpuOutputs& out,
               const WyGpuOptions& options = {}, std::int32_t* statuses = nullptr, std::int32_t* flag = nullptr,
               void* stream = nullptr);
+
+// ---- Linear-recurrence scans: scalar and diagonal kinds (docs/scan.md "GPU") -----
+//
+// h_t = a_t (.) h_{t-1} + b_t over every sequence of a [B, T, D] (or cu_seqlens-packed
+// [N, D]) batch, the kinds and layout of triscan/scan.hpp: ScanKind::scalar has a [N]
+// (one decay per token for its D channels), ScanKind::diagonal has a [N, D]; b and h
+// are [N, D]; h0 and final_state (both optional, fp32) are [sequences, D]. The
+// recurrence restarts at each sequence start from h0 (0 when h0 is null). Inputs a, b
+// in fp32/bf16/fp16 (one dtype for both), states carried in fp32, h written as
+// fp32/bf16/fp16. Asynchronous on `stream`; every pointer is a device pointer.
+//
+// Statuses (triscan::Status as int32), per sequence in `statuses` ([sequences],
+// optional) and the worst over the call in `*flag` (optional; both set by the call):
+//   nonfinite_input  a NaN or Inf in a, b (the tokens and channels read) or h0; the
+//                    non-finite values propagate through the recurrence as fp32
+//                    arithmetic makes them (h is still written in full);
+//   overflow         finite inputs whose fp32 state overflowed, or a state beyond the
+//                    output format's largest finite value (written as +-inf).
+// Invalid arguments (unknown method or parameter, kind other than scalar/diagonal,
+// null or misaligned pointers, bad layout) throw std::invalid_argument before
+// anything is launched; CUDA errors throw std::runtime_error.
+
+struct ScanLayout {
+  index_t batch = 1;   // B (1 when cu_seqlens is set)
+  index_t length = 0;  // T per sequence, or the packed total N with cu_seqlens
+  index_t dim = 1;     // D channels
+  std::vector<std::int64_t> cu_seqlens;  // empty, or [0, l1, l1+l2, ..., length]
+
+  void validate() const;  // throws std::invalid_argument naming the field
+  index_t tokens() const { return cu_seqlens.empty() ? batch * length : length; }
+  index_t sequences() const {
+    return cu_seqlens.empty() ? batch : static_cast<index_t>(cu_seqlens.size()) - 1;
+  }
+};
+
+// GPU scan methods, under the CPU registry's names. Each entry: "name: what it computes".
+std::vector<std::string> scan_gpu_methods();
+
+// A method bound to a layout: the tile table (tiles of `chunk` tokens per sequence,
+// uploaded once, synchronously) and the look-back workspace of the single-pass scan.
+// One call at a time per plan (calls on one stream are fine; concurrent calls on
+// different streams need a plan each).
+class ScanPlan {
+ public:
+  // method: scan/chunked[:chunk=C], C in {64, 128, 256} (default 256). Validates.
+  ScanPlan(const MethodSpec& method, const ScanLayout& layout);
+  ~ScanPlan();
+  ScanPlan(const ScanPlan&) = delete;
+  ScanPlan& operator=(const ScanPlan&) = delete;
+  const ScanLayout& layout() const { return layout_; }
+  index_t chunk() const { return chunk_; }          // tokens per tile
+  index_t tile_rows() const { return tile_rows_; }  // tiles over all sequences
+
+  struct Device;  // device-side tables (gpu/scan.cu)
+  const Device* device() const { return device_.get(); }
+
+ private:
+  ScanLayout layout_;
+  index_t chunk_ = 256, tile_rows_ = 0;
+  std::unique_ptr<Device> device_;
+};
+
+void scan_diagonal(const ScanPlan& plan, ScanKind kind, DType in_type, const void* a, const void* b,
+                   const float* h0, DType out_type, void* h, float* final_state = nullptr,
+                   std::int32_t* statuses = nullptr, std::int32_t* flag = nullptr, void* stream = nullptr);
 
 // ---- Vendor baselines (gpu/baselines.cu), for benchmarks -------------------------
 
