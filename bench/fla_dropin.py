@@ -17,6 +17,11 @@ Then, with the same substitution, FLA's DeltaNet test (tests/ops/test_delta.py:
 test_chunk and test_chunk_varlen, forward and backward, fp16): chunk_delta_rule, whose
 WY step calls solve_tril (fla/ops/delta_rule/wy_fast.py), against
 fused_recurrent_delta_rule, at FLA's tolerances (o, ht: 0.006 / 0.005; gradients 0.008).
+Then FLA's Gated DeltaNet test (tests/ops/test_gated_delta.py: test_chunk at D = 64 and
+128 — the head sizes triscan's fused chunk WY kernel has — over the test's T, gate
+normalisers and masks, and test_chunk_varlen), with chunk_gated_delta_rule_fwd_intra
+replaced by triscan.chunk_gated_delta_rule_fwd_intra: the forward (o, ht) against the token
+recurrence at the test's tolerance 0.005 (the backward cannot run there: see the section).
 Finally triscan's own extras: the output dtypes bf16 and fp16 against the rounded
 fp32 reference (error ratio <= 2 u of the output format: rounding the exact inverse to
 the output format costs at most u = 2^-8 (bf16) / 2^-11 (fp16) relative per entry, and
@@ -48,13 +53,16 @@ if not torch.cuda.is_available():
 import fla.ops.utils  # noqa: E402
 from fla.ops.common.chunk_scaled_dot_kkt import chunk_scaled_dot_kkt_fwd  # noqa: E402
 from fla.ops.delta_rule import chunk_delta_rule, fused_recurrent_delta_rule  # noqa: E402
+from fla.ops.gated_delta_rule import chunk_gated_delta_rule  # noqa: E402
+import fla.ops.gated_delta_rule.chunk  # noqa: E402,F401 (holds chunk_gated_delta_rule_fwd_intra)
 from fla.ops.utils.index import prepare_chunk_indices  # noqa: E402
 from fla.utils import assert_close, device  # noqa: E402
 
 import triscan  # noqa: E402
 
 FLA_SOLVE_TRIL = sys.modules["fla.ops.utils.solve_tril"].solve_tril
-calls = {"triscan": 0}
+FLA_FWD_INTRA = sys.modules["fla.ops.gated_delta_rule.chunk"].chunk_gated_delta_rule_fwd_intra
+calls = {"triscan": 0, "intra": 0, "intra_fla": 0}
 
 
 def triscan_solve_tril(A, cu_seqlens=None, chunk_indices=None, output_dtype=torch.float):
@@ -63,13 +71,33 @@ def triscan_solve_tril(A, cu_seqlens=None, chunk_indices=None, output_dtype=torc
     return triscan.solve_tril(A, cu_seqlens=cu_seqlens, chunk_indices=chunk_indices, output_dtype=output_dtype)
 
 
+def triscan_fwd_intra(k, v, g=None, beta=None, cu_seqlens=None, chunk_size=64, chunk_indices=None):
+    """The substitute for chunk_gated_delta_rule_fwd_intra: triscan's fused kernel where it
+    has one (dk = dv in {64, 128}, chunk 32 or 64), FLA's own function otherwise (counted
+    apart, so the report says how many cases ran through triscan)."""
+    K, V = k.shape[-1], v.shape[-1]
+    if K == V and K in (64, 128) and chunk_size in (32, 64) and k.dtype in (torch.float16, torch.bfloat16):
+        calls["intra"] += 1
+        return triscan.chunk_gated_delta_rule_fwd_intra(k, v, g, beta, cu_seqlens=cu_seqlens, chunk_size=chunk_size,
+                                                        chunk_indices=chunk_indices)
+    calls["intra_fla"] += 1
+    return FLA_FWD_INTRA(k=k, v=v, g=g, beta=beta, cu_seqlens=cu_seqlens, chunk_size=chunk_size,
+                         chunk_indices=chunk_indices)
+
+
 def patch():
-    """Replaces FLA's solve_tril in every fla module that holds a reference to it."""
+    """Replaces FLA's solve_tril and chunk_gated_delta_rule_fwd_intra in every fla module
+    that holds a reference to them."""
     patched = []
     for name, mod in list(sys.modules.items()):
-        if name.startswith("fla") and mod is not None and getattr(mod, "solve_tril", None) is FLA_SOLVE_TRIL:
+        if not name.startswith("fla") or mod is None:
+            continue
+        if getattr(mod, "solve_tril", None) is FLA_SOLVE_TRIL:
             setattr(mod, "solve_tril", triscan_solve_tril)
             patched.append(name)
+        if getattr(mod, "chunk_gated_delta_rule_fwd_intra", None) is FLA_FWD_INTRA:
+            setattr(mod, "chunk_gated_delta_rule_fwd_intra", triscan_fwd_intra)
+            patched.append(name + " (fwd_intra)")
     return patched
 
 
@@ -156,6 +184,64 @@ def delta_rule_case(T, D, cu_seqlens=None):
         assert_close(name, r, t, tol)
 
 
+# ---- FLA tests/ops/test_gated_delta.py, with triscan's fused chunk WY as the WY step -------
+# Re-implemented from the test's description (fla-org/flash-linear-attention, see the module
+# docstring): chunk_gated_delta_rule, whose forward calls chunk_gated_delta_rule_fwd_intra
+# (now triscan's), against the token recurrence in fp32, fp16 inputs, at the test's
+# forward tolerances (o, ht: 0.005). Forward only: fla-core 0.6.0 refuses the gated
+# backward (chunk_bwd_dqkwg) on Hopper with Triton >= 3.4 and < 3.7.1 ("produces incorrect
+# results", FLA issue #640), which is the Triton (3.6) on the project's H200 — with or
+# without triscan.
+
+def gated_recurrence(q, k, v, beta, g, scale, h0):
+    """S_t = exp(g_t) S_{t-1} + k_t (beta_t (v_t - S^T k_t))^T, o_t = S_t^T (scale q_t), fp32
+    ([B, T, H, D] inputs, state [B, H, K, V] as FLA keeps it)."""
+    q, k, v, beta, g = (x.float() for x in (q, k, v, beta, g))
+    S = h0.float()
+    out = []
+    for t in range(q.shape[1]):
+        S = S * g[:, t].exp()[..., None, None]
+        kt, vt = k[:, t], v[:, t]
+        delta = beta[:, t][..., None] * (vt - torch.einsum("bhk,bhkv->bhv", kt, S))
+        S = S + kt[..., :, None] * delta[..., None, :]
+        out.append(torch.einsum("bhk,bhkv->bhv", scale * q[:, t], S))
+    return torch.stack(out, 1), S
+
+
+def gated_delta_case(B, T, H, D, normalizer, scale, mask_p, cu_seqlens=None):
+    """FLA's test_chunk (cu_seqlens None) or test_chunk_varlen inputs; forward compared."""
+    torch.manual_seed(42)
+    dtype = torch.float16
+    varlen = cu_seqlens is not None
+    if varlen:
+        B, T, N = 1, cu_seqlens[-1], len(cu_seqlens) - 1
+    q = torch.randn(B, T, H, D, dtype=dtype)
+    k = F.normalize(torch.randn(B, T, H, D, dtype=torch.float32), p=2, dim=-1).to(dtype)
+    v = torch.randn(B, T, H, D, dtype=dtype)
+    if varlen:
+        g = F.logsigmoid(torch.rand(B, T, H, dtype=dtype))
+        beta = torch.rand(B, T, H, dtype=dtype).sigmoid()
+        h0 = torch.randn(N, H, D, D, dtype=dtype)
+    else:
+        beta = torch.rand(B, T, H, dtype=dtype).sigmoid().fill_(1)
+        g = F.logsigmoid(torch.rand(B, T, H, dtype=torch.float32)) / normalizer
+        h0 = torch.zeros(B, H, D, D, dtype=torch.float32)
+    g = g * (torch.rand_like(g) > mask_p)
+    q, k, v, beta, g, h0 = map(lambda x: x.to(device), (q, k, v, beta, g, h0))
+    cu = torch.tensor(cu_seqlens, dtype=torch.long, device=device) if varlen else None
+    with torch.no_grad():
+        tri, tri_ht = chunk_gated_delta_rule(q, k, v, g, beta, scale=scale, output_final_state=True,
+                                             initial_state=h0.clone(), **({"cu_seqlens": cu} if varlen else {}))
+        if varlen:
+            parts = [gated_recurrence(*(x[:, a:b] for x in (q, k, v, beta, g)), scale, h0[i:i + 1])
+                     for i, (a, b) in enumerate(zip(cu_seqlens[:-1], cu_seqlens[1:]))]
+            ref, ref_ht = torch.cat([p[0] for p in parts], 1), torch.cat([p[1] for p in parts], 0)
+        else:
+            ref, ref_ht = gated_recurrence(q, k, v, beta, g, scale, h0)
+    assert_close("o", ref, tri, 0.005)
+    assert_close("ht", ref_ht, tri_ht, 0.005)
+
+
 # ---- triscan's extras --------------------------------------------------------------------
 
 def test_output_dtypes(H, cu_seqlens, chunk_size, dtype):
@@ -189,6 +275,16 @@ def cases():
         yield "test_delta.test_chunk[T=%d,D=%d]" % (T, D), delta_rule_case, (T, D)
     yield "test_delta.test_chunk_varlen[cu=[0,15,100,300,1203,2000]]", delta_rule_case, (None, 64,
                                                                                         [0, 15, 100, 300, 1203, 2000])
+    for D in [64, 128]:
+        for T in [1, 15, 63, 300]:
+            for normalizer in [1, 0.1, 10]:
+                for mask_p in [0, 0.5]:
+                    yield ("test_gated_delta.test_chunk[B=2,T=%d,H=2,D=%d,gate=%g,scale=1,mask=%g]"
+                           % (T, D, normalizer, mask_p), gated_delta_case, (2, T, 2, D, normalizer, 1, mask_p))
+        yield ("test_gated_delta.test_chunk[B=2,T=300,H=2,D=%d,gate=1,scale=0.1,mask=0.5]" % D, gated_delta_case,
+               (2, 300, 2, D, 1, 0.1, 0.5))
+    yield ("test_gated_delta.test_chunk_varlen[H=2,D=128,cu=[0,122,229,400,1000]]", gated_delta_case,
+           (1, 0, 2, 128, 1, 1, 0.5, [0, 122, 229, 400, 1000]))
     for dt in (torch.bfloat16, torch.float16):
         for bt in [16, 32, 64]:
             yield ("triscan.output_dtype[%s,chunk=%d]" % (dt, bt), test_output_dtypes,
@@ -210,19 +306,21 @@ def main():
     failed = []
     selected = [c for c in cases() if only in c[0]]
     for name, fn, args in selected:
-        before = calls["triscan"]
+        before = calls["triscan"] + calls["intra"]
         try:
             fn(*args)
-            if calls["triscan"] == before:
-                raise AssertionError("triscan's solve_tril was not called (the patch did not reach this path)")
+            if calls["triscan"] + calls["intra"] == before:
+                raise AssertionError("neither triscan.solve_tril nor triscan.chunk_gated_delta_rule_fwd_intra was "
+                                     "called (the patch did not reach this path)")
             print("PASS %s" % name)
         except Exception as e:  # noqa: BLE001 - every failure is reported, then counted
             failed.append(name)
             print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
             traceback.print_exc(limit=3)
     total = len(selected)
-    print("fla_dropin: %d passed, %d failed (triscan.solve_tril called %d times)"
-          % (total - len(failed), len(failed), calls["triscan"]))
+    print("fla_dropin: %d passed, %d failed (triscan.solve_tril called %d times, "
+          "triscan.chunk_gated_delta_rule_fwd_intra %d times, FLA's fwd_intra %d times)"
+          % (total - len(failed), len(failed), calls["triscan"], calls["intra"], calls["intra_fla"]))
     return 1 if failed else 0
 
 

@@ -81,6 +81,17 @@ wybench() {
   grep -v '^{' "$OUT/fla_wy.log" | tail -45
 }
 
+# The GPU scans (tests, memcheck, racecheck) and their bench against copy and CUB.
+scan() {
+  timeout 300 "$W/bin/test_gpu" --gtest_filter='ScanGpu*' > "$OUT/scan_tests.log" 2>&1; echo "scan tests rc=$?"
+  grep -E "^\[  (FAILED|PASSED|SKIPPED) |error/bound|Failure|bound" "$OUT/scan_tests.log" | head -40
+  timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 "$W/bin/test_gpu" \
+    --gtest_filter='ScanGpu*:-*LongSequences*' > "$OUT/scan_memcheck.log" 2>&1; echo "scan memcheck rc=$?"; tail -3 "$OUT/scan_memcheck.log"
+  timeout 200 compute-sanitizer --tool racecheck --error-exitcode 9 "$W/bin/test_gpu" \
+    --gtest_filter='ScanGpu*:-*LongSequences*' > "$OUT/scan_racecheck.log" 2>&1; echo "scan racecheck rc=$?"; tail -3 "$OUT/scan_racecheck.log"
+}
+scanbench() { timeout 300 "$W/bin/gpu_bench_scan" ${SCAN_ARGS:---runs 10} > "$OUT/scan_bench.log" 2>&1; echo "scan bench rc=$?"; grep -v '^{' "$OUT/scan_bench.log" | tail -30; }
+
 # Nsight Compute sections of one fused chunk WY launch (the 2nd of .gpuwork/wy_once.py).
 wyncu() {
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site060 .whl/fla_core-0.6.0*.whl
@@ -102,7 +113,7 @@ counters() {
 info
 for w in $what; do
   case $w in
-    counters) counters ;; capi) capi ;; wy) wy ;; wybench) wybench ;; wyncu) wyncu ;; dropin) dropin ;; tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
+    counters) counters ;; capi) capi ;; wy) wy ;; wybench) wybench ;; scan) scan ;; scanbench) scanbench ;; wyncu) wyncu ;; dropin) dropin ;; tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
     all) tests; bench; fla 060 052 ;;
   esac
 done

@@ -9,11 +9,12 @@
 //      products, fp32 accumulation), scaled in fp32 into the shared fp32 array S.
 //   3. (I + N)^-1 in S by the recursive-merge inversion of gpu/trinv_merge_kernel.cuh
 //      (16 x 16 fp64 base blocks, fp32 merges), by the first BT threads.
-//   4. W = X diag(beta gamma) K and U = X diag(beta) V on tensor cores. Warp w owns
-//      columns [w D / NW, (w + 1) D / NW) of both and every row strip; the A operand is
-//      X's 16 x 16 block read from S, scaled by its column factors in fp32 and split into
-//      hi + lo 16-bit parts (or rounded once); structural zeros of X (blocks above the
-//      diagonal) are skipped. Results go from the accumulators straight to global memory.
+//   4. W = X diag(beta gamma) K and U = X diag(beta) V on tensor cores. Warp w computes
+//      row strips p = w / 2 and NW - 1 - p (together NW + 1 blocks of X, the same work for
+//      every warp) for column half w % 2; the A operand is X's 16 x 16 block read from S,
+//      scaled by its column factors in fp32 and split into hi + lo 16-bit parts (or
+//      rounded once); blocks above the diagonal are skipped. 16-bit results are staged in
+//      the K (then V) tile and written in 16-byte stores; fp32 results go straight out.
 // Rows >= m of a partial chunk are zero-filled in shared memory (so N, X are the identity
 // there) and never written.
 #pragma once
@@ -448,7 +449,9 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
 #pragma unroll
       for (int hr = 0; hr < 2; ++hr) {
         const int i = 16 * bi + g + 8 * hr;
-        if (i >= m) continue;  // rows >= m stay the identity's (never read for rows < m)
+        // Rows >= m of a partial chunk: N_ij = 0 (not beta_i * 0 * exp(G_i - G_j), which can be
+        // 0 * inf for gates), so X is the identity there and the staged rows stay finite.
+        const bool row_in = i < m;
         const float bi_scale = colU[i];
         const double Gi = G[i];
 #pragma unroll
@@ -459,7 +462,7 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
             if (i > j) {
               float nij = bi_scale * acc[n][2 * hr + c];
               if (args.g) nij *= expf(static_cast<float>(Gi - G[j]));
-              S[i * LD + j] = nij;
+              S[i * LD + j] = row_in ? nij : 0.0f;
             }
           }
       }
