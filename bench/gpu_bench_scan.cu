@@ -239,7 +239,8 @@ int main(int argc, char** argv) {
 
       triscan::gpu::ScanLayout layout{B, T, D, {}};
       for (const char* method :
-           {"scan/chunked:chunk=64", "scan/chunked:chunk=128", "scan/chunked:chunk=256"}) {
+           {"scan/chunked:chunk=64", "scan/chunked:chunk=128", "scan/chunked:chunk=256",
+            "scan/chunked:chunk=512"}) {
         triscan::gpu::ScanPlan plan(triscan::MethodSpec::parse(method), layout);
         triscan::gpu::DeviceBytes flag(4);
         Row r;

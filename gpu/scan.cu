@@ -75,9 +75,9 @@ index_t parse_chunk(const MethodSpec& method) {
                                 "' has no GPU kernel; GPU scan methods: scan/chunked");
   method.check_keys({"chunk"});
   const index_t c = method.get_int("chunk", 256, 1, 1L << 30);
-  if (c != 64 && c != 128 && c != 256)
+  if (c != 64 && c != 128 && c != 256 && c != 512)
     throw std::invalid_argument(
-        "gpu::ScanPlan: scan/chunked on the GPU has chunk in {64, 128, 256} (got chunk=" +
+        "gpu::ScanPlan: scan/chunked on the GPU has chunk in {64, 128, 256, 512} (got chunk=" +
         std::to_string(c) + ")");
   return c;
 }
@@ -111,7 +111,7 @@ std::size_t dtype_size(DType t) {
 
 std::vector<std::string> scan_gpu_methods() {
   return {
-      "scan/chunked: single pass, tiles of chunk tokens (64, 128 or 256; default 256) x 32 "
+      "scan/chunked: single pass, tiles of chunk tokens (64, 128, 256 or 512; default 256) x 32 "
       "channels per "
       "thread block, carries by decoupled look-back in a fixed order; scalar and diagonal kinds, "
       "fp32 state, "

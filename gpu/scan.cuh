@@ -256,7 +256,7 @@ __global__ void __launch_bounds__(W * 32, 32 / W) scan_kernel(ScanParams p) {
 
 namespace triscan::gpu::detail {
 
-// Launches the kernel for `chunk` in {64, 128, 256} (W = chunk / 16 warps of 16 tokens
+// Launches the kernel for `chunk` in {64, 128, 256, 512} (W = chunk / 16 warps of 16 tokens
 // per thread) and the (in, out) dtypes: `blocks` = tiles x channel groups.
 template <bool SCALAR>
 void launch_scan(int chunk, DType in, DType out, const ScanParams& p, long long blocks,
@@ -274,6 +274,9 @@ void by_chunk(int chunk, const ScanParams& p, long long blocks, cudaStream_t str
       break;
     case 128:
       scan_kernel<TIn, TOut, SCALAR, 8, TPT><<<grid, 8 * 32, 0, stream>>>(p);
+      break;
+    case 512:
+      scan_kernel<TIn, TOut, SCALAR, 32, TPT><<<grid, 32 * 32, 0, stream>>>(p);
       break;
     default:
       scan_kernel<TIn, TOut, SCALAR, 16, TPT><<<grid, 16 * 32, 0, stream>>>(p);

@@ -228,7 +228,7 @@ std::vector<std::string> scan_gpu_methods();
 // different streams need a plan each).
 class ScanPlan {
  public:
-  // method: scan/chunked[:chunk=C], C in {64, 128, 256} (default 256). Validates.
+  // method: scan/chunked[:chunk=C], C in {64, 128, 256, 512} (default 256). Validates.
   ScanPlan(const MethodSpec& method, const ScanLayout& layout);
   ~ScanPlan();
   ScanPlan(const ScanPlan&) = delete;

@@ -275,7 +275,8 @@ TEST(ScanGpu, EveryKindAndDtypeMatchesFp64Reference) {
 TEST(ScanGpu, ChunkSizesVarlenAndPartialTiles) {
   TRISCAN_REQUIRE_GPU();
   std::uint64_t seed = 200;
-  for (const char* method : {"scan/chunked:chunk=64", "scan/chunked:chunk=128", "scan/chunked"})
+  for (const char* method :
+       {"scan/chunked:chunk=64", "scan/chunked:chunk=128", "scan/chunked", "scan/chunked:chunk=512"})
     for (ScanKind kind : {ScanKind::scalar, ScanKind::diagonal})
       for (bool h0 : {true, false}) {
         Problem p;
