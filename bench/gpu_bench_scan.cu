@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/gpu_timing.hpp"
 #include "gpu/cuda_check.hpp"
 #include "triscan/gpu.hpp"
 
@@ -48,32 +49,7 @@ namespace {
 using triscan::index_t;
 using triscan::gpu::check_cuda;
 
-struct Timing {
-  double median_us = 0, min_us = 0;
-};
-
-template <class Launch>
-Timing time_calls(int runs, Launch&& launch) {
-  for (int w = 0; w < 2; ++w) launch();
-  check_cuda(cudaDeviceSynchronize(), "warm-up");
-  std::vector<cudaEvent_t> ev(2 * static_cast<std::size_t>(runs));
-  for (auto& e : ev) check_cuda(cudaEventCreate(&e), "cudaEventCreate");
-  for (int r = 0; r < runs; ++r) {
-    check_cuda(cudaEventRecord(ev[2 * r]), "cudaEventRecord");
-    launch();
-    check_cuda(cudaEventRecord(ev[2 * r + 1]), "cudaEventRecord");
-  }
-  check_cuda(cudaDeviceSynchronize(), "timed runs");
-  std::vector<double> us(static_cast<std::size_t>(runs));
-  for (int r = 0; r < runs; ++r) {
-    float ms = 0;
-    check_cuda(cudaEventElapsedTime(&ms, ev[2 * r], ev[2 * r + 1]), "cudaEventElapsedTime");
-    us[static_cast<std::size_t>(r)] = 1000.0 * ms;
-  }
-  for (auto& e : ev) cudaEventDestroy(e);
-  std::sort(us.begin(), us.end());
-  return {us[us.size() / 2], us.front()};
-}
+using triscan::bench::Timing;
 
 __device__ inline float hash_uniform(unsigned long long i, unsigned seed) {
   unsigned long long x = i * 0x9E3779B97F4A7C15ull + seed * 0xBF58476D1CE4E5B9ull;
@@ -201,7 +177,7 @@ int main(int argc, char** argv) {
       check_cuda(cudaGetLastError(), "fill_inputs");
       const double bytes = 12.0 * static_cast<double>(n);
 
-      const Timing copy = time_calls(runs, [&] {
+      const Timing copy = triscan::bench::time_launches(2, runs, [&](int) {
         check_cuda(cudaMemcpyAsync(copy_dst.data(), ab.data(), 6 * n, cudaMemcpyDeviceToDevice),
                    "cudaMemcpyAsync");
       });
@@ -220,7 +196,7 @@ int main(int argc, char** argv) {
                      static_cast<float2*>(cub_out.data()), PairCombine{}, static_cast<int>(items)),
                  "cub::DeviceScan::InclusiveScanByKey (size query)");
       triscan::gpu::DeviceBytes temp(std::max<std::size_t>(temp_bytes, 16));
-      const Timing cub_t = time_calls(runs, [&] {
+      const Timing cub_t = triscan::bench::time_launches(2, runs, [&](int) {
         check_cuda(cub::DeviceScan::InclusiveScanByKey(temp.data(), temp_bytes, keys,
                                                        static_cast<const float2*>(pairs.data()),
                                                        static_cast<float2*>(cub_out.data()),
@@ -247,7 +223,7 @@ int main(int argc, char** argv) {
         r.method = method;
         r.T = T;
         r.bytes = bytes;
-        r.t = time_calls(runs, [&] {
+        r.t = triscan::bench::time_launches(2, runs, [&](int) {
           triscan::gpu::scan_diagonal(plan, triscan::ScanKind::diagonal, triscan::gpu::DType::fp32,
                                       a, b, nullptr, triscan::gpu::DType::fp32, h.data(), nullptr,
                                       nullptr, static_cast<std::int32_t*>(flag.data()));

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/gpu_timing.hpp"
 #include "gpu/cuda_check.hpp"
 #include "gpu/trinv_kernel.cuh"
 #include "gpu/host_codec.hpp"
@@ -85,39 +86,14 @@ double relative_error(const std::vector<double>& a, const std::vector<double>& g
   return std::sqrt(num / den);
 }
 
-struct Timing {
-  double median_us = 0, min_us = 0;
-};
-
-template <class Launch>
-Timing time_launches(int runs, Launch&& launch) {
-  for (int w = 0; w < 2 * buffer_sets; ++w) launch(w % buffer_sets);
-  check_cuda(cudaDeviceSynchronize(), "warm-up");
-  std::vector<cudaEvent_t> ev(2 * static_cast<std::size_t>(runs));
-  for (auto& e : ev) check_cuda(cudaEventCreate(&e), "cudaEventCreate");
-  for (int r = 0; r < runs; ++r) {
-    check_cuda(cudaEventRecord(ev[2 * r]), "cudaEventRecord");
-    launch(r % buffer_sets);
-    check_cuda(cudaEventRecord(ev[2 * r + 1]), "cudaEventRecord");
-  }
-  check_cuda(cudaDeviceSynchronize(), "timed runs");
-  std::vector<double> us(static_cast<std::size_t>(runs));
-  for (int r = 0; r < runs; ++r) {
-    float ms = 0;
-    check_cuda(cudaEventElapsedTime(&ms, ev[2 * r], ev[2 * r + 1]), "cudaEventElapsedTime");
-    us[static_cast<std::size_t>(r)] = 1000.0 * ms;
-  }
-  for (auto& e : ev) cudaEventDestroy(e);
-  std::sort(us.begin(), us.end());
-  return {us[us.size() / 2], us.front()};
-}
+using triscan::bench::Timing;
 
 // Device-to-device copy bandwidth (bytes read + bytes written per second), 2 GiB.
 double copy_bandwidth_gbs(int runs) {
   const std::size_t bytes = std::size_t(2) << 30;
   triscan::gpu::DeviceBytes a(bytes), b(bytes);
   a.fill32(0x3f800000u);
-  const Timing t = time_launches(runs, [&](int) {
+  const Timing t = triscan::bench::time_launches(2 * buffer_sets, runs, [&](int) {
     check_cuda(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice), "cudaMemcpyAsync");
   });
   return 2.0 * static_cast<double>(bytes) / (t.median_us * 1e3);
@@ -198,7 +174,8 @@ Result bench_chunks(const std::string& method, const std::string& name, const Ch
   r.bt = layout.chunk;
   r.in = in;
   r.out = out;
-  r.t = time_launches(runs, [&](int s) {
+  r.t = triscan::bench::time_launches(2 * buffer_sets, runs, [&](int call) {
+    const int s = call % buffer_sets;
     triscan::gpu::invert_chunks(fs, plan, in, A[s]->data(), out, X[s]->data(), nullptr,
                                 static_cast<std::int32_t*>(flag.data()));
   });
@@ -234,7 +211,8 @@ Result bench_variant(const ChunkLayout& layout, int runs) {
   r.method = "trinv/forward_substitution";
   r.matrices = addr.count;
   r.bt = BT;
-  r.t = time_launches(runs, [&](int s) {
+  r.t = triscan::bench::time_launches(2 * buffer_sets, runs, [&](int call) {
+    const int s = call % buffer_sets;
     d::launch_kernel<BT, ACC, MIN_BLOCKS>(DType::fp32, DType::fp32, A[s]->data(), X[s]->data(), addr, nullptr,
                                           nullptr, nullptr);
   });
@@ -274,14 +252,16 @@ std::vector<Result> bench_strided(const ChunkLayout& layout, int runs, const std
   for (const std::string& method : methods) {
     const auto fs = triscan::MethodSpec::parse(method);
     r.method = fs.name;
-    r.t = time_launches(runs, [&](int s) {
+    r.t = triscan::bench::time_launches(2 * buffer_sets, runs, [&](int call) {
+      const int s = call % buffer_sets;
       triscan::gpu::invert_batch(fs, N, n, n * n, n, DType::fp32, A[s]->data(), DType::fp32, X[s]->data());
     });
     r.max_error = sample_error(as_batch, in_bytes, DType::fp32, *X[0], DType::fp32);
     out.push_back(r);
   }
   r.method = "cublas/trsm_batched";
-  r.t = time_launches(runs, [&](int s) {
+  r.t = triscan::bench::time_launches(2 * buffer_sets, runs, [&](int call) {
+    const int s = call % buffer_sets;
     triscan::gpu::cublas_trsm_batched_inverse(N, n, static_cast<const float*>(A[s]->data()),
                                               static_cast<float*>(X[s]->data()));
   });
