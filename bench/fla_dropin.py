@@ -187,8 +187,8 @@ def delta_rule_case(T, D, cu_seqlens=None):
 # ---- FLA tests/ops/test_gated_delta.py, with triscan's fused chunk WY as the WY step -------
 # Re-implemented from the test's description (fla-org/flash-linear-attention, see the module
 # docstring): chunk_gated_delta_rule, whose forward calls chunk_gated_delta_rule_fwd_intra
-# (now triscan's), against the token recurrence in fp32, fp16 inputs, at the test's
-# forward tolerances (o, ht: 0.005). Forward only: fla-core 0.6.0 refuses the gated
+# (now triscan's), against the token recurrence in fp32 and against FLA's own output on
+# the same inputs, fp16 inputs, at the test's forward tolerance (o, ht: 0.005). Forward only: fla-core 0.6.0 refuses the gated
 # backward (chunk_bwd_dqkwg) on Hopper with Triton >= 3.4 and < 3.7.1 ("produces incorrect
 # results", FLA issue #640), which is the Triton (3.6) on the project's H200 — with or
 # without triscan.
@@ -229,9 +229,19 @@ def gated_delta_case(B, T, H, D, normalizer, scale, mask_p, cu_seqlens=None):
     g = g * (torch.rand_like(g) > mask_p)
     q, k, v, beta, g, h0 = map(lambda x: x.to(device), (q, k, v, beta, g, h0))
     cu = torch.tensor(cu_seqlens, dtype=torch.long, device=device) if varlen else None
+    def forward():
+        return chunk_gated_delta_rule(q, k, v, g, beta, scale=scale, output_final_state=True,
+                                      initial_state=h0.clone(), **({"cu_seqlens": cu} if varlen else {}))
+
     with torch.no_grad():
-        tri, tri_ht = chunk_gated_delta_rule(q, k, v, g, beta, scale=scale, output_final_state=True,
-                                             initial_state=h0.clone(), **({"cu_seqlens": cu} if varlen else {}))
+        tri, tri_ht = forward()
+        # FLA's own output on the same inputs (its fwd_intra put back for this one call).
+        chunk_mod = sys.modules["fla.ops.gated_delta_rule.chunk"]
+        chunk_mod.chunk_gated_delta_rule_fwd_intra = FLA_FWD_INTRA
+        try:
+            fla_o, fla_ht = forward()
+        finally:
+            chunk_mod.chunk_gated_delta_rule_fwd_intra = triscan_fwd_intra
         if varlen:
             parts = [gated_recurrence(*(x[:, a:b] for x in (q, k, v, beta, g)), scale, h0[i:i + 1])
                      for i, (a, b) in enumerate(zip(cu_seqlens[:-1], cu_seqlens[1:]))]
@@ -240,6 +250,8 @@ def gated_delta_case(B, T, H, D, normalizer, scale, mask_p, cu_seqlens=None):
             ref, ref_ht = gated_recurrence(q, k, v, beta, g, scale, h0)
     assert_close("o", ref, tri, 0.005)
     assert_close("ht", ref_ht, tri_ht, 0.005)
+    assert_close("o vs FLA", fla_o, tri, 0.005)
+    assert_close("ht vs FLA", fla_ht, tri_ht, 0.005)
 
 
 # ---- triscan's extras --------------------------------------------------------------------

@@ -54,6 +54,12 @@ capi() {
   timeout 60 "$W/bin/test_capi_c" > "$OUT/capi_c.log" 2>&1; echo "test_capi_c rc=$?"; tail -3 "$OUT/capi_c.log"
 }
 
+# The Python package's smoke tests, with the GPU cases (torch on the device).
+pysmoke() {
+  PYTHONPATH=$PWD/python TRISCAN_LIBRARY_PATH=$W/lib timeout 120 python3 tests/python/test_smoke.py -v \
+    > "$OUT/pysmoke.log" 2>&1; echo "python smoke rc=$?"; grep -E "gpu|GPU|Ran |OK|FAIL|skipped" "$OUT/pysmoke.log" | tail -8
+}
+
 # FLA's own solve_tril (and DeltaNet) tests with triscan.solve_tril substituted.
 dropin() {
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site060 .whl/fla_core-0.6.0*.whl
@@ -113,7 +119,7 @@ counters() {
 info
 for w in $what; do
   case $w in
-    counters) counters ;; capi) capi ;; wy) wy ;; wybench) wybench ;; scan) scan ;; scanbench) scanbench ;; wyncu) wyncu ;; dropin) dropin ;; tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
+    counters) counters ;; capi) capi ;; wy) wy ;; wybench) wybench ;; pysmoke) pysmoke ;; scan) scan ;; scanbench) scanbench ;; wyncu) wyncu ;; dropin) dropin ;; tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
     all) tests; bench; fla 060 052 ;;
   esac
 done

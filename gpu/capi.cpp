@@ -3,6 +3,7 @@
 // the same symbols without it. Arguments are checked on the host before any device
 // work, in the order: dtype, method, pointers and layout, supported sizes, device.
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -171,6 +172,58 @@ int triscan_gpu_invert_batch(const char* method, int64_t count, int64_t n, int64
     require_device();
     gpu::invert_batch(spec, count, n, batch_stride, row_stride, in, A, out, X, statuses, flag,
                       stream);
+    return TRISCAN_SUCCESS;
+  });
+}
+
+int triscan_gpu_scan(const char* algorithm, int kind, int64_t B, int64_t T,
+                     const int64_t* cu_seqlens, int64_t cu_seqlens_len, int64_t dim,
+                     int in_dtype, const void* a, const void* b, const float* h0, int out_dtype,
+                     void* h, float* final_state, int32_t* statuses, int32_t* flag, void* stream) {
+  return guarded_device("triscan_gpu_scan", [&] {
+    const gpu::DType in = gpu_dtype(in_dtype, "in_dtype");
+    const gpu::DType out = gpu_dtype(out_dtype, "out_dtype");
+    require(kind == TRISCAN_SCAN_SCALAR || kind == TRISCAN_SCAN_DIAGONAL || kind == TRISCAN_SCAN_LOG_DIAGONAL ||
+                kind == TRISCAN_SCAN_DENSE || kind == TRISCAN_SCAN_DELTA,
+            TRISCAN_ERROR_INVALID_ARGUMENT, "kind " + std::to_string(kind) + " is not a triscan_scan_kind");
+    require(kind == TRISCAN_SCAN_SCALAR || kind == TRISCAN_SCAN_DIAGONAL, TRISCAN_ERROR_UNSUPPORTED,
+            "kind " + std::to_string(kind) + " has no GPU kernel (TRISCAN_SCAN_SCALAR, TRISCAN_SCAN_DIAGONAL)");
+    MethodSpec spec;
+    const char* text = algorithm ? algorithm : "scan/chunked";
+    try {
+      spec = MethodSpec::parse(text);
+    } catch (const std::invalid_argument& e) {
+      fail(TRISCAN_ERROR_INVALID_METHOD, std::string("algorithm \"") + text + "\": " + e.what());
+    }
+    require(spec.name == "scan/chunked", TRISCAN_ERROR_INVALID_METHOD,
+            std::string("algorithm \"") + text + "\" has no GPU kernel; GPU scans: scan/chunked[:chunk=C]");
+    gpu::ScanLayout layout;
+    layout.batch = B;
+    layout.length = T;
+    layout.dim = dim;
+    if (cu_seqlens_len > 0) {
+      require(cu_seqlens != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT, "cu_seqlens is NULL with a length");
+      layout.cu_seqlens.assign(cu_seqlens, cu_seqlens + cu_seqlens_len);
+    }
+    try {
+      layout.validate();
+    } catch (const std::invalid_argument& e) {
+      fail(TRISCAN_ERROR_INVALID_ARGUMENT, e.what());
+    }
+    const bool empty = layout.tokens() == 0;
+    require(empty || (a != nullptr && b != nullptr && h != nullptr), TRISCAN_ERROR_INVALID_ARGUMENT,
+            "a, b and h must not be NULL");
+    require_device();
+    std::unique_ptr<gpu::ScanPlan> plan;
+    try {
+      plan = std::make_unique<gpu::ScanPlan>(spec, layout);
+    } catch (const std::invalid_argument& e) {
+      fail(TRISCAN_ERROR_INVALID_METHOD, e.what());
+    }
+    gpu::scan_diagonal(*plan, kind == TRISCAN_SCAN_SCALAR ? ScanKind::scalar : ScanKind::diagonal, in, a, b, h0, out,
+                       h, final_state, statuses, flag, stream);
+    // The plan goes out of scope here: its device memory is released by cudaFree, which
+    // waits for the device's work in flight (as the chunk table of triscan_gpu_invert_chunks).
     return TRISCAN_SUCCESS;
   });
 }

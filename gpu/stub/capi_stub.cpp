@@ -33,6 +33,12 @@ int triscan_gpu_invert_batch(const char*, int64_t, int64_t, int64_t, int64_t, in
   return not_compiled("triscan_gpu_invert_batch");
 }
 
+int triscan_gpu_scan(const char*, int, int64_t, int64_t, const int64_t*, int64_t, int64_t, int,
+                     const void*, const void*, const float*, int, void*, float*, int32_t*, int32_t*,
+                     void*) {
+  return not_compiled("triscan_gpu_scan");
+}
+
 int triscan_gpu_chunk_wy(int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                          const int64_t*, int64_t, int, const void*, const void*, const void*,
                          const float*, int, void*, void*, void*, unsigned, int32_t*, int32_t*, void*) {

@@ -329,6 +329,21 @@ int triscan_gpu_invert_batch(const char* method, int64_t count, int64_t n, int64
                              int64_t row_stride, int in_dtype, const void* A, int out_dtype,
                              void* X, int32_t* statuses, int32_t* flag, void* stream);
 
+/* ---- GPU: scans of linear recurrences (device pointers; link -ltriscan_gpu) ------------
+ *
+ * h_t = a_t (.) h_{t-1} + b_t for kind TRISCAN_SCAN_SCALAR (a [tokens]) or
+ * TRISCAN_SCAN_DIAGONAL (a [tokens, dim]), the layout of triscan_scan (cu_seqlens in
+ * HOST memory), by the single-pass kernel `algorithm` ("scan/chunked[:chunk=C]", C in
+ * {64, 128, 256, 512}; NULL: chunk 256; docs/scan.md "GPU"). in_dtype (a and b) and
+ * out_dtype (h) TRISCAN_FP32, TRISCAN_BF16 or TRISCAN_FP16; the state is fp32; h0 and
+ * final_state (both optional, fp32, [sequences, dim]). statuses ([sequences] int32,
+ * optional) and *flag (optional): nonfinite_input, overflow (docs/scan.md). Asynchronous
+ * on `stream`; the tile table is built and uploaded on every call (synchronous). */
+int triscan_gpu_scan(const char* algorithm, int kind, int64_t B, int64_t T,
+                     const int64_t* cu_seqlens, int64_t cu_seqlens_len, int64_t dim,
+                     int in_dtype, const void* a, const void* b, const float* h0, int out_dtype,
+                     void* h, float* final_state, int32_t* statuses, int32_t* flag, void* stream);
+
 /* ---- GPU: fused chunk WY (device pointers; link -ltriscan_gpu) -----------------------
  *
  * W, U (and optionally Ainv = (I + N)^-1) of triscan_chunk_wy in ONE kernel per chunk and

@@ -674,20 +674,63 @@ def _scan_common(cu_seqlens, B, T):
     return cu, nseq
 
 
-def scan(a, b, *, kind="diagonal", h0=None, cu_seqlens=None, algorithm=None, status="raise"):
-    """The linear recurrence h_t = A_t h_{t-1} + b_t for every t (include/triscan/scan.hpp),
-    CPU, in the inputs' precision (float32 or float64).
+def _gpu_scan(a, b, kind, h0, cu_seqlens, algorithm, status, output_dtype):
+    torch = _torch()
+    if kind not in ("scalar", "diagonal"):
+        raise TriscanArgumentError("kind: %r has no GPU kernel (scalar, diagonal)" % (kind,))
+    if b.dim() != 3:
+        raise TriscanArgumentError("b: expected [B, T, d], got shape %s" % (tuple(b.shape),))
+    B, T, d = b.shape
+    ashape = (B, T) if kind == "scalar" else (B, T, d)
+    if not (_is_tensor(a) and a.is_cuda) or tuple(a.shape) != ashape or a.dtype != b.dtype:
+        raise TriscanArgumentError("a: expected a CUDA tensor of shape %s and b's dtype %s" % (ashape, b.dtype))
+    cu = _host_cu_seqlens(cu_seqlens)
+    nseq = B if cu is None else cu.size - 1
+    in_code = _gpu_code(b.dtype, "b")
+    out = b.dtype if output_dtype is None else output_dtype
+    out_code = _gpu_code(out, "output_dtype")
+    a, b = a.contiguous(), b.contiguous()
+    if h0 is not None:
+        if not (_is_tensor(h0) and h0.is_cuda) or tuple(h0.shape) != (nseq, d):
+            raise TriscanArgumentError("h0: expected a CUDA tensor [%d, %d]" % (nseq, d))
+        h0 = h0.to(torch.float32).contiguous()
+    h = torch.empty((B, T, d), dtype=out, device=b.device)
+    st = torch.empty(max(nseq, 1), dtype=torch.int32, device=b.device) if status != "ignore" else None
+    flag = torch.empty(1, dtype=torch.int32, device=b.device) if status == "raise" else None
+    with torch.cuda.device(b.device):
+        stream = torch.cuda.current_stream(b.device).cuda_stream
+        _check(_lib.gpu().triscan_gpu_scan(_method_bytes(algorithm), _SCAN_KINDS[kind], B, T,
+                                           _ptr(cu) if cu is not None else None, 0 if cu is None else cu.size, d,
+                                           in_code, a.data_ptr(), b.data_ptr(),
+                                           h0.data_ptr() if h0 is not None else None, out_code, h.data_ptr(), None,
+                                           st.data_ptr() if st is not None else None,
+                                           flag.data_ptr() if flag is not None else None, stream))
+    return _gpu_finish(h, st, flag, status, "triscan.scan", (nseq,))
+
+
+def scan(a, b, *, kind="diagonal", h0=None, cu_seqlens=None, algorithm=None, status="raise", output_dtype=None):
+    """The linear recurrence h_t = A_t h_{t-1} + b_t for every t (include/triscan/scan.hpp).
 
     b [B, T, d]; a: kind "scalar" [B, T], "diagonal" [B, T, d], "log_diagonal" [B, T, d]
     (log a_t), "dense" [B, T, d, d]. h0 [N, d] (N = B, or len(cu_seqlens) - 1; None = 0).
     cu_seqlens: packed sequences (B == 1; the recurrence restarts at each start).
     algorithm: registry syntax (None: "scan/chunked"). Returns h [B, T, d] (then the
-    status as a 1-element int32 array with status="return").
+    status: a 1-element int32 array on the CPU, the [N] per-sequence statuses on the
+    GPU, with status="return").
+
+    numpy arrays and torch CPU tensors run on the CPU in their precision (float32 or
+    float64). torch CUDA tensors run on the GPU (docs/scan.md "GPU": kinds scalar and
+    diagonal, a and b float32/bfloat16/float16, fp32 state, h in output_dtype, default
+    b's dtype) on the current stream.
     """
     _check_status_mode(status)
     if kind not in _SCAN_KINDS:
         raise TriscanArgumentError("kind: %r is not one of %s (the delta kind: triscan.scan_delta)"
                                    % (kind, ", ".join(_SCAN_KINDS)))
+    if _is_tensor(b) and b.is_cuda:
+        return _gpu_scan(a, b, kind, h0, cu_seqlens, algorithm, status, output_dtype)
+    if output_dtype is not None:
+        raise TriscanArgumentError("output_dtype: only for CUDA tensors (the CPU scan writes the inputs' dtype)")
     as_torch = _is_tensor(b)
     bb = _host_input(b, "b", ndim=3)
     B, T, d = bb.shape

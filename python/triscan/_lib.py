@@ -44,6 +44,7 @@ _GPU_SIGNATURES = {
     "triscan_gpu_methods": (cp, []),
     "triscan_gpu_invert_chunks": (c_int, [cp, i64, i64, i64, i64, vp, i64, c_int, vp, c_int, vp, vp, vp, vp]),
     "triscan_gpu_invert_batch": (c_int, [cp, i64, i64, i64, i64, c_int, vp, c_int, vp, vp, vp, vp]),
+    "triscan_gpu_scan": (c_int, [cp, c_int, i64, i64, vp, i64, i64, c_int, vp, vp, vp, c_int, vp, vp, vp, vp, vp]),
     "triscan_gpu_chunk_wy": (c_int, [c_int, i64, i64, i64, i64, i64, i64, i64, vp, i64, c_int, vp, vp, vp, vp, c_int,
                                      vp, vp, vp, c_uint, vp, vp, vp]),
 }

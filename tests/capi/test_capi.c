@@ -342,6 +342,9 @@ static void test_gpu_entry(void) {
     CHECK_ERROR(triscan_gpu_invert_batch(NULL, 1, 16, 256, 16, TRISCAN_FP32, host, TRISCAN_FP32,
                                          host, NULL, &flag, NULL),
                 TRISCAN_ERROR_NOT_COMPILED, "not compiled");
+    CHECK_ERROR(triscan_gpu_scan(NULL, TRISCAN_SCAN_DIAGONAL, 1, 64, NULL, 0, 4, TRISCAN_FP32, host,
+                                 host, NULL, TRISCAN_FP32, host, NULL, NULL, &flag, NULL),
+                TRISCAN_ERROR_NOT_COMPILED, "not compiled");
     CHECK_ERROR(triscan_gpu_chunk_wy(TRISCAN_WY_DELTANET, 1, 64, 1, 0, 64, 64, 64, NULL, 0, TRISCAN_BF16,
                                      host, host, host, NULL, TRISCAN_BF16, host, host, NULL, 0u, NULL,
                                      &flag, NULL),

@@ -263,4 +263,84 @@ TEST(CapiGpu, ChunkWyEqualsTheCppCallBitForBit) {
   triscan::gpu::synchronize();
 }
 
+// triscan_gpu_scan is gpu::scan_diagonal: the same bits (diagonal, cu_seqlens, h0, bf16
+// inputs); a = 1 gives running sums, exact for small integers; argument errors by code.
+TEST(CapiGpu, ScanEqualsTheCppCallAndRunningSumsAreExact) {
+  REQUIRE_GPU();
+  const std::int64_t T = 700, D = 37;
+  const std::vector<std::int64_t> cu = {0, 1, 300, 700};
+  std::vector<double> a(T * D), b(T * D);
+  for (std::size_t e = 0; e < a.size(); ++e) {
+    a[e] = 0.9 + 0.1 * std::sin(0.37 * static_cast<double>(e));
+    b[e] = std::cos(0.11 * static_cast<double>(e));
+  }
+  std::vector<float> h0(3 * D);
+  for (std::size_t e = 0; e < h0.size(); ++e) h0[e] = static_cast<float>(e % 5) - 2.0f;
+  const auto ab = triscan::gpu::encode(a, DType::bf16, nullptr), bb = triscan::gpu::encode(b, DType::bf16, nullptr);
+  DeviceBytes da(ab.size()), db(bb.size()), dh0(4 * h0.size()), h1(4 * a.size()), h2(4 * a.size()),
+      f1(4 * h0.size()), f2(4 * h0.size());
+  da.upload(ab.data(), ab.size());
+  db.upload(bb.data(), bb.size());
+  dh0.upload(h0.data(), 4 * h0.size());
+  ASSERT_EQ(triscan_gpu_scan("scan/chunked:chunk=64", TRISCAN_SCAN_DIAGONAL, 1, T, cu.data(), 4, D, TRISCAN_BF16,
+                             da.data(), db.data(), static_cast<const float*>(dh0.data()), TRISCAN_FP32, h1.data(),
+                             static_cast<float*>(f1.data()), nullptr, nullptr, nullptr),
+            TRISCAN_SUCCESS)
+      << triscan_last_error();
+  triscan::gpu::ScanLayout L;
+  L.batch = 1;
+  L.length = T;
+  L.dim = D;
+  L.cu_seqlens = cu;
+  const triscan::gpu::ScanPlan plan(triscan::MethodSpec::parse("scan/chunked:chunk=64"), L);
+  triscan::gpu::scan_diagonal(plan, triscan::ScanKind::diagonal, DType::bf16, da.data(), db.data(),
+                              static_cast<const float*>(dh0.data()), DType::fp32, h2.data(),
+                              static_cast<float*>(f2.data()));
+  triscan::gpu::synchronize();
+  for (auto [x, y] : {std::pair<DeviceBytes*, DeviceBytes*>{&h1, &h2}, {&f1, &f2}}) {
+    std::vector<unsigned char> hx(x->size()), hy(y->size());
+    x->download(hx.data(), hx.size());
+    y->download(hy.data(), hy.size());
+    EXPECT_EQ(hx, hy);
+  }
+
+  // a = 1, integer b, scalar kind, B = 2 sequences of T / 2: running sums, exact in fp32.
+  std::vector<float> ones(T, 1.0f), ints(T * D);
+  for (std::size_t e = 0; e < ints.size(); ++e) ints[e] = static_cast<float>(static_cast<int>(e % 11) - 5);
+  DeviceBytes d1(4 * ones.size()), di(4 * ints.size()), dh(4 * ints.size());
+  d1.upload(ones.data(), 4 * ones.size());
+  di.upload(ints.data(), 4 * ints.size());
+  ASSERT_EQ(triscan_gpu_scan(nullptr, TRISCAN_SCAN_SCALAR, 2, T / 2, nullptr, 0, D, TRISCAN_FP32, d1.data(),
+                             di.data(), nullptr, TRISCAN_FP32, dh.data(), nullptr, nullptr, nullptr, nullptr),
+            TRISCAN_SUCCESS)
+      << triscan_last_error();
+  std::vector<float> got(ints.size());
+  dh.download(got.data(), 4 * got.size());
+  for (std::int64_t s = 0; s < 2; ++s)
+    for (std::int64_t c = 0; c < D; ++c) {
+      double run = 0;
+      for (std::int64_t t = 0; t < T / 2; ++t) {
+        const std::size_t e = static_cast<std::size_t>((s * (T / 2) + t) * D + c);
+        run += ints[e];
+        ASSERT_EQ(got[e], run) << "sequence " << s << " token " << t << " channel " << c;
+      }
+    }
+
+  auto* p = static_cast<unsigned char*>(da.data());
+  EXPECT_EQ(triscan_gpu_scan(nullptr, TRISCAN_SCAN_DENSE, 1, T, nullptr, 0, D, TRISCAN_FP32, p, p, nullptr,
+                             TRISCAN_FP32, h1.data(), nullptr, nullptr, nullptr, nullptr),
+            TRISCAN_ERROR_UNSUPPORTED);
+  EXPECT_EQ(triscan_gpu_scan("scan/blelloch", TRISCAN_SCAN_DIAGONAL, 1, T, nullptr, 0, D, TRISCAN_FP32, p, p,
+                             nullptr, TRISCAN_FP32, h1.data(), nullptr, nullptr, nullptr, nullptr),
+            TRISCAN_ERROR_INVALID_METHOD);
+  EXPECT_NE(std::string(triscan_last_error()).find("scan/blelloch"), std::string::npos) << triscan_last_error();
+  EXPECT_EQ(triscan_gpu_scan("scan/chunked:chunk=100", TRISCAN_SCAN_DIAGONAL, 1, T, nullptr, 0, D, TRISCAN_FP32,
+                             p, p, nullptr, TRISCAN_FP32, h1.data(), nullptr, nullptr, nullptr, nullptr),
+            TRISCAN_ERROR_INVALID_METHOD);
+  EXPECT_EQ(triscan_gpu_scan(nullptr, TRISCAN_SCAN_DIAGONAL, 1, T, nullptr, 0, D, TRISCAN_FP32, nullptr, p,
+                             nullptr, TRISCAN_FP32, h1.data(), nullptr, nullptr, nullptr, nullptr),
+            TRISCAN_ERROR_INVALID_ARGUMENT);
+  triscan::gpu::synchronize();
+}
+
 }  // namespace

@@ -275,6 +275,29 @@ class Gpu(unittest.TestCase):
         print("gpu available: %s, methods: %s" % (available, triscan.gpu_methods()))
         self.assertIn(available, (True, False))
 
+    def test_gpu_scan_integer_prefix_sums(self):
+        # On a GPU with torch: a = 1 makes h the running sum of b; integers below 2^24 are
+        # exact in fp32, so the answer is known exactly (np.cumsum in int64).
+        try:
+            import torch
+        except ImportError:
+            self.skipTest("torch is not installed")
+        if not (torch.cuda.is_available() and triscan.gpu_available()):
+            self.skipTest("no usable GPU")
+        rng = np.random.default_rng(3)
+        b = rng.integers(-50, 50, size=(2, 1000, 40))
+        want = np.cumsum(b, axis=1)
+        bt = torch.tensor(b, dtype=torch.float32, device="cuda")
+        for kind, a in (("diagonal", torch.ones_like(bt)), ("scalar", torch.ones(2, 1000, device="cuda"))):
+            h = triscan.scan(a, bt, kind=kind)
+            self.assertEqual(h.dtype, torch.float32)
+            np.testing.assert_array_equal(h.cpu().numpy(), want.astype(np.float32))
+        cu = [0, 300, 1000]
+        h = triscan.scan(torch.ones(1, 1000, 40, device="cuda"), bt[:1], cu_seqlens=cu)
+        np.testing.assert_array_equal(h.cpu().numpy()[0, 300:], np.cumsum(b[0, 300:], axis=0).astype(np.float32))
+        with self.assertRaises(triscan.TriscanArgumentError):
+            triscan.scan(torch.ones_like(bt), bt, kind="dense")
+
 
 if __name__ == "__main__":
     print("triscan library %s from the package at %s" % (triscan.library_version(), triscan.__file__))
