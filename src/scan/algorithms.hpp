@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "src/scan/ops.hpp"
@@ -269,11 +270,158 @@ void scan_blelloch(const Op& op, const std::vector<Sequence<typename A::value_ty
 // so the combine order is fixed), so steps (1) and (3) of different chunks overlap and
 // a chunk's data is still in cache for (3). Work <= 2T steps + T/C applies, depth
 // 2C + T/C.
+// ---- scan/chunked, native scalar/diagonal: the same operations per channel as the
+// chunk tasks below, scheduled by channel blocks. The channels are independent, so a
+// task owns (sequence, block of channels) and walks its chunks in order: per token it
+// advances the chunk's aggregate (a_[c] <- a_n a_[c], b_[c] <- b_n + a_n b_[c]) and the
+// fix-up state (h <- b_n + a_n h, from the carry h_[c-1]) together, and at the chunk's
+// end forms the carry h_[c] = b_[c] + a_[c] h_[c-1] (the first chunk's carry is its
+// last state, as below). Every channel sees exactly the operations, in the same order,
+// that scan_chunked's tasks perform, so the results are bit-identical to it (and to
+// the simulated fp32/fp64 path in round-to-nearest) for any split and thread count;
+// but a and b are read once and h written once (the memcpy minimum), with no waiting
+// between tasks. Native arithmetic only; log_diagonal keeps the chunk tasks.
+// One token of a channel block: the fix-up step h = b_n + a_n hp, and with `agg` also the
+// aggregate's absorb b_[c] <- b_n + a_n b_[c], a_[c] <- a_n a_[c] (diagonal; the scalar
+// kind's a_[c] is one value, updated by the caller). Separate restrict-qualified
+// arguments (rows of a, b, the previous and the new state are distinct) let the
+// compiler vectorize along the channels.
+template <class V>
+inline void channel_row(const V* __restrict an, const V* __restrict bn, const V* __restrict hp, V* __restrict h,
+                        index_t w) {
+  for (index_t j = 0; j < w; ++j) h[j] = bn[j] + an[j] * hp[j];
+}
+template <class V>
+inline void channel_row_agg(const V* __restrict an, const V* __restrict bn, const V* __restrict hp, V* __restrict h,
+                            V* __restrict agga, V* __restrict aggb, index_t w) {
+  for (index_t j = 0; j < w; ++j) {
+    aggb[j] = bn[j] + an[j] * aggb[j];
+    agga[j] = an[j] * agga[j];
+    h[j] = bn[j] + an[j] * hp[j];
+  }
+}
+template <class V>
+inline void scalar_row(V an, const V* __restrict bn, const V* __restrict hp, V* __restrict h, index_t w) {
+  for (index_t j = 0; j < w; ++j) h[j] = bn[j] + an * hp[j];
+}
+template <class V>
+inline void scalar_row_agg(V an, const V* __restrict bn, const V* __restrict hp, V* __restrict h,
+                           V* __restrict aggb, index_t w) {
+  for (index_t j = 0; j < w; ++j) {
+    aggb[j] = bn[j] + an * aggb[j];
+    h[j] = bn[j] + an * hp[j];
+  }
+}
+
+// The width of a channel block: enough blocks for `threads` workers per sequence, at
+// least 16 channels (a 64-byte line of fp32) and a multiple of 16. Only the schedule
+// depends on it, never the values.
+inline index_t channel_block_width(index_t d, index_t sequences, unsigned threads) {
+  const index_t per_seq = std::max<index_t>(1, (static_cast<index_t>(threads) + sequences - 1) / sequences);
+  index_t w = (d + per_seq - 1) / per_seq;
+  w = (w + 15) / 16 * 16;
+  return std::max<index_t>(16, w);
+}
+
+// Channels [j0, j1) of sequence q through all its chunks; returns whether the last state
+// of any chunk's fix-up is non-finite (as run_steps reports).
+template <class V>
+bool chunked_channel_block(const DiagonalOp<arith::Native<V>>& op, const Sequence<V>& q, index_t j0, index_t j1,
+                           V* out, index_t chunk) {
+  const index_t d = op.d, w = j1 - j0;
+  const bool scalar = op.kind == ScanKind::scalar;
+  std::vector<V> buf(static_cast<std::size_t>(3 * w), V(0));
+  V* carry = buf.data();    // h_[c-1]: the state the chunk's fix-up starts from (h0 or 0 first)
+  V* aggb = carry + w;      // the chunk aggregate's offset b_[c]
+  V* agga = aggb + w;       // and its transition a_[c] (diagonal; scalar: agga[0])
+  if (q.h0)
+    for (index_t j = 0; j < w; ++j) carry[j] = q.h0[j0 + j];
+  bool bad = false;
+  auto a_row = [&](index_t n) { return op.a + n * d + j0; };
+  auto b_row = [&](index_t n) { return op.b + n * d + j0; };
+  for (index_t b = 0; b < q.length; b += chunk) {
+    const index_t n0 = q.begin + b, n1 = q.begin + std::min(q.length, b + chunk);
+    const bool first = b == 0, last = b + chunk >= q.length;
+    const V* hp = carry;
+    if (first || last) {  // the fix-up only
+      for (index_t n = n0; n < n1; ++n) {
+        V* h = out + n * d + j0;
+        if (scalar)
+          scalar_row(op.a[n], b_row(n), hp, h, w);
+        else
+          channel_row(a_row(n), b_row(n), hp, h, w);
+        hp = h;
+      }
+      if (first && !last) std::copy(hp, hp + w, carry);  // the first chunk's carry: its last state
+    } else {
+      // token n0: the aggregate is e_n0 itself; then aggregate and fix-up side by side
+      if (scalar) {
+        agga[0] = op.a[n0];
+        std::copy(b_row(n0), b_row(n0) + w, aggb);
+      } else {
+        std::copy(a_row(n0), a_row(n0) + w, agga);
+        std::copy(b_row(n0), b_row(n0) + w, aggb);
+      }
+      for (index_t n = n0; n < n1; ++n) {
+        V* h = out + n * d + j0;
+        if (n == n0) {
+          if (scalar)
+            scalar_row(op.a[n], b_row(n), hp, h, w);
+          else
+            channel_row(a_row(n), b_row(n), hp, h, w);
+        } else if (scalar) {
+          agga[0] = op.a[n] * agga[0];
+          scalar_row_agg(op.a[n], b_row(n), hp, h, aggb, w);
+        } else {
+          channel_row_agg(a_row(n), b_row(n), hp, h, agga, aggb, w);
+        }
+        hp = h;
+      }
+      // the carry h_[c] = b_[c] + a_[c] h_[c-1] (element j reads only carry[j])
+      if (scalar)
+        for (index_t j = 0; j < w; ++j) carry[j] = aggb[j] + agga[0] * carry[j];
+      else
+        for (index_t j = 0; j < w; ++j) carry[j] = aggb[j] + agga[j] * carry[j];
+    }
+    for (index_t j = 0; j < w; ++j) bad |= !std::isfinite(hp[j]);  // the chunk's last state
+  }
+  return bad;
+}
+
+template <class V>
+void scan_chunked_channels(const DiagonalOp<arith::Native<V>>& op, const std::vector<Sequence<V>>& seqs, V* out,
+                           unsigned threads, Tracker& tr, index_t chunk) {
+  const index_t bw = channel_block_width(op.d, static_cast<index_t>(seqs.size()), threads);
+  struct Task {
+    std::size_t seq;
+    index_t j0, j1;  // channels [j0, j1)
+  };
+  std::vector<Task> tasks;
+  for (std::size_t s = 0; s < seqs.size(); ++s)
+    if (seqs[s].length > 0)
+      for (index_t j0 = 0; j0 < op.d; j0 += bw) tasks.push_back({s, j0, std::min(op.d, j0 + bw)});
+  parallel_for(static_cast<index_t>(tasks.size()), threads, [&](index_t t) {
+    const auto& task = tasks[static_cast<std::size_t>(t)];
+    const bool bad = chunked_channel_block(op, seqs[task.seq], task.j0, task.j1, out, chunk);
+    tr.add(arith::Native<V>{}, bad);
+  });
+}
+
 template <class A, class Op>
 void scan_chunked(const Op& op, const std::vector<Sequence<typename A::value_type>>& seqs,
                   typename A::value_type* out, const ArithFactory<A>& af, unsigned threads, Tracker& tr,
                   index_t chunk) {
   using V = typename A::value_type;
+  if constexpr (A::native && std::is_same_v<Op, DiagonalOp<A>>) {
+    // Channel blocks when they give every worker a task (or one worker runs anyway):
+    // the same values, one pass over memory (scan_chunked_channels).
+    const index_t bw = channel_block_width(op.d, static_cast<index_t>(seqs.size()), threads);
+    const index_t tasks = static_cast<index_t>(seqs.size()) * ((op.d + bw - 1) / bw);
+    if (op.kind != ScanKind::log_diagonal && (threads <= 1 || tasks >= static_cast<index_t>(threads))) {
+      scan_chunked_channels(op, seqs, out, threads, tr, chunk);
+      return;
+    }
+  }
   struct Chunk {
     std::size_t seq;
     index_t begin, end;
