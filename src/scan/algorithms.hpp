@@ -17,6 +17,9 @@
 #include <mutex>
 #include <thread>
 #include <type_traits>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <vector>
 
 #include "src/scan/ops.hpp"
@@ -270,139 +273,185 @@ void scan_blelloch(const Op& op, const std::vector<Sequence<typename A::value_ty
 // so the combine order is fixed), so steps (1) and (3) of different chunks overlap and
 // a chunk's data is still in cache for (3). Work <= 2T steps + T/C applies, depth
 // 2C + T/C.
-// ---- scan/chunked, native scalar/diagonal: the same operations per channel as the
-// chunk tasks below, scheduled by channel blocks. The channels are independent, so a
-// task owns (sequence, block of channels) and walks its chunks in order: per token it
-// advances the chunk's aggregate (a_[c] <- a_n a_[c], b_[c] <- b_n + a_n b_[c]) and the
-// fix-up state (h <- b_n + a_n h, from the carry h_[c-1]) together, and at the chunk's
-// end forms the carry h_[c] = b_[c] + a_[c] h_[c-1] (the first chunk's carry is its
-// last state, as below). Every channel sees exactly the operations, in the same order,
-// that scan_chunked's tasks perform, so the results are bit-identical to it (and to
-// the simulated fp32/fp64 path in round-to-nearest) for any split and thread count;
-// but a and b are read once and h written once (the memcpy minimum), with no waiting
-// between tasks. Native arithmetic only; log_diagonal keeps the chunk tasks.
-// One token of a channel block: the fix-up step h = b_n + a_n hp, and with `agg` also the
-// aggregate's absorb b_[c] <- b_n + a_n b_[c], a_[c] <- a_n a_[c] (diagonal; the scalar
-// kind's a_[c] is one value, updated by the caller). Separate restrict-qualified
-// arguments (rows of a, b, the previous and the new state are distinct) let the
-// compiler vectorize along the channels.
+// ---- scan/chunked, native scalar/diagonal: the operations of the chunk tasks below,
+// per chunk and channel in the same order, scheduled for memory bandwidth. Tasks are
+// groups of G consecutive chunks of one sequence (about 512 KiB of a and b; G depends
+// only on the shapes). A group task (1) forms the aggregates of its chunks, reading
+// their a and b once from memory (the first chunk of a sequence instead runs its fix-up
+// from h0: its carry is its last state); (2) waits for the carry of the group before it
+// (a chained look-back over groups, as below over chunks), chains the carries through
+// its chunks, h_[c] = b_[c] + a_[c] h_[c-1], and publishes its last one; (3) runs the
+// fix-up of its chunks from their carries, re-reading a and b from the core's cache, and
+// writes the states (with non-temporal stores when the output is large). So a and b
+// cross the memory bus once and h once (the memcpy minimum), each task streams
+// contiguous rows, and the groups of two workers overlap (one forms aggregates while the
+// other runs its fix-up). Every chunk and channel sees exactly the operations of
+// scan_chunked's tasks, so the results are bit-identical to them (and to the simulated
+// fp32/fp64 path in round-to-nearest) for any thread count. log_diagonal keeps the
+// chunk tasks.
+
+// Fix-up step on a running state st (a small local buffer, so the states written to
+// the output are never read back): st = b_n + a_n st; restrict-qualified arguments let
+// the compiler vectorize along the channels.
 template <class V>
-inline void channel_row(const V* __restrict an, const V* __restrict bn, const V* __restrict hp, V* __restrict h,
-                        index_t w) {
-  for (index_t j = 0; j < w; ++j) h[j] = bn[j] + an[j] * hp[j];
+inline void channel_row(const V* __restrict an, const V* __restrict bn, V* __restrict st, index_t w) {
+  for (index_t j = 0; j < w; ++j) st[j] = bn[j] + an[j] * st[j];
 }
 template <class V>
-inline void channel_row_agg(const V* __restrict an, const V* __restrict bn, const V* __restrict hp, V* __restrict h,
-                            V* __restrict agga, V* __restrict aggb, index_t w) {
+inline void scalar_row(V an, const V* __restrict bn, V* __restrict st, index_t w) {
+  for (index_t j = 0; j < w; ++j) st[j] = bn[j] + an * st[j];
+}
+// The aggregate's absorb of token n (combine_parts): b_[c] <- b_n + a_n b_[c], then
+// a_[c] <- a_n a_[c] (diagonal; the scalar kind's one transition value by the caller).
+template <class V>
+inline void channel_absorb(const V* __restrict an, const V* __restrict bn, V* __restrict agga, V* __restrict aggb,
+                           index_t w) {
   for (index_t j = 0; j < w; ++j) {
     aggb[j] = bn[j] + an[j] * aggb[j];
     agga[j] = an[j] * agga[j];
-    h[j] = bn[j] + an[j] * hp[j];
   }
 }
 template <class V>
-inline void scalar_row(V an, const V* __restrict bn, const V* __restrict hp, V* __restrict h, index_t w) {
-  for (index_t j = 0; j < w; ++j) h[j] = bn[j] + an * hp[j];
-}
-template <class V>
-inline void scalar_row_agg(V an, const V* __restrict bn, const V* __restrict hp, V* __restrict h,
-                           V* __restrict aggb, index_t w) {
-  for (index_t j = 0; j < w; ++j) {
-    aggb[j] = bn[j] + an * aggb[j];
-    h[j] = bn[j] + an * hp[j];
-  }
+inline void scalar_absorb(V an, const V* __restrict bn, V* __restrict aggb, index_t w) {
+  for (index_t j = 0; j < w; ++j) aggb[j] = bn[j] + an * aggb[j];
 }
 
-// The width of a channel block: enough blocks for `threads` workers per sequence, at
-// least 16 channels (a 64-byte line of fp32) and a multiple of 16. Only the schedule
-// depends on it, never the values.
-inline index_t channel_block_width(index_t d, index_t sequences, unsigned threads) {
-  const index_t per_seq = std::max<index_t>(1, (static_cast<index_t>(threads) + sequences - 1) / sequences);
-  index_t w = (d + per_seq - 1) / per_seq;
-  w = (w + 15) / 16 * 16;
-  return std::max<index_t>(16, w);
-}
-
-// Channels [j0, j1) of sequence q through all its chunks; returns whether the last state
-// of any chunk's fix-up is non-finite (as run_steps reports).
+// Writes a row of states to the output. With `stream`, through non-temporal stores
+// (x86 SSE2): a large output would only evict the inputs from the cache and cost a read
+// of each output line before it is written. The values are the same either way.
 template <class V>
-bool chunked_channel_block(const DiagonalOp<arith::Native<V>>& op, const Sequence<V>& q, index_t j0, index_t j1,
-                           V* out, index_t chunk) {
-  const index_t d = op.d, w = j1 - j0;
-  const bool scalar = op.kind == ScanKind::scalar;
-  std::vector<V> buf(static_cast<std::size_t>(3 * w), V(0));
-  V* carry = buf.data();    // h_[c-1]: the state the chunk's fix-up starts from (h0 or 0 first)
-  V* aggb = carry + w;      // the chunk aggregate's offset b_[c]
-  V* agga = aggb + w;       // and its transition a_[c] (diagonal; scalar: agga[0])
-  if (q.h0)
-    for (index_t j = 0; j < w; ++j) carry[j] = q.h0[j0 + j];
-  bool bad = false;
-  auto a_row = [&](index_t n) { return op.a + n * d + j0; };
-  auto b_row = [&](index_t n) { return op.b + n * d + j0; };
-  for (index_t b = 0; b < q.length; b += chunk) {
-    const index_t n0 = q.begin + b, n1 = q.begin + std::min(q.length, b + chunk);
-    const bool first = b == 0, last = b + chunk >= q.length;
-    const V* hp = carry;
-    if (first || last) {  // the fix-up only
-      for (index_t n = n0; n < n1; ++n) {
-        V* h = out + n * d + j0;
-        if (scalar)
-          scalar_row(op.a[n], b_row(n), hp, h, w);
-        else
-          channel_row(a_row(n), b_row(n), hp, h, w);
-        hp = h;
-      }
-      if (first && !last) std::copy(hp, hp + w, carry);  // the first chunk's carry: its last state
-    } else {
-      // token n0: the aggregate is e_n0 itself; then aggregate and fix-up side by side
-      if (scalar) {
-        agga[0] = op.a[n0];
-        std::copy(b_row(n0), b_row(n0) + w, aggb);
-      } else {
-        std::copy(a_row(n0), a_row(n0) + w, agga);
-        std::copy(b_row(n0), b_row(n0) + w, aggb);
-      }
-      for (index_t n = n0; n < n1; ++n) {
-        V* h = out + n * d + j0;
-        if (n == n0) {
-          if (scalar)
-            scalar_row(op.a[n], b_row(n), hp, h, w);
-          else
-            channel_row(a_row(n), b_row(n), hp, h, w);
-        } else if (scalar) {
-          agga[0] = op.a[n] * agga[0];
-          scalar_row_agg(op.a[n], b_row(n), hp, h, aggb, w);
-        } else {
-          channel_row_agg(a_row(n), b_row(n), hp, h, agga, aggb, w);
-        }
-        hp = h;
-      }
-      // the carry h_[c] = b_[c] + a_[c] h_[c-1] (element j reads only carry[j])
-      if (scalar)
-        for (index_t j = 0; j < w; ++j) carry[j] = aggb[j] + agga[0] * carry[j];
-      else
-        for (index_t j = 0; j < w; ++j) carry[j] = aggb[j] + agga[j] * carry[j];
+inline void put_row(V* __restrict dst, const V* __restrict src, index_t w, bool stream) {
+#if defined(__SSE2__)
+  if (stream) {
+    index_t j = 0;
+    for (; j < w && (reinterpret_cast<std::uintptr_t>(dst + j) & 15u) != 0; ++j) dst[j] = src[j];
+    if constexpr (std::is_same_v<V, float>) {
+      for (; j + 4 <= w; j += 4) _mm_stream_ps(dst + j, _mm_loadu_ps(src + j));
+    } else if constexpr (std::is_same_v<V, double>) {
+      for (; j + 2 <= w; j += 2) _mm_stream_pd(dst + j, _mm_loadu_pd(src + j));
     }
-    for (index_t j = 0; j < w; ++j) bad |= !std::isfinite(hp[j]);  // the chunk's last state
+    for (; j < w; ++j) dst[j] = src[j];
+    return;
   }
-  return bad;
+#else
+  (void)stream;
+#endif
+  for (index_t j = 0; j < w; ++j) dst[j] = src[j];
 }
 
+inline void stream_fence() {
+#if defined(__SSE2__)
+  _mm_sfence();  // non-temporal stores are weakly ordered: complete them before publishing
+#endif
+}
+
+// Outputs at least this large are written with non-temporal stores (put_row).
+inline constexpr std::size_t stream_output_bytes = std::size_t{16} << 20;
+// The a and b bytes of one group task (a share of a core's L2, so that the fix-up
+// re-reads them from there).
+inline constexpr std::size_t group_input_bytes = std::size_t{512} << 10;
+
 template <class V>
-void scan_chunked_channels(const DiagonalOp<arith::Native<V>>& op, const std::vector<Sequence<V>>& seqs, V* out,
-                           unsigned threads, Tracker& tr, index_t chunk) {
-  const index_t bw = channel_block_width(op.d, static_cast<index_t>(seqs.size()), threads);
-  struct Task {
+void scan_chunked_groups(const DiagonalOp<arith::Native<V>>& op, const std::vector<Sequence<V>>& seqs, V* out,
+                         unsigned threads, Tracker& tr, index_t chunk) {
+  const index_t d = op.d, tsz = op.tsz;
+  const bool scalar = op.kind == ScanKind::scalar;
+  const std::size_t chunk_bytes = static_cast<std::size_t>(chunk * (tsz + d)) * sizeof(V);
+  const index_t G = std::max<index_t>(1, static_cast<index_t>(group_input_bytes / std::max<std::size_t>(chunk_bytes, 1)));
+  struct Group {
     std::size_t seq;
-    index_t j0, j1;  // channels [j0, j1)
+    index_t c0, c1, chunks;  // chunks [c0, c1) of the sequence's `chunks`
   };
-  std::vector<Task> tasks;
-  for (std::size_t s = 0; s < seqs.size(); ++s)
-    if (seqs[s].length > 0)
-      for (index_t j0 = 0; j0 < op.d; j0 += bw) tasks.push_back({s, j0, std::min(op.d, j0 + bw)});
-  parallel_for(static_cast<index_t>(tasks.size()), threads, [&](index_t t) {
-    const auto& task = tasks[static_cast<std::size_t>(t)];
-    const bool bad = chunked_channel_block(op, seqs[task.seq], task.j0, task.j1, out, chunk);
+  std::vector<Group> groups;
+  index_t tokens = 0;
+  for (std::size_t s = 0; s < seqs.size(); ++s) {
+    const index_t nc = (seqs[s].length + chunk - 1) / chunk;
+    for (index_t c0 = 0; c0 < nc; c0 += G) groups.push_back({s, c0, std::min(nc, c0 + G), nc});
+    tokens += seqs[s].length;
+  }
+  const bool stream = static_cast<std::size_t>(tokens * d) * sizeof(V) >= stream_output_bytes;
+  const index_t ng = static_cast<index_t>(groups.size());
+  std::vector<V> published(static_cast<std::size_t>(ng * d));  // each group's last carry
+  std::unique_ptr<std::atomic<int>[]> ready(new std::atomic<int>[static_cast<std::size_t>(ng)]);
+  for (index_t i = 0; i < ng; ++i) ready[i].store(0, std::memory_order_relaxed);
+
+  parallel_for(ng, threads, [&](index_t gi) {
+    const Group& g = groups[static_cast<std::size_t>(gi)];
+    const Sequence<V>& q = seqs[g.seq];
+    const index_t m = g.c1 - g.c0;
+    // per chunk: its aggregate (agga: tsz, aggb: d) and the carry its fix-up starts from
+    std::vector<V> buf(static_cast<std::size_t>(m * (tsz + 2 * d) + d));
+    V* aggs = buf.data();                // m x (tsz + d)
+    V* from = aggs + m * (tsz + d);      // m x d: h_[c-1] of each chunk
+    V* st = from + m * d;                // the running state
+    auto begin_of = [&](index_t c) { return q.begin + c * chunk; };
+    auto end_of = [&](index_t c) { return q.begin + std::min(q.length, (c + 1) * chunk); };
+    auto a_row = [&](index_t n) { return op.a + n * tsz; };
+    auto b_row = [&](index_t n) { return op.b + n * d; };
+    bool bad = false;
+    // fix-up of chunk c from `from` row k, writing its states; returns the last state in st
+    auto fixup = [&](index_t c, const V* h_prev) {
+      std::copy(h_prev, h_prev + d, st);
+      for (index_t n = begin_of(c); n < end_of(c); ++n) {
+        if (scalar)
+          scalar_row(op.a[n], b_row(n), st, d);
+        else
+          channel_row(a_row(n), b_row(n), st, d);
+        put_row(out + n * d, st, d, stream);
+      }
+      for (index_t j = 0; j < d; ++j) bad |= !std::isfinite(st[j]);  // as run_steps: the chunk's last state
+    };
+    // (1) aggregates (chunks that are neither first nor last of the sequence); the
+    // sequence's first chunk runs its fix-up now: its carry is its last state
+    for (index_t c = g.c0; c < g.c1; ++c) {
+      if (c == 0 || c == g.chunks - 1) continue;
+      V* agga = aggs + (c - g.c0) * (tsz + d);
+      V* aggb = agga + tsz;
+      const index_t n0 = begin_of(c);
+      std::copy(a_row(n0), a_row(n0) + tsz, agga);
+      std::copy(b_row(n0), b_row(n0) + d, aggb);
+      for (index_t n = n0 + 1; n < end_of(c); ++n) {
+        if (scalar) {
+          scalar_absorb(op.a[n], b_row(n), aggb, d);
+          agga[0] = op.a[n] * agga[0];
+        } else {
+          channel_absorb(a_row(n), b_row(n), agga, aggb, d);
+        }
+      }
+    }
+    std::vector<V> carry(static_cast<std::size_t>(d), V(0));
+    if (g.c0 == 0) {
+      if (q.h0) std::copy(q.h0, q.h0 + d, carry.begin());
+      std::copy(carry.begin(), carry.end(), from);
+      fixup(0, from);
+      std::copy(st, st + d, carry.begin());
+    } else {
+      // (2) wait for the previous group's carry: spin briefly, then back off
+      for (int spins = 0; ready[gi - 1].load(std::memory_order_acquire) == 0; ++spins) {
+        if (spins < 256)
+          std::this_thread::yield();
+        else
+          std::this_thread::sleep_for(std::chrono::microseconds(20));
+      }
+      std::copy(published.begin() + (gi - 1) * d, published.begin() + gi * d, carry.begin());
+    }
+    for (index_t c = std::max<index_t>(g.c0, 1); c < g.c1; ++c) {
+      std::copy(carry.begin(), carry.end(), from + (c - g.c0) * d);  // chunk c starts from h_[c-1]
+      if (c == g.chunks - 1) break;                                  // the last chunk has no carry
+      const V* agga = aggs + (c - g.c0) * (tsz + d);
+      const V* aggb = agga + tsz;
+      if (scalar)
+        for (index_t j = 0; j < d; ++j) carry[j] = aggb[j] + agga[0] * carry[j];
+      else
+        for (index_t j = 0; j < d; ++j) carry[j] = aggb[j] + agga[j] * carry[j];
+    }
+    if (g.c1 < g.chunks) {  // publish for the next group of the sequence
+      std::copy(carry.begin(), carry.end(), published.begin() + gi * d);
+      ready[gi].store(1, std::memory_order_release);
+    }
+    // (3) the fix-ups
+    for (index_t c = std::max<index_t>(g.c0, 1); c < g.c1; ++c) fixup(c, from + (c - g.c0) * d);
+    if (stream) stream_fence();
     tr.add(arith::Native<V>{}, bad);
   });
 }
@@ -413,12 +462,8 @@ void scan_chunked(const Op& op, const std::vector<Sequence<typename A::value_typ
                   index_t chunk) {
   using V = typename A::value_type;
   if constexpr (A::native && std::is_same_v<Op, DiagonalOp<A>>) {
-    // Channel blocks when they give every worker a task (or one worker runs anyway):
-    // the same values, one pass over memory (scan_chunked_channels).
-    const index_t bw = channel_block_width(op.d, static_cast<index_t>(seqs.size()), threads);
-    const index_t tasks = static_cast<index_t>(seqs.size()) * ((op.d + bw - 1) / bw);
-    if (op.kind != ScanKind::log_diagonal && (threads <= 1 || tasks >= static_cast<index_t>(threads))) {
-      scan_chunked_channels(op, seqs, out, threads, tr, chunk);
+    if (op.kind != ScanKind::log_diagonal) {  // the same values, one pass over memory
+      scan_chunked_groups(op, seqs, out, threads, tr, chunk);
       return;
     }
   }
