@@ -1,16 +1,20 @@
-// The native scalar/diagonal `scan/chunked` schedule by channel blocks
-// (src/scan/algorithms.hpp, scan_chunked_channels): it must perform, per channel, the
+// The native scalar/diagonal `scan/chunked` schedule (src/scan/algorithms.hpp,
+// scan_chunked_groups: groups of chunks that form their aggregates, chain the carries
+// and run their fix-ups from cache): it must perform, per chunk and channel, the
 // operations of the chunk tasks in the same order. Checked bit for bit against
 //   - the simulated path in the same format with round to nearest (every operation of
-//     the model correctly rounded to fp32/fp64 = IEEE arithmetic; the simulated path
-//     always runs the chunk tasks), and
-//   - itself on 1, 2, 3 and 8 threads (the channel split depends on the thread count,
-//     the values must not), and the chunk-task schedule that few-channel inputs take;
-// plus the MPFR bound of docs/scan.md "Error bounds" (the same check as test_scan.cpp:
-// the chunked depth term is 0), the non-finite statuses, and the exact integer sums.
+//     the model correctly rounded to fp32 = IEEE arithmetic; the simulated path always
+//     runs the chunk tasks), on 1, 2, 3 and 8 threads, with h0, batches, cu_seqlens
+//     (a one-token sequence), chunk sizes 1, 7, 64 and longer than the sequence;
+//   - fp64, which has no simulated twin: every channel of a 40-channel run equals the
+//     same channel run alone (the channels are independent), and the MPFR bound of
+//     docs/scan.md "Error bounds" holds (the chunked depth term is 0);
+// plus the exact integer sums and the non-finite statuses.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -84,7 +88,7 @@ ScanInput<V> input_of(const Case& c, const std::vector<V>& a, const std::vector<
 
 }  // namespace
 
-TEST(ScanChannels, NativeFp32IsBitIdenticalToTheSimulatedChunkTasksAndToItselfOnAnyThreadCount) {
+TEST(ScanNativeChunked, Fp32IsBitIdenticalToTheSimulatedChunkTasksOnAnyThreadCount) {
   struct Shape {
     ScanKind kind;
     index_t batch, T, d;
@@ -112,10 +116,9 @@ TEST(ScanChannels, NativeFp32IsBitIdenticalToTheSimulatedChunkTasksAndToItselfOn
     }
 }
 
-// fp64 has no simulated twin here (fp64 runs natively): the channel schedule (many
-// channels) must equal the chunk tasks, which the same call takes with d = 1 per
-// channel; and the MPFR bound holds.
-TEST(ScanChannels, NativeFp64ChannelBlocksEqualPerChannelChunkTasksAndStayWithinTheBound) {
+// fp64 has no simulated twin (fp64 runs natively): every channel of a wide run must
+// equal that channel run alone (other group sizes, other schedule); and the MPFR bound holds.
+TEST(ScanNativeChunked, Fp64ChannelsAreIndependentAndWithinTheBound) {
   const index_t T = 2000, d = 40;
   ScanCase sc;
   sc.kind = ScanKind::diagonal;
@@ -129,7 +132,7 @@ TEST(ScanChannels, NativeFp64ChannelBlocksEqualPerChannelChunkTasksAndStayWithin
   const std::string alg = "scan/chunked:chunk=64";
   std::vector<double> h(static_cast<std::size_t>(T * d));
   ASSERT_EQ(scan(MethodSpec::parse(alg), in, h.data(), options("fp64", 2)).status, Status::ok);
-  // channel j alone (d = 1: one block, fewer tasks than threads -> the chunk tasks)
+  // channel j alone (d = 1: other group sizes and another schedule)
   for (index_t j = 0; j < d; ++j) {
     std::vector<double> a1(static_cast<std::size_t>(T)), b1(a1.size()), h1(a1.size());
     for (index_t t = 0; t < T; ++t) {
@@ -154,9 +157,9 @@ TEST(ScanChannels, NativeFp64ChannelBlocksEqualPerChannelChunkTasksAndStayWithin
   EXPECT_GT(e.forward_error, 0.0);  // rounding happened: the comparison is not vacuous
 }
 
-// Integer prefix sums (a = 1): exact in any order, so the channel schedule must return
+// Integer prefix sums (a = 1): exact in any order, so the schedule must return
 // them bit for bit, with h0 and several sequences.
-TEST(ScanChannels, IntegerPrefixSumsAreExact) {
+TEST(ScanNativeChunked, IntegerPrefixSumsAreExact) {
   const index_t B = 2, T = 777, d = 33;
   std::vector<float> a(static_cast<std::size_t>(B * T * d), 1.0f), b(a.size()), h0(static_cast<std::size_t>(B * d)), h(a.size());
   for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(static_cast<int>(i * 7919 % 201) - 100);
@@ -182,8 +185,8 @@ TEST(ScanChannels, IntegerPrefixSumsAreExact) {
 }
 
 // A NaN input gives nonfinite_input, a state that overflows fp32 gives overflow, on the
-// channel schedule as on the others.
-TEST(ScanChannels, NonFiniteInputAndOverflowAreReported) {
+// native schedule as on the others.
+TEST(ScanNativeChunked, NonFiniteInputAndOverflowAreReported) {
   const index_t T = 500, d = 64;
   std::vector<float> a(static_cast<std::size_t>(T * d), 0.5f), b(a.size(), 1.0f), h(a.size());
   ScanInput<float> in;
@@ -200,4 +203,52 @@ TEST(ScanChannels, NonFiniteInputAndOverflowAreReported) {
   // a = 2 in one channel from token 100 on: 2^400 overflows fp32 long before the end
   for (index_t t = 100; t < T; ++t) a[static_cast<std::size_t>(t * d + 5)] = 2.0f;
   EXPECT_EQ(scan(alg, in, h.data(), options("fp32", 2)).status, Status::overflow);
+}
+
+// An output of 16 MiB or more is written with non-temporal stores: the values must not
+// change. Checked against the chunked algorithm written out per channel here (chunk 0
+// from h0; every later chunk from the carry h_[c-1]; the carry of a middle chunk
+// b_[c] + a_[c] h_[c-1] with its aggregate formed token by token in float).
+TEST(ScanNativeChunked, LargeOutputsWrittenWithStreamingStoresKeepTheValues) {
+  const index_t T = 65536, d = 64, C = 100;  // 4 Mi states = 16 MiB of fp32
+  std::vector<float> a(static_cast<std::size_t>(T * d)), b(a.size()), h(a.size()), h0(static_cast<std::size_t>(d));
+  std::uint64_t x = 12345;
+  auto next = [&x] {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<double>(x >> 11) * 0x1p-53;
+  };
+  for (auto& v : a) v = static_cast<float>(0.95 + 0.05 * next());
+  for (auto& v : b) v = static_cast<float>(next() - 0.5);
+  for (auto& v : h0) v = static_cast<float>(next());
+  ScanInput<float> in;
+  in.kind = ScanKind::diagonal;
+  in.length = T;
+  in.dim = d;
+  in.a = a.data();
+  in.b = b.data();
+  in.h0 = h0.data();
+  ASSERT_EQ(scan(MethodSpec::parse("scan/chunked:chunk=100"), in, h.data(), options("fp32", 2)).status, Status::ok);
+  for (index_t j = 0; j < d; ++j) {
+    float carry = h0[static_cast<std::size_t>(j)];
+    for (index_t c0 = 0; c0 < T; c0 += C) {
+      const index_t c1 = std::min(T, c0 + C);
+      float s = carry;
+      for (index_t t = c0; t < c1; ++t) {
+        const std::size_t i = static_cast<std::size_t>(t * d + j);
+        s = b[i] + a[i] * s;
+        ASSERT_EQ(h[i], s) << "t " << t << " j " << j;
+      }
+      if (c0 == 0) {
+        carry = s;  // the first chunk's carry: its last state
+      } else if (c1 < T) {
+        float ta = a[static_cast<std::size_t>(c0 * d + j)], tb = b[static_cast<std::size_t>(c0 * d + j)];
+        for (index_t t = c0 + 1; t < c1; ++t) {
+          const std::size_t i = static_cast<std::size_t>(t * d + j);
+          tb = b[i] + a[i] * tb;
+          ta = a[i] * ta;
+        }
+        carry = tb + ta * carry;
+      }
+    }
+  }
 }
