@@ -276,16 +276,18 @@ void scan_blelloch(const Op& op, const std::vector<Sequence<typename A::value_ty
 // ---- scan/chunked, native scalar/diagonal: the operations of the chunk tasks below,
 // per chunk and channel in the same order, scheduled for memory bandwidth. Tasks are
 // groups of G consecutive chunks of one sequence (about 512 KiB of a and b; G depends
-// only on the shapes). A group task (1) forms the aggregates of its chunks, reading
-// their a and b once from memory (the first chunk of a sequence instead runs its fix-up
-// from h0: its carry is its last state); (2) waits for the carry of the group before it
-// (a chained look-back over groups, as below over chunks), chains the carries through
-// its chunks, h_[c] = b_[c] + a_[c] h_[c-1], and publishes its last one; (3) runs the
-// fix-up of its chunks from their carries, re-reading a and b from the core's cache, and
-// writes the states (with non-temporal stores when the output is large). So a and b
-// cross the memory bus once and h once (the memcpy minimum), each task streams
-// contiguous rows, and the groups of two workers overlap (one forms aggregates while the
-// other runs its fix-up). Every chunk and channel sees exactly the operations of
+// only on the shapes). When the carry a group starts from is known at its start (the
+// sequence's first group, or the group before has published), the task makes one fused
+// pass: each chunk's fix-up from its carry with its aggregate alongside, then the next
+// carry h_[c] = b_[c] + a_[c] h_[c-1] (the first chunk's carry is its last state), and
+// publishes the last. Otherwise it (1) forms the aggregates of its chunks, reading their
+// a and b once from memory; (2) waits for the carry of the group before it (a chained
+// look-back over groups, as below over chunks), chains the carries through its chunks
+// and publishes its last one; (3) runs the fix-ups from the chunk carries, re-reading a
+// and b from the core's cache. States are written with non-temporal stores when the
+// output is large. So a and b cross the memory bus once and h once (the memcpy
+// minimum), each task streams contiguous rows, one worker runs the plain loop's single
+// pass, and two workers overlap (one forms aggregates while the other runs its pass). Every chunk and channel sees exactly the operations of
 // scan_chunked's tasks, so the results are bit-identical to them (and to the simulated
 // fp32/fp64 path in round-to-nearest) for any thread count. log_diagonal keeps the
 // chunk tasks.
@@ -401,8 +403,59 @@ void scan_chunked_groups(const DiagonalOp<arith::Native<V>>& op, const std::vect
       }
       for (index_t j = 0; j < d; ++j) bad |= !std::isfinite(st[j]);  // as run_steps: the chunk's last state
     };
-    // (1) aggregates (chunks that are neither first nor last of the sequence); the
-    // sequence's first chunk runs its fix-up now: its carry is its last state
+    // The carry this group starts from is known already (the sequence's first group, or
+    // the group before has published): one fused pass, each chunk's fix-up from its carry
+    // and its aggregate side by side, then its carry for the next chunk.
+    if (g.c0 == 0 || ready[gi - 1].load(std::memory_order_acquire) != 0) {
+      std::vector<V> carry(static_cast<std::size_t>(d), V(0));
+      if (g.c0 == 0) {
+        if (q.h0) std::copy(q.h0, q.h0 + d, carry.begin());
+      } else {
+        std::copy(published.begin() + (gi - 1) * d, published.begin() + gi * d, carry.begin());
+      }
+      V* agga = aggs;  // one chunk at a time
+      V* aggb = agga + tsz;
+      for (index_t c = g.c0; c < g.c1; ++c) {
+        const bool middle = c != 0 && c != g.chunks - 1;
+        std::copy(carry.begin(), carry.end(), st);
+        const index_t n0 = begin_of(c);
+        if (middle) {
+          std::copy(a_row(n0), a_row(n0) + tsz, agga);
+          std::copy(b_row(n0), b_row(n0) + d, aggb);
+        }
+        for (index_t n = n0; n < end_of(c); ++n) {
+          if (scalar) {
+            if (middle && n > n0) {
+              scalar_absorb(op.a[n], b_row(n), aggb, d);
+              agga[0] = op.a[n] * agga[0];
+            }
+            scalar_row(op.a[n], b_row(n), st, d);
+          } else {
+            if (middle && n > n0) channel_absorb(a_row(n), b_row(n), agga, aggb, d);
+            channel_row(a_row(n), b_row(n), st, d);
+          }
+          put_row(out + n * d, st, d, stream);
+        }
+        for (index_t j = 0; j < d; ++j) bad |= !std::isfinite(st[j]);  // the chunk's last state
+        if (c == 0) {
+          std::copy(st, st + d, carry.begin());  // the first chunk's carry: its last state
+        } else if (middle) {
+          if (scalar)
+            for (index_t j = 0; j < d; ++j) carry[j] = aggb[j] + agga[0] * carry[j];
+          else
+            for (index_t j = 0; j < d; ++j) carry[j] = aggb[j] + agga[j] * carry[j];
+        }
+      }
+      if (g.c1 < g.chunks) {
+        std::copy(carry.begin(), carry.end(), published.begin() + gi * d);
+        ready[gi].store(1, std::memory_order_release);
+      }
+      if (stream) stream_fence();
+      tr.add(arith::Native<V>{}, bad);
+      return;
+    }
+    // Otherwise: (1) aggregates (chunks that are neither first nor last of the
+    // sequence), while the group before is still running
     for (index_t c = g.c0; c < g.c1; ++c) {
       if (c == 0 || c == g.chunks - 1) continue;
       V* agga = aggs + (c - g.c0) * (tsz + d);
@@ -419,23 +472,16 @@ void scan_chunked_groups(const DiagonalOp<arith::Native<V>>& op, const std::vect
         }
       }
     }
-    std::vector<V> carry(static_cast<std::size_t>(d), V(0));
-    if (g.c0 == 0) {
-      if (q.h0) std::copy(q.h0, q.h0 + d, carry.begin());
-      std::copy(carry.begin(), carry.end(), from);
-      fixup(0, from);
-      std::copy(st, st + d, carry.begin());
-    } else {
-      // (2) wait for the previous group's carry: spin briefly, then back off
-      for (int spins = 0; ready[gi - 1].load(std::memory_order_acquire) == 0; ++spins) {
-        if (spins < 256)
-          std::this_thread::yield();
-        else
-          std::this_thread::sleep_for(std::chrono::microseconds(20));
-      }
-      std::copy(published.begin() + (gi - 1) * d, published.begin() + gi * d, carry.begin());
+    std::vector<V> carry(static_cast<std::size_t>(d));
+    // (2) wait for the previous group's carry: spin briefly, then back off
+    for (int spins = 0; ready[gi - 1].load(std::memory_order_acquire) == 0; ++spins) {
+      if (spins < 256)
+        std::this_thread::yield();
+      else
+        std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
-    for (index_t c = std::max<index_t>(g.c0, 1); c < g.c1; ++c) {
+    std::copy(published.begin() + (gi - 1) * d, published.begin() + gi * d, carry.begin());
+    for (index_t c = g.c0; c < g.c1; ++c) {
       std::copy(carry.begin(), carry.end(), from + (c - g.c0) * d);  // chunk c starts from h_[c-1]
       if (c == g.chunks - 1) break;                                  // the last chunk has no carry
       const V* agga = aggs + (c - g.c0) * (tsz + d);
@@ -450,7 +496,7 @@ void scan_chunked_groups(const DiagonalOp<arith::Native<V>>& op, const std::vect
       ready[gi].store(1, std::memory_order_release);
     }
     // (3) the fix-ups
-    for (index_t c = std::max<index_t>(g.c0, 1); c < g.c1; ++c) fixup(c, from + (c - g.c0) * d);
+    for (index_t c = g.c0; c < g.c1; ++c) fixup(c, from + (c - g.c0) * d);
     if (stream) stream_fence();
     tr.add(arith::Native<V>{}, bad);
   });
