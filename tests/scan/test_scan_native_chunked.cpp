@@ -205,13 +205,12 @@ TEST(ScanNativeChunked, NonFiniteInputAndOverflowAreReported) {
   EXPECT_EQ(scan(alg, in, h.data(), options("fp32", 2)).status, Status::overflow);
 }
 
-// An output of 16 MiB or more is written with non-temporal stores: the values must not
-// change. Checked against the chunked algorithm written out per channel here (chunk 0
-// from h0; every later chunk from the carry h_[c-1]; the carry of a middle chunk
-// b_[c] + a_[c] h_[c-1] with its aggregate formed token by token in float).
-TEST(ScanNativeChunked, LargeOutputsWrittenWithStreamingStoresKeepTheValues) {
-  const index_t T = 65536, d = 64, C = 100;  // 4 Mi states = 16 MiB of fp32
-  std::vector<float> a(static_cast<std::size_t>(T * d)), b(a.size()), h(a.size()), h0(static_cast<std::size_t>(d));
+// The chunked algorithm written out per channel (chunk 0 from h0; every later chunk from
+// the carry h_[c-1]; the carry of a middle chunk b_[c] + a_[c] h_[c-1] with its
+// aggregate formed token by token in float), against the native fp32 path.
+void expect_chunked_recurrence(bool scalar, index_t T, index_t d, index_t C, unsigned threads) {
+  std::vector<float> a(static_cast<std::size_t>(scalar ? T : T * d)), b(static_cast<std::size_t>(T * d)),
+      h(b.size()), h0(static_cast<std::size_t>(d));
   std::uint64_t x = 12345;
   auto next = [&x] {
     x = x * 6364136223846793005ull + 1442695040888963407ull;
@@ -221,13 +220,17 @@ TEST(ScanNativeChunked, LargeOutputsWrittenWithStreamingStoresKeepTheValues) {
   for (auto& v : b) v = static_cast<float>(next() - 0.5);
   for (auto& v : h0) v = static_cast<float>(next());
   ScanInput<float> in;
-  in.kind = ScanKind::diagonal;
+  in.kind = scalar ? ScanKind::scalar : ScanKind::diagonal;
   in.length = T;
   in.dim = d;
   in.a = a.data();
   in.b = b.data();
   in.h0 = h0.data();
-  ASSERT_EQ(scan(MethodSpec::parse("scan/chunked:chunk=100"), in, h.data(), options("fp32", 2)).status, Status::ok);
+  const std::string what = std::string(scalar ? "scalar" : "diagonal") + " T=" + std::to_string(T) +
+                           " d=" + std::to_string(d) + " C=" + std::to_string(C) + " threads " + std::to_string(threads);
+  ASSERT_EQ(scan(MethodSpec::parse("scan/chunked:chunk=" + std::to_string(C)), in, h.data(), options("fp32", threads)).status,
+            Status::ok) << what;
+  auto at = [&](index_t t, index_t j) { return a[static_cast<std::size_t>(scalar ? t : t * d + j)]; };
   for (index_t j = 0; j < d; ++j) {
     float carry = h0[static_cast<std::size_t>(j)];
     for (index_t c0 = 0; c0 < T; c0 += C) {
@@ -235,20 +238,34 @@ TEST(ScanNativeChunked, LargeOutputsWrittenWithStreamingStoresKeepTheValues) {
       float s = carry;
       for (index_t t = c0; t < c1; ++t) {
         const std::size_t i = static_cast<std::size_t>(t * d + j);
-        s = b[i] + a[i] * s;
-        ASSERT_EQ(h[i], s) << "t " << t << " j " << j;
+        s = b[i] + at(t, j) * s;
+        ASSERT_EQ(h[i], s) << what << ": t " << t << " j " << j;
       }
       if (c0 == 0) {
         carry = s;  // the first chunk's carry: its last state
       } else if (c1 < T) {
-        float ta = a[static_cast<std::size_t>(c0 * d + j)], tb = b[static_cast<std::size_t>(c0 * d + j)];
+        float ta = at(c0, j), tb = b[static_cast<std::size_t>(c0 * d + j)];
         for (index_t t = c0 + 1; t < c1; ++t) {
-          const std::size_t i = static_cast<std::size_t>(t * d + j);
-          tb = b[i] + a[i] * tb;
-          ta = a[i] * ta;
+          tb = b[static_cast<std::size_t>(t * d + j)] + at(t, j) * tb;
+          ta = at(t, j) * ta;
         }
         carry = tb + ta * carry;
       }
     }
   }
+}
+
+// An output of 16 MiB or more is written with non-temporal stores: the values must not
+// change (T * d = 4 Mi states of fp32).
+TEST(ScanNativeChunked, LargeOutputsWrittenWithStreamingStoresKeepTheValues) {
+  expect_chunked_recurrence(false, 65536, 64, 100, 2);
+}
+
+// Many groups of chunks on 8 workers: groups start before the group they follow has
+// published its carry (aggregates first, then the fix-ups), others after (one fused
+// pass); either way the values are the chunked algorithm's.
+TEST(ScanNativeChunked, ManyGroupsOnManyWorkersKeepTheValues) {
+  expect_chunked_recurrence(false, 50000, 16, 3, 8);
+  expect_chunked_recurrence(true, 50000, 16, 3, 8);
+  expect_chunked_recurrence(false, 50000, 16, 3, 1);
 }
