@@ -341,6 +341,26 @@ TEST(StudyKindsRun, ScanPlotsArePresentWhenMatplotlibIs) {
   }
 }
 
+// The wy plots with two chunk sizes: the error-vs-C plot of the chunk/ rows is drawn and
+// linked, next to the heat maps.
+TEST(StudyKindsRun, WyErrorVsChunkSizePlotIsPresentWhenMatplotlibIs) {
+  TempDir dir("wyplots");
+  const StudyConfig c = parse_study_config(R"({"kind": "wy", "methods": ["chunk/deltanet", "householder/wy"],
+    "precisions": ["fp32"], "generators": [{"name": "deltanet", "dk": 8, "dv": 8}], "sizes": [8, 16], "seeds": [1]})",
+                                           "wyplots");
+  const StudySummary s = run_study(c, quiet_options(dir.path, 1, true));
+  ASSERT_TRUE(s.completed);
+  const std::string md = read_text(dir.path / "report.md");
+  if (s.plots_note.find("no matplotlib") != std::string::npos) GTEST_SKIP() << "no matplotlib: PNGs not checked";
+  ASSERT_EQ(s.plots_note, "") << read_text(dir.path / "plots.log");
+  for (const char* p : {"wy_error_vs_chunk_fp32_rn.png", "heatmap_fp32_rn.png", "orthogonality_fp32_rn.png"}) {
+    const fs::path f = dir.path / "plots" / p;
+    ASSERT_TRUE(fs::exists(f)) << p;
+    EXPECT_EQ(read_text(f).substr(1, 3), "PNG") << p;
+    EXPECT_NE(md.find(std::string("](plots/") + p + ")"), std::string::npos) << p;
+  }
+}
+
 // ---- Resume and determinism ------------------------------------------------------------
 
 TEST(StudyKindsRun, ResumeAndThreadCountGiveTheSameFilesForBothKinds) {
