@@ -28,6 +28,24 @@ Kind "wy" studies get, for every precision:
                               (empty where a chunk/ representation does not fit a generator).
   orthogonality_<precision>.png  the same for orthogonality_loss (householder/ rows with
                               reflectors), when any is finite.
+  wy_error_vs_chunk_<precision>.png  (when the study has two or more chunk sizes C) w_error
+                              and u_error against C, one panel per metric, one colour per
+                              chunk/ representation and generator (line: median over
+                              seeds, dots: runs), wy_error_bound dashed; NaN/inf as red X.
+Kind "inversion" studies also get, for every precision:
+  residual_vs_n_<precision>.png  as error_vs_n, for the right residual
+                              ‖LX − I‖∞ / (‖L‖∞ ‖X‖∞) (no bound lines).
+Kind "delta" studies (the chunkwise delta-rule forward) get, for every precision (operand
+format with its state format):
+  delta_error_vs_length_<precision>.png  two rows of panels (output_error, state_error),
+                              one panel per family: the error against T, one colour per
+                              chunk size C (line: median over seeds, dots: runs), the
+                              first-order bound dashed where < 1; NaN/inf errors (overflow)
+                              as red X in a top band, other statuses as hollow squares.
+  delta_heatmap_<precision>.png  chunk size x family: the largest output_error.
+A results file with rows of several kinds (a study of parts) gets each kind's plots, every
+name starting with the kind ("scan_heatmap_...", "inversion_error_vs_n_..."), so that the
+report can place them in the part's section.
 Exit status 3 when matplotlib (or numpy) is missing, so the driver can say why the
 report has no plots.
 """
@@ -60,7 +78,8 @@ def number(s):
 
 
 NUMERIC = ("forward_error", "forward_error_inf", "bound", "kappa", "cond", "growth", "w_error", "u_error",
-           "representation_error", "orthogonality_loss", "max_rel_error", "bound_ratio")
+           "representation_error", "orthogonality_loss", "max_rel_error", "bound_ratio", "right_residual",
+           "output_error", "state_error", "state_bound")
 
 
 def read_rows(path):
@@ -93,16 +112,17 @@ def informative(bound):
     return math.isfinite(bound) and bound < 1
 
 
-def error_vs_n(rows, precision, out_dir):
+def error_vs_n(rows, precision, out_dir, metric="forward_error_inf", bounds=True, ylabel="‖X − X_ref‖∞ / ‖X_ref‖∞",
+               title="Forward error vs n", name="error_vs_n"):
     methods = ordered(r["method"] for r in rows)
     generators = ordered(r["generator"] for r in rows)
     palette = plt.cm.tab10 if len(generators) <= 10 else plt.cm.tab20
     colours = {g: palette(i % palette.N) for i, g in enumerate(generators)}
-    finite = [r["forward_error_inf"] for r in rows if math.isfinite(r["forward_error_inf"])]
+    finite = [r[metric] for r in rows if math.isfinite(r[metric])]
     positive = [e for e in finite if e > 0]
     floor = min(positive) / 10 if positive else 1e-20
-    top = max(finite + [b for b in (r["bound"] for r in rows) if informative(b)] + [floor * 100])
-    any_nonfinite = any(not math.isfinite(r["forward_error_inf"]) for r in rows)
+    top = max(finite + [b for b in (r["bound"] for r in rows) if bounds and informative(b)] + [floor * 100])
+    any_nonfinite = any(not math.isfinite(r[metric]) for r in rows)
     band = top * 30  # where non-finite errors are drawn (only when there are any)
     cols = min(3, len(methods))
     nrows = math.ceil(len(methods) / cols)
@@ -119,11 +139,11 @@ def error_vs_n(rows, precision, out_dir):
             med_n, med_e, bound_n, bound_v = [], [], [], []
             for n in sizes:
                 at = [r for r in grows if r["n"] == n]
-                errs = [max(r["forward_error_inf"], floor) for r in at if math.isfinite(r["forward_error_inf"])]
+                errs = [max(r[metric], floor) for r in at if math.isfinite(r[metric])]
                 if errs and len(errs) == len(at):
                     med_n.append(n)
                     med_e.append(float(np.median(errs)))
-                bs = [r["bound"] for r in at if informative(r["bound"])]
+                bs = [r["bound"] for r in at if bounds and informative(r["bound"])]
                 if bs:
                     bound_n.append(n)
                     bound_v.append(max(bs))
@@ -131,7 +151,7 @@ def error_vs_n(rows, precision, out_dir):
             if bound_n:
                 ax.plot(bound_n, bound_v, "--", color=c, lw=1.0, alpha=0.8)
             for r in grows:
-                e = r["forward_error_inf"]
+                e = r[metric]
                 jitter = r["n"] * (1 + 0.04 * (generators.index(g) - len(generators) / 2) / len(generators))
                 if not math.isfinite(e):
                     ax.plot(jitter, band, "X", color="red", ms=8, mec="black", mew=0.5)
@@ -153,19 +173,21 @@ def error_vs_n(rows, precision, out_dir):
     for ax in axes.flat[len(methods):]:
         ax.axis("off")
     for ax in axes[:, 0]:
-        ax.set_ylabel("‖X − X_ref‖∞ / ‖X_ref‖∞")
+        ax.set_ylabel(ylabel)
     for ax in axes[-1, :]:
         ax.set_xlabel("n")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     from matplotlib.lines import Line2D
-    handles += [Line2D([], [], ls="--", color="0.3"), Line2D([], [], marker="X", ls="", color="red", mec="black"),
-                Line2D([], [], marker="s", ls="", mfc="none", mec="0.3"), Line2D([], [], marker="^", ls="", color="0.3")]
-    labels += ["theoretical bound (same colour; drawn where < 1)", "NaN/inf (overflow): top band", "status inaccurate",
-               "status not_converged"]
+    extra = [(Line2D([], [], ls="--", color="0.3"), "theoretical bound (same colour; drawn where < 1)")] if bounds else []
+    extra += [(Line2D([], [], marker="X", ls="", color="red", mec="black"), "NaN/inf (overflow): top band"),
+              (Line2D([], [], marker="s", ls="", mfc="none", mec="0.3"), "status inaccurate"),
+              (Line2D([], [], marker="^", ls="", color="0.3"), "status not_converged")]
+    handles += [h for h, _ in extra]
+    labels += [t for _, t in extra]
     fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8, frameon=False)
-    fig.suptitle(f"Forward error vs n — {precision} (line: median over seeds; dots: runs)", fontsize=11)
+    fig.suptitle(f"{title} — {precision} (line: median over seeds; dots: runs)", fontsize=11)
     fig.tight_layout(rect=(0, 0.04 + 0.02 * math.ceil(len(labels) / 4), 1, 0.97))
-    path = os.path.join(out_dir, f"error_vs_n_{slug(precision)}.png")
+    path = os.path.join(out_dir, f"{name}_{slug(precision)}.png")
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
@@ -231,7 +253,7 @@ def heatmap(rows, precision, out_dir, metric="forward_error", metric_label="log1
     plt.close(fig)
 
 
-def rounding_comparison(rows, fmt, out_dir):
+def rounding_comparison(rows, fmt, out_dir, name="rounding"):
     """Median forward error vs n per rounding mode (same operand format), with n and sqrt(n)
     reference slopes: stochastic rounding's error grows like sqrt(n) u with high probability,
     round to nearest's worst case like n u (Connolly, Higham & Mary 2021)."""
@@ -272,7 +294,7 @@ def rounding_comparison(rows, fmt, out_dir):
     axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.suptitle(f"{fmt}: rounding modes compared (median over seeds; grey: slopes n and √n)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(os.path.join(out_dir, f"rounding_{slug(fmt)}.png"), dpi=90)
+    fig.savefig(os.path.join(out_dir, f"{name}_{slug(fmt)}.png"), dpi=90)
     plt.close(fig)
 
 
@@ -334,34 +356,148 @@ def scan_error_vs_length(rows, precision, out_dir):
     plt.close(fig)
 
 
-def main(argv):
-    if len(argv) != 3:
-        print(__doc__, file=sys.stderr)
-        return 2
-    rows = read_rows(argv[1])
-    os.makedirs(argv[2], exist_ok=True)
-    kind = rows[0]["kind"] if rows else "inversion"
+def error_vs_size_panels(rows, out_dir, panels, series_of, x_label, title, path, bound_of=None, ncols=None):
+    """Generic log-log panels: `panels` is a list of (title, rows, metric, ylabel); within
+    each, one colour per series (series_of(row)); median over seeds as a line, runs as
+    dots, bound_of(row, metric) dashed where finite and < 1; NaN/inf as red X in a top band,
+    statuses other than ok as hollow squares."""
+    from matplotlib.lines import Line2D
+    series = ordered(series_of(r) for r in rows)
+    palette = plt.cm.tab10 if len(series) <= 10 else plt.cm.tab20
+    colours = {a: palette(i % palette.N) for i, a in enumerate(series)}
+    xs_all = sorted({r["n"] for r in rows})
+    vals = [r[m] for _, prow, m, _ in panels for r in prow if math.isfinite(r[m]) and r[m] > 0]
+    floor = min(vals) / 10 if vals else 1e-20
+    bvals = [bound_of(r, m) for _, prow, m, _ in panels for r in prow] if bound_of else []
+    top = max(vals + [b for b in bvals if informative(b)] + [floor * 100])
+    any_nonfinite = any(not math.isfinite(r[m]) for _, prow, m, _ in panels for r in prow)
+    band = top * 30
+    ncols = min(len(panels), ncols or len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.0 * ncols, 3.8 * nrows), squeeze=False, sharey=True)
+    for ax, (ptitle, prow, metric, ylabel) in zip(axes.flat, panels):
+        for k, a in enumerate(series):
+            arows = [r for r in prow if series_of(r) == a]
+            med, bnd = [], []
+            for x in xs_all:
+                at = [r for r in arows if r["n"] == x]
+                errs = [max(r[metric], floor) for r in at if math.isfinite(r[metric])]
+                if errs and len(errs) == len(at):
+                    med.append((x, float(np.median(errs))))
+                if bound_of:
+                    bs = [bound_of(r, metric) for r in at if informative(bound_of(r, metric))]
+                    if bs:
+                        bnd.append((x, max(bs)))
+            if med:
+                ax.plot(*zip(*med), "-", color=colours[a], lw=1.3, label=a)
+            if bnd:
+                ax.plot(*zip(*bnd), "--", color=colours[a], lw=0.9, alpha=0.8)
+            for r in arows:
+                x = r["n"] * (1 + 0.05 * (k - len(series) / 2) / max(len(series), 1))
+                e = r[metric]
+                if not math.isfinite(e):
+                    ax.plot(x, band, "X", color="red", ms=8, mec="black", mew=0.5)
+                elif r["status"] != "ok":
+                    ax.plot(x, max(e, floor), "s", mfc="none", mec=colours[a], ms=6)
+                else:
+                    ax.plot(x, max(e, floor), ".", color=colours[a], ms=3)
+        if any_nonfinite:
+            ax.axhline(band / 3, color="0.6", lw=0.6)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(xs_all)
+        ax.set_xticklabels([str(x) for x in xs_all], fontsize=7)
+        ax.set_ylim(floor / 2, band * 5 if any_nonfinite else top * 5)
+        ax.set_title(ptitle, fontsize=9)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.grid(True, alpha=0.3)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    handles, labels = [], []
+    for ax in axes.flat:
+        for hdl, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(hdl)
+                labels.append(lab)
+    extra = [(Line2D([], [], ls="--", color="0.3"), "first-order bound (same colour; drawn where < 1)")] if bound_of else []
+    extra += [(Line2D([], [], marker="X", ls="", color="red", mec="black"), "NaN/inf error (overflow): top band"),
+              (Line2D([], [], marker="s", ls="", mfc="none", mec="0.3"), "status other than ok")]
+    handles += [h for h, _ in extra]
+    labels += [t for _, t in extra]
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8, frameon=False)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.05 + 0.03 * math.ceil(len(labels) / 4), 1, 0.95))
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def delta_error_vs_length(rows, precision, out_dir, prefix):
+    """output_error and state_error against T, one panel per family, one colour per C."""
+    families = ordered(r["generator"] for r in rows)
+    panels = []
+    for metric, ylabel in (("output_error", "‖O − O_ref‖_F / ‖O_ref‖_F"), ("state_error", "‖S_T − S_ref‖_F / ‖S_ref‖_F")):
+        for f in families:
+            panels.append((f + " — " + metric, [r for r in rows if r["generator"] == f], metric, ylabel))
+    # one row of panels per metric, one column per family
+    bound = lambda r, m: r["bound"] if m == "output_error" else r["state_bound"]
+    error_vs_size_panels(rows, out_dir, panels, lambda r: r["method"].replace("chunkwise/", ""), "sequence length T",
+                         f"Chunkwise delta-rule forward: error vs length — {precision} (line: median over seeds; dots: runs)",
+                         os.path.join(out_dir, f"{prefix}error_vs_length_{slug(precision)}.png"), bound,
+                         ncols=len(families))
+
+
+def wy_error_vs_chunk(rows, precision, out_dir, prefix):
+    """w_error and u_error against the chunk size C for the chunk/ representations."""
+    crow = [r for r in rows if r["method"].startswith("chunk/") and (math.isfinite(r["w_error"]) or r["status"] != "ok")]
+    if len({r["n"] for r in crow}) < 2:
+        return
+    panels = [(m, crow, m, f"{m} (‖·−·_ref‖_F / ‖·_ref‖_F)") for m in ("w_error", "u_error")]
+    error_vs_size_panels(crow, out_dir, panels, lambda r: r["method"].replace("chunk/", "") + " on " + r["generator"],
+                         "chunk size C",
+                         f"Chunk WY: error vs chunk size — {precision} (line: median over seeds; dots: runs)",
+                         os.path.join(out_dir, f"{prefix}wy_error_vs_chunk_{slug(precision)}.png"),
+                         lambda r, m: r["bound"])
+
+
+def plot_kind(kind, rows, out_dir, prefix):
+    """All plots of one kind's rows; prefix "" for a file of one kind, "<kind>_" otherwise
+    (names that already start with it are not prefixed twice)."""
+    def pre(name):
+        return name if prefix and name.startswith(prefix) else prefix + name
+
+    precisions = ordered(r["precision"] for r in rows)
+    if kind == "delta":
+        for precision in precisions:
+            prow = [r for r in rows if r["precision"] == precision]
+            delta_error_vs_length(prow, precision, out_dir, "delta_")
+            heatmap(prow, precision, out_dir, "output_error", "log10 max ‖O − O_ref‖_F / ‖O_ref‖_F",
+                    "largest output error over lengths and seeds", name="delta_heatmap")
+        return
     if kind == "scan":
-        for precision in ordered(r["precision"] for r in rows):
+        for precision in precisions:
             prow = [r for r in rows if r["precision"] == precision]
-            scan_error_vs_length(prow, precision, argv[2])
-            heatmap(prow, precision, argv[2], "forward_error", "log10 max ‖H − H_ref‖_F / ‖H_ref‖_F",
-                    "largest scan forward error over lengths and seeds")
-        return 0
+            scan_error_vs_length(prow, precision, out_dir)
+            heatmap(prow, precision, out_dir, "forward_error", "log10 max ‖H − H_ref‖_F / ‖H_ref‖_F",
+                    "largest scan forward error over lengths and seeds", name=pre("heatmap"))
+        return
     if kind == "wy":
-        for precision in ordered(r["precision"] for r in rows):
+        for precision in precisions:
             prow = [r for r in rows if r["precision"] == precision]
-            heatmap(prow, precision, argv[2], "representation_error", "log10 max representation error",
-                    "largest representation error over sizes and seeds")
+            heatmap(prow, precision, out_dir, "representation_error", "log10 max representation error",
+                    "largest representation error over sizes and seeds", name=pre("heatmap"))
             hrows = [r for r in prow if math.isfinite(r["orthogonality_loss"])]
             if hrows:
-                heatmap(hrows, precision, argv[2], "orthogonality_loss", "log10 max ‖QᵀQ − I‖_F",
-                        "largest orthogonality loss (householder/, reflectors)", name="orthogonality")
-        return 0
-    for precision in ordered(r["precision"] for r in rows):
+                heatmap(hrows, precision, out_dir, "orthogonality_loss", "log10 max ‖QᵀQ − I‖_F",
+                        "largest orthogonality loss (householder/, reflectors)", name=pre("orthogonality"))
+            wy_error_vs_chunk(prow, precision, out_dir, "")  # its name starts with "wy_" already
+        return
+    for precision in precisions:
         prow = [r for r in rows if r["precision"] == precision]
-        error_vs_n(prow, precision, argv[2])
-        heatmap(prow, precision, argv[2])
+        error_vs_n(prow, precision, out_dir, name=pre("error_vs_n"))
+        error_vs_n(prow, precision, out_dir, metric="right_residual", bounds=False,
+                   ylabel="‖LX − I‖∞ / (‖L‖∞ ‖X‖∞)", title="Right residual vs n", name=pre("residual_vs_n"))
+        heatmap(prow, precision, out_dir, name=pre("heatmap"))
     # Same formats under several rounding modes: one comparison figure per format set.
     by_formats = defaultdict(list)
     for r in rows:
@@ -369,7 +505,18 @@ def main(argv):
     for (fmt, acc, st, out), frows in by_formats.items():
         if len({r["rounding"] for r in frows}) > 1:
             name = fmt if acc == st == out == fmt else f"{fmt}-{acc}acc-{st}st-{out}out"
-            rounding_comparison(frows, name, argv[2])
+            rounding_comparison(frows, name, out_dir, pre("rounding"))
+
+
+def main(argv):
+    if len(argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    rows = read_rows(argv[1])
+    os.makedirs(argv[2], exist_ok=True)
+    kinds = ordered(r["kind"] for r in rows) or ["inversion"]
+    for kind in kinds:
+        plot_kind(kind, [r for r in rows if r["kind"] == kind], argv[2], f"{kind}_" if len(kinds) > 1 else "")
     return 0
 
 

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "validation/chunk_wy_experiment.hpp"
 #include "validation/experiment.hpp"
 #include "validation/generators.hpp"
 #include "validation/householder_experiment.hpp"
@@ -35,7 +36,14 @@ namespace triscan::validation {
 //              a chunk/ representation runs only on the generators that fit it
 //   scan       scan algorithms x precisions (with a state format) x scan kinds x
 //              lengths T x seeds (validation/scan_experiment.hpp)
-inline const std::vector<std::string> study_kinds = {"inversion", "wy", "scan"};
+//   delta      the chunkwise delta-rule forward (include/triscan/delta.hpp) as
+//              `triscan delta-forward` runs it (run_delta_forward_case): chunk sizes C
+//              (the "method" column, "chunkwise/C=64") x precisions (with a state
+//              format) x families (deltanet*, gated with its gate, kda; the "generator"
+//              column) x lengths T x seeds, against the MPFR token recurrence
+// A config may instead hold "parts": a list of configs of different kinds run as one
+// study (one results.csv, one report with a section per part; docs/study.md "Parts").
+inline const std::vector<std::string> study_kinds = {"inversion", "wy", "scan", "delta"};
 
 struct StudyConfig {
   std::string name;         // preset name, or the config file's stem
@@ -64,13 +72,32 @@ struct StudyConfig {
   // kind "wy": the trinv method chunk/ representations invert I + N with, Householder
   // steps per token of chunk/deltaproduct, and whether householder/ representations use
   // true reflectors (beta = 2/||k||^2; orthogonality_loss is reported only then).
+  // Also the trinv method of kind "delta".
   std::string trinv_method = "trinv/forward_substitution";
   index_t householder_steps = 2;
   bool reflectors = true;
+
+  // kind "delta": chunk sizes C (16, 32, 64, 128; `methods` holds "chunkwise/C=<C>" in
+  // the same order), the families in `generators` (deltanet* -> deltanet, gated, kda;
+  // dk/dv come from the keys below, not from the generator), heads H, head dimensions,
+  // and whether the forward starts from a random initial state. The state formats are
+  // in state_formats ("" = the storage format).
+  std::vector<index_t> chunks;
+  index_t heads = 1, dk = 16, dv = 16;
+  bool initial_state = true;
+
+  // A study of several parts (each a config of its own kind; kinds differ): the plan is
+  // the parts' plans one after the other. The fields above are unused then.
+  std::vector<StudyConfig> parts;
 };
+
+// The family chunkwise forward runs on a generator (deltanet* -> deltanet, gated, kda);
+// "" when none.
+std::string study_delta_family(const std::string& generator);
 
 // Metrics report.md can tabulate, per kind (the first is the default).
 const std::vector<std::string>& study_report_metric_names(const std::string& kind);
+inline const std::vector<std::string> study_report_metric_names_delta = {"output_error", "state_error"};
 inline const std::vector<std::string> study_report_metric_names_inversion = {
     "forward_error", "forward_error_inf", "componentwise_error", "right_residual", "left_residual", "lapack_ratio"};
 
@@ -99,6 +126,7 @@ std::string study_preset_json(const std::string& name);
 // One planned run; `key` identifies it across runs of the driver (used by --resume).
 struct StudyRun {
   std::size_t index = 0;  // position in plan order
+  std::size_t part = 0;   // index into config.parts (0 when the config has none)
   std::string method;     // canonical spec
   std::size_t precision = 0, generator = 0;  // indices into the config's lists
   index_t n = 0;
@@ -108,7 +136,8 @@ struct StudyRun {
 
 // The sweep in plan order: methods, then precisions, generators, sizes, seeds. Kind
 // "wy" leaves out the (chunk/ representation, generator) pairs that do not fit
-// (chunk_wy_family); kind "scan" sweeps config.scan_kinds in place of generators.
+// (chunk_wy_family); kind "scan" sweeps config.scan_kinds in place of generators. A study
+// with parts: each part's plan in turn (run.part set, index counting on).
 std::vector<StudyRun> plan_study(const StudyConfig& config);
 
 // The label of config.precisions[i]: precision_label(), plus "/<state>state" for a scan
@@ -135,6 +164,11 @@ HouseholderCase study_householder_case(const StudyConfig& config, const std::str
                                        const PrecisionFlags& precision, const GeneratorParams& generator, index_t r,
                                        std::uint64_t seed);
 bool study_chunk_fits(const std::string& representation, const std::string& generator);
+// Kind delta: the forward of family config.generators[family] (dk, dv, heads from the
+// config) at chunk size `chunk` over `length` tokens, under precision p with its state
+// format and the run's seed (stochastic rounding and the inputs).
+DeltaForwardCase study_delta_case(const StudyConfig& config, std::size_t p, std::size_t family, index_t chunk,
+                                  index_t length, std::uint64_t seed);
 
 // One result row: the CSV columns (docs/study.md "Columns").
 struct StudyRow {
@@ -157,6 +191,10 @@ struct StudyRow {
   std::string state_format;  // scan: the carried state's format
   double w_error = 0, u_error = 0, representation_error = 0, orthogonality_loss = 0;  // wy
   double max_rel_error = 0, bound_ratio = 0;                                          // scan
+  // Columns added by the delta kind: relative Frobenius errors of the outputs o_t and of
+  // the final state against the MPFR token recurrence, and the state's first-order bound
+  // (the output's is `bound`; docs/wy.md "Chunkwise forward: error bound").
+  double output_error = 0, state_error = 0, state_bound = 0;
 };
 
 // Whether a numeric CSV column carries a value for a row of `kind` (else it is written
@@ -178,8 +216,8 @@ std::string study_csv_header();
 std::string study_csv_line(const StudyRow& row);
 // Reads a results file; lines that do not parse completely (an interrupted write) are
 // ignored. Throws std::runtime_error when the header is neither study_csv_header() nor
-// the header of files written before the wy and scan columns (which read as rows whose
-// added columns are empty).
+// the header of files written by an earlier version (before the wy/scan columns, or
+// before the delta columns), whose rows read with the added columns empty.
 std::vector<StudyRow> read_study_csv(const std::string& path);
 
 // The environment recorded in results.json and report.md.

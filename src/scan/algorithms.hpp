@@ -16,6 +16,10 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <type_traits>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <vector>
 
 #include "src/scan/ops.hpp"
@@ -269,11 +273,246 @@ void scan_blelloch(const Op& op, const std::vector<Sequence<typename A::value_ty
 // so the combine order is fixed), so steps (1) and (3) of different chunks overlap and
 // a chunk's data is still in cache for (3). Work <= 2T steps + T/C applies, depth
 // 2C + T/C.
+// ---- scan/chunked, native scalar/diagonal: the operations of the chunk tasks below,
+// per chunk and channel in the same order, scheduled for memory bandwidth. Tasks are
+// groups of G consecutive chunks of one sequence (about 512 KiB of a and b; G depends
+// only on the shapes). When the carry a group starts from is known at its start (the
+// sequence's first group, or the group before has published), the task makes one fused
+// pass: each chunk's fix-up from its carry with its aggregate alongside, then the next
+// carry h_[c] = b_[c] + a_[c] h_[c-1] (the first chunk's carry is its last state), and
+// publishes the last. Otherwise it (1) forms the aggregates of its chunks, reading their
+// a and b once from memory; (2) waits for the carry of the group before it (a chained
+// look-back over groups, as below over chunks), chains the carries through its chunks
+// and publishes its last one; (3) runs the fix-ups from the chunk carries, re-reading a
+// and b from the core's cache. States are written with non-temporal stores when the
+// output is large. So a and b cross the memory bus once and h once (the memcpy
+// minimum), each task streams contiguous rows, one worker runs the plain loop's single
+// pass, and two workers overlap (one forms aggregates while the other runs its pass). Every chunk and channel sees exactly the operations of
+// scan_chunked's tasks, so the results are bit-identical to them (and to the simulated
+// fp32/fp64 path in round-to-nearest) for any thread count. log_diagonal keeps the
+// chunk tasks.
+
+// Fix-up step on a running state st (a small local buffer, so the states written to
+// the output are never read back): st = b_n + a_n st; restrict-qualified arguments let
+// the compiler vectorize along the channels.
+template <class V>
+inline void channel_row(const V* __restrict an, const V* __restrict bn, V* __restrict st, index_t w) {
+  for (index_t j = 0; j < w; ++j) st[j] = bn[j] + an[j] * st[j];
+}
+template <class V>
+inline void scalar_row(V an, const V* __restrict bn, V* __restrict st, index_t w) {
+  for (index_t j = 0; j < w; ++j) st[j] = bn[j] + an * st[j];
+}
+// The aggregate's absorb of token n (combine_parts): b_[c] <- b_n + a_n b_[c], then
+// a_[c] <- a_n a_[c] (diagonal; the scalar kind's one transition value by the caller).
+template <class V>
+inline void channel_absorb(const V* __restrict an, const V* __restrict bn, V* __restrict agga, V* __restrict aggb,
+                           index_t w) {
+  for (index_t j = 0; j < w; ++j) {
+    aggb[j] = bn[j] + an[j] * aggb[j];
+    agga[j] = an[j] * agga[j];
+  }
+}
+template <class V>
+inline void scalar_absorb(V an, const V* __restrict bn, V* __restrict aggb, index_t w) {
+  for (index_t j = 0; j < w; ++j) aggb[j] = bn[j] + an * aggb[j];
+}
+
+// Writes a row of states to the output. With `stream`, through non-temporal stores
+// (x86 SSE2): a large output would only evict the inputs from the cache and cost a read
+// of each output line before it is written. The values are the same either way.
+template <class V>
+inline void put_row(V* __restrict dst, const V* __restrict src, index_t w, bool stream) {
+#if defined(__SSE2__)
+  if (stream) {
+    index_t j = 0;
+    for (; j < w && (reinterpret_cast<std::uintptr_t>(dst + j) & 15u) != 0; ++j) dst[j] = src[j];
+    if constexpr (std::is_same_v<V, float>) {
+      for (; j + 4 <= w; j += 4) _mm_stream_ps(dst + j, _mm_loadu_ps(src + j));
+    } else if constexpr (std::is_same_v<V, double>) {
+      for (; j + 2 <= w; j += 2) _mm_stream_pd(dst + j, _mm_loadu_pd(src + j));
+    }
+    for (; j < w; ++j) dst[j] = src[j];
+    return;
+  }
+#else
+  (void)stream;
+#endif
+  for (index_t j = 0; j < w; ++j) dst[j] = src[j];
+}
+
+inline void stream_fence() {
+#if defined(__SSE2__)
+  _mm_sfence();  // non-temporal stores are weakly ordered: complete them before publishing
+#endif
+}
+
+// Outputs at least this large are written with non-temporal stores (put_row).
+inline constexpr std::size_t stream_output_bytes = std::size_t{16} << 20;
+// The a and b bytes of one group task (a share of a core's L2, so that the fix-up
+// re-reads them from there).
+inline constexpr std::size_t group_input_bytes = std::size_t{512} << 10;
+
+template <class V>
+void scan_chunked_groups(const DiagonalOp<arith::Native<V>>& op, const std::vector<Sequence<V>>& seqs, V* out,
+                         unsigned threads, Tracker& tr, index_t chunk) {
+  const index_t d = op.d, tsz = op.tsz;
+  const bool scalar = op.kind == ScanKind::scalar;
+  const std::size_t chunk_bytes = static_cast<std::size_t>(chunk * (tsz + d)) * sizeof(V);
+  const index_t G = std::max<index_t>(1, static_cast<index_t>(group_input_bytes / std::max<std::size_t>(chunk_bytes, 1)));
+  struct Group {
+    std::size_t seq;
+    index_t c0, c1, chunks;  // chunks [c0, c1) of the sequence's `chunks`
+  };
+  std::vector<Group> groups;
+  index_t tokens = 0;
+  for (std::size_t s = 0; s < seqs.size(); ++s) {
+    const index_t nc = (seqs[s].length + chunk - 1) / chunk;
+    for (index_t c0 = 0; c0 < nc; c0 += G) groups.push_back({s, c0, std::min(nc, c0 + G), nc});
+    tokens += seqs[s].length;
+  }
+  const bool stream = static_cast<std::size_t>(tokens * d) * sizeof(V) >= stream_output_bytes;
+  const index_t ng = static_cast<index_t>(groups.size());
+  std::vector<V> published(static_cast<std::size_t>(ng * d));  // each group's last carry
+  std::unique_ptr<std::atomic<int>[]> ready(new std::atomic<int>[static_cast<std::size_t>(ng)]);
+  for (index_t i = 0; i < ng; ++i) ready[i].store(0, std::memory_order_relaxed);
+
+  parallel_for(ng, threads, [&](index_t gi) {
+    const Group& g = groups[static_cast<std::size_t>(gi)];
+    const Sequence<V>& q = seqs[g.seq];
+    const index_t m = g.c1 - g.c0;
+    // per chunk: its aggregate (agga: tsz, aggb: d) and the carry its fix-up starts from
+    std::vector<V> buf(static_cast<std::size_t>(m * (tsz + 2 * d) + d));
+    V* aggs = buf.data();                // m x (tsz + d)
+    V* from = aggs + m * (tsz + d);      // m x d: h_[c-1] of each chunk
+    V* st = from + m * d;                // the running state
+    auto begin_of = [&](index_t c) { return q.begin + c * chunk; };
+    auto end_of = [&](index_t c) { return q.begin + std::min(q.length, (c + 1) * chunk); };
+    auto a_row = [&](index_t n) { return op.a + n * tsz; };
+    auto b_row = [&](index_t n) { return op.b + n * d; };
+    bool bad = false;
+    // fix-up of chunk c from `from` row k, writing its states; returns the last state in st
+    auto fixup = [&](index_t c, const V* h_prev) {
+      std::copy(h_prev, h_prev + d, st);
+      for (index_t n = begin_of(c); n < end_of(c); ++n) {
+        if (scalar)
+          scalar_row(op.a[n], b_row(n), st, d);
+        else
+          channel_row(a_row(n), b_row(n), st, d);
+        put_row(out + n * d, st, d, stream);
+      }
+      for (index_t j = 0; j < d; ++j) bad |= !std::isfinite(st[j]);  // as run_steps: the chunk's last state
+    };
+    // The carry this group starts from is known already (the sequence's first group, or
+    // the group before has published): one fused pass, each chunk's fix-up from its carry
+    // and its aggregate side by side, then its carry for the next chunk.
+    if (g.c0 == 0 || ready[gi - 1].load(std::memory_order_acquire) != 0) {
+      std::vector<V> carry(static_cast<std::size_t>(d), V(0));
+      if (g.c0 == 0) {
+        if (q.h0) std::copy(q.h0, q.h0 + d, carry.begin());
+      } else {
+        std::copy(published.begin() + (gi - 1) * d, published.begin() + gi * d, carry.begin());
+      }
+      V* agga = aggs;  // one chunk at a time
+      V* aggb = agga + tsz;
+      for (index_t c = g.c0; c < g.c1; ++c) {
+        const bool middle = c != 0 && c != g.chunks - 1;
+        std::copy(carry.begin(), carry.end(), st);
+        const index_t n0 = begin_of(c);
+        if (middle) {
+          std::copy(a_row(n0), a_row(n0) + tsz, agga);
+          std::copy(b_row(n0), b_row(n0) + d, aggb);
+        }
+        for (index_t n = n0; n < end_of(c); ++n) {
+          if (scalar) {
+            if (middle && n > n0) {
+              scalar_absorb(op.a[n], b_row(n), aggb, d);
+              agga[0] = op.a[n] * agga[0];
+            }
+            scalar_row(op.a[n], b_row(n), st, d);
+          } else {
+            if (middle && n > n0) channel_absorb(a_row(n), b_row(n), agga, aggb, d);
+            channel_row(a_row(n), b_row(n), st, d);
+          }
+          put_row(out + n * d, st, d, stream);
+        }
+        for (index_t j = 0; j < d; ++j) bad |= !std::isfinite(st[j]);  // the chunk's last state
+        if (c == 0) {
+          std::copy(st, st + d, carry.begin());  // the first chunk's carry: its last state
+        } else if (middle) {
+          if (scalar)
+            for (index_t j = 0; j < d; ++j) carry[j] = aggb[j] + agga[0] * carry[j];
+          else
+            for (index_t j = 0; j < d; ++j) carry[j] = aggb[j] + agga[j] * carry[j];
+        }
+      }
+      if (g.c1 < g.chunks) {
+        std::copy(carry.begin(), carry.end(), published.begin() + gi * d);
+        ready[gi].store(1, std::memory_order_release);
+      }
+      if (stream) stream_fence();
+      tr.add(arith::Native<V>{}, bad);
+      return;
+    }
+    // Otherwise: (1) aggregates (chunks that are neither first nor last of the
+    // sequence), while the group before is still running
+    for (index_t c = g.c0; c < g.c1; ++c) {
+      if (c == 0 || c == g.chunks - 1) continue;
+      V* agga = aggs + (c - g.c0) * (tsz + d);
+      V* aggb = agga + tsz;
+      const index_t n0 = begin_of(c);
+      std::copy(a_row(n0), a_row(n0) + tsz, agga);
+      std::copy(b_row(n0), b_row(n0) + d, aggb);
+      for (index_t n = n0 + 1; n < end_of(c); ++n) {
+        if (scalar) {
+          scalar_absorb(op.a[n], b_row(n), aggb, d);
+          agga[0] = op.a[n] * agga[0];
+        } else {
+          channel_absorb(a_row(n), b_row(n), agga, aggb, d);
+        }
+      }
+    }
+    std::vector<V> carry(static_cast<std::size_t>(d));
+    // (2) wait for the previous group's carry: spin briefly, then back off
+    for (int spins = 0; ready[gi - 1].load(std::memory_order_acquire) == 0; ++spins) {
+      if (spins < 256)
+        std::this_thread::yield();
+      else
+        std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+    std::copy(published.begin() + (gi - 1) * d, published.begin() + gi * d, carry.begin());
+    for (index_t c = g.c0; c < g.c1; ++c) {
+      std::copy(carry.begin(), carry.end(), from + (c - g.c0) * d);  // chunk c starts from h_[c-1]
+      if (c == g.chunks - 1) break;                                  // the last chunk has no carry
+      const V* agga = aggs + (c - g.c0) * (tsz + d);
+      const V* aggb = agga + tsz;
+      if (scalar)
+        for (index_t j = 0; j < d; ++j) carry[j] = aggb[j] + agga[0] * carry[j];
+      else
+        for (index_t j = 0; j < d; ++j) carry[j] = aggb[j] + agga[j] * carry[j];
+    }
+    if (g.c1 < g.chunks) {  // publish for the next group of the sequence
+      std::copy(carry.begin(), carry.end(), published.begin() + gi * d);
+      ready[gi].store(1, std::memory_order_release);
+    }
+    // (3) the fix-ups
+    for (index_t c = g.c0; c < g.c1; ++c) fixup(c, from + (c - g.c0) * d);
+    if (stream) stream_fence();
+    tr.add(arith::Native<V>{}, bad);
+  });
+}
+
 template <class A, class Op>
 void scan_chunked(const Op& op, const std::vector<Sequence<typename A::value_type>>& seqs,
                   typename A::value_type* out, const ArithFactory<A>& af, unsigned threads, Tracker& tr,
                   index_t chunk) {
   using V = typename A::value_type;
+  if constexpr (A::native && std::is_same_v<Op, DiagonalOp<A>>) {
+    if (op.kind != ScanKind::log_diagonal) {  // the same values, one pass over memory
+      scan_chunked_groups(op, seqs, out, threads, tr, chunk);
+      return;
+    }
+  }
   struct Chunk {
     std::size_t seq;
     index_t begin, end;

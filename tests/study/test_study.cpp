@@ -263,7 +263,7 @@ TEST(StudyRun, PlotsArePresentWhenMatplotlibIs) {
   }
   ASSERT_EQ(s.plots_note, "") << "plot rendering failed: " << read_text(dir.path / "plots.log");
   for (const char* p : {"error_vs_n_fp64_rn.png", "heatmap_fp64_rn.png", "error_vs_n_bf16_fp32acc_sr.png",
-                        "heatmap_bf16_fp32acc_sr.png"}) {
+                        "heatmap_bf16_fp32acc_sr.png", "residual_vs_n_fp64_rn.png", "residual_vs_n_bf16_fp32acc_sr.png"}) {
     const fs::path f = dir.path / "plots" / p;
     ASSERT_TRUE(fs::exists(f)) << p;
     EXPECT_GT(fs::file_size(f), 5000u) << p;

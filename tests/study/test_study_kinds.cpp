@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -129,7 +130,7 @@ TEST(StudyKindsConfig, EveryBadKeyOrValueIsNamedWithTheAllowedValues) {
   const std::string kinds = R"("scan_kinds": ["diagonal"])";
   const std::string precs = R"("precisions": ["fp32"])";
   const std::vector<Bad> cases = {
-      {"unknown kind", R"({"kind": "lstm"})", {"'kind'", "inversion, wy, scan"}},
+      {"unknown kind", R"({"kind": "lstm"})", {"'kind'", "inversion, wy, scan, delta"}},
       {"wy: unknown representation", wy(R"("methods": ["chunk/nope"])"), {"'methods[0]'", "chunk/deltanet", "householder/compact_wy"}},
       {"wy: a trinv method", wy(R"("methods": ["trinv/forward_substitution"])"), {"'methods[0]'", "chunk/kda", "householder/ut"}},
       {"wy: unknown householder method", wy(R"("methods": ["householder/nope"])"), {"'methods[0]'", "householder/tree"}},
@@ -340,6 +341,26 @@ TEST(StudyKindsRun, ScanPlotsArePresentWhenMatplotlibIs) {
   }
 }
 
+// The wy plots with two chunk sizes: the error-vs-C plot of the chunk/ rows is drawn and
+// linked, next to the heat maps.
+TEST(StudyKindsRun, WyErrorVsChunkSizePlotIsPresentWhenMatplotlibIs) {
+  TempDir dir("wyplots");
+  const StudyConfig c = parse_study_config(R"({"kind": "wy", "methods": ["chunk/deltanet", "householder/wy"],
+    "precisions": ["fp32"], "generators": [{"name": "deltanet", "dk": 8, "dv": 8}], "sizes": [8, 16], "seeds": [1]})",
+                                           "wyplots");
+  const StudySummary s = run_study(c, quiet_options(dir.path, 1, true));
+  ASSERT_TRUE(s.completed);
+  const std::string md = read_text(dir.path / "report.md");
+  if (s.plots_note.find("no matplotlib") != std::string::npos) GTEST_SKIP() << "no matplotlib: PNGs not checked";
+  ASSERT_EQ(s.plots_note, "") << read_text(dir.path / "plots.log");
+  for (const char* p : {"wy_error_vs_chunk_fp32_rn.png", "heatmap_fp32_rn.png", "orthogonality_fp32_rn.png"}) {
+    const fs::path f = dir.path / "plots" / p;
+    ASSERT_TRUE(fs::exists(f)) << p;
+    EXPECT_EQ(read_text(f).substr(1, 3), "PNG") << p;
+    EXPECT_NE(md.find(std::string("](plots/") + p + ")"), std::string::npos) << p;
+  }
+}
+
 // ---- Resume and determinism ------------------------------------------------------------
 
 TEST(StudyKindsRun, ResumeAndThreadCountGiveTheSameFilesForBothKinds) {
@@ -415,8 +436,9 @@ TEST(StudyKindsCsv, NonApplicableMetricsAreEmptyAndNaNIsKept) {
   }
 }
 
-// A results.csv written before the wy and scan columns (header ending at `message`) is
-// still read, so --resume keeps the checked-in inversion studies' rows.
+// A results.csv written before the wy and scan columns (header ending at `message`), or
+// before the delta columns (ending at `bound_ratio`), is still read, so --resume keeps
+// the rows of checked-in studies.
 TEST(StudyKindsCsv, FilesWithoutTheAddedColumnsAreStillRead) {
   StudyRow r;
   r.key = "inversion|k";
@@ -426,22 +448,28 @@ TEST(StudyKindsCsv, FilesWithoutTheAddedColumnsAreStillRead) {
   r.forward_error = 0.25;
   r.n = 8;
   const std::string line = study_csv_line(r), header = study_csv_header();
-  const std::string tail = ",,,,,,,";  // the seven added columns are empty for inversion
-  ASSERT_EQ(line.substr(line.size() - tail.size()), tail);
-  const std::string old_header = header.substr(0, header.find(",state_format"));
-  TempDir dir("legacy");
-  fs::create_directories(dir.path);
-  const fs::path f = dir.path / "old.csv";
-  {
-    std::ofstream out(f);
-    out << old_header << "\n" << line.substr(0, line.size() - tail.size()) << "\n";
+  for (const char* last : {"message", "bound_ratio"}) {
+    // the columns after `last` are empty for an inversion row
+    const std::size_t keep = header.find(std::string(",") + last) + 1 + std::string(last).size();
+    const std::string old_header = header.substr(0, keep);
+    const std::size_t added = static_cast<std::size_t>(std::count(header.begin() + static_cast<long>(keep), header.end(), ','));
+    const std::string tail(added, ',');
+    ASSERT_GT(added, 0u) << last;
+    ASSERT_EQ(line.substr(line.size() - tail.size()), tail) << last;
+    TempDir dir(std::string("legacy_") + last);
+    fs::create_directories(dir.path);
+    const fs::path f = dir.path / "old.csv";
+    {
+      std::ofstream out(f);
+      out << old_header << "\n" << line.substr(0, line.size() - tail.size()) << "\n";
+    }
+    const auto rows = read_study_csv(f.string());
+    ASSERT_EQ(rows.size(), 1u) << last;
+    EXPECT_EQ(study_csv_line(rows[0]), line) << last;
+    {
+      std::ofstream out(f);
+      out << "key,kind,something_else\n";
+    }
+    EXPECT_THROW(read_study_csv(f.string()), std::runtime_error);
   }
-  const auto rows = read_study_csv(f.string());
-  ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(study_csv_line(rows[0]), line);
-  {
-    std::ofstream out(f);
-    out << "key,kind,something_else\n";
-  }
-  EXPECT_THROW(read_study_csv(f.string()), std::runtime_error);
 }

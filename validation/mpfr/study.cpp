@@ -158,7 +158,9 @@ const std::vector<Column>& columns() {
       // added with the wy and scan kinds
       TEXT_COLUMN(state_format), NUMBER_COLUMN(w_error),     NUMBER_COLUMN(u_error),
       NUMBER_COLUMN(representation_error), NUMBER_COLUMN(orthogonality_loss),
-      NUMBER_COLUMN(max_rel_error), NUMBER_COLUMN(bound_ratio)};
+      NUMBER_COLUMN(max_rel_error), NUMBER_COLUMN(bound_ratio),
+      // added with the delta kind
+      NUMBER_COLUMN(output_error), NUMBER_COLUMN(state_error), NUMBER_COLUMN(state_bound)};
   return c;
 }
 
@@ -225,7 +227,7 @@ nlohmann::ordered_json row_json(const StudyRow& r) {
                               {"seed", r.seed},         {"status", r.status},
                               {"iterations", r.iterations}};
   if (!study_metric_applies("iterations", r.kind, r.method)) j["iterations"] = nullptr;
-  if (r.kind == "scan") j["state_format"] = r.state_format;
+  if (r.kind == "scan" || r.kind == "delta") j["state_format"] = r.state_format;
   // Metrics that do not apply to the row's kind are null (empty in the CSV).
   const std::pair<const char*, double> metrics[] = {
       {"forward_error", r.forward_error}, {"forward_error_inf", r.forward_error_inf},
@@ -234,7 +236,8 @@ nlohmann::ordered_json row_json(const StudyRow& r) {
       {"kappa", r.kappa}, {"cond", r.cond}, {"growth", r.growth},
       {"w_error", r.w_error}, {"u_error", r.u_error}, {"representation_error", r.representation_error},
       {"orthogonality_loss", r.orthogonality_loss}, {"max_rel_error", r.max_rel_error},
-      {"bound_ratio", r.bound_ratio}};
+      {"bound_ratio", r.bound_ratio}, {"output_error", r.output_error}, {"state_error", r.state_error},
+      {"state_bound", r.state_bound}};
   for (const auto& [k, v] : metrics)
     if (study_metric_applies(k, r.kind, r.method)) j[k] = json_number(v);
   if (study_metric_applies("nonfinite", r.kind, r.method)) j["nonfinite"] = r.nonfinite;
@@ -246,9 +249,7 @@ nlohmann::ordered_json row_json(const StudyRow& r) {
   return j;
 }
 
-std::string results_json(const StudyConfig& c, const std::vector<StudyRow>& rows, const StudyEnvironment& env) {
-  nlohmann::ordered_json counts = nlohmann::ordered_json::object();
-  for (const auto& r : rows) counts[r.status] = counts.value(r.status, 0) + 1;
+nlohmann::ordered_json sweep_json(const StudyConfig& c) {
   nlohmann::ordered_json precisions = nlohmann::ordered_json::array();
   for (std::size_t i = 0; i < c.precisions.size(); ++i) precisions.push_back(study_precision_label(c, i));
   nlohmann::ordered_json generators = nlohmann::ordered_json::array();
@@ -260,6 +261,18 @@ std::string results_json(const StudyConfig& c, const std::vector<StudyRow>& rows
   if (c.kind == "scan")
     kind_options = {{"scan_kinds", c.scan_kinds}, {"dim", c.scan_dim}, {"decay_min", c.decay_min},
                     {"gate", c.gate}, {"gate_value", c.gate_value}};
+  if (c.kind == "delta")
+    kind_options = {{"chunks", c.chunks},  {"heads", c.heads}, {"dk", c.dk}, {"dv", c.dv},
+                    {"trinv_method", c.trinv_method}, {"initial_state", c.initial_state}};
+  nlohmann::ordered_json sweep = {{"methods", c.methods}, {"precisions", precisions}, {"generators", generators},
+                                  {"sizes", c.sizes},     {"seeds", c.seeds},           {"check_accuracy", c.check_accuracy}};
+  if (!kind_options.empty()) sweep["options"] = kind_options;
+  return sweep;
+}
+
+std::string results_json(const StudyConfig& c, const std::vector<StudyRow>& rows, const StudyEnvironment& env) {
+  nlohmann::ordered_json counts = nlohmann::ordered_json::object();
+  for (const auto& r : rows) counts[r.status] = counts.value(r.status, 0) + 1;
   nlohmann::ordered_json j = {
       {"study", c.name},
       {"description", c.description},
@@ -268,12 +281,16 @@ std::string results_json(const StudyConfig& c, const std::vector<StudyRow>& rows
        {{"triscan_version", env.triscan_version}, {"git_revision", env.git_revision},
         {"compiler", env.compiler}, {"cpu", env.cpu}, {"date", env.date}, {"command", env.command},
         {"threads", env.threads}, {"seconds", env.seconds}, {"resumed_rows", env.resumed}}},
-      {"sweep",
-       {{"methods", c.methods}, {"precisions", precisions}, {"generators", generators}, {"sizes", c.sizes},
-        {"seeds", c.seeds}, {"check_accuracy", c.check_accuracy}}},
       {"runs", rows.size()},
       {"status_counts", counts}};
-  if (!kind_options.empty()) j["sweep"]["options"] = kind_options;
+  if (c.parts.empty()) {
+    j["sweep"] = sweep_json(c);
+  } else {  // a study of parts: one sweep per part, with its kind and description
+    nlohmann::ordered_json parts = nlohmann::ordered_json::array();
+    for (const auto& p : c.parts)
+      parts.push_back({{"kind", p.kind}, {"description", p.description}, {"sweep", sweep_json(p)}});
+    j["parts"] = parts;
+  }
   // The header indented, then one row per line (diffs of checked-in reports stay readable).
   std::string text = j.dump(1);
   text.erase(text.find_last_of('}'));
@@ -412,7 +429,8 @@ StudyRow row_head(const StudyConfig& c, const StudyRun& run, const Precision& p,
   r.bound = std::nan("");
   for (double* x : {&r.forward_error, &r.forward_error_inf, &r.componentwise_error, &r.right_residual,
                     &r.left_residual, &r.lapack_ratio, &r.kappa, &r.cond, &r.growth, &r.w_error, &r.u_error,
-                    &r.representation_error, &r.orthogonality_loss, &r.max_rel_error, &r.bound_ratio})
+                    &r.representation_error, &r.orthogonality_loss, &r.max_rel_error, &r.bound_ratio,
+                    &r.output_error, &r.state_error, &r.state_bound})
     *x = std::nan("");
   return r;
 }
@@ -503,6 +521,41 @@ StudyRow run_scan_row(const StudyConfig& c, const StudyRun& run) {
   return r;
 }
 
+// Kind delta: run_delta_forward_case as `triscan delta-forward` runs it. It sets Boost's
+// process-wide default mp_float precision for its duration, as run_chunk_wy_case does:
+// both run one at a time under the same mutex.
+StudyRow run_delta_row(const StudyConfig& c, const StudyRun& run) {
+  const std::size_t ci = static_cast<std::size_t>(
+      std::find(c.methods.begin(), c.methods.end(), run.method) - c.methods.begin());
+  if (ci >= c.chunks.size()) throw std::invalid_argument("delta run of unknown method " + run.method);
+  const DeltaForwardCase dc = study_delta_case(c, run.precision, run.generator, c.chunks[ci], run.n, run.seed);
+  StudyRow r = row_head(c, run, dc.precision, generator_label(c.generators[run.generator]),
+                        c.generators[run.generator].name);
+  r.state_format = dc.state_format.name;
+  r.unit_roundoff = dc.precision.working_unit_roundoff();
+  r.output_error = r.state_error = r.state_bound = std::nan("");
+  DeltaForwardRecord rec;
+  {
+    std::lock_guard<std::mutex> lock(chunk_wy_mutex);
+    rec = run_delta_forward_case(dc);
+  }
+  r.status = std::string(status_name(rec.status));
+  r.output_error = rec.output_error;
+  r.state_error = rec.state_error;
+  if (rec.has_metrics) {
+    // The first-order bounds of docs/wy.md "Chunkwise forward: error bound": `bound` on
+    // output_error, state_bound on state_error; within when both errors are. A NaN/inf
+    // error (overflow) is reported by the status and leaves within_bound empty.
+    r.bound = rec.output_bound;
+    r.state_bound = rec.state_bound;
+    r.bound_name = "delta_forward_bound";
+    if (std::isfinite(rec.output_error) && std::isfinite(rec.state_error) && std::isfinite(rec.output_bound) &&
+        std::isfinite(rec.state_bound))
+      r.within_bound = rec.output_error <= rec.output_bound && rec.state_error <= rec.state_bound ? "yes" : "no";
+  }
+  return r;
+}
+
 }  // namespace
 
 bool study_metric_applies(const std::string& column, const std::string& kind, const std::string& method) {
@@ -512,15 +565,20 @@ bool study_metric_applies(const std::string& column, const std::string& kind, co
   static const std::set<std::string> chunk = {"cond", "w_error", "u_error", "representation_error"};
   static const std::set<std::string> householder = {"representation_error", "orthogonality_loss"};
   static const std::set<std::string> scan = {"forward_error", "max_rel_error", "bound_ratio", "growth"};
+  static const std::set<std::string> delta = {"output_error", "state_error", "state_bound"};
   // Columns outside these sets (labels, n, seed, status, unit_roundoff, bound) apply to every kind.
-  if (!inversion.count(column) && !chunk.count(column) && !householder.count(column) && !scan.count(column))
+  if (!inversion.count(column) && !chunk.count(column) && !householder.count(column) && !scan.count(column) &&
+      !delta.count(column))
     return true;
   if (kind == "wy") return (method.rfind("chunk/", 0) == 0 ? chunk : householder).count(column) > 0;
   if (kind == "scan") return scan.count(column) > 0;
+  if (kind == "delta") return delta.count(column) > 0;
   return inversion.count(column) > 0;
 }
 
 StudyRow run_study_row(const StudyConfig& c, const StudyRun& run) {
+  if (!c.parts.empty()) return run_study_row(c.parts.at(run.part), run);
+  if (c.kind == "delta") return run_delta_row(c, run);
   if (c.kind == "wy") return run_wy_row(c, run);
   if (c.kind == "scan") return run_scan_row(c, run);
   return run_inversion_row(c, run);
@@ -557,15 +615,20 @@ std::vector<StudyRow> read_study_csv(const std::string& path) {
   std::size_t pos = 0;
   bool header = true;
   std::vector<std::string> fields;
-  // Files written before the wy and scan kinds end at `message`: their (inversion) rows
-  // read as rows whose added columns are empty, so --resume keeps working on them.
-  std::string legacy_header;
-  std::size_t legacy_count = 0;
-  for (const auto& c : columns()) {
-    legacy_header += (legacy_header.empty() ? "" : ",") + std::string(c.name);
-    ++legacy_count;
-    if (std::string(c.name) == "message") break;
+  // Files of earlier versions end at `message` (before the wy and scan kinds) or at
+  // `bound_ratio` (before the delta kind): their rows read as rows whose added columns
+  // are empty, so --resume keeps working on them.
+  std::map<std::string, std::size_t> legacy_headers;  // header -> its column count
+  {
+    std::string h;
+    std::size_t k = 0;
+    for (const auto& c : columns()) {
+      h += (h.empty() ? "" : ",") + std::string(c.name);
+      ++k;
+      if (std::string(c.name) == "message" || std::string(c.name) == "bound_ratio") legacy_headers[h] = k;
+    }
   }
+  std::size_t legacy_count = 0;
   bool legacy = false;
   while (pos < text.size()) {
     const std::size_t nl = text.find('\n', pos);
@@ -573,7 +636,9 @@ std::vector<StudyRow> read_study_csv(const std::string& path) {
     const std::string line = text.substr(pos, nl - pos);
     pos = nl + 1;
     if (header) {
-      legacy = line == legacy_header;
+      const auto it = legacy_headers.find(line);
+      legacy = it != legacy_headers.end();
+      if (legacy) legacy_count = it->second;
       if (line != study_csv_header() && !legacy)
         throw std::runtime_error(path + ": not a study results file (its header differs from this version's)");
       header = false;

@@ -407,6 +407,112 @@ static void check_wy_combinations(const StudyConfig& c, const std::string& sourc
   }
 }
 
+// ---- kind delta ------------------------------------------------------------------------
+
+std::string study_delta_family(const std::string& generator) {
+  if (generator.rfind("deltanet", 0) == 0) return "deltanet";
+  if (generator == "gated" || generator == "kda") return generator;
+  return "";
+}
+
+static const std::vector<std::string> delta_generator_names = {"deltanet", "deltanet-beta2", "deltanet-correlated",
+                                                               "deltanet-equal", "gated", "kda"};
+
+// "families": generator names or objects {name, gate, beta, beta_max}; only the
+// delta-rule generators (the family follows the name).
+static std::vector<GeneratorParams> parse_families(const json& cfg, const std::string& source) {
+  static const std::vector<std::string> keys = {"name", "gate", "beta", "beta_max"};
+  std::vector<GeneratorParams> out;
+  std::set<std::string> seen;
+  const json& list = required_array(cfg, "families", source);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string path = "families[" + std::to_string(i) + "]";
+    const json& e = list[i];
+    GeneratorParams g;
+    if (e.is_string()) {
+      g.name = e.get<std::string>();
+    } else if (e.is_object()) {
+      check_keys(e, keys, source, path + ".");
+      if (!e.contains("name")) fail(source, path + ".name", "missing (allowed: " + joined(delta_generator_names) + ")");
+      g.name = string_value(e.at("name"), source, path + ".name");
+      for (const char* k : {"gate", "beta", "beta_max"}) {
+        if (!e.contains(k)) continue;
+        const double x = number_value(e.at(k), source, path + "." + k);
+        const std::string key(k);
+        (key == "gate" ? g.gate : key == "beta" ? g.beta : g.beta_max) = x;
+      }
+    } else {
+      fail(source, path, "expected a family name or an object with keys " + joined(keys));
+    }
+    const std::string name_key = e.is_object() ? path + ".name" : path;
+    if (std::find(delta_generator_names.begin(), delta_generator_names.end(), g.name) == delta_generator_names.end())
+      fail(source, name_key, "unknown family '" + g.name + "' (allowed: " + joined(delta_generator_names) +
+                                 "; deltanet* run the deltanet family)");
+    if (g.gate && g.name != "gated")
+      fail(source, path + ".gate", "only the gated family takes a gate (kda draws its per-channel gates)");
+    try {
+      validate(g);
+    } catch (const std::invalid_argument& err) {
+      fail(source, path, err.what());
+    }
+    if (!seen.insert(generator_label(g)).second) fail(source, path, "'" + generator_label(g) + "' listed twice");
+    out.push_back(g);
+  }
+  return out;
+}
+
+DeltaForwardCase study_delta_case(const StudyConfig& c, std::size_t p, std::size_t family, index_t chunk,
+                                  index_t length, std::uint64_t seed) {
+  DeltaForwardCase dc;
+  dc.generator = c.generators[family];
+  dc.family = study_delta_family(dc.generator.name);
+  dc.generator.dk = c.dk;
+  dc.generator.dv = c.dv;
+  dc.generator.n = chunk;
+  dc.generator.seed = seed;
+  dc.length = length;
+  dc.heads = c.heads;
+  dc.chunk = chunk;
+  dc.method = MethodSpec::parse(c.trinv_method);
+  PrecisionFlags flags = c.precisions[p];
+  flags.seed = seed;  // stochastic rounding: the run's own seed
+  dc.precision = make_precision(flags);
+  dc.state_format = c.state_formats[p].empty() ? dc.precision.storage : format_by_name(c.state_formats[p]);
+  dc.initial_state = c.initial_state;
+  return dc;
+}
+
+// Kind delta: every family at every chunk size (the generator's own checks), and every
+// precision with its state format and the trinv method on every family: a 2-token
+// forward against its MPFR recurrence (the library checks the formats exactly as a real
+// run would).
+static void check_delta_combinations(const StudyConfig& c, const std::string& source) {
+  for (std::size_t g = 0; g < c.generators.size(); ++g)
+    for (index_t C : c.chunks) {
+      GeneratorParams gp = c.generators[g];
+      gp.n = C;
+      gp.dk = c.dk;
+      gp.dv = c.dv;
+      try {
+        validate(gp);
+      } catch (const std::invalid_argument& e) {
+        fail(source, "families[" + std::to_string(g) + "]",
+             "at chunk size " + std::to_string(C) + " with dk = " + std::to_string(c.dk) + ", dv = " +
+                 std::to_string(c.dv) + ": " + e.what());
+      }
+    }
+  for (std::size_t p = 0; p < c.precisions.size(); ++p)
+    for (std::size_t g = 0; g < c.generators.size(); ++g) {
+      try {
+        run_delta_forward_case(study_delta_case(c, p, g, c.chunks.front(), 2, 0));
+      } catch (const std::invalid_argument& e) {
+        fail(source, "precisions[" + std::to_string(p) + "]",
+             study_precision_label(c, p) + " on families[" + std::to_string(g) + "] with " + c.trinv_method + ": " +
+                 e.what());
+      }
+    }
+}
+
 namespace {
 
 std::string shortest_repr(double x) {
@@ -452,12 +558,13 @@ const std::vector<std::string>& study_report_metric_names(const std::string& kin
   static const std::vector<std::string> scan = {"forward_error", "max_rel_error", "bound_ratio"};
   if (kind == "wy") return wy;
   if (kind == "scan") return scan;
+  if (kind == "delta") return study_report_metric_names_delta;
   return study_report_metric_names_inversion;
 }
 
 std::string study_precision_label(const StudyConfig& c, std::size_t i) {
   std::string s = precision_label(c.precisions[i]);
-  if (c.kind == "scan" && i < c.state_formats.size() && !c.state_formats[i].empty())
+  if ((c.kind == "scan" || c.kind == "delta") && i < c.state_formats.size() && !c.state_formats[i].empty())
     s.insert(s.rfind(' '), "/" + c.state_formats[i] + "state");
   return s;
 }
@@ -467,6 +574,8 @@ std::string study_input_label(const StudyConfig& c, std::size_t i) {
   return c.scan_kinds[i] + "(d=" + std::to_string(c.scan_dim) + ")";
 }
 
+static StudyConfig parse_single(const json& cfg, const std::string& source);
+
 StudyConfig parse_study_config(const std::string& json_text, const std::string& source) {
   json cfg;
   try {
@@ -475,10 +584,43 @@ StudyConfig parse_study_config(const std::string& json_text, const std::string& 
     throw std::invalid_argument("study config " + source + ": not valid JSON: " + e.what());
   }
   if (!cfg.is_object()) throw std::invalid_argument("study config " + source + ": expected a JSON object");
+  if (!cfg.contains("parts")) return parse_single(cfg, source);
+  // A study of parts (docs/study.md "Parts"): name and description here, each part a
+  // config of its own kind; a part's problems are named "parts[i].<key>".
+  check_keys(cfg, {"name", "description", "parts"}, source, "");
+  StudyConfig c;
+  c.kind = "parts";
+  if (cfg.contains("name")) c.name = string_value(cfg.at("name"), source, "name");
+  if (cfg.contains("description")) c.description = string_value(cfg.at("description"), source, "description");
+  const json& parts = required_array(cfg, "parts", source);
+  const std::string prefix = "study config " + source + ": '";
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string path = "parts[" + std::to_string(i) + "]";
+    if (!parts[i].is_object()) fail(source, path, "expected a study config object (keys of its kind)");
+    if (parts[i].contains("parts")) fail(source, path + ".parts", "parts do not nest");
+    if (parts[i].contains("name")) fail(source, path + ".name", "a part takes the study's name (allowed at the top level)");
+    StudyConfig part;
+    try {
+      part = parse_single(parts[i], source);
+    } catch (const std::invalid_argument& e) {
+      std::string msg = e.what();
+      if (msg.rfind(prefix, 0) == 0) msg.insert(prefix.size(), path + ".");
+      throw std::invalid_argument(msg);
+    }
+    for (std::size_t j = 0; j < c.parts.size(); ++j)
+      if (c.parts[j].kind == part.kind)
+        fail(source, path + ".kind", "'" + part.kind + "' is also the kind of parts[" + std::to_string(j) +
+                                         "] (each part has its own kind: " + joined(study_kinds) + ")");
+    c.parts.push_back(std::move(part));
+  }
+  return c;
+}
+
+static StudyConfig parse_single(const json& cfg, const std::string& source) {
   StudyConfig c;
   if (cfg.contains("kind")) c.kind = string_value(cfg.at("kind"), source, "kind");
   if (std::find(study_kinds.begin(), study_kinds.end(), c.kind) == study_kinds.end())
-    fail(source, "kind", "unknown kind '" + c.kind + "' (allowed: " + joined(study_kinds) + ")");
+    fail(source, "kind", "unknown kind '" + c.kind + "' (allowed: " + joined(study_kinds) + "; or a study of \"parts\")");
   // The keys each kind accepts (docs/study.md "Config schema").
   std::vector<std::string> keys = {"name", "description", "kind", "methods", "precisions", "sizes", "seeds",
                                    "report_metrics"};
@@ -486,6 +628,10 @@ StudyConfig parse_study_config(const std::string& json_text, const std::string& 
   if (c.kind == "wy")
     keys.insert(keys.end(), {"generators", "check_accuracy", "trinv_method", "householder_steps", "reflectors"});
   if (c.kind == "scan") keys.insert(keys.end(), {"scan_kinds", "dim", "decay_min", "gate", "gate_value"});
+  if (c.kind == "delta") {  // the chunk sizes stand for methods
+    keys.erase(std::find(keys.begin(), keys.end(), "methods"));
+    keys.insert(keys.end(), {"families", "chunks", "heads", "dk", "dv", "trinv_method", "initial_state"});
+  }
   for (const auto& item : cfg.items())
     if (std::find(keys.begin(), keys.end(), item.key()) == keys.end())
       fail(source, item.key(), "unknown key for kind '" + c.kind + "' (allowed: " + joined(keys) + ")");
@@ -537,6 +683,36 @@ StudyConfig parse_study_config(const std::string& json_text, const std::string& 
       if (!cfg.at("reflectors").is_boolean()) fail(source, "reflectors", "expected true or false");
       c.reflectors = cfg.at("reflectors").get<bool>();
     }
+  } else if (c.kind == "delta") {
+    max_size = study_max_length;
+    c.precisions = parse_precisions(cfg, source, &c.state_formats);
+    c.generators = parse_families(cfg, source);
+    inputs = c.generators.size();
+    c.chunks = parse_integers<index_t>(cfg, "chunks", 1, 1024, source);
+    for (std::size_t i = 0; i < c.chunks.size(); ++i) {
+      if (c.chunks[i] != 16 && c.chunks[i] != 32 && c.chunks[i] != 64 && c.chunks[i] != 128)
+        fail(source, "chunks[" + std::to_string(i) + "]",
+             std::to_string(c.chunks[i]) + " is not a chunk size of the forward (allowed: 16, 32, 64, 128)");
+      c.methods.push_back("chunkwise/C=" + std::to_string(c.chunks[i]));
+    }
+    if (cfg.contains("heads")) c.heads = static_cast<index_t>(integer_value(cfg.at("heads"), source, "heads", 1, 64));
+    if (cfg.contains("dk")) c.dk = static_cast<index_t>(integer_value(cfg.at("dk"), source, "dk", 1, 256));
+    if (cfg.contains("dv")) c.dv = static_cast<index_t>(integer_value(cfg.at("dv"), source, "dv", 1, 256));
+    if (cfg.contains("initial_state")) {
+      if (!cfg.at("initial_state").is_boolean()) fail(source, "initial_state", "expected true or false");
+      c.initial_state = cfg.at("initial_state").get<bool>();
+    }
+    if (cfg.contains("trinv_method")) {
+      const std::string text = string_value(cfg.at("trinv_method"), source, "trinv_method");
+      try {
+        const MethodSpec spec = MethodSpec::parse(text);
+        trinv_method(spec.name);
+        dry_run(spec, Precision::uniform(format_by_name("fp64")), Diagonal::unit);
+        c.trinv_method = spec.to_string();
+      } catch (const std::invalid_argument& e) {
+        fail(source, "trinv_method", e.what());
+      }
+    }
   } else {  // scan
     max_size = study_max_length;
     c.methods = parse_kind_methods(cfg, "scan", source);
@@ -587,6 +763,7 @@ StudyConfig parse_study_config(const std::string& json_text, const std::string& 
     check_wy_combinations(c, source);
   }
   if (c.kind == "scan") check_scan_combinations(c, source);
+  if (c.kind == "delta") check_delta_combinations(c, source);
   return c;
 }
 
@@ -622,6 +799,16 @@ StudyConfig study_preset(const std::string& name) {
 }
 
 std::vector<StudyRun> plan_study(const StudyConfig& c) {
+  if (!c.parts.empty()) {
+    std::vector<StudyRun> plan;
+    for (std::size_t i = 0; i < c.parts.size(); ++i)
+      for (StudyRun r : plan_study(c.parts[i])) {
+        r.index = plan.size();
+        r.part = i;
+        plan.push_back(std::move(r));
+      }
+    return plan;  // keys differ across parts: they start with the part's (distinct) kind
+  }
   // Options that change a run's numbers without appearing in its labels go into the key,
   // so that --resume never reuses a row computed under other options.
   std::string options;
@@ -629,6 +816,9 @@ std::vector<StudyRun> plan_study(const StudyConfig& c) {
     options = "|" + c.trinv_method + "|nh=" + std::to_string(c.householder_steps) + (c.reflectors ? "|reflectors" : "");
   if (c.kind == "scan")
     options = "|decay_min=" + shortest_repr(c.decay_min) + "|gate=" + c.gate + ":" + shortest_repr(c.gate_value);
+  if (c.kind == "delta")
+    options = "|" + c.trinv_method + "|H=" + std::to_string(c.heads) + "|dk=" + std::to_string(c.dk) +
+              "|dv=" + std::to_string(c.dv) + (c.initial_state ? "|initial_state" : "");
   const std::size_t inputs = c.kind == "scan" ? c.scan_kinds.size() : c.generators.size();
   std::vector<StudyRun> plan;
   for (const auto& m : c.methods)
