@@ -68,10 +68,12 @@ void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in,
         std::to_string(H));
 
   detail::MatrixAddressing addr = detail::chunk_addressing(plan);
-  if (flag)
-    check_cuda(cudaMemsetAsync(flag, 0, sizeof(int), static_cast<cudaStream_t>(stream)),
-               "cudaMemsetAsync(flag)");
-  if (addr.count == 0) return;
+  auto clear_flag = [&] {
+    if (flag)
+      check_cuda(cudaMemsetAsync(flag, 0, sizeof(int), static_cast<cudaStream_t>(stream)),
+                 "cudaMemsetAsync(flag)");
+  };
+  if (addr.count == 0) return clear_flag();
   check_pointer(in.k, "k");
   check_pointer(in.v, "v");
   check_pointer(in.beta, "beta");
@@ -104,6 +106,7 @@ void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in,
         bad(std::string("outputs ") + outputs[i].name + " and " + outputs[j].name + " overlap");
   }
 
+  clear_flag();  // after every check: a call that throws enqueues nothing
   detail::ChunkWyArgs args{in.k,
                            in.v,
                            in.beta,
