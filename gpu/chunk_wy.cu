@@ -1,6 +1,6 @@
 // gpu/chunk_wy.cu — host side of the fused chunk WY kernel (include/triscan/gpu.hpp
 // "Fused chunk WY"): argument checks and the dispatch over (BT, D) to the instantiations
-// in gpu/chunk_wy_bt*.cu. Design and bounds: docs/gpu.md.
+// in gpu/chunk_wy_bt*.cu. Design and bounds: docs/gpu-chunk-wy.md.
 #include <cuda_runtime.h>
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // gpu/chunk_wy_kernel.cuh — the fused chunk WY kernel (include/triscan/gpu.hpp
-// "Fused chunk WY"; design and bounds in docs/gpu.md).
+// "Fused chunk WY"; design and bounds in docs/gpu-chunk-wy.md).
 //
 // One thread block per (chunk, head), 2 BT threads = BT / 16 warps:
 //   1. cp.async: K (BT x D, 16-bit) into shared memory, then V (a second group that

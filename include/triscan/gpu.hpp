@@ -131,7 +131,7 @@ void invert_batch(const MethodSpec& method, index_t count, index_t n, index_t ba
                   std::int32_t* statuses = nullptr, std::int32_t* flag = nullptr,
                   void* stream = nullptr);
 
-// ---- Fused chunk WY (gpu/chunk_wy.cu; docs/gpu.md "Fused chunk WY") ---------------
+// ---- Fused chunk WY (gpu/chunk_wy.cu; docs/gpu-chunk-wy.md) ---------------
 //
 // One kernel per (chunk, head) that reads k, v, beta (and the gates), forms the chunk
 // matrix N (never written to global memory), inverts I + N in shared memory and writes
@@ -148,7 +148,7 @@ void invert_batch(const MethodSpec& method, index_t count, index_t n, index_t ba
 // fp32; with WyGpuOptions::split_products (default) the scaled inverse enters the
 // W and U products as a sum of two 16-bit numbers (hi + lo, |x - hi - lo| <= 2^-16 |x|
 // for bf16), otherwise rounded once to the input type (flash-linear-attention's choice).
-// Error bounds: docs/gpu.md.
+// Error bounds: docs/gpu-chunk-wy.md.
 struct WyGpuInputs {
   DType dtype = DType::bf16;    // k, v and beta: bf16 or fp16
   const void* k = nullptr;      // [B, T, Hk, dk]
