@@ -347,7 +347,7 @@ int triscan_gpu_scan(const char* algorithm, int kind, int64_t B, int64_t T,
 /* ---- GPU: fused chunk WY (device pointers; link -ltriscan_gpu) -----------------------
  *
  * W, U (and optionally Ainv = (I + N)^-1) of triscan_chunk_wy in ONE kernel per chunk and
- * head (docs/gpu.md "Fused chunk WY"): N is formed on tensor cores and never written.
+ * head (docs/gpu-chunk-wy.md): N is formed on tensor cores and never written.
  * family TRISCAN_WY_DELTANET or TRISCAN_WY_GATED (others: TRISCAN_ERROR_UNSUPPORTED);
  * BT in {32, 64, 128}; dk = dv in {64, 128} (BT = 128: 128). in_dtype TRISCAN_BF16 or
  * TRISCAN_FP16 for k [B, T, Hk, dk], v [B, T, H, dv] and beta [B, T, H]; g [B, T, H]

@@ -399,7 +399,7 @@ def chunk_gated_delta_rule_fwd_intra(k, v, g=None, beta=None, cu_seqlens=None, c
     GPU: returns (w, u, A) for k [B, T, H, K], v [B, T, HV, V], beta [B, T, HV] (k's
     dtype, bfloat16 or float16) and g [B, T, HV] float32 in-chunk cumulative log-decays
     (None: ungated DeltaNet), with w [B, T, HV, K], u [B, T, HV, V] and A = (I + N)^-1
-    [B, T, HV, BT] in k's dtype, from triscan's fused kernel (one launch; docs/gpu.md).
+    [B, T, HV, BT] in k's dtype, from triscan's fused kernel (one launch; docs/gpu-chunk-wy.md).
 
     As in FLA >= 0.6, g is in base-2 logarithms (its chunk_local_cumsum scales by 1/ln 2
     and the kernels use exp2); log2_gates=False takes natural logarithms. triscan's own
