@@ -2,7 +2,9 @@
 # bench/gpu_device_run.sh — one device call: checks, GPU tests (plain, memcheck,
 # racecheck), the CUDA-event bench and the FLA comparison. Expects binaries, shared
 # libraries, scripts and wheels copied under .gpuwork/ (see docs/benchmarks.md), writes
-# logs under $OUT. Usage: bench/gpu_device_run.sh [tests|bench|fla|all]...
+# logs under $OUT. Usage: bench/gpu_device_run.sh STEP... with STEP one of tests,
+# quicktests, bench, fla, fla060, fla052, capi, dropin (DROPIN_FILTER=...), counters,
+# wy, wybench (WY_ARGS=...), wyncu, scan, scanbench (SCAN_ARGS=...), pysmoke, all.
 set -u
 W=$PWD/.gpuwork
 OUT=${OUT:-/tmp/out}
@@ -98,12 +100,12 @@ scan() {
 }
 scanbench() { timeout 300 "$W/bin/gpu_bench_scan" ${SCAN_ARGS:---runs 10} > "$OUT/scan_bench.log" 2>&1; echo "scan bench rc=$?"; grep -v '^{' "$OUT/scan_bench.log" | tail -30; }
 
-# Nsight Compute sections of one fused chunk WY launch (the 2nd of .gpuwork/wy_once.py).
+# Nsight Compute sections of one fused chunk WY launch (the 2nd of bench/fla_wy_once.py).
 wyncu() {
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site060 .whl/fla_core-0.6.0*.whl
   PYTHONPATH=$PWD/python:/tmp/site060 TRISCAN_LIBRARY_PATH=$W/lib timeout 300 ncu --kernel-name regex:chunk_wy \
     --launch-skip 1 --launch-count 1 --section SpeedOfLight --section Occupancy --section WarpStateStats \
-    --section SchedulerStats --section MemoryWorkloadAnalysis ${NCU_ARGS:-} python3 "$W/wy_once.py" > "$OUT/wy_ncu.log" 2>&1
+    --section SchedulerStats --section MemoryWorkloadAnalysis ${NCU_ARGS:-} python3 bench/fla_wy_once.py > "$OUT/wy_ncu.log" 2>&1
   echo "ncu rc=$?"; grep -vE "^==PROF==|^\s*$|----" "$OUT/wy_ncu.log" | tail -90
 }
 
