@@ -20,39 +20,15 @@
 #include <vector>
 
 #include "validation/chunk_wy_experiment.hpp"
+#include "tests/study/study_test_util.hpp"
 #include "validation/study.hpp"
 
 namespace fs = std::filesystem;
 using namespace triscan;
 using namespace triscan::validation;
+using namespace triscan::study_test;
 
 namespace {
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) {
-    path = fs::temp_directory_path() / ("triscan_studydelta_" + tag + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-StudyOptions quiet_options(const fs::path& dir, unsigned threads, bool plots) {
-  StudyOptions o;
-  o.out_dir = dir.string();
-  o.threads = threads;
-  o.plots = plots;
-  o.progress = false;
-  o.command = "test";
-  return o;
-}
 
 // 2 chunk sizes x 3 precisions x 3 families x 2 lengths (partial chunks) x 1 seed = 36.
 const char* const delta_config = R"({
@@ -78,43 +54,6 @@ const char* const parts_config = R"({
   ]
 })";
 
-std::string sci(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1e", x);
-  return buf;
-}
-
-// The cell of report.md's table under "#### <title>": row `method`, column `input`.
-std::string report_cell(const std::string& md, const std::string& title, const std::string& method,
-                        const std::string& input) {
-  const std::size_t section = md.find("#### " + title + "\n");
-  if (section == std::string::npos) return "<no section " + title + ">";
-  std::istringstream in(md.substr(section));
-  std::string line, header;
-  std::getline(in, line);
-  std::getline(in, line);
-  std::getline(in, header);
-  auto split = [](const std::string& l) {
-    std::vector<std::string> cells;
-    std::string cell;
-    std::istringstream s(l);
-    while (std::getline(s, cell, '|')) {
-      const auto b = cell.find_first_not_of(' '), e = cell.find_last_not_of(' ');
-      cells.push_back(b == std::string::npos ? "" : cell.substr(b, e - b + 1));
-    }
-    return cells;
-  };
-  const auto head = split(header);
-  std::size_t col = 0;
-  for (std::size_t i = 0; i < head.size(); ++i)
-    if (head[i] == input) col = i;
-  if (col == 0) return "<no column " + input + ">";
-  while (std::getline(in, line) && !line.empty()) {
-    const auto cells = split(line);
-    if (cells.size() > col && cells[1] == "`" + method + "`") return cells[col];
-  }
-  return "<no row " + method + ">";
-}
 
 }  // namespace
 
