@@ -300,60 +300,12 @@ def rounding_comparison(rows, fmt, out_dir, name="rounding"):
 
 def scan_error_vs_length(rows, precision, out_dir):
     """forward_error against T per scan kind, one colour per algorithm, bounds dashed."""
-    kinds = ordered(r["generator"] for r in rows)
-    algs = ordered(r["method"] for r in rows)
-    colours = {a: plt.cm.tab10(i % 10) for i, a in enumerate(algs)}
-    lengths = sorted({r["n"] for r in rows})
-    finite = [r["forward_error"] for r in rows if math.isfinite(r["forward_error"]) and r["forward_error"] > 0]
-    floor = min(finite) / 10 if finite else 1e-20
-    top = max(finite + [b for b in (r["bound"] for r in rows) if math.isfinite(b)] + [floor * 100])
-    any_nonfinite = any(not math.isfinite(r["forward_error"]) for r in rows)
-    band = top * 30
-    fig, axes = plt.subplots(1, len(kinds), figsize=(5.4 * len(kinds), 4.2), squeeze=False, sharey=True)
-    for ax, kind in zip(axes[0], kinds):
-        for k, a in enumerate(algs):
-            arows = [r for r in rows if r["generator"] == kind and r["method"] == a]
-            med, bnd = [], []
-            for T in lengths:
-                at = [r for r in arows if r["n"] == T]
-                errs = [max(r["forward_error"], floor) for r in at if math.isfinite(r["forward_error"])]
-                if errs and len(errs) == len(at):
-                    med.append((T, float(np.median(errs))))
-                bs = [r["bound"] for r in at if math.isfinite(r["bound"])]
-                if bs:
-                    bnd.append((T, max(bs)))
-            if med:
-                ax.plot(*zip(*med), "-", color=colours[a], lw=1.3, label=a.replace("scan/", ""))
-            if bnd:
-                ax.plot(*zip(*bnd), "--", color=colours[a], lw=0.9, alpha=0.8)
-            for r in arows:
-                x = r["n"] * (1 + 0.05 * (k - len(algs) / 2) / max(len(algs), 1))
-                e = r["forward_error"]
-                if not math.isfinite(e):
-                    ax.plot(x, band, "X", color="red", ms=8, mec="black", mew=0.5)
-                elif r["status"] != "ok":
-                    ax.plot(x, max(e, floor), "s", mfc="none", mec=colours[a], ms=6)
-                else:
-                    ax.plot(x, max(e, floor), ".", color=colours[a], ms=3)
-        if any_nonfinite:
-            ax.axhline(band / 3, color="0.6", lw=0.6)
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_ylim(floor / 2, band * 5 if any_nonfinite else top * 5)
-        ax.set_title(kind, fontsize=9)
-        ax.set_xlabel("sequence length T")
-        ax.grid(True, alpha=0.3)
-    axes[0][0].set_ylabel("‖H − H_ref‖_F / ‖H_ref‖_F")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    from matplotlib.lines import Line2D
-    handles += [Line2D([], [], ls="--", color="0.3"), Line2D([], [], marker="X", ls="", color="red", mec="black"),
-                Line2D([], [], marker="s", ls="", mfc="none", mec="0.3")]
-    labels += ["a-priori bound ‖b‖₂/‖H‖_F (same colour)", "NaN/inf error: top band", "status other than ok"]
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8, frameon=False)
-    fig.suptitle(f"Scan error vs length — {precision} (line: median over seeds; dots: runs)", fontsize=11)
-    fig.tight_layout(rect=(0, 0.06 + 0.03 * math.ceil(len(labels) / 4), 1, 0.95))
-    fig.savefig(os.path.join(out_dir, f"scan_error_vs_length_{slug(precision)}.png"), dpi=90)
-    plt.close(fig)
+    panels = [(kind, [r for r in rows if r["generator"] == kind], "forward_error", "‖H − H_ref‖_F / ‖H_ref‖_F")
+              for kind in ordered(r["generator"] for r in rows)]
+    error_vs_size_panels(rows, out_dir, panels, lambda r: r["method"].replace("scan/", ""), "sequence length T",
+                         f"Scan error vs length — {precision} (line: median over seeds; dots: runs)",
+                         os.path.join(out_dir, f"scan_error_vs_length_{slug(precision)}.png"),
+                         bound_of=lambda r, metric: r["bound"])
 
 
 def error_vs_size_panels(rows, out_dir, panels, series_of, x_label, title, path, bound_of=None, ncols=None):

@@ -78,6 +78,19 @@ inline std::string report_cell(const std::string& md, const std::string& title, 
   return "<no row " + method + ">";
 }
 
+// `line` written under the CSV header to a file in a fresh folder, then read back with
+// read_study_csv (the round trip of one results.csv row).
+inline std::vector<validation::StudyRow> csv_round_trip(const std::string& line) {
+  TempDir dir("csv");
+  std::filesystem::create_directories(dir.path);
+  const std::filesystem::path f = dir.path / "r.csv";
+  {
+    std::ofstream out(f);
+    out << validation::study_csv_header() << "\n" << line << "\n";
+  }
+  return validation::read_study_csv(f.string());
+}
+
 // A number as the reports print it (one decimal in scientific notation).
 inline std::string sci(double x) {
   char buf[32];

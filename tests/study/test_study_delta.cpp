@@ -254,14 +254,7 @@ TEST(StudyDeltaCsv, NonFiniteErrorsAreKeptAndOtherKindsMetricsAreEmpty) {
   r.state_format = "fp16";
   r.forward_error = 0.25;  // not a delta metric: not written
   const std::string line = study_csv_line(r);
-  TempDir dir("csv");
-  fs::create_directories(dir.path);
-  const fs::path f = dir.path / "r.csv";
-  {
-    std::ofstream out(f);
-    out << study_csv_header() << "\n" << line << "\n";
-  }
-  const auto rows = read_study_csv(f.string());
+  const auto rows = csv_round_trip(line);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].status, "overflow");
   EXPECT_TRUE(std::isnan(rows[0].output_error));

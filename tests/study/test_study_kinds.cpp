@@ -339,14 +339,7 @@ TEST(StudyKindsCsv, NonApplicableMetricsAreEmptyAndNaNIsKept) {
   r.state_format = "fp16";
   r.w_error = 0.5;  // not a scan metric: not written
   const std::string line = study_csv_line(r);
-  TempDir dir("csv");
-  fs::create_directories(dir.path);
-  const fs::path f = dir.path / "r.csv";
-  {
-    std::ofstream out(f);
-    out << study_csv_header() << "\n" << line << "\n";
-  }
-  const auto rows = read_study_csv(f.string());
+  const auto rows = csv_round_trip(line);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].status, "overflow");
   EXPECT_TRUE(std::isnan(rows[0].forward_error));
