@@ -166,6 +166,31 @@ std::vector<PrecisionFlags> parse_precisions(const json& cfg, const std::string&
   return out;
 }
 
+// One entry of a generator list: a name, or an object with `keys` (check_keys rejects any
+// other; "name" required, dk and dv integers, beta, beta_max, gate and scale numbers).
+// `what` names the entries in messages; `name_hint` follows "missing" for a missing name.
+GeneratorParams generator_entry(const json& e, const std::vector<std::string>& keys, const std::string& source,
+                                const std::string& path, const std::string& what, const std::string& name_hint) {
+  GeneratorParams g;
+  if (e.is_string()) {
+    g.name = e.get<std::string>();
+    return g;
+  }
+  if (!e.is_object()) fail(source, path, "expected a " + what + " name or an object with keys " + joined(keys));
+  check_keys(e, keys, source, path + ".");
+  if (!e.contains("name")) fail(source, path + ".name", "missing" + name_hint);
+  g.name = string_value(e.at("name"), source, path + ".name");
+  if (e.contains("dk")) g.dk = static_cast<index_t>(integer_value(e.at("dk"), source, path + ".dk", 1, 65536));
+  if (e.contains("dv")) g.dv = static_cast<index_t>(integer_value(e.at("dv"), source, path + ".dv", 1, 65536));
+  for (const char* k : {"beta", "beta_max", "gate", "scale"}) {
+    if (!e.contains(k)) continue;
+    const double x = number_value(e.at(k), source, path + "." + k);
+    const std::string key(k);
+    (key == "beta" ? g.beta : key == "beta_max" ? g.beta_max : key == "gate" ? g.gate : g.scale) = x;
+  }
+  return g;
+}
+
 std::vector<GeneratorParams> parse_generators(const json& cfg, const std::string& source) {
   static const std::vector<std::string> keys = {"name", "dk", "dv", "beta", "beta_max", "gate", "scale"};
   std::vector<GeneratorParams> out;
@@ -174,24 +199,7 @@ std::vector<GeneratorParams> parse_generators(const json& cfg, const std::string
   for (std::size_t i = 0; i < list.size(); ++i) {
     const std::string path = "generators[" + std::to_string(i) + "]";
     const json& e = list[i];
-    GeneratorParams g;
-    if (e.is_string()) {
-      g.name = e.get<std::string>();
-    } else if (e.is_object()) {
-      check_keys(e, keys, source, path + ".");
-      if (!e.contains("name")) fail(source, path + ".name", "missing");
-      g.name = string_value(e.at("name"), source, path + ".name");
-      if (e.contains("dk")) g.dk = static_cast<index_t>(integer_value(e.at("dk"), source, path + ".dk", 1, 65536));
-      if (e.contains("dv")) g.dv = static_cast<index_t>(integer_value(e.at("dv"), source, path + ".dv", 1, 65536));
-      for (const char* k : {"beta", "beta_max", "gate", "scale"}) {
-        if (!e.contains(k)) continue;
-        const double x = number_value(e.at(k), source, path + "." + k);
-        std::string key(k);
-        (key == "beta" ? g.beta : key == "beta_max" ? g.beta_max : key == "gate" ? g.gate : g.scale) = x;
-      }
-    } else {
-      fail(source, path, "expected a generator name or an object with keys " + joined(keys));
-    }
+    const GeneratorParams g = generator_entry(e, keys, source, path, "generator", "");
     try {
       generator_info(g.name);
       validate(g);
@@ -428,22 +436,8 @@ static std::vector<GeneratorParams> parse_families(const json& cfg, const std::s
   for (std::size_t i = 0; i < list.size(); ++i) {
     const std::string path = "families[" + std::to_string(i) + "]";
     const json& e = list[i];
-    GeneratorParams g;
-    if (e.is_string()) {
-      g.name = e.get<std::string>();
-    } else if (e.is_object()) {
-      check_keys(e, keys, source, path + ".");
-      if (!e.contains("name")) fail(source, path + ".name", "missing (allowed: " + joined(delta_generator_names) + ")");
-      g.name = string_value(e.at("name"), source, path + ".name");
-      for (const char* k : {"gate", "beta", "beta_max"}) {
-        if (!e.contains(k)) continue;
-        const double x = number_value(e.at(k), source, path + "." + k);
-        const std::string key(k);
-        (key == "gate" ? g.gate : key == "beta" ? g.beta : g.beta_max) = x;
-      }
-    } else {
-      fail(source, path, "expected a family name or an object with keys " + joined(keys));
-    }
+    const GeneratorParams g =
+        generator_entry(e, keys, source, path, "family", " (allowed: " + joined(delta_generator_names) + ")");
     const std::string name_key = e.is_object() ? path + ".name" : path;
     if (std::find(delta_generator_names.begin(), delta_generator_names.end(), g.name) == delta_generator_names.end())
       fail(source, name_key, "unknown family '" + g.name + "' (allowed: " + joined(delta_generator_names) +
