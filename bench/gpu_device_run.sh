@@ -4,7 +4,8 @@
 # libraries, scripts and wheels copied under .gpuwork/ (see docs/benchmarks.md), writes
 # logs under $OUT. Usage: bench/gpu_device_run.sh STEP... with STEP one of tests,
 # quicktests, bench, fla, fla060, fla052, capi, dropin (DROPIN_FILTER=...), counters,
-# wy, wybench (WY_ARGS=...), wyncu, scan, scanbench (SCAN_ARGS=...), pysmoke, all.
+# wy, wybench (WY_ARGS=...), wyncu, scan, scanbench (SCAN_ARGS=...), delta,
+# deltabench (DELTA_ARGS=...), pysmoke, all.
 set -u
 W=$PWD/.gpuwork
 OUT=${OUT:-/tmp/out}
@@ -100,6 +101,25 @@ scan() {
 }
 scanbench() { timeout 300 "$W/bin/gpu_bench_scan" ${SCAN_ARGS:---runs 10} > "$OUT/scan_bench.log" 2>&1; echo "scan bench rc=$?"; grep -v '^{' "$OUT/scan_bench.log" | tail -30; }
 
+# The GPU chunkwise delta-rule forward: tests (plain, memcheck, racecheck), then the
+# comparison with flash-linear-attention 0.6.0 (bench/fla_delta_compare.py).
+delta() {
+  timeout 300 "$W/bin/test_gpu" --gtest_filter='DeltaForwardGpu.*' > "$OUT/delta_tests.log" 2>&1; echo "delta tests rc=$?"
+  grep -E "^\[  (FAILED|PASSED|SKIPPED) |error/bound|Failure|got " "$OUT/delta_tests.log" | head -40
+  timeout 300 compute-sanitizer --tool memcheck --error-exitcode 9 "$W/bin/test_gpu" \
+    --gtest_filter='DeltaForwardGpu.VariableLength*:DeltaForwardGpu.Statuses*:DeltaForwardGpu.BadArguments*' > "$OUT/delta_memcheck.log" 2>&1
+  echo "delta memcheck rc=$?"; tail -3 "$OUT/delta_memcheck.log"
+  timeout 300 compute-sanitizer --tool racecheck --error-exitcode 9 "$W/bin/test_gpu" \
+    --gtest_filter='DeltaForwardGpu.Statuses*' > "$OUT/delta_racecheck.log" 2>&1
+  echo "delta racecheck rc=$?"; tail -3 "$OUT/delta_racecheck.log"
+}
+deltabench() {
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site060 .whl/fla_core-0.6.0*.whl
+  PYTHONPATH=$PWD/python:/tmp/site060 TRISCAN_LIBRARY_PATH=$W/lib PYTHONUNBUFFERED=1 timeout 420 \
+    python3 bench/fla_delta_compare.py ${DELTA_ARGS:-} --out "$OUT/fla_delta.jsonl" > "$OUT/fla_delta.log" 2>&1; echo "fla_delta rc=$?"
+  grep -v '^{' "$OUT/fla_delta.log" | tail -45
+}
+
 # Nsight Compute sections of one fused chunk WY launch (the 2nd of bench/fla_wy_once.py).
 wyncu() {
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site060 .whl/fla_core-0.6.0*.whl
@@ -121,7 +141,7 @@ counters() {
 info
 for w in $what; do
   case $w in
-    counters) counters ;; capi) capi ;; wy) wy ;; wybench) wybench ;; pysmoke) pysmoke ;; scan) scan ;; scanbench) scanbench ;; wyncu) wyncu ;; dropin) dropin ;; tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
+    counters) counters ;; capi) capi ;; wy) wy ;; wybench) wybench ;; pysmoke) pysmoke ;; scan) scan ;; scanbench) scanbench ;; wyncu) wyncu ;; delta) delta ;; deltabench) deltabench ;; dropin) dropin ;; tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
     all) tests; bench; fla 060 052 ;;
   esac
 done

@@ -2,6 +2,7 @@
 // triscan::gpu (include/triscan/gpu.hpp). Built with CUDA; gpu/stub/capi_stub.cpp gives
 // the same symbols without it. Arguments are checked on the host before any device
 // work, in the order: dtype, method, pointers and layout, supported sizes, device.
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -285,6 +286,74 @@ int triscan_gpu_chunk_wy(int family, int64_t B, int64_t T, int64_t H, int64_t ke
     opt.split_products = (flags & TRISCAN_ROUNDED_PRODUCTS) == 0;
     gpu::chunk_wy(family == TRISCAN_WY_GATED ? WyFamily::gated : WyFamily::deltanet, plan, gi, go, opt,
                   statuses, flag, stream);
+    return TRISCAN_SUCCESS;
+  });
+}
+
+int triscan_gpu_delta_forward(int family, int64_t B, int64_t T, int64_t H, int64_t key_heads,
+                              int64_t dk, int64_t dv, int64_t BT, const int64_t* cu_seqlens,
+                              int64_t cu_seqlens_len, int in_dtype, const void* q, const void* k,
+                              const void* v, const void* beta, const float* g,
+                              const float* initial_state, float scale, int out_dtype, void* o,
+                              float* final_state, unsigned flags, int32_t* statuses, int32_t* flag,
+                              void* stream) {
+  return guarded_device("triscan_gpu_delta_forward", [&] {
+    const gpu::DType in = gpu_dtype(in_dtype, "in_dtype");
+    const gpu::DType out = gpu_dtype(out_dtype, "out_dtype");
+    require(in != gpu::DType::fp32, TRISCAN_ERROR_INVALID_DTYPE,
+            "in_dtype fp32 is not supported (bf16, fp16: the tensor-core operands)");
+    require(family == TRISCAN_WY_DELTANET || family == TRISCAN_WY_GATED || family == TRISCAN_WY_KDA ||
+                family == TRISCAN_WY_DPLR,
+            TRISCAN_ERROR_INVALID_ARGUMENT, "family " + std::to_string(family) + " is not a triscan_wy_family");
+    require(family == TRISCAN_WY_DELTANET || family == TRISCAN_WY_GATED, TRISCAN_ERROR_UNSUPPORTED,
+            std::string("family ") + triscan_wy_family_name(family) + " has no GPU kernel (deltanet, gated)");
+    const unsigned known = TRISCAN_CUMULATIVE_G | TRISCAN_G_LOG2 | TRISCAN_ROUNDED_PRODUCTS | TRISCAN_STATE_TRANSPOSED;
+    require((flags & ~known) == 0, TRISCAN_ERROR_INVALID_ARGUMENT,
+            "flags " + std::to_string(flags) +
+                ": only TRISCAN_CUMULATIVE_G, TRISCAN_G_LOG2, TRISCAN_ROUNDED_PRODUCTS and "
+                "TRISCAN_STATE_TRANSPOSED apply");
+    const ChunkLayout layout = make_chunk_layout(B, T, H, BT, cu_seqlens, cu_seqlens_len);
+    require(BT == 32 || BT == 64, TRISCAN_ERROR_UNSUPPORTED,
+            "BT = " + std::to_string(BT) + " is not supported by the GPU forward (32, 64)");
+    require(dk == dv && (dk == 64 || dk == 128), TRISCAN_ERROR_UNSUPPORTED,
+            "dk = " + std::to_string(dk) + ", dv = " + std::to_string(dv) +
+                " not supported by the GPU forward (dk = dv in {64, 128})");
+    require(key_heads >= 0 && (key_heads == 0 || H % key_heads == 0), TRISCAN_ERROR_INVALID_ARGUMENT,
+            "key_heads " + std::to_string(key_heads) + " does not divide H = " + std::to_string(H));
+    require(std::isfinite(scale), TRISCAN_ERROR_INVALID_ARGUMENT, "scale is not finite");
+    const bool empty = layout.elements() == 0;
+    for (const auto& [p, name] :
+         {std::pair<const void*, const char*>{q, "q"}, {k, "k"}, {v, "v"}, {beta, "beta"}, {o, "o"}}) {
+      require(empty || p != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT, std::string(name) + " is NULL");
+      require(empty || aligned16(p), TRISCAN_ERROR_UNSUPPORTED, std::string(name) + " is not 16-byte aligned");
+    }
+    require(empty || family != TRISCAN_WY_GATED || g != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT,
+            "g is NULL (family gated)");
+    require_device();
+    const gpu::ChunkPlan plan(layout);
+    gpu::DeltaGpuInputs gi;
+    gi.dtype = in;
+    gi.q = q;
+    gi.k = k;
+    gi.v = v;
+    gi.beta = beta;
+    gi.g = family == TRISCAN_WY_GATED ? g : nullptr;
+    gi.initial_state = initial_state;
+    gi.dk = dk;
+    gi.dv = dv;
+    gi.key_heads = key_heads;
+    gpu::DeltaGpuOutputs go;
+    go.dtype = out;
+    go.o = o;
+    go.final_state = final_state;
+    gpu::DeltaGpuOptions opt;
+    opt.cumulative_g = (flags & TRISCAN_CUMULATIVE_G) != 0;
+    opt.log2_g = (flags & TRISCAN_G_LOG2) != 0;
+    opt.split_products = (flags & TRISCAN_ROUNDED_PRODUCTS) == 0;
+    opt.state_transposed = (flags & TRISCAN_STATE_TRANSPOSED) != 0;
+    opt.scale = scale;
+    gpu::delta_forward(family == TRISCAN_WY_GATED ? WyFamily::gated : WyFamily::deltanet, plan, gi, go, opt,
+                       statuses, flag, stream);
     return TRISCAN_SUCCESS;
   });
 }

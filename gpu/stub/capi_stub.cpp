@@ -45,4 +45,11 @@ int triscan_gpu_chunk_wy(int, int64_t, int64_t, int64_t, int64_t, int64_t, int64
   return not_compiled("triscan_gpu_chunk_wy");
 }
 
+int triscan_gpu_delta_forward(int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                              const int64_t*, int64_t, int, const void*, const void*, const void*,
+                              const void*, const float*, const float*, float, int, void*, float*,
+                              unsigned, int32_t*, int32_t*, void*) {
+  return not_compiled("triscan_gpu_delta_forward");
+}
+
 }  // extern "C"

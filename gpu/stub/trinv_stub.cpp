@@ -54,3 +54,9 @@ void chunk_wy(WyFamily, const ChunkPlan&, const WyGpuInputs&, const WyGpuOutputs
   throw std::runtime_error("gpu::chunk_wy: not compiled (triscan was built without CUDA)");
 }
 }  // namespace triscan::gpu
+namespace triscan::gpu {
+void delta_forward(WyFamily, const ChunkPlan&, const DeltaGpuInputs&, const DeltaGpuOutputs&,
+                   const DeltaGpuOptions&, std::int32_t*, std::int32_t*, void*) {
+  throw std::runtime_error("gpu::delta_forward: not compiled (triscan was built without CUDA)");
+}
+}  // namespace triscan::gpu

@@ -185,6 +185,60 @@ void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in, con
               const WyGpuOptions& options = {}, std::int32_t* statuses = nullptr, std::int32_t* flag = nullptr,
               void* stream = nullptr);
 
+// ---- Chunkwise delta-rule forward (gpu/delta.cu; docs/gpu-delta.md) ------------
+//
+// o_t = S_t q_t for the delta-rule recurrence of include/triscan/delta.hpp,
+//     S_t = S_{t-1} D_t (I - beta_t k_t k_t^T) + beta_t v_t k_t^T,  D_t = I (deltanet) or
+//     exp(g_t) I (gated),
+// computed chunk by chunk on the GPU in two kernels: the fused chunk WY kernel above
+// (W, U per chunk, written in the input dtype to w/u or to a stream-ordered workspace),
+// then one thread block per (sequence, head) that carries the state S (dv x dk, fp32,
+// in registers) across the sequence's chunks and for each chunk forms
+//     U' = U - W S^T,   O = scale ((gamma ⊙ Q) S^T + (Q K^T ⊙ Gamma ⊙ M) U'),
+//     S <- gamma_C S + (diag(gamma_C / gamma) U')^T K
+// (M the causal mask with its diagonal, Gamma_ij = exp(G_i - G_j), G the in-chunk
+// cumulative log-decay) on tensor cores: fp32 operands (S, U', the masked Q K^T) enter
+// the mma as hi + lo 16-bit pairs when split_products is set (default), the 16-bit
+// inputs exactly; fp32 accumulation. Error bound: docs/gpu-delta.md.
+struct DeltaGpuInputs {
+  DType dtype = DType::bf16;        // q, k, v, beta: bf16 or fp16
+  const void* q = nullptr;          // [B, T, Hk, dk]
+  const void* k = nullptr;          // [B, T, Hk, dk]
+  const void* v = nullptr;          // [B, T, H, dv]
+  const void* beta = nullptr;       // [B, T, H]
+  const float* g = nullptr;         // gated: [B, T, H] fp32 log-decays (as WyGpuInputs)
+  const float* initial_state = nullptr;  // optional fp32 [N, H, dv, dk] ([N, H, dk, dv] transposed)
+  index_t dk = 128, dv = 128;       // dk == dv in {64, 128}
+  index_t key_heads = 0;            // Hk (0 = H)
+};
+struct DeltaGpuOutputs {
+  DType dtype = DType::bf16;        // o: bf16, fp16 or fp32
+  void* o = nullptr;                // [B, T, H, dv]
+  float* final_state = nullptr;     // optional fp32 [N, H, dv, dk] ([N, H, dk, dv] transposed)
+  void* w = nullptr;                // optional [B, T, H, dk] in the input dtype: W kept; with u,
+  void* u = nullptr;                // or both null: a stream-ordered workspace (cudaMallocAsync)
+};
+struct DeltaGpuOptions {
+  bool cumulative_g = false;        // as WyGpuOptions
+  bool log2_g = false;              // as WyGpuOptions
+  bool split_products = true;       // hi + lo operands for fp32 values in both kernels
+  bool state_transposed = false;    // states stored as S^T (flash-linear-attention's [N, H, dk, dv])
+  float scale = 1.0f;               // o scaled by `scale` (flash-linear-attention: dk^-1/2)
+};
+// The [B, T, H, .] layout of `plan` (BT in {32, 64}; cu_seqlens and partial last chunks
+// allowed), asynchronously on `stream`. Pointers are device pointers, 16-byte aligned;
+// outputs must not overlap inputs. Statuses per chunk and head ([chunk_rows, H]) and the
+// worst in *flag, as chunk_wy's (its statuses for W, U), plus:
+//   overflow         an output or the state left the fp32 range (or o the output type's);
+//   a chunk after a flagged chunk of the same sequence and head carries that status (its
+//   state came from the flagged chunk); a non-finite initial state flags the sequence's
+//   chunks nonfinite_input.
+// Bad arguments throw std::invalid_argument naming them before anything is launched.
+void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs& in,
+                   const DeltaGpuOutputs& out, const DeltaGpuOptions& options = {},
+                   std::int32_t* statuses = nullptr, std::int32_t* flag = nullptr,
+                   void* stream = nullptr);
+
 // ---- Linear-recurrence scans: scalar and diagonal kinds (docs/scan.md "GPU") -----
 //
 // h_t = a_t (.) h_{t-1} + b_t over every sequence of a [B, T, D] (or cu_seqlens-packed

@@ -368,6 +368,29 @@ int triscan_gpu_chunk_wy(int family, int64_t B, int64_t T, int64_t H, int64_t ke
                          void* Ainv, unsigned flags, int32_t* statuses, int32_t* flag,
                          void* stream);
 
+/* ---- GPU: chunkwise delta-rule forward (device pointers; link -ltriscan_gpu) ------------
+ *
+ * o_t = S_t q_t (include/triscan/gpu.hpp "Chunkwise delta-rule forward", docs/gpu-delta.md):
+ * the fused chunk WY kernel, then one block per (sequence, head) carrying the fp32 state
+ * across the chunks. family TRISCAN_WY_DELTANET or TRISCAN_WY_GATED (others:
+ * TRISCAN_ERROR_UNSUPPORTED); BT in {32, 64}; dk = dv in {64, 128}. in_dtype TRISCAN_BF16
+ * or TRISCAN_FP16 for q, k [B, T, Hk, dk], v [B, T, H, dv], beta [B, T, H]; g [B, T, H]
+ * fp32 log-decays (gated; per token unless TRISCAN_CUMULATIVE_G; natural logs unless
+ * TRISCAN_G_LOG2); initial_state, final_state (optional) fp32 [N, H, dv, dk] ([N, H, dk,
+ * dv] with TRISCAN_STATE_TRANSPOSED); o [B, T, H, dv] in out_dtype, scaled by `scale`.
+ * TRISCAN_ROUNDED_PRODUCTS: fp32 operands rounded once to in_dtype (default: hi + lo).
+ * W, U live in a stream-ordered workspace (cudaMallocAsync). statuses [chunk_rows, H] and
+ * flag: nonfinite_input, overflow (a status reaches later chunks through the state).
+ * cu_seqlens in HOST memory. Every device pointer 16-byte aligned; outputs must not overlap
+ * inputs. */
+int triscan_gpu_delta_forward(int family, int64_t B, int64_t T, int64_t H, int64_t key_heads,
+                              int64_t dk, int64_t dv, int64_t BT, const int64_t* cu_seqlens,
+                              int64_t cu_seqlens_len, int in_dtype, const void* q, const void* k,
+                              const void* v, const void* beta, const float* g,
+                              const float* initial_state, float scale, int out_dtype, void* o,
+                              float* final_state, unsigned flags, int32_t* statuses, int32_t* flag,
+                              void* stream);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

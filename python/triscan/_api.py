@@ -459,6 +459,96 @@ def chunk_gated_delta_rule_fwd_intra(k, v, g=None, beta=None, cu_seqlens=None, c
     return w, u, A
 
 
+def _gpu_delta_forward(q, k, v, beta, g, scale, initial_state, output_final_state, cu_seqlens, chunk_size,
+                       log2_gates, cumulative_g, rounded_products, output_dtype, status, what):
+    _check_status_mode(status)
+    torch = _torch()
+    for name, x in (("q", q), ("k", k), ("v", v), ("beta", beta)):
+        if not (_is_tensor(x) and x.is_cuda):
+            raise TriscanArgumentError("%s: expected a torch CUDA tensor, got %s" % (name, type(x).__name__))
+    if q.dim() != 4 or k.dim() != 4 or v.dim() != 4 or beta.dim() != 3:
+        raise TriscanArgumentError("expected q, k [B, T, H, K], v [B, T, HV, V], beta [B, T, HV]; got %s, %s, %s, %s"
+                                   % (tuple(q.shape), tuple(k.shape), tuple(v.shape), tuple(beta.shape)))
+    B, T, H, K = k.shape
+    HV, V = v.shape[2], v.shape[3]
+    if tuple(q.shape) != tuple(k.shape) or tuple(v.shape[:2]) != (B, T) or tuple(beta.shape) != (B, T, HV):
+        raise TriscanArgumentError("shapes disagree: q %s, k %s, v %s, beta %s"
+                                   % (tuple(q.shape), tuple(k.shape), tuple(v.shape), tuple(beta.shape)))
+    if q.dtype != k.dtype or v.dtype != k.dtype or beta.dtype != k.dtype:
+        raise TriscanArgumentError("q, k, v and beta must share a dtype (got %s, %s, %s, %s)"
+                                   % (q.dtype, k.dtype, v.dtype, beta.dtype))
+    if g is not None:
+        if not (_is_tensor(g) and g.is_cuda) or tuple(g.shape) != (B, T, HV):
+            raise TriscanArgumentError("g: expected a CUDA tensor [B, T, HV] = %s" % ((B, T, HV),))
+        g = g.float().contiguous()
+    cu = _host_cu_seqlens(cu_seqlens)
+    BT = int(chunk_size)
+    in_code = _gpu_code(k.dtype, "k")
+    out_dtype = k.dtype if output_dtype is None else output_dtype
+    out_code = _gpu_code(out_dtype, "output_dtype")
+    Teff = _effective_length(cu, T)
+    nseq = B if cu is None else max(cu.size - 1, 0)
+    s0 = None
+    if initial_state is not None:
+        if not (_is_tensor(initial_state) and initial_state.is_cuda) or tuple(initial_state.shape) != (nseq, HV, K, V):
+            raise TriscanArgumentError("initial_state: expected a CUDA tensor [N, HV, K, V] = %s" % ((nseq, HV, K, V),))
+        s0 = initial_state.float().contiguous()
+    scale = K ** -0.5 if scale is None else float(scale)
+    q, k, v, beta = q.contiguous(), k.contiguous(), v.contiguous(), beta.contiguous()
+    rows = chunk_rows(B, Teff, BT, cu)
+    o = torch.empty((B, T, HV, V), dtype=out_dtype, device=k.device)
+    s1 = torch.empty((nseq, HV, K, V), dtype=torch.float32, device=k.device) if output_final_state else None
+    st = torch.empty((rows, HV), dtype=torch.int32, device=k.device) if status != "ignore" else None
+    flag = torch.empty(1, dtype=torch.int32, device=k.device) if status == "raise" else None
+    flags = (STATE_TRANSPOSED | (G_LOG2 if log2_gates else 0) | (CUMULATIVE_G if cumulative_g else 0)
+             | (ROUNDED_PRODUCTS if rounded_products else 0))
+    with torch.cuda.device(k.device):
+        stream = torch.cuda.current_stream(k.device).cuda_stream
+        _check(_lib.gpu().triscan_gpu_delta_forward(
+            _WY_GATED if g is not None else _WY_DELTANET, B, Teff, HV, H, K, V, BT,
+            _ptr(cu) if cu is not None else None, 0 if cu is None else cu.size, in_code, q.data_ptr(), k.data_ptr(),
+            v.data_ptr(), beta.data_ptr(), g.data_ptr() if g is not None else None,
+            s0.data_ptr() if s0 is not None else None, scale, out_code, o.data_ptr(),
+            s1.data_ptr() if s1 is not None else None, flags, st.data_ptr() if st is not None else None,
+            flag.data_ptr() if flag is not None else None, stream))
+    if status == "raise":
+        worst = int(flag.item())
+        if worst != 0:
+            _raise_flagged(st.to("cpu").numpy(), worst, what)
+    out = (o, s1)
+    return out + (st,) if status == "return" else out
+
+
+def chunk_gated_delta_rule(q, k, v, g, beta, scale=None, initial_state=None, output_final_state=False,
+                           cu_seqlens=None, chunk_size=64, *, log2_gates=False, cumulative_g=False,
+                           rounded_products=False, output_dtype=None, status="raise"):
+    """Forward-only stand-in for flash-linear-attention's ``fla.ops.gated_delta_rule.chunk_gated_delta_rule``
+    on the GPU (no autograd): returns (o, final_state) for q, k [B, T, H, K], v [B, T, HV, V],
+    g [B, T, HV] per-token natural-log decays (FLA's input convention), beta [B, T, HV], all
+    CUDA tensors in one 16-bit dtype; scale defaults to K^-1/2; initial_state and final_state
+    are float32 [N, HV, K, V] (FLA's layout); final_state is None unless output_final_state.
+    Kernels: include/triscan/gpu.hpp "Chunkwise delta-rule forward", docs/gpu-delta.md; chunk
+    size 32 or 64, K = V in {64, 128}. triscan's own keywords: log2_gates / cumulative_g (g's
+    convention), rounded_products (FLA's single rounding of fp32 operands; default hi + lo),
+    output_dtype (default q's dtype; torch.float32 allowed), status as for triscan.invert
+    ("return" appends the [chunk_rows, HV] status tensor).
+    """
+    if g is None:
+        raise TriscanArgumentError("g: chunk_gated_delta_rule needs gates (use chunk_delta_rule without)")
+    return _gpu_delta_forward(q, k, v, beta, g, scale, initial_state, output_final_state, cu_seqlens, chunk_size,
+                              log2_gates, cumulative_g, rounded_products, output_dtype, status,
+                              "triscan.chunk_gated_delta_rule")
+
+
+def chunk_delta_rule(q, k, v, beta, scale=None, initial_state=None, output_final_state=False, cu_seqlens=None,
+                     chunk_size=64, *, rounded_products=False, output_dtype=None, status="raise"):
+    """Forward-only stand-in for flash-linear-attention's ``fla.ops.delta_rule.chunk_delta_rule`` on the
+    GPU (ungated DeltaNet; no autograd): returns (o, final_state), arguments as
+    triscan.chunk_gated_delta_rule without g."""
+    return _gpu_delta_forward(q, k, v, beta, None, scale, initial_state, output_final_state, cu_seqlens, chunk_size,
+                              False, False, rounded_products, output_dtype, status, "triscan.chunk_delta_rule")
+
+
 def set_cpu_threads(threads):
     """Worker threads of the CPU functions (0 = all cores); results never depend on it."""
     _check(_lib.cpu().triscan_set_cpu_threads(int(threads)))

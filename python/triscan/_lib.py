@@ -19,7 +19,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _REPO = os.path.dirname(os.path.dirname(_HERE))  # python/triscan -> repo root
 
 i64, i32p, vp, cp = ctypes.c_int64, ctypes.POINTER(ctypes.c_int32), ctypes.c_void_p, ctypes.c_char_p
-c_int, c_uint = ctypes.c_int, ctypes.c_uint
+c_int, c_uint, c_float = ctypes.c_int, ctypes.c_uint, ctypes.c_float
 
 _CPU_SIGNATURES = {
     "triscan_version": (cp, []),
@@ -47,6 +47,8 @@ _GPU_SIGNATURES = {
     "triscan_gpu_scan": (c_int, [cp, c_int, i64, i64, vp, i64, i64, c_int, vp, vp, vp, c_int, vp, vp, vp, vp, vp]),
     "triscan_gpu_chunk_wy": (c_int, [c_int, i64, i64, i64, i64, i64, i64, i64, vp, i64, c_int, vp, vp, vp, vp, c_int,
                                      vp, vp, vp, c_uint, vp, vp, vp]),
+    "triscan_gpu_delta_forward": (c_int, [c_int, i64, i64, i64, i64, i64, i64, i64, vp, i64, c_int, vp, vp, vp, vp,
+                                          vp, vp, c_float, c_int, vp, vp, c_uint, vp, vp, vp]),
 }
 
 

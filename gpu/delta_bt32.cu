@@ -1,0 +1,8 @@
+// gpu/delta_bt32.cu — the BT = 32 instantiations of the delta-rule chunk-state kernel
+// (gpu/delta_kernel.cuh), every input x output dtype.
+#include "gpu/delta_kernel.cuh"
+
+namespace triscan::gpu {
+TRISCAN_INSTANTIATE_LAUNCH_DELTA_STATE(32, 64);
+TRISCAN_INSTANTIATE_LAUNCH_DELTA_STATE(32, 128);
+}  // namespace triscan::gpu

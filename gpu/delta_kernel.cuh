@@ -1,0 +1,486 @@
+// gpu/delta_kernel.cuh — the chunk-state kernel of the GPU chunkwise delta-rule forward
+// (include/triscan/gpu.hpp "Chunkwise delta-rule forward"; design and bound in
+// docs/gpu-delta.md).
+//
+// One thread block per (sequence, head), D / 16 warps (D = dk = dv); warp w owns rows
+// [16 w, 16 w + 16) of the state S (dv x dk, fp32 accumulators in registers) for the whole
+// sequence. Per chunk of BT tokens (q, k, W, U tiles double-buffered in shared memory by
+// cp.async, so the next chunk's loads overlap this chunk's arithmetic):
+//   3. A = Q K^T ⊙ exp(G_i - G_j) ⊙ M (lower 16 x 16 blocks spread over the warps; M the
+//      causal mask with its diagonal), split into hi + lo 16-bit parts in shared memory;
+//   1. U'^T = U^T - S W^T   (warp: 16 x BT; S is the A operand straight from its
+//                            accumulators, as hi + lo; W^T through ldmatrix)
+//   2. O^T  = (S Q^T) diag(gamma)
+//   4. O^T += U'^T A^T      (U'^T from registers as hi + lo, A^T from shared memory:
+//                            hi*hi + lo*hi + hi*lo)
+//      o := scale O, written for the chunk's m rows;
+//   5. S := gamma_C S + (U'^T diag(gamma_C / gamma)) K   (as hi + lo, K through
+//                            ldmatrix.trans).
+// Everything is computed transposed (S on the left) so that each product's A operand is
+// already in the registers of the warp that needs it: no state ever goes through shared
+// or global memory between chunks.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <climits>
+#include <cstdint>
+#include <stdexcept>
+
+#include "gpu/chunk_wy_kernel.cuh"
+#include "gpu/cuda_check.hpp"
+#include "gpu/trinv.cuh"
+#include "triscan/status.hpp"
+
+namespace triscan::gpu::detail {
+
+struct DeltaArgs {
+  const void* q;
+  const void* k;
+  const void* w;  // W, U from the chunk WY kernel, in the input dtype
+  const void* u;
+  const float* g;  // nullptr: ungated
+  bool cumulative_g;
+  bool log2_g;
+  bool split;
+  bool transposed;  // states as S^T
+  int heads;        // H
+  int key_heads;    // Hk
+  float scale;
+  const float* h0;  // optional [N, H, D, D]
+  float* hT;        // optional [N, H, D, D]
+  void* o;
+  const std::int64_t* bos;        // [N + 1]: first token row of each sequence, then the total
+  const std::int64_t* first_row;  // [N + 1]: chunk row of each sequence's first chunk
+  int* statuses;                  // [chunk_rows, H] (holds chunk_wy's statuses on entry)
+  int* flag;
+};
+
+template <int BT, int D>
+void launch_delta_state(DType in, DType out, long long sequences, const DeltaArgs& args,
+                        cudaStream_t stream);
+
+namespace {
+namespace delta {
+
+using fused::cp_async_16;
+using fused::cp_async_commit;
+using fused::cp_async_wait;
+using fused::kld;
+using fused::ldmatrix_x4;
+using fused::ldmatrix_x4_trans;
+using fused::mma;
+using fused::pack2;
+using fused::smem_addr;
+
+__device__ inline void cp_async_4(void* dst, const void* src, int src_bytes) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
+               "r"(src_bytes)
+               : "memory");
+}
+
+template <int BT, int D>
+struct Layout {
+  static constexpr int warps = D / 16;
+  static constexpr int threads = 32 * warps;
+  static constexpr int ald = BT + 8;  // A's rows (16-bit), padded as kld
+  static constexpr std::size_t tile = 2 * BT * kld<D>();
+  // per stage: Q | K | W | U | g (fp32)
+  static constexpr std::size_t stage = 4 * tile + sizeof(float) * BT;
+  static constexpr std::size_t a_off = 2 * stage;                      // A hi | A lo
+  static constexpr std::size_t g_off = a_off + 2 * 2 * BT * ald;       // G (double)
+  static constexpr std::size_t flag_off = g_off + sizeof(double) * BT;  // ints
+  static constexpr std::size_t bytes = flag_off + 4 * sizeof(int);
+};
+
+// Copies the chunk's rows [row0, row0 + m) of a [.., heads_of_tensor, D] 16-bit tensor into a
+// padded tile (rows >= m zero-filled), 16 bytes per cp.async, all threads.
+template <int BT, int D, int NT, class T16>
+__device__ void load_rows(const T16* __restrict__ base, long long row0, int m,
+                          long long token_stride, long long head_offset, T16* tile, int t) {
+  constexpr int per_row = D / 8;
+  const T16* any = base + row0 * token_stride + head_offset;
+#pragma unroll
+  for (int e = t; e < BT * per_row; e += NT) {
+    const int i = e / per_row, c = (e % per_row) * 8;
+    const T16* src = base + (row0 + i) * token_stride + head_offset + c;
+    cp_async_16(tile + i * kld<D>() + c, i < m ? src : any, i < m ? 16 : 0);
+  }
+}
+
+// The A operand (m16 x k16) of a product from fp32 accumulator tiles n0 and n0 + 1 (rows g,
+// g + 8; columns 2 tq.. of each tile), as hi and lo 16-bit parts.
+template <class T16>
+__device__ inline void a_from_acc(const float (&t0)[4], const float (&t1)[4], unsigned (&hi)[4],
+                                  unsigned (&lo)[4]) {
+  float r0, r1;
+  hi[0] = pack2<T16>(t0[0], t0[1], r0, r1);
+  lo[0] = pack2<T16>(r0, r1);
+  hi[1] = pack2<T16>(t0[2], t0[3], r0, r1);
+  lo[1] = pack2<T16>(r0, r1);
+  hi[2] = pack2<T16>(t1[0], t1[1], r0, r1);
+  lo[2] = pack2<T16>(r0, r1);
+  hi[3] = pack2<T16>(t1[2], t1[3], r0, r1);
+  lo[3] = pack2<T16>(r0, r1);
+}
+
+template <int BT, int D, class T16, class Tout>
+__global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
+  using L = Layout<BT, D>;
+  constexpr int NT = L::threads, NW = L::warps, NB = BT / 16, ALD = L::ald;
+  constexpr int TILES = D / 8;  // n8 tiles of a state row strip (dk columns)
+  constexpr int CT = BT / 8;    // n8 tiles of a chunk strip (token columns)
+  extern __shared__ __align__(16) unsigned char smem[];
+  T16* Ahi = reinterpret_cast<T16*>(smem + L::a_off);
+  T16* Alo = Ahi + BT * ALD;
+  double* G = reinterpret_cast<double*>(smem + L::g_off);
+  int* flags = reinterpret_cast<int*>(smem + L::flag_off);  // bad o, bad q, bad state
+
+  const int t = threadIdx.x, warp = t / 32, lane = t % 32, g = lane / 4, tq = lane % 4;
+  const int H = args.heads;
+  const long long n = blockIdx.x / H;
+  const int h = static_cast<int>(blockIdx.x % H);
+  const long long hk = static_cast<long long>(h) * args.key_heads / H;
+  const long long bos = args.bos[n], eos = args.bos[n + 1];
+  const long long chunks = (eos - bos + BT - 1) / BT;
+  const long long qk_stride = static_cast<long long>(args.key_heads) * D, qk_off = hk * D;
+  const long long wu_stride = static_cast<long long>(H) * D, wu_off = static_cast<long long>(h) * D;
+  const bool gated = args.g != nullptr;
+  const std::size_t state0 = (static_cast<std::size_t>(n) * H + h) * D * D;
+
+  auto stage_ptr = [&](int s, int which) {
+    return reinterpret_cast<T16*>(smem + s * L::stage + which * L::tile);
+  };
+  auto gstage = [&](int s) { return reinterpret_cast<float*>(smem + s * L::stage + 4 * L::tile); };
+  auto issue_loads = [&](long long c, int s) {
+    const long long row0 = bos + c * BT;
+    const int m = static_cast<int>(eos - row0 < BT ? eos - row0 : BT);
+    load_rows<BT, D, NT>(static_cast<const T16*>(args.q), row0, m, qk_stride, qk_off,
+                         stage_ptr(s, 0), t);
+    load_rows<BT, D, NT>(static_cast<const T16*>(args.k), row0, m, qk_stride, qk_off,
+                         stage_ptr(s, 1), t);
+    load_rows<BT, D, NT>(static_cast<const T16*>(args.w), row0, m, wu_stride, wu_off,
+                         stage_ptr(s, 2), t);
+    load_rows<BT, D, NT>(static_cast<const T16*>(args.u), row0, m, wu_stride, wu_off,
+                         stage_ptr(s, 3), t);
+    if (gated && t < BT) {
+      const float* src = args.g + (row0 + (t < m ? t : 0)) * H + h;
+      cp_async_4(gstage(s) + t, src, t < m ? 4 : 0);
+    }
+  };
+
+  // The state: warp rows r = 16 warp + g (+8), columns 8 j + 2 tq (+1).
+  float S[TILES][4];
+  bool bad_input = false;
+#pragma unroll
+  for (int j = 0; j < TILES; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int r = 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * tq + (e & 1);
+      float x = 0.0f;
+      if (args.h0) x = args.h0[state0 + (args.transposed ? col * D + r : r * D + col)];
+      bad_input |= !isfinite(x);
+      S[j][e] = x;
+    }
+  if (t < 4) flags[t] = 0;
+  __syncthreads();
+  int carry = __syncthreads_or(bad_input) ? static_cast<int>(Status::nonfinite_input) : 0;
+
+  if (chunks > 0) issue_loads(0, 0);
+  cp_async_commit();
+#pragma unroll 1
+  for (long long c = 0; c < chunks; ++c) {
+    const int s = static_cast<int>(c & 1);
+    if (c + 1 < chunks) issue_loads(c + 1, s ^ 1);
+    cp_async_commit();
+    cp_async_wait<1>();
+    __syncthreads();
+    const long long row0 = bos + c * BT;
+    const int m = static_cast<int>(eos - row0 < BT ? eos - row0 : BT);
+    const T16* Qs = stage_ptr(s, 0);
+    const T16* Ks = stage_ptr(s, 1);
+    const T16* Ws = stage_ptr(s, 2);
+    const T16* Us = stage_ptr(s, 3);
+
+    // G: the in-chunk cumulative log-decay in fp64 (the fused WY kernel's order), rows >= m
+    // set to G_{m-1} so gamma_C / gamma = 1 there.
+    if (gated) {
+      if (warp == 0) {
+        const float* gs = gstage(s);
+        constexpr int per = (BT + 31) / 32;
+        double local[per], run = 0.0;
+#pragma unroll
+        for (int e = 0; e < per; ++e) {
+          const int i = lane * per + e;
+          const double x = i < BT ? static_cast<double>(gs[i]) : 0.0;
+          local[e] = (args.cumulative_g ? 0.0 : run) + (args.log2_g ? 0.69314718055994530942 * x : x);
+          run = local[e];
+        }
+        if (!args.cumulative_g) {
+          double incl = run;
+#pragma unroll
+          for (int off = 1; off < 32; off *= 2) {
+            const double up = __shfl_up_sync(0xffffffffu, incl, off);
+            if (lane >= off) incl += up;
+          }
+          const double up1 = __shfl_up_sync(0xffffffffu, incl, 1);
+          const double before = lane == 0 ? 0.0 : up1;
+#pragma unroll
+          for (int e = 0; e < per; ++e) local[e] += before;
+        }
+#pragma unroll
+        for (int e = 0; e < per; ++e)
+          if (lane * per + e < BT) G[lane * per + e] = local[e];
+      }
+      __syncthreads();
+      if (t < BT && t >= m) G[t] = G[m - 1];
+      __syncthreads();
+    }
+
+    // 3. A = Q K^T ⊙ exp(G_i - G_j) on and below the diagonal, into Ahi/Alo.
+    {
+      constexpr int blocks = NB * (NB + 1) / 2;
+#pragma unroll 1
+      for (int blk = warp; blk < blocks; blk += NW) {
+        int bi = 0;
+        while ((bi + 1) * (bi + 2) / 2 <= blk) ++bi;
+        const int bj = blk - bi * (bi + 1) / 2;
+        float acc[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+#pragma unroll
+        for (int ks = 0; ks < D / 16; ++ks) {
+          unsigned a[4], b[4];
+          ldmatrix_x4(a, Qs + (16 * bi + (lane % 8) + ((lane / 8) % 2) * 8) * kld<D>() + 16 * ks +
+                             (lane / 16) * 8);
+          ldmatrix_x4(b, Ks + (16 * bj + (lane % 8) + (lane / 16) * 8) * kld<D>() + 16 * ks +
+                             ((lane / 8) % 2) * 8);
+          mma<T16>(acc[0], a, b[0], b[1]);
+          mma<T16>(acc[1], a, b[2], b[3]);
+        }
+#pragma unroll
+        for (int hr = 0; hr < 2; ++hr) {
+          const int i = 16 * bi + g + 8 * hr;
+#pragma unroll
+          for (int nn = 0; nn < 2; ++nn) {
+            const int j = 16 * bj + 8 * nn + 2 * tq;
+            float x0 = j <= i ? acc[nn][2 * hr] : 0.0f, x1 = j + 1 <= i ? acc[nn][2 * hr + 1] : 0.0f;
+            if (gated) {
+              x0 *= j <= i ? expf(static_cast<float>(G[i] - G[j])) : 0.0f;
+              x1 *= j + 1 <= i ? expf(static_cast<float>(G[i] - G[j + 1])) : 0.0f;
+            }
+            float r0, r1;
+            *reinterpret_cast<unsigned*>(Ahi + i * ALD + j) = pack2<T16>(x0, x1, r0, r1);
+            *reinterpret_cast<unsigned*>(Alo + i * ALD + j) = pack2<T16>(r0, r1);
+          }
+        }
+      }
+    }
+
+    // 1, 2. P = S W^T and O = S Q^T for the warp's 16 state rows and the chunk's BT tokens.
+    float P[CT][4], O[CT][4];
+#pragma unroll
+    for (int j = 0; j < CT; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) P[j][e] = O[j][e] = 0.0f;
+#pragma unroll
+    for (int ks = 0; ks < D / 16; ++ks) {
+      unsigned ahi[4], alo[4];
+      a_from_acc<T16>(S[2 * ks], S[2 * ks + 1], ahi, alo);
+#pragma unroll
+      for (int np = 0; np < NB; ++np) {
+        const int off = (16 * np + (lane % 8) + (lane / 16) * 8) * kld<D>() + 16 * ks +
+                        ((lane / 8) % 2) * 8;
+        unsigned bw[4], bq[4];
+        ldmatrix_x4(bw, Ws + off);
+        ldmatrix_x4(bq, Qs + off);
+        mma<T16>(P[2 * np], ahi, bw[0], bw[1]);
+        mma<T16>(P[2 * np + 1], ahi, bw[2], bw[3]);
+        mma<T16>(O[2 * np], ahi, bq[0], bq[1]);
+        mma<T16>(O[2 * np + 1], ahi, bq[2], bq[3]);
+        if (args.split) {
+          mma<T16>(P[2 * np], alo, bw[0], bw[1]);
+          mma<T16>(P[2 * np + 1], alo, bw[2], bw[3]);
+          mma<T16>(O[2 * np], alo, bq[0], bq[1]);
+          mma<T16>(O[2 * np + 1], alo, bq[2], bq[3]);
+        }
+      }
+    }
+    // U'^T = U^T - P (P's storage reused); O columns (tokens) scaled by gamma.
+#pragma unroll
+    for (int j = 0; j < CT; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int r = 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * tq + (e & 1);
+        P[j][e] = to_float(Us[col * kld<D>() + r]) - P[j][e];
+        if (gated) O[j][e] *= expf(static_cast<float>(G[col]));
+      }
+    __syncthreads();  // A complete
+
+    // 4. O += U'^T A^T: k over tokens j (blocks kb), n over tokens i (blocks np >= kb).
+#pragma unroll
+    for (int kb = 0; kb < NB; ++kb) {
+      unsigned ahi[4], alo[4];
+      a_from_acc<T16>(P[2 * kb], P[2 * kb + 1], ahi, alo);
+#pragma unroll
+      for (int np = 0; np < NB; ++np) {
+        if (np < kb) continue;
+        const int off =
+            (16 * np + (lane % 8) + (lane / 16) * 8) * ALD + 16 * kb + ((lane / 8) % 2) * 8;
+        unsigned bh[4];
+        ldmatrix_x4(bh, Ahi + off);
+        mma<T16>(O[2 * np], ahi, bh[0], bh[1]);
+        mma<T16>(O[2 * np + 1], ahi, bh[2], bh[3]);
+        if (args.split) {
+          unsigned bl[4];
+          ldmatrix_x4(bl, Alo + off);
+          mma<T16>(O[2 * np], alo, bh[0], bh[1]);
+          mma<T16>(O[2 * np + 1], alo, bh[2], bh[3]);
+          mma<T16>(O[2 * np], ahi, bl[0], bl[1]);
+          mma<T16>(O[2 * np + 1], ahi, bl[2], bl[3]);
+        }
+      }
+    }
+    // o rows [row0, row0 + m): column r of the warp's O^T strip is channel r.
+    bool bad = false;
+    {
+      Tout* o = static_cast<Tout*>(args.o);
+#pragma unroll
+      for (int j = 0; j < CT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int r = 16 * warp + g + 8 * (e >> 1), i = 8 * j + 2 * tq + (e & 1);
+          if (i < m) {
+            const Tout y = from_float<Tout>(args.scale * O[j][e]);
+            o[((row0 + i) * H + h) * D + r] = y;
+            bad |= !isfinite(to_float(y));
+          }
+        }
+    }
+
+    // 5. S := gamma_C S + (U'^T diag(gamma_C / gamma)) K.
+    if (gated) {
+      const double Gl = G[m - 1];
+      const float gl = expf(static_cast<float>(Gl));
+#pragma unroll
+      for (int j = 0; j < TILES; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) S[j][e] *= gl;
+#pragma unroll
+      for (int j = 0; j < CT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          P[j][e] *= expf(static_cast<float>(Gl - G[8 * j + 2 * tq + (e & 1)]));
+    }
+#pragma unroll
+    for (int kb = 0; kb < NB; ++kb) {
+      unsigned ahi[4], alo[4];
+      a_from_acc<T16>(P[2 * kb], P[2 * kb + 1], ahi, alo);
+      const int tok = 16 * kb + (lane % 8) + ((lane / 8) % 2) * 8;
+#pragma unroll
+      for (int nn = 0; nn < TILES; nn += 2) {
+        unsigned b[4];
+        ldmatrix_x4_trans(b, Ks + tok * kld<D>() + 8 * nn + (lane / 16) * 8);
+        mma<T16>(S[nn], ahi, b[0], b[1]);
+        mma<T16>(S[nn + 1], ahi, b[2], b[3]);
+        if (args.split) {
+          mma<T16>(S[nn], alo, b[0], b[1]);
+          mma<T16>(S[nn + 1], alo, b[2], b[3]);
+        }
+      }
+    }
+    bool bad_state = false;
+#pragma unroll
+    for (int j = 0; j < TILES; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) bad_state |= !isfinite(S[j][e]);
+
+    // Status of the chunk: its own (a non-finite output: nonfinite_input if one of its q
+    // rows is, else overflow; a non-finite state from finite W, U: overflow), chunk_wy's,
+    // and the one carried in by the state. A status reaches later chunks only through the
+    // state (chunk_wy's, or the state's own), not through an output (q is not in S).
+    if (bad) flags[0] = 1;
+    if (bad_state) flags[2] = 1;
+    __syncthreads();
+    if (flags[0]) {
+      bool nonfinite_q = false;
+      const T16* q = static_cast<const T16*>(args.q);
+      for (int e = t; e < m * D; e += NT)
+        nonfinite_q |= !isfinite(to_float(q[(row0 + e / D) * qk_stride + qk_off + e % D]));
+      if (nonfinite_q) flags[1] = 1;
+      __syncthreads();
+    }
+    const long long qrow = (args.first_row[n] + c) * H + h;
+    const int wy = args.statuses[qrow];  // chunk_wy's status of the chunk
+    const int st_o = flags[0] ? (flags[1] ? static_cast<int>(Status::nonfinite_input)
+                                          : static_cast<int>(Status::overflow))
+                              : 0;
+    const int st_s = flags[2] ? static_cast<int>(Status::overflow) : 0;
+    const int st = max(max(carry, wy), max(st_o, st_s));
+    carry = max(max(carry, wy), st_s);
+    __syncthreads();  // every thread has read the flags and the status before they change
+    if (t == 0) {
+      args.statuses[qrow] = st;
+      if (st != 0 && args.flag) atomicMax(args.flag, st);
+      flags[0] = flags[1] = flags[2] = 0;
+    }
+  }
+  cp_async_wait<0>();
+
+  if (args.hT)
+#pragma unroll
+    for (int j = 0; j < TILES; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int r = 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * tq + (e & 1);
+        args.hT[state0 + (args.transposed ? col * D + r : r * D + col)] = S[j][e];
+      }
+}
+
+template <int BT, int D, class T16, class Tout>
+void launch_typed(long long sequences, const DeltaArgs& args, cudaStream_t stream) {
+  using L = Layout<BT, D>;
+  auto kernel = delta_state_kernel<BT, D, T16, Tout>;
+  static const cudaError_t attr_err = cudaFuncSetAttribute(
+      kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(L::bytes));
+  check_cuda(attr_err, "cudaFuncSetAttribute(delta_state_kernel)");
+  const long long blocks = sequences * args.heads;
+  if (blocks > INT_MAX)
+    throw std::invalid_argument("gpu::delta_forward: too many (sequence, head) pairs for one launch");
+  kernel<<<static_cast<unsigned>(blocks), L::threads, L::bytes, stream>>>(args);
+  check_cuda(cudaGetLastError(), "delta_state_kernel launch");
+}
+
+template <int BT, int D, class T16>
+void launch_out(DType out, long long sequences, const DeltaArgs& args, cudaStream_t stream) {
+  switch (out) {
+    case DType::bf16:
+      return launch_typed<BT, D, T16, __nv_bfloat16>(sequences, args, stream);
+    case DType::fp16:
+      return launch_typed<BT, D, T16, __half>(sequences, args, stream);
+    default:
+      return launch_typed<BT, D, T16, float>(sequences, args, stream);
+  }
+}
+
+}  // namespace delta
+}  // namespace
+
+template <int BT, int D>
+void launch_delta_state(DType in, DType out, long long sequences, const DeltaArgs& args,
+                        cudaStream_t stream) {
+  if (in == DType::fp16)
+    delta::launch_out<BT, D, __half>(out, sequences, args, stream);
+  else
+    delta::launch_out<BT, D, __nv_bfloat16>(out, sequences, args, stream);
+}
+
+}  // namespace triscan::gpu::detail
+
+#define TRISCAN_INSTANTIATE_LAUNCH_DELTA_STATE(BT, D)            \
+  template void triscan::gpu::detail::launch_delta_state<BT, D>( \
+      DType, DType, long long, const DeltaArgs&, cudaStream_t)
+// For the host file that calls the launchers: the instantiations live in gpu/delta_bt*.cu.
+#define TRISCAN_EXTERN_LAUNCH_DELTA_STATE(BT, D)                        \
+  extern template void triscan::gpu::detail::launch_delta_state<BT, D>( \
+      DType, DType, long long, const DeltaArgs&, cudaStream_t)
