@@ -5,7 +5,7 @@
 # logs under $OUT. Usage: bench/gpu_device_run.sh STEP... with STEP one of tests,
 # quicktests, bench, fla, fla060, fla052, capi, dropin (DROPIN_FILTER=...), counters,
 # wy, wybench (WY_ARGS=...), wyncu, scan, scanbench (SCAN_ARGS=...), delta,
-# deltabench (DELTA_ARGS=...), pysmoke, all.
+# deltabench (DELTA_ARGS=...), deltancu, pysmoke, all.
 set -u
 W=$PWD/.gpuwork
 OUT=${OUT:-/tmp/out}
@@ -120,6 +120,15 @@ deltabench() {
   grep -v '^{' "$OUT/fla_delta.log" | tail -45
 }
 
+# Nsight Compute sections of one chunk-state kernel launch (the 2nd of bench/delta_once.py).
+deltancu() {
+  PYTHONPATH=$PWD/python TRISCAN_LIBRARY_PATH=$W/lib timeout 400 ncu --kernel-name regex:delta_state \
+    --launch-skip 1 --launch-count 1 --section SpeedOfLight --section Occupancy --section LaunchStats \
+    --section SchedulerStats --section WarpStateStats --section ComputeWorkloadAnalysis \
+    --section MemoryWorkloadAnalysis ${NCU_ARGS:-} python3 bench/delta_once.py > "$OUT/delta_ncu.log" 2>&1
+  echo "ncu rc=$?"; grep -vE "^==PROF==|^\s*$|----" "$OUT/delta_ncu.log" | tail -100
+}
+
 # Nsight Compute sections of one fused chunk WY launch (the 2nd of bench/fla_wy_once.py).
 wyncu() {
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site060 .whl/fla_core-0.6.0*.whl
@@ -141,7 +150,7 @@ counters() {
 info
 for w in $what; do
   case $w in
-    counters) counters ;; capi) capi ;; wy) wy ;; wybench) wybench ;; pysmoke) pysmoke ;; scan) scan ;; scanbench) scanbench ;; wyncu) wyncu ;; delta) delta ;; deltabench) deltabench ;; dropin) dropin ;; tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
+    counters) counters ;; capi) capi ;; wy) wy ;; wybench) wybench ;; pysmoke) pysmoke ;; scan) scan ;; scanbench) scanbench ;; wyncu) wyncu ;; delta) delta ;; deltancu) deltancu ;; deltabench) deltabench ;; dropin) dropin ;; tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
     all) tests; bench; fla 060 052 ;;
   esac
 done
