@@ -91,8 +91,10 @@ struct Layout {
   static constexpr std::size_t stage = 4 * tile + sizeof(float) * BT;
   static constexpr std::size_t a_off = 2 * stage;                      // A hi | A lo
   static constexpr std::size_t g_off = a_off + 2 * 2 * BT * ald;       // G (double)
-  static constexpr std::size_t flag_off = g_off + sizeof(double) * BT;  // ints
-  static constexpr std::size_t bytes = flag_off + 4 * sizeof(int);
+  static constexpr std::size_t gam_off = g_off + sizeof(double) * BT;   // gamma_i (float)
+  static constexpr std::size_t rho_off = gam_off + sizeof(float) * BT;   // gamma_C / gamma_i
+  static constexpr std::size_t flag_off = rho_off + sizeof(float) * BT;  // ints [2][4]
+  static constexpr std::size_t bytes = flag_off + 8 * sizeof(int);
 };
 
 // Copies the chunk's rows [row0, row0 + m) of a [.., heads_of_tensor, D] 16-bit tensor into a
@@ -136,7 +138,11 @@ __global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
   T16* Ahi = reinterpret_cast<T16*>(smem + L::a_off);
   T16* Alo = Ahi + BT * ALD;
   double* G = reinterpret_cast<double*>(smem + L::g_off);
-  int* flags = reinterpret_cast<int*>(smem + L::flag_off);  // bad o, bad q, bad state
+  float* gam = reinterpret_cast<float*>(smem + L::gam_off);
+  float* rho = reinterpret_cast<float*>(smem + L::rho_off);
+  // Per chunk parity: bad o, bad q, bad state (the parity lets thread 0 clear the other
+  // set without a barrier after the reads).
+  int* flag_sets = reinterpret_cast<int*>(smem + L::flag_off);
 
   const int t = threadIdx.x, warp = t / 32, lane = t % 32, g = lane / 4, tq = lane % 4;
   const int H = args.heads;
@@ -184,7 +190,7 @@ __global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
       bad_input |= !isfinite(x);
       S[j][e] = x;
     }
-  if (t < 4) flags[t] = 0;
+  if (t < 8) flag_sets[t] = 0;
   __syncthreads();
   int carry = __syncthreads_or(bad_input) ? static_cast<int>(Status::nonfinite_input) : 0;
 
@@ -199,6 +205,9 @@ __global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
     __syncthreads();
     const long long row0 = bos + c * BT;
     const int m = static_cast<int>(eos - row0 < BT ? eos - row0 : BT);
+    const long long qrow = (args.first_row[n] + c) * H + h;
+    const int wy = args.statuses[qrow];  // chunk_wy's status of the chunk (used at the end)
+    int* flags = flag_sets + 4 * s;
     const T16* Qs = stage_ptr(s, 0);
     const T16* Ks = stage_ptr(s, 1);
     const T16* Ws = stage_ptr(s, 2);
@@ -235,7 +244,12 @@ __global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
           if (lane * per + e < BT) G[lane * per + e] = local[e];
       }
       __syncthreads();
-      if (t < BT && t >= m) G[t] = G[m - 1];
+      if (t < BT) {
+        if (t >= m) G[t] = G[m - 1];
+        const double Gt = t < m ? G[t] : G[m - 1];
+        gam[t] = expf(static_cast<float>(Gt));
+        rho[t] = expf(static_cast<float>(G[m - 1] - Gt));
+      }
       __syncthreads();
     }
 
@@ -313,7 +327,7 @@ __global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
       for (int e = 0; e < 4; ++e) {
         const int r = 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * tq + (e & 1);
         P[j][e] = to_float(Us[col * kld<D>() + r]) - P[j][e];
-        if (gated) O[j][e] *= expf(static_cast<float>(G[col]));
+        if (gated) O[j][e] *= gam[col];
       }
     __syncthreads();  // A complete
 
@@ -360,8 +374,7 @@ __global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
 
     // 5. S := gamma_C S + (U'^T diag(gamma_C / gamma)) K.
     if (gated) {
-      const double Gl = G[m - 1];
-      const float gl = expf(static_cast<float>(Gl));
+      const float gl = gam[m - 1];
 #pragma unroll
       for (int j = 0; j < TILES; ++j)
 #pragma unroll
@@ -369,8 +382,7 @@ __global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
 #pragma unroll
       for (int j = 0; j < CT; ++j)
 #pragma unroll
-        for (int e = 0; e < 4; ++e)
-          P[j][e] *= expf(static_cast<float>(Gl - G[8 * j + 2 * tq + (e & 1)]));
+        for (int e = 0; e < 4; ++e) P[j][e] *= rho[8 * j + 2 * tq + (e & 1)];
     }
 #pragma unroll
     for (int kb = 0; kb < NB; ++kb) {
@@ -410,19 +422,17 @@ __global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
       if (nonfinite_q) flags[1] = 1;
       __syncthreads();
     }
-    const long long qrow = (args.first_row[n] + c) * H + h;
-    const int wy = args.statuses[qrow];  // chunk_wy's status of the chunk
     const int st_o = flags[0] ? (flags[1] ? static_cast<int>(Status::nonfinite_input)
                                           : static_cast<int>(Status::overflow))
                               : 0;
     const int st_s = flags[2] ? static_cast<int>(Status::overflow) : 0;
     const int st = max(max(carry, wy), max(st_o, st_s));
     carry = max(max(carry, wy), st_s);
-    __syncthreads();  // every thread has read the flags and the status before they change
     if (t == 0) {
-      args.statuses[qrow] = st;
+      if (st != wy) args.statuses[qrow] = st;
       if (st != 0 && args.flag) atomicMax(args.flag, st);
-      flags[0] = flags[1] = flags[2] = 0;
+      // The other parity's flags were last read before this chunk's first barrier.
+      flag_sets[4 * (s ^ 1)] = flag_sets[4 * (s ^ 1) + 1] = flag_sets[4 * (s ^ 1) + 2] = 0;
     }
   }
   cp_async_wait<0>();
