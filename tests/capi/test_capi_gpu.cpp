@@ -10,6 +10,7 @@
 //   N = -2 on the subdiagonal:            (I + N)^-1 has entries 2^(i-j), i >= j.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -259,6 +260,106 @@ TEST(CapiGpu, ChunkWyEqualsTheCppCallBitForBit) {
   EXPECT_EQ(triscan_gpu_chunk_wy(TRISCAN_WY_DELTANET, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p,
                                  nullptr, TRISCAN_BF16, w1.data(), u1.data(), nullptr, 1024u, nullptr, nullptr,
                                  nullptr),
+            TRISCAN_ERROR_INVALID_ARGUMENT);
+  triscan::gpu::synchronize();
+}
+
+// triscan_gpu_delta_forward is gpu::delta_forward: the same bits on the same inputs (gated,
+// cu_seqlens, grouped heads, transposed initial/final states, a scale), and its own argument
+// errors before any launch.
+TEST(CapiGpu, DeltaForwardEqualsTheCppCallBitForBit) {
+  REQUIRE_GPU();
+  const std::int64_t T = 150, H = 4, Hk = 2, D = 64, BT = 32;
+  const std::vector<std::int64_t> cu = {0, 40, 150};
+  std::vector<double> q(T * Hk * D), k(T * Hk * D), v(T * H * D), beta(T * H);
+  std::vector<float> g(T * H), h0(2 * H * D * D);
+  for (std::size_t e = 0; e < k.size(); ++e) {
+    k[e] = 0.1 * std::sin(0.7 * static_cast<double>(e));
+    q[e] = 0.1 * std::cos(0.9 * static_cast<double>(e));
+  }
+  for (std::size_t e = 0; e < v.size(); ++e) v[e] = std::cos(0.3 * static_cast<double>(e));
+  for (std::size_t e = 0; e < beta.size(); ++e) beta[e] = 0.5 + 0.4 * std::sin(static_cast<double>(e));
+  for (std::size_t e = 0; e < g.size(); ++e) g[e] = -0.2f * static_cast<float>(e % 7) / 7.0f;
+  for (std::size_t e = 0; e < h0.size(); ++e) h0[e] = 0.01f * static_cast<float>(e % 11) - 0.05f;
+  const auto qb = triscan::gpu::encode(q, DType::bf16, nullptr), kb = triscan::gpu::encode(k, DType::bf16, nullptr),
+             vb = triscan::gpu::encode(v, DType::bf16, nullptr), bb = triscan::gpu::encode(beta, DType::bf16, nullptr);
+  DeviceBytes dq(qb.size()), dk(kb.size()), dv(vb.size()), db(bb.size()), dg(4 * g.size()), dh(4 * h0.size());
+  dq.upload(qb.data(), qb.size());
+  dk.upload(kb.data(), kb.size());
+  dv.upload(vb.data(), vb.size());
+  db.upload(bb.data(), bb.size());
+  dg.upload(g.data(), 4 * g.size());
+  dh.upload(h0.data(), 4 * h0.size());
+  const std::size_t obytes = static_cast<std::size_t>(T * H * D) * 4;
+  DeviceBytes o1(obytes), o2(obytes), s1(4 * h0.size()), s2(4 * h0.size()), st(4 * 64), fl(4);
+  for (DeviceBytes* o : {&o1, &o2, &s1, &s2}) o->fill32(0x7fc0deadu);
+  const float scale = 0.125f;
+  ASSERT_EQ(triscan_gpu_delta_forward(TRISCAN_WY_GATED, 1, T, H, Hk, D, D, BT, cu.data(), 3, TRISCAN_BF16, dq.data(),
+                                      dk.data(), dv.data(), db.data(), static_cast<const float*>(dg.data()),
+                                      static_cast<const float*>(dh.data()), scale, TRISCAN_FP32, o1.data(),
+                                      static_cast<float*>(s1.data()), TRISCAN_STATE_TRANSPOSED,
+                                      static_cast<std::int32_t*>(st.data()), static_cast<std::int32_t*>(fl.data()),
+                                      nullptr),
+            TRISCAN_SUCCESS)
+      << triscan_last_error();
+  triscan::ChunkLayout L;
+  L.batch = 1;
+  L.length = T;
+  L.heads = H;
+  L.chunk = BT;
+  L.cu_seqlens = cu;
+  const triscan::gpu::ChunkPlan plan(L);
+  triscan::gpu::DeltaGpuInputs gi;
+  gi.q = dq.data();
+  gi.k = dk.data();
+  gi.v = dv.data();
+  gi.beta = db.data();
+  gi.g = static_cast<const float*>(dg.data());
+  gi.initial_state = static_cast<const float*>(dh.data());
+  gi.dk = gi.dv = D;
+  gi.key_heads = Hk;
+  triscan::gpu::DeltaGpuOutputs go;
+  go.dtype = DType::fp32;
+  go.o = o2.data();
+  go.final_state = static_cast<float*>(s2.data());
+  triscan::gpu::DeltaGpuOptions opt;
+  opt.state_transposed = true;
+  opt.scale = scale;
+  triscan::gpu::delta_forward(triscan::WyFamily::gated, plan, gi, go, opt);
+  triscan::gpu::synchronize();
+  std::int32_t flag = -1;
+  fl.download(&flag, 4);
+  EXPECT_EQ(flag, 0);
+  for (auto [a, b] : {std::pair<DeviceBytes*, DeviceBytes*>{&o1, &o2}, {&s1, &s2}}) {
+    std::vector<std::uint32_t> ha(a->size() / 4), hb(b->size() / 4);
+    a->download(ha.data(), a->size());
+    b->download(hb.data(), b->size());
+    EXPECT_EQ(ha, hb);
+    EXPECT_EQ(std::count(ha.begin(), ha.end(), 0x7fc0deadu), 0) << "outputs left unwritten";
+  }
+
+  auto* p = static_cast<unsigned char*>(dk.data());
+  EXPECT_EQ(triscan_gpu_delta_forward(TRISCAN_WY_KDA, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p, p,
+                                      nullptr, nullptr, 1.0f, TRISCAN_BF16, o1.data(), nullptr, 0, nullptr, nullptr,
+                                      nullptr),
+            TRISCAN_ERROR_UNSUPPORTED);
+  EXPECT_NE(std::string(triscan_last_error()).find("kda"), std::string::npos) << triscan_last_error();
+  EXPECT_EQ(triscan_gpu_delta_forward(TRISCAN_WY_DELTANET, 1, T, H, Hk, D, D, 128, nullptr, 0, TRISCAN_BF16, p, p, p,
+                                      p, nullptr, nullptr, 1.0f, TRISCAN_BF16, o1.data(), nullptr, 0, nullptr,
+                                      nullptr, nullptr),
+            TRISCAN_ERROR_UNSUPPORTED);
+  EXPECT_EQ(triscan_gpu_delta_forward(TRISCAN_WY_GATED, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p, p,
+                                      nullptr, nullptr, 1.0f, TRISCAN_BF16, o1.data(), nullptr, 0, nullptr, nullptr,
+                                      nullptr),
+            TRISCAN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(triscan_last_error()).find("g is NULL"), std::string::npos) << triscan_last_error();
+  EXPECT_EQ(triscan_gpu_delta_forward(TRISCAN_WY_DELTANET, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p,
+                                      p, nullptr, nullptr, std::nanf(""), TRISCAN_BF16, o1.data(), nullptr, 0,
+                                      nullptr, nullptr, nullptr),
+            TRISCAN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(triscan_gpu_delta_forward(TRISCAN_WY_DELTANET, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p,
+                                      p, nullptr, nullptr, 1.0f, TRISCAN_BF16, o1.data(), nullptr, 1024u, nullptr,
+                                      nullptr, nullptr),
             TRISCAN_ERROR_INVALID_ARGUMENT);
   triscan::gpu::synchronize();
 }
