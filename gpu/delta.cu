@@ -145,13 +145,15 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
     }
   }
   const std::size_t wu_bytes = out.w ? 0 : 2 * r * H * d * 2;
-  const std::size_t stat_bytes = statuses ? 0 : static_cast<std::size_t>(plan.chunk_rows() * H) * 4;
+  // chunk_wy's statuses in the workspace: the chunk-state kernel's blocks read them while
+  // sibling blocks (the D / 64 blocks of a (sequence, head)) add theirs to `statuses`.
+  const std::size_t stat_bytes = static_cast<std::size_t>(plan.chunk_rows() * H) * 4;
   const std::size_t table_bytes = tables.size() * sizeof(std::int64_t);
   AsyncBytes work(wu_bytes + ((stat_bytes + 15) / 16) * 16 + table_bytes, s);
   auto* base = static_cast<unsigned char*>(work.ptr);
   void* w = out.w ? out.w : base;
   void* u = out.u ? out.u : base + r * H * d * 2;
-  std::int32_t* st = statuses ? statuses : reinterpret_cast<std::int32_t*>(base + wu_bytes);
+  auto* wy_st = reinterpret_cast<std::int32_t*>(base + wu_bytes);
   auto* table = reinterpret_cast<std::int64_t*>(base + wu_bytes + ((stat_bytes + 15) / 16) * 16);
   check_cuda(cudaMemcpyAsync(table, tables.data(), table_bytes, cudaMemcpyHostToDevice, s),
              "cudaMemcpyAsync(sequence table)");
@@ -173,7 +175,9 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
   wopt.cumulative_g = options.cumulative_g;
   wopt.log2_g = options.log2_g;
   wopt.split_products = options.split_products;
-  chunk_wy(family, plan, wi, wo, wopt, st, flag, stream);
+  chunk_wy(family, plan, wi, wo, wopt, wy_st, flag, stream);
+  if (statuses)
+    check_cuda(cudaMemsetAsync(statuses, 0, stat_bytes, s), "cudaMemsetAsync(statuses)");
 
   detail::DeltaArgs args{in.q,
                          in.k,
@@ -192,7 +196,8 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
                          out.o,
                          table,
                          table + (N + 1),
-                         st,
+                         wy_st,
+                         statuses,
                          flag};
   const long long seqs = static_cast<long long>(N);
   if (bt == 32)

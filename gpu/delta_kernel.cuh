@@ -2,10 +2,12 @@
 // (include/triscan/gpu.hpp "Chunkwise delta-rule forward"; design and bound in
 // docs/gpu-delta.md).
 //
-// One thread block per (sequence, head), D / 16 warps (D = dk = dv); warp w owns rows
-// [16 w, 16 w + 16) of the state S (dv x dk, fp32 accumulators in registers) for the whole
-// sequence. Per chunk of BT tokens (q, k, W, U tiles double-buffered in shared memory by
-// cp.async, so the next chunk's loads overlap this chunk's arithmetic):
+// D / 64 thread blocks per (sequence, head), 4 warps each; the block with index y owns the
+// state rows dv0 = 64 y .. dv0 + 63, warp w rows dv0 + 16 w .. + 15 of the state S (dv x dk,
+// fp32 accumulators in registers) for the whole sequence. Two blocks fit on an SM (255
+// registers per thread, ~100 KB of shared memory), so one block's barriers and loads hide
+// behind the other's arithmetic. Per chunk of BT tokens (K loaded one chunk ahead into a
+// second buffer; Q, W, U of the next chunk loaded as soon as this chunk is done with them):
 //   3. A = Q K^T ⊙ exp(G_i - G_j) ⊙ M (lower 16 x 16 blocks spread over the warps; M the
 //      causal mask with its diagonal), split into hi + lo 16-bit parts in shared memory;
 //   1. U'^T = U^T - S W^T   (warp: 16 x BT; S is the A operand straight from its
@@ -54,7 +56,8 @@ struct DeltaArgs {
   void* o;
   const std::int64_t* bos;        // [N + 1]: first token row of each sequence, then the total
   const std::int64_t* first_row;  // [N + 1]: chunk row of each sequence's first chunk
-  int* statuses;                  // [chunk_rows, H] (holds chunk_wy's statuses on entry)
+  const int* wy_statuses;         // [chunk_rows, H]: chunk_wy's statuses (read only)
+  int* statuses;                  // optional [chunk_rows, H], zeroed before the launch
   int* flag;
 };
 
@@ -81,15 +84,21 @@ __device__ inline void cp_async_4(void* dst, const void* src, int src_bytes) {
                : "memory");
 }
 
+// The state's dv rows are split over D / DV blocks per (sequence, head); DV / 16 warps each.
+constexpr int DV = 64;
+
 template <int BT, int D>
 struct Layout {
-  static constexpr int warps = D / 16;
+  static constexpr int warps = DV / 16;
   static constexpr int threads = 32 * warps;
   static constexpr int ald = BT + 8;  // A's rows (16-bit), padded as kld
   static constexpr std::size_t tile = 2 * BT * kld<D>();
-  // per stage: Q | K | W | U | g (fp32)
-  static constexpr std::size_t stage = 4 * tile + sizeof(float) * BT;
-  static constexpr std::size_t a_off = 2 * stage;                      // A hi | A lo
+  static constexpr std::size_t utile = 2 * BT * kld<DV>();
+  // Q | K (two buffers) | W | U (DV columns) | g (fp32): Q, W, U, g of the next chunk are
+  // loaded once the current chunk is done with them, K one chunk ahead.
+  static constexpr std::size_t q_off = 0, k_off = tile, w_off = 3 * tile, u_off = 4 * tile;
+  static constexpr std::size_t gs_off = u_off + utile;
+  static constexpr std::size_t a_off = gs_off + sizeof(float) * BT;  // A hi | A lo
   static constexpr std::size_t g_off = a_off + 2 * 2 * BT * ald;       // G (double)
   static constexpr std::size_t gam_off = g_off + sizeof(double) * BT;   // gamma_i (float)
   static constexpr std::size_t rho_off = gam_off + sizeof(float) * BT;   // gamma_C / gamma_i
@@ -129,7 +138,7 @@ __device__ inline void a_from_acc(const float (&t0)[4], const float (&t1)[4], un
 }
 
 template <int BT, int D, class T16, class Tout>
-__global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
+__global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) {
   using L = Layout<BT, D>;
   constexpr int NT = L::threads, NW = L::warps, NB = BT / 16, ALD = L::ald;
   constexpr int TILES = D / 8;  // n8 tiles of a state row strip (dk columns)
@@ -148,6 +157,7 @@ __global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
   const int H = args.heads;
   const long long n = blockIdx.x / H;
   const int h = static_cast<int>(blockIdx.x % H);
+  const int dv0 = static_cast<int>(blockIdx.y) * DV;  // the block's first state row
   const long long hk = static_cast<long long>(h) * args.key_heads / H;
   const long long bos = args.bos[n], eos = args.bos[n + 1];
   const long long chunks = (eos - bos + BT - 1) / BT;
@@ -156,24 +166,30 @@ __global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
   const bool gated = args.g != nullptr;
   const std::size_t state0 = (static_cast<std::size_t>(n) * H + h) * D * D;
 
-  auto stage_ptr = [&](int s, int which) {
-    return reinterpret_cast<T16*>(smem + s * L::stage + which * L::tile);
+  T16* Qs = reinterpret_cast<T16*>(smem + L::q_off);
+  T16* Ws = reinterpret_cast<T16*>(smem + L::w_off);
+  T16* Us = reinterpret_cast<T16*>(smem + L::u_off);
+  float* gs = reinterpret_cast<float*>(smem + L::gs_off);
+  auto kbuf = [&](long long c) {
+    return reinterpret_cast<T16*>(smem + L::k_off + (c & 1) * L::tile);
   };
-  auto gstage = [&](int s) { return reinterpret_cast<float*>(smem + s * L::stage + 4 * L::tile); };
-  auto issue_loads = [&](long long c, int s) {
+  auto rows_of = [&](long long c) {
     const long long row0 = bos + c * BT;
-    const int m = static_cast<int>(eos - row0 < BT ? eos - row0 : BT);
-    load_rows<BT, D, NT>(static_cast<const T16*>(args.q), row0, m, qk_stride, qk_off,
-                         stage_ptr(s, 0), t);
-    load_rows<BT, D, NT>(static_cast<const T16*>(args.k), row0, m, qk_stride, qk_off,
-                         stage_ptr(s, 1), t);
-    load_rows<BT, D, NT>(static_cast<const T16*>(args.w), row0, m, wu_stride, wu_off,
-                         stage_ptr(s, 2), t);
-    load_rows<BT, D, NT>(static_cast<const T16*>(args.u), row0, m, wu_stride, wu_off,
-                         stage_ptr(s, 3), t);
+    return static_cast<int>(eos - row0 < BT ? eos - row0 : BT);
+  };
+  auto load_k = [&](long long c) {
+    load_rows<BT, D, NT>(static_cast<const T16*>(args.k), bos + c * BT, rows_of(c), qk_stride,
+                         qk_off, kbuf(c), t);
+  };
+  auto load_qwu = [&](long long c) {
+    const long long row0 = bos + c * BT;
+    const int m = rows_of(c);
+    load_rows<BT, D, NT>(static_cast<const T16*>(args.q), row0, m, qk_stride, qk_off, Qs, t);
+    load_rows<BT, D, NT>(static_cast<const T16*>(args.w), row0, m, wu_stride, wu_off, Ws, t);
+    load_rows<BT, DV, NT>(static_cast<const T16*>(args.u), row0, m, wu_stride, wu_off + dv0, Us, t);
     if (gated && t < BT) {
       const float* src = args.g + (row0 + (t < m ? t : 0)) * H + h;
-      cp_async_4(gstage(s) + t, src, t < m ? 4 : 0);
+      cp_async_4(gs + t, src, t < m ? 4 : 0);
     }
   };
 
@@ -184,7 +200,7 @@ __global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
   for (int j = 0; j < TILES; ++j)
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
-      const int r = 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * tq + (e & 1);
+      const int r = dv0 + 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * tq + (e & 1);
       float x = 0.0f;
       if (args.h0) x = args.h0[state0 + (args.transposed ? col * D + r : r * D + col)];
       bad_input |= !isfinite(x);
@@ -194,30 +210,30 @@ __global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
   __syncthreads();
   int carry = __syncthreads_or(bad_input) ? static_cast<int>(Status::nonfinite_input) : 0;
 
-  if (chunks > 0) issue_loads(0, 0);
+  if (chunks > 0) {
+    load_qwu(0);
+    load_k(0);
+  }
   cp_async_commit();
 #pragma unroll 1
   for (long long c = 0; c < chunks; ++c) {
     const int s = static_cast<int>(c & 1);
-    if (c + 1 < chunks) issue_loads(c + 1, s ^ 1);
+    // K of the next chunk into the other buffer (last read in the previous chunk's step 5).
+    if (c + 1 < chunks) load_k(c + 1);
     cp_async_commit();
     cp_async_wait<1>();
     __syncthreads();
     const long long row0 = bos + c * BT;
     const int m = static_cast<int>(eos - row0 < BT ? eos - row0 : BT);
     const long long qrow = (args.first_row[n] + c) * H + h;
-    const int wy = args.statuses[qrow];  // chunk_wy's status of the chunk (used at the end)
+    const int wy = args.wy_statuses[qrow];  // chunk_wy's status of the chunk (used at the end)
     int* flags = flag_sets + 4 * s;
-    const T16* Qs = stage_ptr(s, 0);
-    const T16* Ks = stage_ptr(s, 1);
-    const T16* Ws = stage_ptr(s, 2);
-    const T16* Us = stage_ptr(s, 3);
+    const T16* Ks = kbuf(c);
 
     // G: the in-chunk cumulative log-decay in fp64 (the fused WY kernel's order), rows >= m
     // set to G_{m-1} so gamma_C / gamma = 1 there.
     if (gated) {
       if (warp == 0) {
-        const float* gs = gstage(s);
         constexpr int per = (BT + 31) / 32;
         double local[per], run = 0.0;
 #pragma unroll
@@ -326,10 +342,12 @@ __global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int r = 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * tq + (e & 1);
-        P[j][e] = to_float(Us[col * kld<D>() + r]) - P[j][e];
+        P[j][e] = to_float(Us[col * kld<DV>() + r]) - P[j][e];
         if (gated) O[j][e] *= gam[col];
       }
-    __syncthreads();  // A complete
+    __syncthreads();  // A complete; Q, W, U and g are no longer read in this chunk
+    if (c + 1 < chunks) load_qwu(c + 1);
+    cp_async_commit();
 
     // 4. O += U'^T A^T: k over tokens j (blocks kb), n over tokens i (blocks np >= kb).
 #pragma unroll
@@ -366,7 +384,7 @@ __global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
           const int r = 16 * warp + g + 8 * (e >> 1), i = 8 * j + 2 * tq + (e & 1);
           if (i < m) {
             const Tout y = from_float<Tout>(args.scale * O[j][e]);
-            o[((row0 + i) * H + h) * D + r] = y;
+            o[((row0 + i) * H + h) * D + dv0 + r] = y;
             bad |= !isfinite(to_float(y));
           }
         }
@@ -429,7 +447,8 @@ __global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
     const int st = max(max(carry, wy), max(st_o, st_s));
     carry = max(max(carry, wy), st_s);
     if (t == 0) {
-      if (st != wy) args.statuses[qrow] = st;
+      // The D / DV blocks of a chunk each contribute their status (the array was zeroed).
+      if (st != 0 && args.statuses) atomicMax(args.statuses + qrow, st);
       if (st != 0 && args.flag) atomicMax(args.flag, st);
       // The other parity's flags were last read before this chunk's first barrier.
       flag_sets[4 * (s ^ 1)] = flag_sets[4 * (s ^ 1) + 1] = flag_sets[4 * (s ^ 1) + 2] = 0;
@@ -442,7 +461,7 @@ __global__ void __launch_bounds__(2 * D, 1) delta_state_kernel(DeltaArgs args) {
     for (int j = 0; j < TILES; ++j)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        const int r = 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * tq + (e & 1);
+        const int r = dv0 + 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * tq + (e & 1);
         args.hT[state0 + (args.transposed ? col * D + r : r * D + col)] = S[j][e];
       }
 }
@@ -457,7 +476,7 @@ void launch_typed(long long sequences, const DeltaArgs& args, cudaStream_t strea
   const long long blocks = sequences * args.heads;
   if (blocks > INT_MAX)
     throw std::invalid_argument("gpu::delta_forward: too many (sequence, head) pairs for one launch");
-  kernel<<<static_cast<unsigned>(blocks), L::threads, L::bytes, stream>>>(args);
+  kernel<<<dim3(static_cast<unsigned>(blocks), D / DV), L::threads, L::bytes, stream>>>(args);
   check_cuda(cudaGetLastError(), "delta_state_kernel launch");
 }
 
