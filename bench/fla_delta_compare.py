@@ -56,13 +56,14 @@ def make_inputs(B, T, H, D, gate, keys, seed, dtype=torch.bfloat16):
     return q, k, v, beta, g
 
 
-def run(name, q, k, v, beta, g):
+def run(name, q, k, v, beta, g, segments=1):
     with torch.inference_mode():
         if name == "fla":
             if g is None:
                 return fla_delta(q, k, v, beta, output_final_state=True)
             return fla_gated(q, k, v, g, beta, output_final_state=True)
-        kw = dict(output_final_state=True, status="ignore", rounded_products=name == "triscan_rounded")
+        kw = dict(output_final_state=True, status="ignore", rounded_products=name == "triscan_rounded",
+                  segments=segments)
         if g is None:
             return triscan.chunk_delta_rule(q, k, v, beta, **kw)
         return triscan.chunk_gated_delta_rule(q, k, v, g, beta, **kw)
@@ -168,6 +169,34 @@ def main():
                    chunk=64, dtype="bf16", gate=gate, median_us=wy, floor_us=floor_us, copy_GBps=bw / 1e9)
             del q, k, v, beta, g, g_chunk
             torch.cuda.empty_cache()
+
+    if not args.skip_timing:
+        # Few (sequence, head) pairs: the associative form across chunks (segments) spreads a
+        # sequence over several blocks.
+        B, T, H, D = 1, 65536, 8, 128
+        q, k, v, beta, g = make_inputs(B, T, H, D, -0.1, "gaussian", 2)
+        print("# few sequences: B=%d T=%d H=%d dk=dv=%d bf16, gated, chunk 64" % (B, T, H, D))
+        base = time_call(lambda: run("fla", q, k, v, beta, g), args.runs)
+        record(kind="timing_segments", method="fla", B=B, T=T, H=H, dk=D, dv=D, chunk=64, gate=-0.1, segments=0,
+               median_us=base)
+        print("%-24s %10s %10s" % ("method", "median us", "vs fla"))
+        print("%-24s %10.1f %9.2fx" % ("fla", base, 1.0))
+        for segs in (1, 4, 8, 16, 32):
+            us = time_call(lambda: run("triscan", q, k, v, beta, g, segments=segs), args.runs)
+            record(kind="timing_segments", method="triscan", B=B, T=T, H=H, dk=D, dv=D, chunk=64, gate=-0.1,
+                   segments=segs, median_us=us)
+            print("%-24s %10.1f %9.2fx" % ("triscan segments=%d" % segs, us, base / us))
+        # Accuracy of the segmented form on the accuracy slice (gate -0.1).
+        qa, ka, va, ba, ga = make_inputs(1, args.acc_length, 8, D, -0.1, "gaussian", 7)
+        o_ref, s_ref = recurrence(qa, ka, va, ba, ga, D ** -0.5)
+        for segs in (1, 8):
+            o, s = run("triscan", qa, ka, va, ba, ga, segments=segs)
+            eo, es = head_errors(o, o_ref, (0, 1, 3)), head_errors(s, s_ref, (0, 2, 3))
+            record(kind="accuracy_segments", method="triscan", segments=segs, T=args.acc_length, o_max=eo[0],
+                   state_max=es[0])
+            print("  accuracy (T=%d, gate -0.1): segments=%d  o %.2e  state %.2e" % (args.acc_length, segs, eo[0], es[0]))
+        del q, k, v, beta, g
+        torch.cuda.empty_cache()
 
     if not args.skip_accuracy:
         B, T, H, D = 1, args.acc_length, 8, 128

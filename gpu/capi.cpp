@@ -294,9 +294,9 @@ int triscan_gpu_delta_forward(int family, int64_t B, int64_t T, int64_t H, int64
                               int64_t dk, int64_t dv, int64_t BT, const int64_t* cu_seqlens,
                               int64_t cu_seqlens_len, int in_dtype, const void* q, const void* k,
                               const void* v, const void* beta, const float* g,
-                              const float* initial_state, float scale, int out_dtype, void* o,
-                              float* final_state, unsigned flags, int32_t* statuses, int32_t* flag,
-                              void* stream) {
+                              const float* initial_state, float scale, int segments, int out_dtype,
+                              void* o, float* final_state, unsigned flags, int32_t* statuses,
+                              int32_t* flag, void* stream) {
   return guarded_device("triscan_gpu_delta_forward", [&] {
     const gpu::DType in = gpu_dtype(in_dtype, "in_dtype");
     const gpu::DType out = gpu_dtype(out_dtype, "out_dtype");
@@ -321,6 +321,8 @@ int triscan_gpu_delta_forward(int family, int64_t B, int64_t T, int64_t H, int64
     require(key_heads >= 0 && (key_heads == 0 || H % key_heads == 0), TRISCAN_ERROR_INVALID_ARGUMENT,
             "key_heads " + std::to_string(key_heads) + " does not divide H = " + std::to_string(H));
     require(std::isfinite(scale), TRISCAN_ERROR_INVALID_ARGUMENT, "scale is not finite");
+    require(segments >= 1 && segments <= 4096, TRISCAN_ERROR_INVALID_ARGUMENT,
+            "segments = " + std::to_string(segments) + " not in [1, 4096]");
     const bool empty = layout.elements() == 0;
     for (const auto& [p, name] :
          {std::pair<const void*, const char*>{q, "q"}, {k, "k"}, {v, "v"}, {beta, "beta"}, {o, "o"}}) {
@@ -352,6 +354,7 @@ int triscan_gpu_delta_forward(int family, int64_t B, int64_t T, int64_t H, int64
     opt.split_products = (flags & TRISCAN_ROUNDED_PRODUCTS) == 0;
     opt.state_transposed = (flags & TRISCAN_STATE_TRANSPOSED) != 0;
     opt.scale = scale;
+    opt.segments = segments;
     gpu::delta_forward(family == TRISCAN_WY_GATED ? WyFamily::gated : WyFamily::deltanet, plan, gi, go, opt,
                        statuses, flag, stream);
     return TRISCAN_SUCCESS;

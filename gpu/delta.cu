@@ -60,7 +60,82 @@ struct AsyncBytes {
   AsyncBytes& operator=(const AsyncBytes&) = delete;
 };
 
+// One block per (sequence, head); S double-buffered in shared memory (2 D^2 floats). Each
+// entry of S P + B is one fp32 fma chain over k = 0..D-1 in order (deterministic).
+__global__ void combine_segments_kernel(int heads, int D, const std::int64_t* seg_begin,
+                                        const std::int64_t* seg_first_row, const float* h0,
+                                        bool transposed, const float* P, const float* B,
+                                        float* starts, float* final_state, const int* wy,
+                                        int* start_status) {
+  extern __shared__ float buf[];
+  __shared__ int seg_max;
+  float* cur = buf;
+  float* next = buf + D * D;
+  const int t = threadIdx.x, NT = blockDim.x, h = static_cast<int>(blockIdx.x % heads);
+  const long long n = blockIdx.x / heads;
+  const std::size_t DD = static_cast<std::size_t>(D) * D,
+                    s0 = (static_cast<std::size_t>(n) * heads + h) * DD;
+  bool bad = false;
+  for (int e = t; e < D * D; e += NT) {
+    const int r = e / D, c = e % D;
+    const float x = h0 ? h0[s0 + (transposed ? c * D + r : e)] : 0.0f;
+    bad |= !isfinite(x);
+    cur[e] = x;
+  }
+  int status = __syncthreads_or(bad) ? static_cast<int>(Status::nonfinite_input) : 0;
+  for (long long j = seg_begin[n]; j < seg_begin[n + 1]; ++j) {
+    const std::size_t sj = (static_cast<std::size_t>(j) * heads + h) * DD;
+    bool nf = false;
+    for (int e = t; e < D * D; e += NT) {
+      starts[sj + e] = cur[e];
+      nf |= !isfinite(cur[e]);
+    }
+    if (t == 0) seg_max = 0;
+    const int st = max(status, __syncthreads_or(nf) ? static_cast<int>(Status::overflow) : 0);
+    if (t == 0) start_status[j * heads + h] = st;
+    for (int e = t; e < D * D; e += NT) {
+      const int r = e / D, c = e % D;
+      float a = B[sj + e];
+      for (int k = 0; k < D; ++k)
+        a = fmaf(cur[r * D + k], P[sj + static_cast<std::size_t>(k) * D + c], a);
+      next[e] = a;
+    }
+    // chunk_wy's statuses of the segment's chunks reach the later segments.
+    int m = 0;
+    for (long long row = seg_first_row[j] + t; row < seg_first_row[j + 1]; row += NT)
+      m = max(m, wy[row * heads + h]);
+    atomicMax(&seg_max, m);
+    __syncthreads();
+    status = max(st, seg_max);
+    float* tmp = cur;
+    cur = next;
+    next = tmp;
+    __syncthreads();
+  }
+  if (final_state)
+    for (int e = t; e < D * D; e += NT) {
+      const int r = e / D, c = e % D;
+      final_state[s0 + (transposed ? c * D + r : e)] = cur[e];
+    }
+}
+
 }  // namespace
+
+namespace detail {
+void launch_combine_segments(int sequences, int heads, int D, const std::int64_t* seg_begin,
+                             const std::int64_t* seg_first_row, const float* h0, bool transposed,
+                             const float* P, const float* B, float* starts, float* final_state,
+                             const int* wy_statuses, int* start_status, cudaStream_t stream) {
+  const int bytes = 2 * D * D * static_cast<int>(sizeof(float));
+  static const cudaError_t attr_err = cudaFuncSetAttribute(
+      combine_segments_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 2 * 128 * 128 * 4);
+  check_cuda(attr_err, "cudaFuncSetAttribute(combine_segments_kernel)");
+  combine_segments_kernel<<<static_cast<unsigned>(sequences) * heads, 256, bytes, stream>>>(
+      heads, D, seg_begin, seg_first_row, h0, transposed, P, B, starts, final_state, wy_statuses,
+      start_status);
+  check_cuda(cudaGetLastError(), "combine_segments_kernel launch");
+}
+}  // namespace detail
 
 void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs& in,
                    const DeltaGpuOutputs& out, const DeltaGpuOptions& options,
@@ -81,6 +156,8 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
         ": the kernel has dk = dv in {64, 128}");
   if (!std::isfinite(options.scale)) bad("scale is not finite");
   if ((out.w == nullptr) != (out.u == nullptr)) bad("give both w and u, or neither");
+  if (options.segments < 1 || options.segments > 4096)
+    bad("segments = " + std::to_string(options.segments) + " not in [1, 4096]");
   const index_t H = layout.heads;
   const index_t Hk = in.key_heads == 0 ? H : in.key_heads;
   if (Hk < 1 || H % Hk != 0)
@@ -90,8 +167,7 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
   const index_t rows = layout.cu_seqlens.empty() ? layout.batch * layout.length : layout.length;
   auto s = static_cast<cudaStream_t>(stream);
   auto clear_flag = [&] {
-    if (flag)
-      check_cuda(cudaMemsetAsync(flag, 0, sizeof(int), s), "cudaMemsetAsync(flag)");
+    if (flag) check_cuda(cudaMemsetAsync(flag, 0, sizeof(int), s), "cudaMemsetAsync(flag)");
   };
   if (N == 0 || H == 0) return clear_flag();
   check_pointer(in.q, "q");
@@ -107,9 +183,11 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
     check_pointer(out.u, "u");
   }
   const std::size_t r = static_cast<std::size_t>(rows), d = static_cast<std::size_t>(in.dk),
-                    osz = out.dtype == DType::fp32 ? 4 : 2, states = static_cast<std::size_t>(N * H) * d * d * 4;
-  std::vector<Span> inputs = {span_of("q", in.q, r * Hk * d * 2), span_of("k", in.k, r * Hk * d * 2),
-                              span_of("v", in.v, r * H * d * 2), span_of("beta", in.beta, r * H * 2)};
+                    osz = out.dtype == DType::fp32 ? 4 : 2,
+                    states = static_cast<std::size_t>(N * H) * d * d * 4;
+  std::vector<Span> inputs = {span_of("q", in.q, r * Hk * d * 2),
+                              span_of("k", in.k, r * Hk * d * 2), span_of("v", in.v, r * H * d * 2),
+                              span_of("beta", in.beta, r * H * 2)};
   if (family == WyFamily::gated) inputs.push_back(span_of("g", in.g, r * H * 4));
   if (in.initial_state) inputs.push_back(span_of("initial_state", in.initial_state, states));
   std::vector<Span> outputs = {span_of("o", out.o, r * H * d * osz)};
@@ -127,36 +205,70 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
         bad(std::string("outputs ") + outputs[i].name + " and " + outputs[j].name + " overlap");
   }
 
-  // Sequence tables: bos[N + 1] and the chunk row of each sequence's first chunk.
-  std::vector<std::int64_t> tables(2 * static_cast<std::size_t>(N + 1));
+  // Segment tables: each sequence's chunks are split into at most options.segments runs of
+  // whole chunks (every sequence has at least one segment, possibly empty):
+  //   sbos[Nseg + 1]    first token row of each segment, then the end of the last;
+  //   sfirst[Nseg + 1]  chunk row of each segment's first chunk, then the total;
+  //   sbegin[N + 1]     each sequence's first segment, then Nseg.
+  std::vector<std::int64_t> sbos, sfirst, sbegin;
   {
     std::int64_t row = 0;
-    for (index_t n = 0; n <= N; ++n) {
-      const std::int64_t b =
-          layout.cu_seqlens.empty() ? n * layout.length : layout.cu_seqlens[static_cast<std::size_t>(n)];
-      tables[static_cast<std::size_t>(n)] = b;
-      tables[static_cast<std::size_t>(N + 1 + n)] = row;
-      if (n < N) {
-        const std::int64_t len = layout.cu_seqlens.empty()
-                                     ? layout.length
-                                     : layout.cu_seqlens[static_cast<std::size_t>(n + 1)] - b;
-        row += (len + bt - 1) / bt;
+    for (index_t n = 0; n < N; ++n) {
+      const std::int64_t b = layout.cu_seqlens.empty()
+                                 ? n * layout.length
+                                 : layout.cu_seqlens[static_cast<std::size_t>(n)];
+      const std::int64_t e = layout.cu_seqlens.empty()
+                                 ? b + layout.length
+                                 : layout.cu_seqlens[static_cast<std::size_t>(n + 1)];
+      const std::int64_t nc = (e - b + bt - 1) / bt;
+      const std::int64_t per = nc == 0 ? 1 : (nc + options.segments - 1) / options.segments;
+      sbegin.push_back(static_cast<std::int64_t>(sbos.size()));
+      for (std::int64_t c0 = 0; c0 == 0 || c0 < nc; c0 += per) {
+        sbos.push_back(b + c0 * bt);
+        sfirst.push_back(row + c0);
       }
+      row += nc;
     }
+    sbos.push_back(layout.cu_seqlens.empty() ? N * layout.length : layout.cu_seqlens.back());
+    sfirst.push_back(row);
+    sbegin.push_back(static_cast<std::int64_t>(sbos.size()) - 1);
   }
+  const std::size_t nseg = sbos.size() - 1;
+  const bool segmented = nseg > static_cast<std::size_t>(N);
+
+  auto round16 = [](std::size_t x) { return (x + 15) / 16 * 16; };
   const std::size_t wu_bytes = out.w ? 0 : 2 * r * H * d * 2;
   // chunk_wy's statuses in the workspace: the chunk-state kernel's blocks read them while
   // sibling blocks (the D / 64 blocks of a (sequence, head)) add theirs to `statuses`.
   const std::size_t stat_bytes = static_cast<std::size_t>(plan.chunk_rows() * H) * 4;
-  const std::size_t table_bytes = tables.size() * sizeof(std::int64_t);
-  AsyncBytes work(wu_bytes + ((stat_bytes + 15) / 16) * 16 + table_bytes, s);
+  const std::size_t table_bytes =
+      (sbos.size() + sfirst.size() + sbegin.size()) * sizeof(std::int64_t);
+  // Segmented: the transitions P, the zero-start states B and the start states per segment.
+  const std::size_t seg_states = segmented ? nseg * static_cast<std::size_t>(H) * d * d * 4 : 0;
+  const std::size_t seg_status = segmented ? nseg * static_cast<std::size_t>(H) * 4 : 0;
+  AsyncBytes work(
+      wu_bytes + round16(stat_bytes) + round16(table_bytes) + 3 * seg_states + seg_status, s);
   auto* base = static_cast<unsigned char*>(work.ptr);
   void* w = out.w ? out.w : base;
   void* u = out.u ? out.u : base + r * H * d * 2;
   auto* wy_st = reinterpret_cast<std::int32_t*>(base + wu_bytes);
-  auto* table = reinterpret_cast<std::int64_t*>(base + wu_bytes + ((stat_bytes + 15) / 16) * 16);
-  check_cuda(cudaMemcpyAsync(table, tables.data(), table_bytes, cudaMemcpyHostToDevice, s),
-             "cudaMemcpyAsync(sequence table)");
+  auto* table = reinterpret_cast<std::int64_t*>(base + wu_bytes + round16(stat_bytes));
+  unsigned char* seg_base = base + wu_bytes + round16(stat_bytes) + round16(table_bytes);
+  auto* P = reinterpret_cast<float*>(seg_base);
+  auto* Bz = reinterpret_cast<float*>(seg_base + seg_states);
+  auto* starts = reinterpret_cast<float*>(seg_base + 2 * seg_states);
+  auto* start_status = reinterpret_cast<int*>(seg_base + 3 * seg_states);
+  {
+    std::vector<std::int64_t> host;
+    host.insert(host.end(), sbos.begin(), sbos.end());
+    host.insert(host.end(), sfirst.begin(), sfirst.end());
+    host.insert(host.end(), sbegin.begin(), sbegin.end());
+    check_cuda(cudaMemcpyAsync(table, host.data(), table_bytes, cudaMemcpyHostToDevice, s),
+               "cudaMemcpyAsync(segment tables)");
+  }
+  const std::int64_t* d_sbos = table;
+  const std::int64_t* d_sfirst = table + sbos.size();
+  const std::int64_t* d_sbegin = table + sbos.size() + sfirst.size();
 
   WyGpuInputs wi;
   wi.dtype = in.dtype;
@@ -179,32 +291,64 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
   if (statuses)
     check_cuda(cudaMemsetAsync(statuses, 0, stat_bytes, s), "cudaMemsetAsync(statuses)");
 
-  detail::DeltaArgs args{in.q,
-                         in.k,
-                         w,
-                         u,
-                         family == WyFamily::gated ? in.g : nullptr,
-                         options.cumulative_g,
-                         options.log2_g,
-                         options.split_products,
-                         options.state_transposed,
-                         static_cast<int>(H),
-                         static_cast<int>(Hk),
-                         options.scale,
-                         in.initial_state,
-                         out.final_state,
-                         out.o,
-                         table,
-                         table + (N + 1),
-                         wy_st,
-                         statuses,
-                         flag};
-  const long long seqs = static_cast<long long>(N);
-  if (bt == 32)
-    return in.dk == 64 ? detail::launch_delta_state<32, 64>(in.dtype, out.dtype, seqs, args, s)
-                       : detail::launch_delta_state<32, 128>(in.dtype, out.dtype, seqs, args, s);
-  in.dk == 64 ? detail::launch_delta_state<64, 64>(in.dtype, out.dtype, seqs, args, s)
-              : detail::launch_delta_state<64, 128>(in.dtype, out.dtype, seqs, args, s);
+  detail::DeltaArgs args{};
+  args.q = in.q;
+  args.k = in.k;
+  args.w = w;
+  args.u = u;
+  args.g = family == WyFamily::gated ? in.g : nullptr;
+  args.cumulative_g = options.cumulative_g;
+  args.log2_g = options.log2_g;
+  args.split = options.split_products;
+  args.transposed = options.state_transposed;
+  args.heads = static_cast<int>(H);
+  args.key_heads = static_cast<int>(Hk);
+  args.scale = options.scale;
+  args.h0 = in.initial_state;
+  args.hT = out.final_state;
+  args.o = out.o;
+  args.identity_h0 = false;
+  args.start_status = nullptr;
+  args.bos = d_sbos;
+  args.first_row = d_sfirst;
+  args.wy_statuses = wy_st;
+  args.statuses = statuses;
+  args.flag = flag;
+  auto launch = [&](const detail::DeltaArgs& a) {
+    const long long seqs = static_cast<long long>(nseg);
+    if (bt == 32)
+      return in.dk == 64 ? detail::launch_delta_state<32, 64>(in.dtype, out.dtype, seqs, a, s)
+                         : detail::launch_delta_state<32, 128>(in.dtype, out.dtype, seqs, a, s);
+    in.dk == 64 ? detail::launch_delta_state<64, 64>(in.dtype, out.dtype, seqs, a, s)
+                : detail::launch_delta_state<64, 128>(in.dtype, out.dtype, seqs, a, s);
+  };
+  if (!segmented) return launch(args);
+
+  // The associative form across segments (docs/gpu-delta.md "Segments"): per segment the
+  // state from 0 (B) and the transition P (the state from I with U = 0), both without o;
+  // then S_start(j + 1) = S_start(j) P_j + B_j per (sequence, head); then every segment
+  // from its start state, with o.
+  detail::DeltaArgs pass = args;
+  pass.o = nullptr;
+  pass.h0 = nullptr;
+  pass.transposed = false;
+  pass.statuses = nullptr;
+  pass.flag = nullptr;
+  pass.hT = Bz;
+  launch(pass);
+  pass.u = nullptr;
+  pass.identity_h0 = true;
+  pass.hT = P;
+  launch(pass);
+  detail::launch_combine_segments(static_cast<int>(N), static_cast<int>(H), static_cast<int>(d),
+                                  d_sbegin, d_sfirst, in.initial_state, options.state_transposed, P,
+                                  Bz, starts, out.final_state, wy_st, start_status, s);
+  detail::DeltaArgs main = args;
+  main.h0 = starts;
+  main.transposed = false;
+  main.hT = nullptr;
+  main.start_status = start_status;
+  launch(main);
 }
 
 }  // namespace triscan::gpu

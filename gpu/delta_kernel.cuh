@@ -54,6 +54,9 @@ struct DeltaArgs {
   const float* h0;  // optional [N, H, D, D]
   float* hT;        // optional [N, H, D, D]
   void* o;
+  bool identity_h0;               // start from S = I (h0 ignored): the segment transitions
+  const int* start_status;        // optional [N, H]: the status carried into each sequence
+                                  // (replaces the check of h0)
   const std::int64_t* bos;        // [N + 1]: first token row of each sequence, then the total
   const std::int64_t* first_row;  // [N + 1]: chunk row of each sequence's first chunk
   const int* wy_statuses;         // [chunk_rows, H]: chunk_wy's statuses (read only)
@@ -64,6 +67,14 @@ struct DeltaArgs {
 template <int BT, int D>
 void launch_delta_state(DType in, DType out, long long sequences, const DeltaArgs& args,
                         cudaStream_t stream);
+
+// The segment combine of the associative form (gpu/delta.cu): for each (sequence, head),
+// S = h0 (or 0), then for each of its segments j: starts[j] = S, start_status[j] = the status
+// carried into it, S = S P_j + B_j; final_state = S. P, B, starts: [segments, H, D, D].
+void launch_combine_segments(int sequences, int heads, int D, const std::int64_t* seg_begin,
+                             const std::int64_t* seg_first_row, const float* h0, bool transposed,
+                             const float* P, const float* B, float* starts, float* final_state,
+                             const int* wy_statuses, int* start_status, cudaStream_t stream);
 
 namespace {
 namespace delta {
@@ -137,7 +148,9 @@ __device__ inline void a_from_acc(const float (&t0)[4], const float (&t1)[4], un
   lo[3] = pack2<T16>(r0, r1);
 }
 
-template <int BT, int D, class T16, class Tout>
+// WITH_O = false: the block only carries the state (the segment passes of the associative
+// form, args.o == nullptr): steps 2-4 are compiled out.
+template <int BT, int D, class T16, class Tout, bool WITH_O>
 __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) {
   using L = Layout<BT, D>;
   constexpr int NT = L::threads, NW = L::warps, NB = BT / 16, ALD = L::ald;
@@ -164,6 +177,9 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
   const long long qk_stride = static_cast<long long>(args.key_heads) * D, qk_off = hk * D;
   const long long wu_stride = static_cast<long long>(H) * D, wu_off = static_cast<long long>(h) * D;
   const bool gated = args.g != nullptr;
+  // Without u, U = 0 (the transition pass of the associative form).
+  constexpr bool with_o = WITH_O;
+  const bool with_u = args.u != nullptr;
   const std::size_t state0 = (static_cast<std::size_t>(n) * H + h) * D * D;
 
   T16* Qs = reinterpret_cast<T16*>(smem + L::q_off);
@@ -184,9 +200,12 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
   auto load_qwu = [&](long long c) {
     const long long row0 = bos + c * BT;
     const int m = rows_of(c);
-    load_rows<BT, D, NT>(static_cast<const T16*>(args.q), row0, m, qk_stride, qk_off, Qs, t);
+    if (with_o)
+      load_rows<BT, D, NT>(static_cast<const T16*>(args.q), row0, m, qk_stride, qk_off, Qs, t);
     load_rows<BT, D, NT>(static_cast<const T16*>(args.w), row0, m, wu_stride, wu_off, Ws, t);
-    load_rows<BT, DV, NT>(static_cast<const T16*>(args.u), row0, m, wu_stride, wu_off + dv0, Us, t);
+    if (with_u)
+      load_rows<BT, DV, NT>(static_cast<const T16*>(args.u), row0, m, wu_stride, wu_off + dv0, Us,
+                            t);
     if (gated && t < BT) {
       const float* src = args.g + (row0 + (t < m ? t : 0)) * H + h;
       cp_async_4(gs + t, src, t < m ? 4 : 0);
@@ -202,13 +221,17 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
     for (int e = 0; e < 4; ++e) {
       const int r = dv0 + 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * tq + (e & 1);
       float x = 0.0f;
-      if (args.h0) x = args.h0[state0 + (args.transposed ? col * D + r : r * D + col)];
+      if (args.identity_h0)
+        x = r == col ? 1.0f : 0.0f;
+      else if (args.h0)
+        x = args.h0[state0 + (args.transposed ? col * D + r : r * D + col)];
       bad_input |= !isfinite(x);
       S[j][e] = x;
     }
   if (t < 8) flag_sets[t] = 0;
   __syncthreads();
   int carry = __syncthreads_or(bad_input) ? static_cast<int>(Status::nonfinite_input) : 0;
+  if (args.start_status) carry = args.start_status[n * H + h];
 
   if (chunks > 0) {
     load_qwu(0);
@@ -270,7 +293,7 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
     }
 
     // 3. A = Q K^T ⊙ exp(G_i - G_j) on and below the diagonal, into Ahi/Alo.
-    {
+    if (with_o) {
       constexpr int blocks = NB * (NB + 1) / 2;
 #pragma unroll 1
       for (int blk = warp; blk < blocks; blk += NW) {
@@ -323,16 +346,20 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
                         ((lane / 8) % 2) * 8;
         unsigned bw[4], bq[4];
         ldmatrix_x4(bw, Ws + off);
-        ldmatrix_x4(bq, Qs + off);
         mma<T16>(P[2 * np], ahi, bw[0], bw[1]);
         mma<T16>(P[2 * np + 1], ahi, bw[2], bw[3]);
-        mma<T16>(O[2 * np], ahi, bq[0], bq[1]);
-        mma<T16>(O[2 * np + 1], ahi, bq[2], bq[3]);
         if (args.split) {
           mma<T16>(P[2 * np], alo, bw[0], bw[1]);
           mma<T16>(P[2 * np + 1], alo, bw[2], bw[3]);
-          mma<T16>(O[2 * np], alo, bq[0], bq[1]);
-          mma<T16>(O[2 * np + 1], alo, bq[2], bq[3]);
+        }
+        if (with_o) {
+          ldmatrix_x4(bq, Qs + off);
+          mma<T16>(O[2 * np], ahi, bq[0], bq[1]);
+          mma<T16>(O[2 * np + 1], ahi, bq[2], bq[3]);
+          if (args.split) {
+            mma<T16>(O[2 * np], alo, bq[0], bq[1]);
+            mma<T16>(O[2 * np + 1], alo, bq[2], bq[3]);
+          }
         }
       }
     }
@@ -342,7 +369,7 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int r = 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * tq + (e & 1);
-        P[j][e] = to_float(Us[col * kld<DV>() + r]) - P[j][e];
+        P[j][e] = (with_u ? to_float(Us[col * kld<DV>() + r]) : 0.0f) - P[j][e];
         if (gated) O[j][e] *= gam[col];
       }
     __syncthreads();  // A complete; Q, W, U and g are no longer read in this chunk
@@ -350,32 +377,34 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
     cp_async_commit();
 
     // 4. O += U'^T A^T: k over tokens j (blocks kb), n over tokens i (blocks np >= kb).
+    if (with_o) {
 #pragma unroll
-    for (int kb = 0; kb < NB; ++kb) {
-      unsigned ahi[4], alo[4];
-      a_from_acc<T16>(P[2 * kb], P[2 * kb + 1], ahi, alo);
+      for (int kb = 0; kb < NB; ++kb) {
+        unsigned ahi[4], alo[4];
+        a_from_acc<T16>(P[2 * kb], P[2 * kb + 1], ahi, alo);
 #pragma unroll
-      for (int np = 0; np < NB; ++np) {
-        if (np < kb) continue;
-        const int off =
-            (16 * np + (lane % 8) + (lane / 16) * 8) * ALD + 16 * kb + ((lane / 8) % 2) * 8;
-        unsigned bh[4];
-        ldmatrix_x4(bh, Ahi + off);
-        mma<T16>(O[2 * np], ahi, bh[0], bh[1]);
-        mma<T16>(O[2 * np + 1], ahi, bh[2], bh[3]);
-        if (args.split) {
-          unsigned bl[4];
-          ldmatrix_x4(bl, Alo + off);
-          mma<T16>(O[2 * np], alo, bh[0], bh[1]);
-          mma<T16>(O[2 * np + 1], alo, bh[2], bh[3]);
-          mma<T16>(O[2 * np], ahi, bl[0], bl[1]);
-          mma<T16>(O[2 * np + 1], ahi, bl[2], bl[3]);
+        for (int np = 0; np < NB; ++np) {
+          if (np < kb) continue;
+          const int off =
+              (16 * np + (lane % 8) + (lane / 16) * 8) * ALD + 16 * kb + ((lane / 8) % 2) * 8;
+          unsigned bh[4];
+          ldmatrix_x4(bh, Ahi + off);
+          mma<T16>(O[2 * np], ahi, bh[0], bh[1]);
+          mma<T16>(O[2 * np + 1], ahi, bh[2], bh[3]);
+          if (args.split) {
+            unsigned bl[4];
+            ldmatrix_x4(bl, Alo + off);
+            mma<T16>(O[2 * np], alo, bh[0], bh[1]);
+            mma<T16>(O[2 * np + 1], alo, bh[2], bh[3]);
+            mma<T16>(O[2 * np], ahi, bl[0], bl[1]);
+            mma<T16>(O[2 * np + 1], ahi, bl[2], bl[3]);
+          }
         }
       }
     }
     // o rows [row0, row0 + m): column r of the warp's O^T strip is channel r.
     bool bad = false;
-    {
+    if (with_o) {
       Tout* o = static_cast<Tout*>(args.o);
 #pragma unroll
       for (int j = 0; j < CT; ++j)
@@ -466,10 +495,10 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
       }
 }
 
-template <int BT, int D, class T16, class Tout>
+template <int BT, int D, class T16, class Tout, bool WITH_O>
 void launch_typed(long long sequences, const DeltaArgs& args, cudaStream_t stream) {
   using L = Layout<BT, D>;
-  auto kernel = delta_state_kernel<BT, D, T16, Tout>;
+  auto kernel = delta_state_kernel<BT, D, T16, Tout, WITH_O>;
   static const cudaError_t attr_err = cudaFuncSetAttribute(
       kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(L::bytes));
   check_cuda(attr_err, "cudaFuncSetAttribute(delta_state_kernel)");
@@ -482,13 +511,14 @@ void launch_typed(long long sequences, const DeltaArgs& args, cudaStream_t strea
 
 template <int BT, int D, class T16>
 void launch_out(DType out, long long sequences, const DeltaArgs& args, cudaStream_t stream) {
+  if (args.o == nullptr) return launch_typed<BT, D, T16, float, false>(sequences, args, stream);
   switch (out) {
     case DType::bf16:
-      return launch_typed<BT, D, T16, __nv_bfloat16>(sequences, args, stream);
+      return launch_typed<BT, D, T16, __nv_bfloat16, true>(sequences, args, stream);
     case DType::fp16:
-      return launch_typed<BT, D, T16, __half>(sequences, args, stream);
+      return launch_typed<BT, D, T16, __half, true>(sequences, args, stream);
     default:
-      return launch_typed<BT, D, T16, float>(sequences, args, stream);
+      return launch_typed<BT, D, T16, float, true>(sequences, args, stream);
   }
 }
 

@@ -47,8 +47,8 @@ int triscan_gpu_chunk_wy(int, int64_t, int64_t, int64_t, int64_t, int64_t, int64
 
 int triscan_gpu_delta_forward(int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                               const int64_t*, int64_t, int, const void*, const void*, const void*,
-                              const void*, const float*, const float*, float, int, void*, float*,
-                              unsigned, int32_t*, int32_t*, void*) {
+                              const void*, const float*, const float*, float, int, int, void*,
+                              float*, unsigned, int32_t*, int32_t*, void*) {
   return not_compiled("triscan_gpu_delta_forward");
 }
 

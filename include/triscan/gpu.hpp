@@ -224,6 +224,13 @@ struct DeltaGpuOptions {
   bool split_products = true;       // hi + lo operands for fp32 values in both kernels
   bool state_transposed = false;    // states stored as S^T (flash-linear-attention's [N, H, dk, dv])
   float scale = 1.0f;               // o scaled by `scale` (flash-linear-attention: dk^-1/2)
+  // The associative form across chunks: each sequence's chunks are split into up to
+  // `segments` runs of whole chunks, processed in parallel (docs/gpu-delta.md "Segments"):
+  // per segment its state from 0 and its transition (both without o), a combine
+  // S_start(j + 1) = S_start(j) P_j + B_j, then every segment with o from its start state.
+  // About 2x the state arithmetic for `segments` x the blocks: for few (sequence, head)
+  // pairs. 1 = the plain sequential chunk loop.
+  int segments = 1;
 };
 // The [B, T, H, .] layout of `plan` (BT in {32, 64}; cu_seqlens and partial last chunks
 // allowed), asynchronously on `stream`. Pointers are device pointers, 16-byte aligned;

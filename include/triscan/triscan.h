@@ -379,6 +379,8 @@ int triscan_gpu_chunk_wy(int family, int64_t B, int64_t T, int64_t H, int64_t ke
  * TRISCAN_G_LOG2); initial_state, final_state (optional) fp32 [N, H, dv, dk] ([N, H, dk,
  * dv] with TRISCAN_STATE_TRANSPOSED); o [B, T, H, dv] in out_dtype, scaled by `scale`.
  * TRISCAN_ROUNDED_PRODUCTS: fp32 operands rounded once to in_dtype (default: hi + lo).
+ * segments >= 1: the associative form across chunks (each sequence split into up to
+ * `segments` runs of chunks processed in parallel; 1 = the sequential chunk loop).
  * W, U live in a stream-ordered workspace (cudaMallocAsync). statuses [chunk_rows, H] and
  * flag: nonfinite_input, overflow (a status reaches later chunks through the state).
  * cu_seqlens in HOST memory. Every device pointer 16-byte aligned; outputs must not overlap
@@ -387,9 +389,9 @@ int triscan_gpu_delta_forward(int family, int64_t B, int64_t T, int64_t H, int64
                               int64_t dk, int64_t dv, int64_t BT, const int64_t* cu_seqlens,
                               int64_t cu_seqlens_len, int in_dtype, const void* q, const void* k,
                               const void* v, const void* beta, const float* g,
-                              const float* initial_state, float scale, int out_dtype, void* o,
-                              float* final_state, unsigned flags, int32_t* statuses, int32_t* flag,
-                              void* stream);
+                              const float* initial_state, float scale, int segments, int out_dtype,
+                              void* o, float* final_state, unsigned flags, int32_t* statuses,
+                              int32_t* flag, void* stream);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -460,7 +460,7 @@ def chunk_gated_delta_rule_fwd_intra(k, v, g=None, beta=None, cu_seqlens=None, c
 
 
 def _gpu_delta_forward(q, k, v, beta, g, scale, initial_state, output_final_state, cu_seqlens, chunk_size,
-                       log2_gates, cumulative_g, rounded_products, output_dtype, status, what):
+                       log2_gates, cumulative_g, rounded_products, output_dtype, segments, status, what):
     _check_status_mode(status)
     torch = _torch()
     for name, x in (("q", q), ("k", k), ("v", v), ("beta", beta)):
@@ -508,7 +508,7 @@ def _gpu_delta_forward(q, k, v, beta, g, scale, initial_state, output_final_stat
             _WY_GATED if g is not None else _WY_DELTANET, B, Teff, HV, H, K, V, BT,
             _ptr(cu) if cu is not None else None, 0 if cu is None else cu.size, in_code, q.data_ptr(), k.data_ptr(),
             v.data_ptr(), beta.data_ptr(), g.data_ptr() if g is not None else None,
-            s0.data_ptr() if s0 is not None else None, scale, out_code, o.data_ptr(),
+            s0.data_ptr() if s0 is not None else None, scale, int(segments), out_code, o.data_ptr(),
             s1.data_ptr() if s1 is not None else None, flags, st.data_ptr() if st is not None else None,
             flag.data_ptr() if flag is not None else None, stream))
     if status == "raise":
@@ -521,7 +521,7 @@ def _gpu_delta_forward(q, k, v, beta, g, scale, initial_state, output_final_stat
 
 def chunk_gated_delta_rule(q, k, v, g, beta, scale=None, initial_state=None, output_final_state=False,
                            cu_seqlens=None, chunk_size=64, *, log2_gates=False, cumulative_g=False,
-                           rounded_products=False, output_dtype=None, status="raise"):
+                           rounded_products=False, output_dtype=None, segments=1, status="raise"):
     """Forward-only stand-in for flash-linear-attention's ``fla.ops.gated_delta_rule.chunk_gated_delta_rule``
     on the GPU (no autograd): returns (o, final_state) for q, k [B, T, H, K], v [B, T, HV, V],
     g [B, T, HV] per-token natural-log decays (FLA's input convention), beta [B, T, HV], all
@@ -530,23 +530,25 @@ def chunk_gated_delta_rule(q, k, v, g, beta, scale=None, initial_state=None, out
     Kernels: include/triscan/gpu.hpp "Chunkwise delta-rule forward", docs/gpu-delta.md; chunk
     size 32 or 64, K = V in {64, 128}. triscan's own keywords: log2_gates / cumulative_g (g's
     convention), rounded_products (FLA's single rounding of fp32 operands; default hi + lo),
-    output_dtype (default q's dtype; torch.float32 allowed), status as for triscan.invert
+    output_dtype (default q's dtype; torch.float32 allowed), segments (> 1: the associative
+    form across chunks, for few (sequence, head) pairs; docs/gpu-delta.md), status as for triscan.invert
     ("return" appends the [chunk_rows, HV] status tensor).
     """
     if g is None:
         raise TriscanArgumentError("g: chunk_gated_delta_rule needs gates (use chunk_delta_rule without)")
     return _gpu_delta_forward(q, k, v, beta, g, scale, initial_state, output_final_state, cu_seqlens, chunk_size,
-                              log2_gates, cumulative_g, rounded_products, output_dtype, status,
+                              log2_gates, cumulative_g, rounded_products, output_dtype, segments, status,
                               "triscan.chunk_gated_delta_rule")
 
 
 def chunk_delta_rule(q, k, v, beta, scale=None, initial_state=None, output_final_state=False, cu_seqlens=None,
-                     chunk_size=64, *, rounded_products=False, output_dtype=None, status="raise"):
+                     chunk_size=64, *, rounded_products=False, output_dtype=None, segments=1, status="raise"):
     """Forward-only stand-in for flash-linear-attention's ``fla.ops.delta_rule.chunk_delta_rule`` on the
     GPU (ungated DeltaNet; no autograd): returns (o, final_state), arguments as
     triscan.chunk_gated_delta_rule without g."""
     return _gpu_delta_forward(q, k, v, beta, None, scale, initial_state, output_final_state, cu_seqlens, chunk_size,
-                              False, False, rounded_products, output_dtype, status, "triscan.chunk_delta_rule")
+                              False, False, rounded_products, output_dtype, segments, status,
+                              "triscan.chunk_delta_rule")
 
 
 def set_cpu_threads(threads):

@@ -48,7 +48,7 @@ _GPU_SIGNATURES = {
     "triscan_gpu_chunk_wy": (c_int, [c_int, i64, i64, i64, i64, i64, i64, i64, vp, i64, c_int, vp, vp, vp, vp, c_int,
                                      vp, vp, vp, c_uint, vp, vp, vp]),
     "triscan_gpu_delta_forward": (c_int, [c_int, i64, i64, i64, i64, i64, i64, i64, vp, i64, c_int, vp, vp, vp, vp,
-                                          vp, vp, c_float, c_int, vp, vp, c_uint, vp, vp, vp]),
+                                          vp, vp, c_float, c_int, c_int, vp, vp, c_uint, vp, vp, vp]),
 }
 
 

@@ -296,7 +296,7 @@ TEST(CapiGpu, DeltaForwardEqualsTheCppCallBitForBit) {
   const float scale = 0.125f;
   ASSERT_EQ(triscan_gpu_delta_forward(TRISCAN_WY_GATED, 1, T, H, Hk, D, D, BT, cu.data(), 3, TRISCAN_BF16, dq.data(),
                                       dk.data(), dv.data(), db.data(), static_cast<const float*>(dg.data()),
-                                      static_cast<const float*>(dh.data()), scale, TRISCAN_FP32, o1.data(),
+                                      static_cast<const float*>(dh.data()), scale, 1, TRISCAN_FP32, o1.data(),
                                       static_cast<float*>(s1.data()), TRISCAN_STATE_TRANSPOSED,
                                       static_cast<std::int32_t*>(st.data()), static_cast<std::int32_t*>(fl.data()),
                                       nullptr),
@@ -340,27 +340,32 @@ TEST(CapiGpu, DeltaForwardEqualsTheCppCallBitForBit) {
 
   auto* p = static_cast<unsigned char*>(dk.data());
   EXPECT_EQ(triscan_gpu_delta_forward(TRISCAN_WY_KDA, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p, p,
-                                      nullptr, nullptr, 1.0f, TRISCAN_BF16, o1.data(), nullptr, 0, nullptr, nullptr,
+                                      nullptr, nullptr, 1.0f, 1, TRISCAN_BF16, o1.data(), nullptr, 0, nullptr, nullptr,
                                       nullptr),
             TRISCAN_ERROR_UNSUPPORTED);
   EXPECT_NE(std::string(triscan_last_error()).find("kda"), std::string::npos) << triscan_last_error();
   EXPECT_EQ(triscan_gpu_delta_forward(TRISCAN_WY_DELTANET, 1, T, H, Hk, D, D, 128, nullptr, 0, TRISCAN_BF16, p, p, p,
-                                      p, nullptr, nullptr, 1.0f, TRISCAN_BF16, o1.data(), nullptr, 0, nullptr,
+                                      p, nullptr, nullptr, 1.0f, 1, TRISCAN_BF16, o1.data(), nullptr, 0, nullptr,
                                       nullptr, nullptr),
             TRISCAN_ERROR_UNSUPPORTED);
   EXPECT_EQ(triscan_gpu_delta_forward(TRISCAN_WY_GATED, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p, p,
-                                      nullptr, nullptr, 1.0f, TRISCAN_BF16, o1.data(), nullptr, 0, nullptr, nullptr,
+                                      nullptr, nullptr, 1.0f, 1, TRISCAN_BF16, o1.data(), nullptr, 0, nullptr, nullptr,
                                       nullptr),
             TRISCAN_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(triscan_last_error()).find("g is NULL"), std::string::npos) << triscan_last_error();
   EXPECT_EQ(triscan_gpu_delta_forward(TRISCAN_WY_DELTANET, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p,
-                                      p, nullptr, nullptr, std::nanf(""), TRISCAN_BF16, o1.data(), nullptr, 0,
+                                      p, nullptr, nullptr, std::nanf(""), 1, TRISCAN_BF16, o1.data(), nullptr, 0,
                                       nullptr, nullptr, nullptr),
             TRISCAN_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(triscan_gpu_delta_forward(TRISCAN_WY_DELTANET, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p,
-                                      p, nullptr, nullptr, 1.0f, TRISCAN_BF16, o1.data(), nullptr, 1024u, nullptr,
+                                      p, nullptr, nullptr, 1.0f, 1, TRISCAN_BF16, o1.data(), nullptr, 1024u, nullptr,
                                       nullptr, nullptr),
             TRISCAN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(triscan_gpu_delta_forward(TRISCAN_WY_DELTANET, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p,
+                                      p, nullptr, nullptr, 1.0f, 0, TRISCAN_BF16, o1.data(), nullptr, 0, nullptr,
+                                      nullptr, nullptr),
+            TRISCAN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(triscan_last_error()).find("segments = 0"), std::string::npos) << triscan_last_error();
   triscan::gpu::synchronize();
 }
 

@@ -46,9 +46,9 @@ struct Case {
   index_t batch = 2, length = 200, heads = 4, key_heads = 2, chunk = 64, d = 128;
   std::vector<std::int64_t> cu_seqlens;
   DType in = DType::bf16, out = DType::bf16;
-  bool split = true, cumulative_g = false, log2_g = false, initial_state = true,
-       transposed = false;
+  bool split = true, cumulative_g = false, log2_g = false, initial_state = true, transposed = false;
   float scale = 1.0f;
+  int segments = 1;
   std::uint64_t seed = 3;
 };
 
@@ -59,7 +59,7 @@ WyFamily family_of(const Case& c) {
 struct Inputs {
   ChunkLayout layout;
   index_t rows = 0, Hk = 0, N = 0;
-  std::vector<double> q, k, v, beta, g, h0;       // what the kernels see (rounded)
+  std::vector<double> q, k, v, beta, g, h0;      // what the kernels see (rounded)
   std::vector<unsigned char> qb, kb, vb, betab;  // device bytes
   std::vector<float> gf, h0f;
 };
@@ -158,6 +158,7 @@ GpuResult run_gpu(const Case& c, const Inputs& in) {
   opt.log2_g = c.log2_g;
   opt.state_transposed = c.transposed;
   opt.scale = c.scale;
+  opt.segments = c.segments;
   gpu::delta_forward(family_of(c), plan, gi, go, opt, static_cast<std::int32_t*>(ds.data()),
                      static_cast<std::int32_t*>(df.data()));
   gpu::synchronize();
@@ -240,31 +241,34 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
     const double err = std::fabs(got - want);
     if (!(err <= bound)) {
       if (++fails <= 5)
-        ADD_FAILURE() << what << " (" << a << ", " << b << ", " << e << "): got " << got
-                      << " want " << want << " error " << err << " bound " << bound;
+        ADD_FAILURE() << what << " (" << a << ", " << b << ", " << e << "): got " << got << " want "
+                      << want << " error " << err << " bound " << bound;
     } else if (bound > 0 && std::string(what) == "o") {
       worst = std::max(worst, err / bound);
     }
   };
   for (index_t n = 0; n < in.N; ++n) {
-    const index_t bos = c.cu_seqlens.empty() ? n * c.length : c.cu_seqlens[static_cast<std::size_t>(n)];
-    const index_t eos = c.cu_seqlens.empty() ? bos + c.length : c.cu_seqlens[static_cast<std::size_t>(n) + 1];
+    const index_t bos =
+        c.cu_seqlens.empty() ? n * c.length : c.cu_seqlens[static_cast<std::size_t>(n)];
+    const index_t eos =
+        c.cu_seqlens.empty() ? bos + c.length : c.cu_seqlens[static_cast<std::size_t>(n) + 1];
     for (index_t h = 0; h < H; ++h) {
       const index_t hk = h * Hk / H;
-      auto qat = [&](index_t t, index_t e) { return in.q[static_cast<std::size_t>((t * Hk + hk) * D + e)]; };
-      auto kat = [&](index_t t, index_t e) { return in.k[static_cast<std::size_t>((t * Hk + hk) * D + e)]; };
-      auto idx = [&](index_t t, index_t e) { return static_cast<std::size_t>((t * H + h) * D + e); };
-      // S[r * D + col], r the value channel, col the key channel; E, E64 its error bounds.
-      std::vector<double> S(DD, 0.0), E(DD, 0.0), E64(DD, 0.0);
-      const std::size_t s0 = static_cast<std::size_t>(n * H + h) * DD;
-      auto sidx = [&](index_t r, index_t col) {
-        return c.transposed ? static_cast<std::size_t>(col * D + r) : static_cast<std::size_t>(r * D + col);
+      auto qat = [&](index_t t, index_t e) {
+        return in.q[static_cast<std::size_t>((t * Hk + hk) * D + e)];
       };
-      if (!in.h0.empty())
-        for (index_t r = 0; r < D; ++r)
-          for (index_t col = 0; col < D; ++col)
-            S[static_cast<std::size_t>(r * D + col)] = in.h0[s0 + sidx(r, col)];
-      for (index_t row0 = bos; row0 < eos; row0 += BT) {
+      auto kat = [&](index_t t, index_t e) {
+        return in.k[static_cast<std::size_t>((t * Hk + hk) * D + e)];
+      };
+      auto idx = [&](index_t t, index_t e) {
+        return static_cast<std::size_t>((t * H + h) * D + e);
+      };
+      // One chunk of the recurrence from (S, E, E64): with_o checks the chunk's outputs (the
+      // pass that writes o); with_u = false is the transition pass of the associative form
+      // (U = 0 exactly, so dU = 0). E64 is the fp64 cross-check bound (unused in the
+      // segment passes).
+      auto step = [&](index_t row0, bool with_o, bool with_u, std::vector<double>& S,
+                      std::vector<double>& E, std::vector<double>& E64) {
         const index_t m = std::min(BT, eos - row0);
         std::vector<double> G(static_cast<std::size_t>(m), 0.0);
         double run = 0.0, Gm = 0.0;
@@ -275,10 +279,12 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
         }
         const double Gl = G[static_cast<std::size_t>(m - 1)];
         const double c1 = e_s + gamma_n(static_cast<int>(2 * D), u_tc);
-        const double cO = 2 * e_s + gamma_n(static_cast<int>(3 * D + 3 * BT + 2), u_tc) + (2 * Gm + 12) * u;
+        const double cO =
+            2 * e_s + gamma_n(static_cast<int>(3 * D + 3 * BT + 2), u_tc) + (2 * Gm + 12) * u;
         const double cS = e_s + gamma_n(static_cast<int>(2 * BT + 1), u_tc) + (2 * Gm + 12) * u;
         const double c1_64 = gamma_n(static_cast<int>(2 * D), u64);
-        const double cO_64 = gamma_n(static_cast<int>(3 * D + 3 * BT + 2), u64) + (2 * Gm + 12) * u64;
+        const double cO_64 =
+            gamma_n(static_cast<int>(3 * D + 3 * BT + 2), u64) + (2 * Gm + 12) * u64;
         const double cS_64 = gamma_n(static_cast<int>(2 * BT + 1), u64) + (2 * Gm + 12) * u64;
         // U' and its bounds (m x D, row i token, column r value channel).
         std::vector<double> Up(static_cast<std::size_t>(m * D)), EU(Up.size()), EU64(Up.size()),
@@ -297,7 +303,8 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
               wE += std::fabs(Wv) * E[se];
               wE64 += std::fabs(Wv) * E64[se];
             }
-            const double U = ref.u[e], dU = std::fabs(decode_at(gr.u, c.in, e) - U);
+            const double U = with_u ? ref.u[e] : 0.0;
+            const double dU = with_u ? std::fabs(decode_at(gr.u, c.in, e) - U) : 0.0;
             const std::size_t k = static_cast<std::size_t>(i * D + r);
             Up[k] = U - ws;
             aUp[k] = std::fabs(Up[k]);
@@ -305,7 +312,7 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
             EU64[k] = wE64 + c1_64 * aws + u64 * (std::fabs(U) + aws);
           }
         // O rows.
-        for (index_t i = 0; i < m; ++i) {
+        for (index_t i = 0; i < m && with_o; ++i) {
           const double gam = std::exp(G[static_cast<std::size_t>(i)]);
           std::vector<double> Abar(static_cast<std::size_t>(i + 1)), A(Abar.size());
           for (index_t j = 0; j <= i; ++j) {
@@ -314,7 +321,8 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
               s += qat(row0 + i, e) * kat(row0 + j, e);
               as += std::fabs(qat(row0 + i, e) * kat(row0 + j, e));
             }
-            const double f = std::exp(G[static_cast<std::size_t>(i)] - G[static_cast<std::size_t>(j)]);
+            const double f =
+                std::exp(G[static_cast<std::size_t>(i)] - G[static_cast<std::size_t>(j)]);
             A[static_cast<std::size_t>(j)] = s * f;
             Abar[static_cast<std::size_t>(j)] = as * f;
           }
@@ -354,7 +362,8 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
         for (index_t r = 0; r < D; ++r)
           for (index_t col = 0; col < D; ++col) {
             const std::size_t se = static_cast<std::size_t>(r * D + col);
-            double s = gl * S[se], mag = gl * std::fabs(S[se]), eb = gl * E[se], eb64 = gl * E64[se];
+            double s = gl * S[se], mag = gl * std::fabs(S[se]), eb = gl * E[se],
+                   eb64 = gl * E64[se];
             for (index_t i = 0; i < m; ++i) {
               const double rho = std::exp(Gl - G[static_cast<std::size_t>(i)]);
               const double kv = kat(row0 + i, col);
@@ -371,6 +380,53 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
         S.swap(S2);
         E.swap(E2);
         E64.swap(E64_2);
+      };
+      // S[r * D + col], r the value channel, col the key channel; E, E64 its error bounds.
+      std::vector<double> S(DD, 0.0), E(DD, 0.0), E64(DD, 0.0);
+      const std::size_t s0 = static_cast<std::size_t>(n * H + h) * DD;
+      auto sidx = [&](index_t r, index_t col) {
+        return c.transposed ? static_cast<std::size_t>(col * D + r)
+                            : static_cast<std::size_t>(r * D + col);
+      };
+      if (!in.h0.empty())
+        for (index_t r = 0; r < D; ++r)
+          for (index_t col = 0; col < D; ++col)
+            S[static_cast<std::size_t>(r * D + col)] = in.h0[s0 + sidx(r, col)];
+      if (c.segments <= 1) {
+        for (index_t row0 = bos; row0 < eos; row0 += BT) step(row0, true, true, S, E, E64);
+      } else {
+        // The associative form (docs/gpu-delta.md "Segments"): per segment of `per` chunks the
+        // kernel computes B (the state from 0) and P (the state from I with U = 0), then
+        // S_start' = S_start P + B (fp32 fma chains of D + 1 terms), then the segment's chunks
+        // from S_start. First order:
+        //   E_start' = E_start |P| + |S_start| E_P + E_B + gamma_{D+1}(u) (|S_start||P| + |B|).
+        const index_t nc = (eos - bos + BT - 1) / BT;
+        const index_t per = nc == 0 ? 1 : (nc + c.segments - 1) / c.segments;
+        const double g_comb = gamma_n(static_cast<int>(D + 1), u);
+        for (index_t c0 = 0; c0 < nc; c0 += per) {
+          const index_t c1 = std::min(nc, c0 + per);
+          std::vector<double> Bv(DD, 0.0), EB(DD, 0.0), Pv(DD, 0.0), EP(DD, 0.0), unused(DD, 0.0);
+          for (index_t r = 0; r < D; ++r) Pv[static_cast<std::size_t>(r * D + r)] = 1.0;
+          for (index_t cc = c0; cc < c1; ++cc) {
+            step(bos + cc * BT, false, true, Bv, EB, unused);
+            step(bos + cc * BT, false, false, Pv, EP, unused);
+          }
+          const std::vector<double> S_start = S, E_start = E;
+          for (index_t cc = c0; cc < c1; ++cc) step(bos + cc * BT, true, true, S, E, E64);
+          for (index_t r = 0; r < D; ++r)
+            for (index_t col = 0; col < D; ++col) {
+              double e = EB[static_cast<std::size_t>(r * D + col)],
+                     mag = std::fabs(Bv[static_cast<std::size_t>(r * D + col)]);
+              for (index_t k = 0; k < D; ++k) {
+                const double sv = std::fabs(S_start[static_cast<std::size_t>(r * D + k)]);
+                const double pv = std::fabs(Pv[static_cast<std::size_t>(k * D + col)]);
+                e += E_start[static_cast<std::size_t>(r * D + k)] * pv +
+                     sv * EP[static_cast<std::size_t>(k * D + col)];
+                mag += sv * pv;
+              }
+              E[static_cast<std::size_t>(r * D + col)] = e + g_comb * mag;
+            }
+        }
       }
       for (index_t r = 0; r < D; ++r)
         for (index_t col = 0; col < D; ++col) {
@@ -400,14 +456,16 @@ void run_case(const Case& c) {
   const CpuResult ref = run_cpu(c, in);
   expect_all_written(c, in, gr);
   for (std::size_t s = 0; s + 1 < gr.statuses.size(); ++s)
-    ASSERT_EQ(gr.statuses[s], 0) << "status of chunk row " << s / c.heads << " head " << s % c.heads;
+    ASSERT_EQ(gr.statuses[s], 0) << "status of chunk row " << s / c.heads << " head "
+                                 << s % c.heads;
   EXPECT_EQ(gr.statuses.back(), -1) << "statuses written past the end";
   EXPECT_EQ(gr.flag, 0);
   const double worst = check(c, in, gr, ref);
-  std::printf("    %s gate %g BT %lld d %lld in %s out %s split %d: max error/bound %.3g\n",
-              c.generator.c_str(), c.gate, static_cast<long long>(c.chunk),
-              static_cast<long long>(c.d), std::string(gpu::dtype_name(c.in)).c_str(),
-              std::string(gpu::dtype_name(c.out)).c_str(), static_cast<int>(c.split), worst);
+  std::printf(
+      "    %s gate %g BT %lld d %lld in %s out %s split %d segments %d: max error/bound %.3g\n",
+      c.generator.c_str(), c.gate, static_cast<long long>(c.chunk), static_cast<long long>(c.d),
+      std::string(gpu::dtype_name(c.in)).c_str(), std::string(gpu::dtype_name(c.out)).c_str(),
+      static_cast<int>(c.split), c.segments, worst);
 }
 
 }  // namespace
@@ -478,34 +536,57 @@ TEST(DeltaForwardGpu, VariableLengthSequences) {
   run_case(c);
 }
 
+TEST(DeltaForwardGpu, SegmentsAssociativeForm) {
+  Case c;
+  c.length = 330;  // 6 chunks of 64 (the last partial): 3 segments of 2 chunks
+  c.segments = 3;
+  run_case(c);
+  c.generator = "gated";
+  c.gate = -5.0;
+  c.segments = 4;  // 4 segments requested, 3 of 2 chunks made
+  run_case(c);
+  c.gate = -0.1;
+  c.batch = 1;
+  c.length = 400;
+  c.cu_seqlens = {0, 70, 75, 139, 400};  // 3, 1, 2 and 9 chunks of 32: 2, 1, 2 and 2 segments
+  c.chunk = 32;
+  c.segments = 2;
+  run_case(c);
+}
+
 TEST(DeltaForwardGpu, StatusesCarryAlongTheSequence) {
   TRISCAN_REQUIRE_GPU();
-  Case c;
-  c.batch = 2;
-  c.length = 192;  // 3 chunks of 64 per sequence
-  c.heads = 2;
-  c.key_heads = 2;
-  Inputs in = make_inputs(c);
-  auto set16 = [&](std::vector<unsigned char>& bytes, std::size_t e, double x) {
-    const auto b = encode({x}, c.in, nullptr);
-    bytes[2 * e] = b[0];
-    bytes[2 * e + 1] = b[1];
-  };
-  // Sequence 0, head 0: a NaN in q in chunk 1 (the WY kernel does not read q; the state
-  // stays finite, so chunk 2 is ok);
-  // sequence 0, head 1: a NaN in k in chunk 2 (the WY kernel flags it);
-  // sequence 1, head 1: an Inf in the initial state (every chunk flagged).
-  set16(in.qb, static_cast<std::size_t>(((64 + 3) * 2 + 0) * c.d + 7), std::nan(""));
-  set16(in.kb, static_cast<std::size_t>(((128 + 1) * 2 + 1) * c.d + 2), std::nan(""));
-  in.h0f[static_cast<std::size_t>((1 * 2 + 1) * c.d * c.d + 5)] = std::numeric_limits<float>::infinity();
-  const GpuResult gr = run_gpu(c, in);
-  const std::int32_t ok = 0, nonfinite = static_cast<std::int32_t>(Status::nonfinite_input);
-  // statuses [chunk row (seq 0: 0..2, seq 1: 3..5), head]
-  const std::vector<std::int32_t> want = {ok, ok, nonfinite, ok, ok, nonfinite,
-                                          ok, nonfinite, ok, nonfinite, ok, nonfinite};
-  for (std::size_t s = 0; s < want.size(); ++s)
-    EXPECT_EQ(gr.statuses[s], want[s]) << "chunk row " << s / 2 << " head " << s % 2;
-  EXPECT_EQ(gr.flag, nonfinite);
+  for (int segments : {1, 2}) {
+    Case c;
+    c.segments = segments;
+    c.batch = 2;
+    c.length = 192;  // 3 chunks of 64 per sequence
+    c.heads = 2;
+    c.key_heads = 2;
+    Inputs in = make_inputs(c);
+    auto set16 = [&](std::vector<unsigned char>& bytes, std::size_t e, double x) {
+      const auto b = encode({x}, c.in, nullptr);
+      bytes[2 * e] = b[0];
+      bytes[2 * e + 1] = b[1];
+    };
+    // Sequence 0, head 0: a NaN in q in chunk 1 (the WY kernel does not read q; the state
+    // stays finite, so chunk 2 is ok);
+    // sequence 0, head 1: a NaN in k in chunk 2 (the WY kernel flags it);
+    // sequence 1, head 1: an Inf in the initial state (every chunk flagged).
+    set16(in.qb, static_cast<std::size_t>(((64 + 3) * 2 + 0) * c.d + 7), std::nan(""));
+    set16(in.kb, static_cast<std::size_t>(((128 + 1) * 2 + 1) * c.d + 2), std::nan(""));
+    in.h0f[static_cast<std::size_t>((1 * 2 + 1) * c.d * c.d + 5)] =
+        std::numeric_limits<float>::infinity();
+    const GpuResult gr = run_gpu(c, in);
+    const std::int32_t ok = 0, nonfinite = static_cast<std::int32_t>(Status::nonfinite_input);
+    // statuses [chunk row (seq 0: 0..2, seq 1: 3..5), head]
+    const std::vector<std::int32_t> want = {ok, ok,        nonfinite, ok,        ok, nonfinite,
+                                            ok, nonfinite, ok,        nonfinite, ok, nonfinite};
+    for (std::size_t s = 0; s < want.size(); ++s)
+      EXPECT_EQ(gr.statuses[s], want[s])
+          << "chunk row " << s / 2 << " head " << s % 2 << " segments " << segments;
+    EXPECT_EQ(gr.flag, nonfinite);
+  }
 }
 
 TEST(DeltaForwardGpu, OutputOverflowIsReported) {
@@ -589,6 +670,9 @@ TEST(DeltaForwardGpu, BadArgumentsThrowBeforeLaunch) {
   gpu::DeltaGpuOptions opt;
   opt.scale = std::numeric_limits<float>::quiet_NaN();
   expect_throw(gi, go, WyFamily::deltanet, "scale", opt);
+  opt = {};
+  opt.segments = 0;
+  expect_throw(gi, go, WyFamily::deltanet, "segments = 0", opt);
   L.chunk = 128;
   gpu::ChunkPlan plan128(L);
   expect_throw(gi, go, WyFamily::deltanet, "chunk size 128", {}, &plan128);
