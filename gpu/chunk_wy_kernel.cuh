@@ -17,6 +17,10 @@
 //      the K (then V) tile and written in 16-byte stores; fp32 results go straight out.
 // Rows >= m of a partial chunk are zero-filled in shared memory (so N, X are the identity
 // there) and never written.
+// kda (per-channel log-decays; template KDA, docs/gpu-chunk-wy.md "kda"): G per channel
+// in an fp32 tile Gc; step 2 by kda_kkt (off-diagonal blocks on tensor cores against the
+// row block's first token, diagonal blocks elementwise in fp32); before step 3, Gc is
+// overwritten by exp(G) ⊙ K, the B operand of W (split like the A operand).
 #pragma once
 
 #include <cuda_bf16.h>
