@@ -559,10 +559,11 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
         if (i < m) {
           const float gi = gp[i * step];
           bad_g |= !isfinite(gi);
-          x = args.log2_g ? 0.69314718055994530942 * static_cast<double>(gi)
+          // __dmul_rn, __dadd_rn: never contracted into an fma (the CPU's roundings).
+          x = args.log2_g ? __dmul_rn(0.69314718055994530942, static_cast<double>(gi))
                           : static_cast<double>(gi);
         }
-        run = args.cumulative_g ? x : run + x;
+        run = args.cumulative_g ? x : __dadd_rn(run, x);
         Gc[i * gld<D>() + t] = static_cast<float>(run);
       }
       if (bad_g) flags[1] = 1;

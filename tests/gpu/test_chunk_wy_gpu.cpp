@@ -66,6 +66,9 @@ struct Case {
   std::vector<std::int64_t> cu_seqlens;
   DType in = DType::bf16, out = DType::bf16;
   bool split = true, cumulative_g = false, with_inverse = true;
+  // g passed in base-2 logarithms (g / ln 2 rounded to fp32; the reference gets ln 2 times
+  // that fp32 value in fp64, the product the kernel forms, so the fp64 sums still agree).
+  bool log2_g = false;
   std::uint64_t seed = 1;
 };
 
@@ -107,8 +110,10 @@ Inputs make_inputs(const Case& c) {
   in.betab = encode(p.tensors.at("beta").data, c.in, &in.beta);
   if (has_gate(c)) {  // [rows, H] (gated) or [rows, H, dk] (kda)
     const auto& g = p.tensors.at(c.cumulative_g ? "g" : "g_token").data;
-    for (double x : g) in.gf.push_back(static_cast<float>(x));
-    in.g.assign(in.gf.begin(), in.gf.end());
+    const double ln2 = 0.69314718055994530942;
+    for (double x : g) in.gf.push_back(static_cast<float>(c.log2_g ? x / ln2 : x));
+    for (float x : in.gf)
+      in.g.push_back(c.log2_g ? ln2 * static_cast<double>(x) : static_cast<double>(x));
   }
   return in;
 }
@@ -151,6 +156,7 @@ GpuResult run_gpu(const Case& c, const Inputs& in) {
   gpu::WyGpuOptions opt;
   opt.split_products = c.split;
   opt.cumulative_g = c.cumulative_g;
+  opt.log2_g = c.log2_g;
   gpu::chunk_wy(family_of(c), plan, gi, go, opt, static_cast<std::int32_t*>(ds.data()),
                 static_cast<std::int32_t*>(df.data()));
   gpu::synchronize();
@@ -599,6 +605,16 @@ TEST(ChunkWyGpu, KdaEveryGate) {
     c.chunk = 32;
     run_case(c);
   }
+}
+
+TEST(ChunkWyGpu, KdaBase2Gates) {
+  Case c;
+  c.generator = "kda";
+  c.log2_g = true;
+  run_case(c);
+  c.cumulative_g = true;  // as flash-linear-attention passes them
+  c.gate = -5.0;
+  run_case(c);
 }
 
 TEST(ChunkWyGpu, KdaEveryChunkSizeAndHeadDim) {
