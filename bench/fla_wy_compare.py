@@ -7,7 +7,9 @@ kkt + solve_tril, then recompute_w_u_fwd) and its unfused three kernels
 
 Timing: CUDA events, median of --runs calls after warm-up, at B=4, T=16384, H=32,
 dk=dv=128, bf16, chunk 64 (the shape of issue 8). The inputs (1.1 GB) exceed the L2, so
-every call reads them from HBM. The floor: reading k, v, beta, g once and writing W, U
+every call reads them from HBM. Also timed: triscan's fused kernel for the kda family
+(per-channel gates [B, T, H, dk], the same call with a 4-D g), as a ratio to its gated
+call; its floor reads the larger g. The floor: reading k, v, beta, g once and writing W, U
 once, at the device-to-device copy bandwidth measured in the same run.
 
 Accuracy: W, U and the inverse of every method against an fp64 evaluation (torch
@@ -179,7 +181,18 @@ def main():
         print("%-26s %10s %14s %10s" % ("method", "median us", "vs fla_intra", "vs floor"))
         for name, us in rows:
             print("%-26s %10.1f %13.2fx %9.2fx" % (name, us, base / us, us / floor_us))
-        del k, v, beta, g
+        # kda (per-channel gates [B, T, H, dk], in-chunk cumulative, base 2): triscan's fused
+        # kernel only (no FLA counterpart timed here), against the gated call above.
+        gk = torch.rand(B, T, H, D, device="cuda", dtype=torch.float32) * -0.1
+        gk = (gk.view(B, T // 64, 64, H, D).cumsum(2) * RCP_LN2).view(B, T, H, D).contiguous()
+        us = time_call(lambda: triscan_fused(k, v, beta, gk), args.runs)
+        gated_us = dict(rows)["triscan_fused"]
+        kda_floor = floor_us + (gk.numel() - g.numel()) * 4 / bw * 1e6
+        record(kind="timing", method="triscan_fused_kda", B=B, T=T, H=H, dk=D, dv=D, chunk=64, dtype="bf16",
+               gate=-0.1, median_us=us, floor_us=kda_floor, copy_GBps=bw / 1e9)
+        print("%-26s %10.1f %13.2fx %9.2fx  (kda; x gated triscan_fused: %.2f)"
+              % ("triscan_fused_kda", us, base / us, us / kda_floor, us / gated_us))
+        del k, v, beta, g, gk
         torch.cuda.empty_cache()
 
     if not args.skip_accuracy:

@@ -243,8 +243,8 @@ int triscan_gpu_chunk_wy(int family, int64_t B, int64_t T, int64_t H, int64_t ke
     require(family == TRISCAN_WY_DELTANET || family == TRISCAN_WY_GATED || family == TRISCAN_WY_KDA ||
                 family == TRISCAN_WY_DPLR,
             TRISCAN_ERROR_INVALID_ARGUMENT, "family " + std::to_string(family) + " is not a triscan_wy_family");
-    require(family == TRISCAN_WY_DELTANET || family == TRISCAN_WY_GATED, TRISCAN_ERROR_UNSUPPORTED,
-            std::string("family ") + triscan_wy_family_name(family) + " has no GPU kernel (deltanet, gated)");
+    require(family != TRISCAN_WY_DPLR, TRISCAN_ERROR_UNSUPPORTED,
+            std::string("family ") + triscan_wy_family_name(family) + " has no GPU kernel (deltanet, gated, kda)");
     require((flags & ~(TRISCAN_CUMULATIVE_G | TRISCAN_G_LOG2 | TRISCAN_ROUNDED_PRODUCTS)) == 0,
             TRISCAN_ERROR_INVALID_ARGUMENT,
             "flags " + std::to_string(flags) +
@@ -262,8 +262,8 @@ int triscan_gpu_chunk_wy(int family, int64_t B, int64_t T, int64_t H, int64_t ke
       require(empty || p != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT, std::string(name) + " is NULL");
       require(empty || aligned16(p), TRISCAN_ERROR_UNSUPPORTED, std::string(name) + " is not 16-byte aligned");
     }
-    require(empty || family != TRISCAN_WY_GATED || g != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT,
-            "g is NULL (family gated)");
+    require(empty || family == TRISCAN_WY_DELTANET || g != nullptr, TRISCAN_ERROR_INVALID_ARGUMENT,
+            std::string("g is NULL (family ") + triscan_wy_family_name(family) + ")");
     require_device();
     const gpu::ChunkPlan plan(layout);
     gpu::WyGpuInputs gi;
@@ -284,8 +284,10 @@ int triscan_gpu_chunk_wy(int family, int64_t B, int64_t T, int64_t H, int64_t ke
     opt.cumulative_g = (flags & TRISCAN_CUMULATIVE_G) != 0;
     opt.log2_g = (flags & TRISCAN_G_LOG2) != 0;
     opt.split_products = (flags & TRISCAN_ROUNDED_PRODUCTS) == 0;
-    gpu::chunk_wy(family == TRISCAN_WY_GATED ? WyFamily::gated : WyFamily::deltanet, plan, gi, go, opt,
-                  statuses, flag, stream);
+    const WyFamily fam = family == TRISCAN_WY_GATED ? WyFamily::gated
+                         : family == TRISCAN_WY_KDA ? WyFamily::kda
+                                                    : WyFamily::deltanet;
+    gpu::chunk_wy(fam, plan, gi, go, opt, statuses, flag, stream);
     return TRISCAN_SUCCESS;
   });
 }

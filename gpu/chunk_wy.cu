@@ -38,9 +38,10 @@ bool overlap(const Span& a, const Span& b) {
 void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in,
               const WyGpuOutputs& out, const WyGpuOptions& options, std::int32_t* statuses,
               std::int32_t* flag, void* stream) {
-  if (family != WyFamily::deltanet && family != WyFamily::gated)
+  if (family != WyFamily::deltanet && family != WyFamily::gated && family != WyFamily::kda)
     bad("family '" + wy_family_name(family) +
-        "' has no GPU kernel (GPU families: deltanet, gated)");
+        "' has no GPU kernel (GPU families: deltanet, gated, kda)");
+  const bool gated = family == WyFamily::gated || family == WyFamily::kda;
   if (options.method.name != "trinv/recursive_merge")
     bad("method '" + options.method.name +
         "' is not fused (fused: trinv/recursive_merge, base=16)");
@@ -77,7 +78,7 @@ void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in,
   check_pointer(in.k, "k");
   check_pointer(in.v, "v");
   check_pointer(in.beta, "beta");
-  if (family == WyFamily::gated) check_pointer(in.g, "g");
+  if (gated) check_pointer(in.g, "g");
   check_pointer(out.w, "w");
   check_pointer(out.u, "u");
   if (out.inverse) check_pointer(out.inverse, "inverse");
@@ -93,7 +94,9 @@ void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in,
   std::vector<Span> inputs = {span("k", in.k, r * Hk * in.dk * isz),
                               span("v", in.v, r * H * in.dv * isz),
                               span("beta", in.beta, r * H * isz)};
-  if (family == WyFamily::gated) inputs.push_back(span("g", in.g, r * H * sizeof(float)));
+  // g: [rows, H] (gated) or [rows, H, dk] (kda) fp32.
+  const std::size_t gw = family == WyFamily::kda ? static_cast<std::size_t>(in.dk) : 1;
+  if (gated) inputs.push_back(span("g", in.g, r * H * gw * sizeof(float)));
   std::vector<Span> outputs = {span("w", out.w, r * H * in.dk * osz),
                                span("u", out.u, r * H * in.dv * osz)};
   if (out.inverse) outputs.push_back(span("inverse", out.inverse, r * H * bt * osz));
@@ -110,7 +113,7 @@ void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in,
   detail::ChunkWyArgs args{in.k,
                            in.v,
                            in.beta,
-                           family == WyFamily::gated ? in.g : nullptr,
+                           gated ? in.g : nullptr,
                            options.cumulative_g,
                            options.log2_g,
                            options.split_products,
@@ -119,7 +122,8 @@ void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in,
                            out.u,
                            out.inverse,
                            statuses,
-                           flag};
+                           flag,
+                           family == WyFamily::kda};
   auto s = static_cast<cudaStream_t>(stream);
   const int d = static_cast<int>(in.dk);
   if (bt == 32)

@@ -17,6 +17,10 @@
 //      the K (then V) tile and written in 16-byte stores; fp32 results go straight out.
 // Rows >= m of a partial chunk are zero-filled in shared memory (so N, X are the identity
 // there) and never written.
+// kda (per-channel log-decays; template KDA, docs/gpu-chunk-wy.md "kda"): G per channel
+// in an fp32 tile Gc; step 2 by kda_kkt (off-diagonal blocks on tensor cores against the
+// row block's first token, diagonal blocks elementwise in fp32); before step 3, Gc is
+// overwritten by exp(G) ⊙ K, the B operand of W (split like the A operand).
 #pragma once
 
 #include <cuda_bf16.h>
@@ -49,6 +53,7 @@ struct ChunkWyArgs {
   void* inverse;  // nullptr: not written
   int* statuses;
   int* flag;
+  bool per_channel_g;  // kda: g is [.., H, D] per-channel log-decays (else [.., H])
 };
 
 template <int BT, int D>
@@ -69,7 +74,14 @@ __host__ __device__ constexpr int kld() {
   return D + 8;
 }
 
-template <int BT, int D>
+// fp32 per-channel tiles (kda's cumulative log-decays, then exp(G) ⊙ K) padded by 4
+// floats: the B fragments of the W product (rows 2 tq, columns g) hit 32 distinct banks.
+template <int D>
+__host__ __device__ constexpr int gld() {
+  return D + 4;
+}
+
+template <int BT, int D, bool KDA = false>
 struct Layout {
   static constexpr int threads = 2 * BT;
   static constexpr int warps = BT / 16;
@@ -82,7 +94,9 @@ struct Layout {
   static constexpr std::size_t cw_off = g_off + sizeof(double) * BT;
   static constexpr std::size_t cu_off = cw_off + sizeof(float) * BT;
   static constexpr std::size_t flag_off = cu_off + sizeof(float) * BT;
-  static constexpr std::size_t bytes = flag_off + 4 * sizeof(int);
+  // kda only: | Gc (fp32 BT x gld<D>)
+  static constexpr std::size_t gc_off = flag_off + 4 * sizeof(int);
+  static constexpr std::size_t bytes = gc_off + (KDA ? sizeof(float) * BT * gld<D>() : 0);
 };
 
 __device__ inline unsigned smem_addr(const void* p) {
@@ -163,6 +177,14 @@ __device__ inline unsigned pack2(float x0, float x1) {
   return pack2<T16>(x0, x1, r0, r1);
 }
 
+// Two consecutive 16-bit values (4-byte aligned) as fp32.
+__device__ inline float2 load2(const __nv_bfloat16* p) {
+  return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
+}
+__device__ inline float2 load2(const __half* p) {
+  return __half22float2(*reinterpret_cast<const __half2*>(p));
+}
+
 // Loads the chunk's rows of a [.., heads_of_tensor, D] 16-bit tensor into a padded tile
 // (rows >= m zero-filled), 16 bytes per cp.async; thread t copies column block t % per_row
 // of rows t / per_row, t / per_row + rows_per_pass, ...
@@ -195,10 +217,13 @@ struct Half {
 
 // acc := X diag(col) B for the warp's two strips and column half: X from S (unit lower,
 // read through selects: S holds stale data on and above the diagonal; blocks above the
-// diagonal skipped), B the 16-bit tile (K or V).
-template <int BT, int D, class T16>
+// diagonal skipped), B the 16-bit tile (K or V) or, with FP32B (kda's W), the fp32 tile
+// `tile32` (exp(G) ⊙ K, row stride gld<D>()), split into hi + lo 16-bit parts like the A
+// operand (three products: hi hi, lo hi, hi lo) or rounded once.
+template <int BT, int D, class T16, bool FP32B = false>
 __device__ void products(const float* S, const float* col, const T16* tile, bool split, int warp,
-                         int lane, float (&acc)[2][Half<D>::tiles][4]) {
+                         int lane, float (&acc)[2][Half<D>::tiles][4],
+                         const float* tile32 = nullptr) {
   constexpr int NW = BT / 16;
   constexpr int NT = Half<D>::tiles;
   static_assert(NT % 2 == 0, "ldmatrix.x4.trans loads n8 tiles in pairs");
@@ -233,18 +258,35 @@ __device__ void products(const float* S, const float* col, const T16* tile, bool
         ahi[r] = pack2<T16>(sv.x * cv.x, sv.y * cv.y, r0, r1);
         alo[r] = pack2<T16>(r0, r1);
       }
+      if constexpr (FP32B) {
 #pragma unroll
-      for (int n = 0; n < NT; n += 2) {
-        // B fragments of n8 tiles n, n+1: tile rows (tokens) 16 kb.., columns c_half + 8 n..
-        unsigned b[4];
-        const int tok = 16 * kb + (lane % 8) + ((lane / 8) % 2) * 8;
-        const int ch = c_half + 8 * n + (lane / 16) * 8;
-        ldmatrix_x4_trans(b, tile + tok * kld<D>() + ch);
-        mma<T16>(acc[si][n], ahi, b[0], b[1]);
-        mma<T16>(acc[si][n + 1], ahi, b[2], b[3]);
-        if (split) {
-          mma<T16>(acc[si][n], alo, b[0], b[1]);
-          mma<T16>(acc[si][n + 1], alo, b[2], b[3]);
+        for (int n = 0; n < NT; ++n) {
+          // B fragment of n8 tile n: B[k = token 16 kb + 2 tq (+1, +8, +9)][n = channel].
+          const int ch = c_half + 8 * n + g;
+          const float* b32 = tile32 + (16 * kb + 2 * tq) * gld<D>() + ch;
+          float r0, r1, r2, r3;
+          const unsigned bh0 = pack2<T16>(b32[0], b32[gld<D>()], r0, r1);
+          const unsigned bh1 = pack2<T16>(b32[8 * gld<D>()], b32[9 * gld<D>()], r2, r3);
+          mma<T16>(acc[si][n], ahi, bh0, bh1);
+          if (split) {
+            mma<T16>(acc[si][n], alo, bh0, bh1);
+            mma<T16>(acc[si][n], ahi, pack2<T16>(r0, r1), pack2<T16>(r2, r3));
+          }
+        }
+      } else {
+#pragma unroll
+        for (int n = 0; n < NT; n += 2) {
+          // B fragments of n8 tiles n, n+1: tile rows (tokens) 16 kb.., columns c_half + 8 n..
+          unsigned b[4];
+          const int tok = 16 * kb + (lane % 8) + ((lane / 8) % 2) * 8;
+          const int ch = c_half + 8 * n + (lane / 16) * 8;
+          ldmatrix_x4_trans(b, tile + tok * kld<D>() + ch);
+          mma<T16>(acc[si][n], ahi, b[0], b[1]);
+          mma<T16>(acc[si][n + 1], ahi, b[2], b[3]);
+          if (split) {
+            mma<T16>(acc[si][n], alo, b[0], b[1]);
+            mma<T16>(acc[si][n + 1], alo, b[2], b[3]);
+          }
         }
       }
     }
@@ -332,6 +374,7 @@ __device__ void store_staged(const Tout* tile, Tout* __restrict__ out, long long
 template <int D, class T16>
 __device__ bool inputs_nonfinite(const ChunkWyArgs& a, long long row0, int m, int H, int h, int t,
                                  int nthreads) {
+  const int gw = a.per_channel_g ? D : 1;  // g entries per token and head
   const T16* k = static_cast<const T16*>(a.k);
   const T16* v = static_cast<const T16*>(a.v);
   const T16* beta = static_cast<const T16*>(a.beta);
@@ -343,19 +386,126 @@ __device__ bool inputs_nonfinite(const ChunkWyArgs& a, long long row0, int m, in
     bad |= !isfinite(to_float(k[(i * a.key_heads + hk) * D + c])) ||
            !isfinite(to_float(v[(i * H + h) * D + c]));
   }
-  for (int i = t; i < m; i += nthreads) {
-    bad |= !isfinite(to_float(beta[(row0 + i) * H + h]));
-    if (a.g) bad |= !isfinite(a.g[(row0 + i) * H + h]);
-  }
+  for (int i = t; i < m; i += nthreads) bad |= !isfinite(to_float(beta[(row0 + i) * H + h]));
+  if (a.g)
+    for (int e = t; e < m * gw; e += nthreads)
+      bad |= !isfinite(a.g[((row0 + e / gw) * H + h) * gw + e % gw]);
   return bad;
 }
 
-template <int BT, int D, class T16, class Tout>
+// kda: N = strictly_lower(diag(beta) sum_c k_ic k_jc exp(G_ic - G_jc)) into S (G per
+// channel, fp32 in Gc). Blocks below the diagonal (bi > bj) on tensor cores with the
+// reference token r = 16 bi (the first row of the row block, as flash-linear-attention's
+// KDA sub-chunks do): exp(G_ic - G_jc) = exp(G_ic - G_rc) exp(G_rc - G_jc), so
+//   A'_ic = k_ic exp(G_ic - G_rc)   (i >= r),   B'_jc = k_jc exp(G_rc - G_jc)   (j < r),
+// both exponents <= 0 for non-positive log-decays (no overflow in any 16-bit format; a
+// factor may underflow, an absolute error below the 16-bit subnormal spacing), each formed
+// in fp32 (expf of the fp32 difference, one product) and split into hi + lo 16-bit parts
+// (three products: hi hi, lo hi, hi lo) or rounded once. The 16 x 16 diagonal blocks
+// elementwise in fp32, one expf per term: N_ij = beta_i sum_c fmaf(k_ic k_jc,
+// expf(G_ic - G_jc)) in channel order. Rows >= m: N = 0.
+template <int BT, int D, class T16>
+__device__ void kda_kkt(const T16* Ks, const float* Gc, const float* beta, float* S, int m,
+                        bool split, int t, int warp, int lane) {
+  constexpr int NW = BT / 16;
+  constexpr int LD = merge::ld<BT>();
+  constexpr int GL = gld<D>();
+  const int g = lane / 4, tq = lane % 4;
+  // A'/B' pair of channels c, c + 1 of row i, exponent G_i - G_r (sign = +1) or G_r - G_i
+  // (sign = -1); 0 for rows >= m.
+  auto scaled = [&](int i, int r, int c, bool row_side) {
+    const float2 k = load2(Ks + i * kld<D>() + c);
+    const float2 gi = *reinterpret_cast<const float2*>(Gc + i * GL + c);
+    const float2 gr = *reinterpret_cast<const float2*>(Gc + r * GL + c);
+    const float e0 = row_side ? gi.x - gr.x : gr.x - gi.x;
+    const float e1 = row_side ? gi.y - gr.y : gr.y - gi.y;
+    return i < m ? make_float2(k.x * expf(e0), k.y * expf(e1)) : make_float2(0.0f, 0.0f);
+  };
+  constexpr int off_blocks = NW * (NW - 1) / 2;
+#pragma unroll 1
+  for (int blk = warp; blk < off_blocks; blk += NW) {
+    int bi = 1;  // blk = bi (bi - 1) / 2 + bj, bj < bi
+    while ((bi + 1) * bi / 2 <= blk) ++bi;
+    const int bj = blk - bi * (bi - 1) / 2;
+    const int r = 16 * bi;
+    float acc[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+#pragma unroll 1
+    for (int ks = 0; ks < D / 16; ++ks) {
+      // A fragment: rows 16 bi + g (+8), channels 16 ks + 2 tq (+1, +8, +9).
+      unsigned ahi[4], alo[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const float2 x =
+            scaled(16 * bi + g + ((q & 1) ? 8 : 0), r, 16 * ks + 2 * tq + ((q & 2) ? 8 : 0), true);
+        float r0, r1;
+        ahi[q] = pack2<T16>(x.x, x.y, r0, r1);
+        alo[q] = pack2<T16>(r0, r1);
+      }
+#pragma unroll
+      for (int n = 0; n < 2; ++n) {
+        // B fragment of n8 tile n: B[k = channel 16 ks + 2 tq (+1, +8, +9)][n = row 16 bj + 8 n +
+        // g].
+        unsigned bhi[2], blo[2];
+#pragma unroll
+        for (int q = 0; q < 2; ++q) {
+          const float2 x = scaled(16 * bj + 8 * n + g, r, 16 * ks + 2 * tq + 8 * q, false);
+          float r0, r1;
+          bhi[q] = pack2<T16>(x.x, x.y, r0, r1);
+          blo[q] = pack2<T16>(r0, r1);
+        }
+        mma<T16>(acc[n], ahi, bhi[0], bhi[1]);
+        if (split) {
+          mma<T16>(acc[n], alo, bhi[0], bhi[1]);
+          mma<T16>(acc[n], ahi, blo[0], blo[1]);
+        }
+      }
+    }
+#pragma unroll
+    for (int hr = 0; hr < 2; ++hr) {
+      const int i = 16 * bi + g + 8 * hr;
+#pragma unroll
+      for (int n = 0; n < 2; ++n)
+#pragma unroll
+        for (int c = 0; c < 2; ++c) {
+          const int j = 16 * bj + 8 * n + 2 * tq + c;
+          S[i * LD + j] = i < m ? beta[i] * acc[n][2 * hr + c] : 0.0f;
+        }
+    }
+  }
+  // Diagonal blocks: 120 pairs (i > j) per block over all threads.
+  constexpr int pairs = 16 * 15 / 2;
+#pragma unroll 1
+  for (int p = t; p < NW * pairs; p += 2 * BT) {
+    const int b = p / pairs, q = p % pairs;
+    int il = 1;  // q = il (il - 1) / 2 + jl, jl < il
+    while ((il + 1) * il / 2 <= q) ++il;
+    const int i = 16 * b + il, j = 16 * b + q - il * (il - 1) / 2;
+    float s = 0.0f;
+    if (i < m) {
+      const T16* ki = Ks + i * kld<D>();
+      const T16* kj = Ks + j * kld<D>();
+      const float* gi = Gc + i * GL;
+      const float* gj = Gc + j * GL;
+#pragma unroll 4
+      for (int c = 0; c < D; c += 2) {
+        const float2 a = load2(ki + c), bb = load2(kj + c);
+        const float2 ga = *reinterpret_cast<const float2*>(gi + c);
+        const float2 gb = *reinterpret_cast<const float2*>(gj + c);
+        s = fmaf(a.x * bb.x, expf(ga.x - gb.x), s);
+        s = fmaf(a.y * bb.y, expf(ga.y - gb.y), s);
+      }
+      s *= beta[i];
+    }
+    S[i * LD + j] = s;
+  }
+}
+
+template <int BT, int D, class T16, class Tout, bool KDA>
 __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
                                           : BT == 64 ? 4
                                                      : 8)
     chunk_wy_kernel(MatrixAddressing addr, ChunkWyArgs args) {
-  using L = Layout<BT, D>;
+  using L = Layout<BT, D, KDA>;
   constexpr int NW = BT / 16;
   constexpr int LD = merge::ld<BT>();
   extern __shared__ __align__(16) unsigned char smem[];
@@ -366,6 +516,7 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
   float* colW = reinterpret_cast<float*>(smem + L::cw_off);
   float* colU = reinterpret_cast<float*>(smem + L::cu_off);
   int* flags = reinterpret_cast<int*>(smem + L::flag_off);  // [0] bad output, [1] bad input
+  float* Gc = reinterpret_cast<float*>(smem + L::gc_off);   // kda only: BT x gld<D>()
 
   const int t = threadIdx.x, warp = t / 32, lane = t % 32;
   const long long q = blockIdx.x;
@@ -387,13 +538,37 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
   float beta_t = 0.0f, g_t = 0.0f;
   if (t < BT && t < m) {
     beta_t = to_float(static_cast<const T16*>(args.beta)[(row0 + t) * H + h]);
-    if (args.g) g_t = args.g[(row0 + t) * H + h];
+    if (args.g && !KDA) g_t = args.g[(row0 + t) * H + h];
   }
   if (t < BT)
     G[t] =
         args.log2_g ? 0.69314718055994530942 * static_cast<double>(g_t) : static_cast<double>(g_t);
   __syncthreads();
-  if (args.g && !args.cumulative_g) {
+  if constexpr (KDA) {
+    // Per-channel G (kda): thread c < D sums channel c over the chunk's tokens in fp64, in
+    // token order (bit for bit the CPU reference's sum), and stores each G_ic rounded once
+    // to fp32. Rows >= m read nothing (g = 0). A NaN/Inf in a read g is recorded here.
+    if (t < D) {
+      const float* gp = args.g + (row0 * H + h) * D + t;
+      const long long step = static_cast<long long>(H) * D;
+      double run = 0.0;
+      bool bad_g = false;
+#pragma unroll 4
+      for (int i = 0; i < BT; ++i) {
+        double x = 0.0;
+        if (i < m) {
+          const float gi = gp[i * step];
+          bad_g |= !isfinite(gi);
+          // __dmul_rn, __dadd_rn: never contracted into an fma (the CPU's roundings).
+          x = args.log2_g ? __dmul_rn(0.69314718055994530942, static_cast<double>(gi))
+                          : static_cast<double>(gi);
+        }
+        run = args.cumulative_g ? x : __dadd_rn(run, x);
+        Gc[i * gld<D>() + t] = static_cast<float>(run);
+      }
+      if (bad_g) flags[1] = 1;
+    }
+  } else if (args.g && !args.cumulative_g) {
     // G: the in-chunk inclusive cumulative sum in fp64, by warp 0: each lane sums BT / 32
     // consecutive tokens, an inclusive shuffle scan over the lanes' totals (a fixed order:
     // the result never depends on timing), then each lane adds the previous lanes' total.
@@ -417,7 +592,7 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
   }
   if (t < BT) {
     // gamma_t = exp(G_t) (1 when ungated); rows >= m have beta = 0.
-    const float gamma = args.g ? expf(static_cast<float>(G[t])) : 1.0f;
+    const float gamma = args.g && !KDA ? expf(static_cast<float>(G[t])) : 1.0f;
     colW[t] = beta_t * gamma;
     colU[t] = beta_t;
   }
@@ -425,7 +600,9 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
   __syncthreads();
 
   // 2. N = strictly_lower(diag(beta) K K^T ⊙ exp(G_i - G_j)) into S, lower 16 x 16 blocks.
-  {
+  if constexpr (KDA) {
+    kda_kkt<BT, D, T16>(Ks, Gc, colU, S, m, args.split, t, warp, lane);
+  } else {
     const int g = lane / 4, tq = lane % 4;
     constexpr int blocks = NW * (NW + 1) / 2;
 #pragma unroll 1
@@ -469,6 +646,16 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
     }
   }
   __syncthreads();
+  if constexpr (KDA) {
+    // Gc := exp(G) ⊙ K in fp32 (each entry rounded once: expf, then the product), the
+    // W product's B operand; rows >= m are 0.
+    for (int e = t; e < BT * D / 2; e += 2 * BT) {
+      const int l = e / (D / 2), c = 2 * (e % (D / 2));
+      float2* gp = reinterpret_cast<float2*>(Gc + l * gld<D>() + c);
+      const float2 gv = *gp, kv = load2(Ks + l * kld<D>() + c);
+      *gp = l < m ? make_float2(kv.x * expf(gv.x), kv.y * expf(gv.y)) : make_float2(0.0f, 0.0f);
+    }
+  }
 
   // 3. X = (I + N)^-1 in S.
   merge::invert_in_shared<BT>(S, t, t < BT);
@@ -482,13 +669,13 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
   bool bad = false;
   float acc[2][Half<D>::tiles][4];
   if constexpr (sizeof(Tout) == 4) {
-    products<BT, D, T16>(S, colW, Ks, args.split, warp, lane, acc);
+    products<BT, D, T16, KDA>(S, KDA ? colU : colW, Ks, args.split, warp, lane, acc, Gc);
     bad |= store_direct<BT, D>(acc, w, row0, m, stride, h_out, warp, lane);
     products<BT, D, T16>(S, colU, Vs, args.split, warp, lane, acc);
     bad |= store_direct<BT, D>(acc, u, row0, m, stride, h_out, warp, lane);
   } else {
     // W staged in K's tile once every warp is done with K, U in V's likewise.
-    products<BT, D, T16>(S, colW, Ks, args.split, warp, lane, acc);
+    products<BT, D, T16, KDA>(S, KDA ? colU : colW, Ks, args.split, warp, lane, acc, Gc);
     __syncthreads();
     bad |= stage<BT, D>(acc, reinterpret_cast<Tout*>(Ks), warp, lane);
     products<BT, D, T16>(S, colU, Vs, args.split, warp, lane, acc);
@@ -515,10 +702,11 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
   }
 }
 
-template <int BT, int D, class T16, class Tout>
+template <int BT, int D, class T16, class Tout, bool KDA>
 void launch_typed(const MatrixAddressing& addr, const ChunkWyArgs& args, cudaStream_t stream) {
-  using L = Layout<BT, D>;
-  auto kernel = chunk_wy_kernel<BT, D, T16, Tout>;
+  using L = Layout<BT, D, KDA>;
+  static_assert(L::bytes <= 227 * 1024, "shared memory per block");
+  auto kernel = chunk_wy_kernel<BT, D, T16, Tout, KDA>;
   static const cudaError_t attr_err = cudaFuncSetAttribute(
       kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(L::bytes));
   check_cuda(attr_err, "cudaFuncSetAttribute(chunk_wy_kernel)");
@@ -531,13 +719,21 @@ void launch_typed(const MatrixAddressing& addr, const ChunkWyArgs& args, cudaStr
 template <int BT, int D, class T16>
 void launch_out(DType out, const MatrixAddressing& addr, const ChunkWyArgs& args,
                 cudaStream_t stream) {
+  if (args.per_channel_g) switch (out) {
+      case DType::bf16:
+        return launch_typed<BT, D, T16, __nv_bfloat16, true>(addr, args, stream);
+      case DType::fp16:
+        return launch_typed<BT, D, T16, __half, true>(addr, args, stream);
+      default:
+        return launch_typed<BT, D, T16, float, true>(addr, args, stream);
+    }
   switch (out) {
     case DType::bf16:
-      return launch_typed<BT, D, T16, __nv_bfloat16>(addr, args, stream);
+      return launch_typed<BT, D, T16, __nv_bfloat16, false>(addr, args, stream);
     case DType::fp16:
-      return launch_typed<BT, D, T16, __half>(addr, args, stream);
+      return launch_typed<BT, D, T16, __half, false>(addr, args, stream);
     default:
-      return launch_typed<BT, D, T16, float>(addr, args, stream);
+      return launch_typed<BT, D, T16, float, false>(addr, args, stream);
   }
 }
 

@@ -138,9 +138,11 @@ void invert_batch(const MethodSpec& method, index_t count, index_t n, index_t ba
 //     W = (I + N)^-1 diag(beta) (gamma ⊙ K),   U = (I + N)^-1 diag(beta) V
 // (and, optionally, the inverse X = (I + N)^-1 itself, as flash-linear-attention's
 // chunk_gated_delta_rule_fwd_intra returns it), with exactly the formulas of
-// include/triscan/wy.hpp for the families deltanet (gamma = 1) and gated (a scalar
+// include/triscan/wy.hpp for the families deltanet (gamma = 1), gated (a scalar
 // log-decay per token and head; N_ij = beta_i <k_i, k_j> exp(G_i - G_j), gamma_i =
-// exp(G_i), G the in-chunk inclusive cumulative sum). kda and dplr have no GPU kernel.
+// exp(G_i), G the in-chunk inclusive cumulative sum) and kda (per-channel log-decays;
+// N_ij = beta_i sum_c k_ic k_jc exp(G_ic - G_jc), W = X diag(beta) (exp(G) ⊙ K)). dplr
+// has no GPU kernel.
 //
 // Arithmetic: K K^T and the two products with the inverse on tensor cores (mma.sync
 // m16n8k16, exact 16-bit products, fp32 accumulation); N, the inverse (trinv/
@@ -148,13 +150,18 @@ void invert_batch(const MethodSpec& method, index_t count, index_t n, index_t ba
 // fp32; with WyGpuOptions::split_products (default) the scaled inverse enters the
 // W and U products as a sum of two 16-bit numbers (hi + lo, |x - hi - lo| <= 2^-16 |x|
 // for bf16), otherwise rounded once to the input type (flash-linear-attention's choice).
-// Error bounds: docs/gpu-chunk-wy.md.
+// kda: the off-diagonal 16 x 16 blocks of N on tensor cores with the decays split at the
+// row block's first token r (k_i exp(G_i - G_r) times k_j exp(G_r - G_j), both factors
+// <= 1 for non-positive gates, formed in fp32 and split or rounded like the inverse),
+// the diagonal blocks elementwise in fp32 with one expf per term; exp(G) ⊙ K formed in
+// fp32 and split or rounded for the W product. Error bounds: docs/gpu-chunk-wy.md.
 struct WyGpuInputs {
   DType dtype = DType::bf16;    // k, v and beta: bf16 or fp16
   const void* k = nullptr;      // [B, T, Hk, dk]
   const void* v = nullptr;      // [B, T, H, dv]
   const void* beta = nullptr;   // [B, T, H]
-  const float* g = nullptr;     // gated: [B, T, H] fp32 natural-log decays (ignored for deltanet)
+  const float* g = nullptr;     // fp32 natural-log decays: gated [B, T, H], kda [B, T, H, dk]
+                                // (ignored for deltanet)
   index_t dk = 128, dv = 128;   // dk == dv in {64, 128}
   index_t key_heads = 0;        // Hk (0 = H); value head h reads key head h * Hk / H
 };

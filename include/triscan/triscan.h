@@ -348,11 +348,11 @@ int triscan_gpu_scan(const char* algorithm, int kind, int64_t B, int64_t T,
  *
  * W, U (and optionally Ainv = (I + N)^-1) of triscan_chunk_wy in ONE kernel per chunk and
  * head (docs/gpu-chunk-wy.md): N is formed on tensor cores and never written.
- * family TRISCAN_WY_DELTANET or TRISCAN_WY_GATED (others: TRISCAN_ERROR_UNSUPPORTED);
- * BT in {32, 64, 128}; dk = dv in {64, 128} (BT = 128: 128). in_dtype TRISCAN_BF16 or
- * TRISCAN_FP16 for k [B, T, Hk, dk], v [B, T, H, dv] and beta [B, T, H]; g [B, T, H]
- * fp32 natural-log decays (gated; per token, or in-chunk sums with TRISCAN_CUMULATIVE_G
- * in flags); out_dtype any GPU dtype for W, U and Ainv ([B, T, H, BT], may be NULL).
+ * family TRISCAN_WY_DELTANET, TRISCAN_WY_GATED or TRISCAN_WY_KDA (dplr:
+ * TRISCAN_ERROR_UNSUPPORTED); BT in {32, 64, 128}; dk = dv in {64, 128} (BT = 128: 128).
+ * in_dtype TRISCAN_BF16 or TRISCAN_FP16 for k [B, T, Hk, dk], v [B, T, H, dv] and beta
+ * [B, T, H]; g fp32 natural-log decays, [B, T, H] (gated) or [B, T, H, dk] (kda, per
+ * channel); per token, or in-chunk sums with TRISCAN_CUMULATIVE_G in flags; out_dtype any GPU dtype for W, U and Ainv ([B, T, H, BT], may be NULL).
  * flags: TRISCAN_CUMULATIVE_G; TRISCAN_G_LOG2 (g in base-2 logarithms, decay 2^g, as
  * flash-linear-attention >= 0.6 passes its cumulative gates); TRISCAN_ROUNDED_PRODUCTS
  * (the inverse enters the W/U products rounded once to in_dtype, as

@@ -388,7 +388,7 @@ def solve_tril(A, cu_seqlens=None, chunk_indices=None, output_dtype="float32", m
 
 
 CUMULATIVE_G, ROUNDED_PRODUCTS, G_LOG2 = 4, 16, 32
-_WY_DELTANET, _WY_GATED = 0, 1
+_WY_DELTANET, _WY_GATED, _WY_KDA = 0, 1, 2
 
 
 def chunk_gated_delta_rule_fwd_intra(k, v, g=None, beta=None, cu_seqlens=None, chunk_size=64, chunk_indices=None,
@@ -398,7 +398,8 @@ def chunk_gated_delta_rule_fwd_intra(k, v, g=None, beta=None, cu_seqlens=None, c
     ``fla.ops.gated_delta_rule.chunk_fwd.chunk_gated_delta_rule_fwd_intra`` (>= 0.6) on the
     GPU: returns (w, u, A) for k [B, T, H, K], v [B, T, HV, V], beta [B, T, HV] (k's
     dtype, bfloat16 or float16) and g [B, T, HV] float32 in-chunk cumulative log-decays
-    (None: ungated DeltaNet), with w [B, T, HV, K], u [B, T, HV, V] and A = (I + N)^-1
+    (None: ungated DeltaNet; [B, T, HV, K]: per-channel decays, the kda family, W =
+    A diag(beta) (exp(g) * k)), with w [B, T, HV, K], u [B, T, HV, V] and A = (I + N)^-1
     [B, T, HV, BT] in k's dtype, from triscan's fused kernel (one launch; docs/gpu-chunk-wy.md).
 
     As in FLA >= 0.6, g is in base-2 logarithms (its chunk_local_cumsum scales by 1/ln 2
@@ -423,9 +424,13 @@ def chunk_gated_delta_rule_fwd_intra(k, v, g=None, beta=None, cu_seqlens=None, c
                                                                               tuple(beta.shape)))
     if v.dtype != k.dtype or beta.dtype != k.dtype:
         raise TriscanArgumentError("k, v and beta must share a dtype (got %s, %s, %s)" % (k.dtype, v.dtype, beta.dtype))
+    family = _WY_DELTANET
     if g is not None:
-        if not (_is_tensor(g) and g.is_cuda) or tuple(g.shape) != (B, T, HV) or g.dtype != torch.float32:
-            raise TriscanArgumentError("g: expected a float32 CUDA tensor [B, T, HV] = %s" % ((B, T, HV),))
+        if (not (_is_tensor(g) and g.is_cuda) or tuple(g.shape) not in ((B, T, HV), (B, T, HV, K))
+                or g.dtype != torch.float32):
+            raise TriscanArgumentError("g: expected a float32 CUDA tensor [B, T, HV] = %s (gated) or [B, T, HV, K] = "
+                                       "%s (kda)" % ((B, T, HV), (B, T, HV, K)))
+        family = _WY_KDA if g.dim() == 4 else _WY_GATED
     cu = _host_cu_seqlens(cu_seqlens)
     BT = int(chunk_size)
     _check_chunk_indices(chunk_indices, cu, BT)
@@ -443,7 +448,7 @@ def chunk_gated_delta_rule_fwd_intra(k, v, g=None, beta=None, cu_seqlens=None, c
     flags = CUMULATIVE_G | (G_LOG2 if log2_gates else 0) | (ROUNDED_PRODUCTS if rounded_products else 0)
     with torch.cuda.device(k.device):
         stream = torch.cuda.current_stream(k.device).cuda_stream
-        _check(lib.triscan_gpu_chunk_wy(_WY_GATED if g is not None else _WY_DELTANET, B, Teff, HV, H, K, V, BT,
+        _check(lib.triscan_gpu_chunk_wy(family, B, Teff, HV, H, K, V, BT,
                                         _ptr(cu) if cu is not None else None, 0 if cu is None else cu.size, in_code,
                                         k.data_ptr(), v.data_ptr(), beta.data_ptr(),
                                         g.data_ptr() if g is not None else None, in_code, w.data_ptr(),

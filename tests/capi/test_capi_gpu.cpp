@@ -242,11 +242,41 @@ TEST(CapiGpu, ChunkWyEqualsTheCppCallBitForBit) {
     EXPECT_LT(poisoned, ha.size() / 4) << "outputs mostly unwritten";
   }
 
+  // kda: per-channel g [T, H, D], cumulative flag; the same bits as the C++ call.
+  std::vector<float> gk(static_cast<std::size_t>(T * H * D));
+  for (std::size_t e = 0; e < gk.size(); ++e) gk[e] = -0.3f * static_cast<float>(e % 11) / 11.0f;
+  DeviceBytes dgk(4 * gk.size());
+  dgk.upload(gk.data(), 4 * gk.size());
+  for (DeviceBytes* o : {&w1, &u1, &x1, &w2, &u2, &x2}) o->fill32(0x7fc17fc1u);
+  ASSERT_EQ(triscan_gpu_chunk_wy(TRISCAN_WY_KDA, 1, T, H, Hk, D, D, BT, cu.data(), 3, TRISCAN_BF16, dk.data(),
+                                 dv.data(), db.data(), static_cast<const float*>(dgk.data()), TRISCAN_BF16,
+                                 w1.data(), u1.data(), x1.data(), 0u, static_cast<std::int32_t*>(st.data()),
+                                 static_cast<std::int32_t*>(fl.data()), nullptr),
+            TRISCAN_SUCCESS)
+      << triscan_last_error();
+  gi.g = static_cast<const float*>(dgk.data());
+  triscan::gpu::chunk_wy(triscan::WyFamily::kda, plan, gi, go);
+  triscan::gpu::synchronize();
+  fl.download(&flag, 4);
+  EXPECT_EQ(flag, 0);
+  for (auto [a, b] : {std::pair<DeviceBytes*, DeviceBytes*>{&w1, &w2}, {&u1, &u2}, {&x1, &x2}}) {
+    std::vector<unsigned char> ha(a->size()), hb(b->size());
+    a->download(ha.data(), ha.size());
+    b->download(hb.data(), hb.size());
+    EXPECT_EQ(ha, hb) << "kda";
+  }
+
   auto* p = static_cast<unsigned char*>(dk.data());
-  EXPECT_EQ(triscan_gpu_chunk_wy(TRISCAN_WY_KDA, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p,
+  EXPECT_EQ(triscan_gpu_chunk_wy(TRISCAN_WY_DPLR, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p,
                                  nullptr, TRISCAN_BF16, p, p, nullptr, 0, nullptr, nullptr, nullptr),
             TRISCAN_ERROR_UNSUPPORTED);
-  EXPECT_NE(std::string(triscan_last_error()).find("kda"), std::string::npos) << triscan_last_error();
+  EXPECT_NE(std::string(triscan_last_error()).find("dplr"), std::string::npos) << triscan_last_error();
+  EXPECT_EQ(triscan_gpu_chunk_wy(TRISCAN_WY_KDA, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p,
+                                 nullptr, TRISCAN_BF16, w1.data(), u1.data(), nullptr, 0, nullptr, nullptr,
+                                 nullptr),
+            TRISCAN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(triscan_last_error()).find("g is NULL (family kda)"), std::string::npos)
+      << triscan_last_error();
   EXPECT_EQ(triscan_gpu_chunk_wy(TRISCAN_WY_DELTANET, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_FP32, p, p, p,
                                  nullptr, TRISCAN_BF16, p, p, nullptr, 0, nullptr, nullptr, nullptr),
             TRISCAN_ERROR_INVALID_DTYPE);

@@ -13,6 +13,31 @@
 // u_in) for the hi + lo operand (u_in for a single rounding) plus the 16-bit format's
 // subnormal half-spacing relative to the entry. Rows past a sequence's end must keep the
 // poison. Every test skips visibly without a usable GPU.
+//
+// kda (per-channel G, docs/gpu-chunk-wy.md "kda"): G_ic is the fp64 sum (in the CPU
+// reference's order) rounded to fp32, |G^ - G| <= u |G|, so an fp32 difference d^ of two
+// of them is within u (|G_a| + |G_b| + |d|) of d, and expf(d^) within 4u (2 ulp) of
+// exp(d^). Per channel c, a = |k_ic| e^(G_ic - G_rc), b = |k_jc| e^(G_rc - G_jc):
+//   off-diagonal block (r = first row of i's 16-row block, A', B' each one expf and one
+//   fp32 product, then split into 16-bit hi + lo (three products, lo lo dropped) or
+//   rounded once; n_p = 3 or 1 tensor-core products per channel):
+//     e_N += (e_a + e_b + e_prod + gamma_{n_p D}(u_tc) + u) a b + 2 eta (a + b) + 6 eta^2,
+//     e_a = 5u + u (|G_ic| + |G_rc| + |G_ic - G_rc|) (e_b alike),
+//     e_prod = (3 + 3 u_in) u_in^2 (split) or (2 + u_in) u_in (rounded once),
+//   diagonal block (fp32, fmaf over the channels, one expf per term):
+//     e_N += (gamma_D(u) + 6u + u (|G_ic| + |G_jc| + |G_ic - G_jc|)) a b + 2^-125 |k_ic k_jc|,
+//   all times beta_i; eta = (half the 16-bit subnormal spacing) + 2^-125 (an fp32
+//   underflow, flushed or not, of expf and of the product, times |k_ic| <= 1: unit keys).
+//   e_prod and the eta terms: with |x - rn16(x)| <= u_in |x| + eta_in, the parts of a split
+//   operand satisfy |a - hi - lo| <= u_in^2 |a| + (1 + u_in) eta and |lo| <= (1 + u_in)
+//   (u_in |a| + eta) + eta, so hi hi + lo hi + hi lo = (hi + lo)(hi' + lo') - lo lo' is
+//   within (3 + 3 u_in) u_in^2 |a b| + 2 eta (|a| + |b|) + 6 eta^2 of a b.
+//   W_ic: the B operand exp(G_lc) k_lc is one expf and one product in fp32, then split
+//   like the A operand (X_il beta_l, one fp32 product):
+//     |W^ - W| <= u_out |W| + eta_out + (1 + u_out) sum_l [(E_X,il + e_PW M^-1_il) |beta_l| b_lc
+//                 + 2 eta (M^-1_il |beta_l| + b_lc) + 6 eta^2],  b_lc = |k_lc| e^(G_lc),
+//     e_PW = 2u (two products) + 4u (expf) + u |G_lc| + e_prod + gamma_{n_p BT}(u_tc).
+//   U as for the other families.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -41,11 +66,19 @@ struct Case {
   std::vector<std::int64_t> cu_seqlens;
   DType in = DType::bf16, out = DType::bf16;
   bool split = true, cumulative_g = false, with_inverse = true;
+  // g passed in base-2 logarithms (g / ln 2 rounded to fp32; the reference gets ln 2 times
+  // that fp32 value in fp64, the product the kernel forms, so the fp64 sums still agree).
+  bool log2_g = false;
   std::uint64_t seed = 1;
 };
 
 WyFamily family_of(const Case& c) {
-  return c.generator == "gated" ? WyFamily::gated : WyFamily::deltanet;
+  return c.generator == "gated" ? WyFamily::gated
+         : c.generator == "kda" ? WyFamily::kda
+                                : WyFamily::deltanet;
+}
+bool has_gate(const Case& c) {
+  return c.generator == "gated" || c.generator == "kda";
 }
 
 struct Inputs {
@@ -68,17 +101,19 @@ Inputs make_inputs(const Case& c) {
   gp.seed = c.seed;
   gp.dk = c.d;
   gp.dv = c.d;
-  if (c.generator == "gated") gp.gate = c.gate;
+  if (has_gate(c)) gp.gate = c.gate;
   const ChunkProblem p = validation::make_chunk_problem(gp, in.layout, c.key_heads);
   in.Hk = p.key_heads;
   in.rows = c.cu_seqlens.empty() ? c.batch * c.length : c.length;
   in.kb = encode(p.tensors.at("k").data, c.in, &in.k);
   in.vb = encode(p.tensors.at("v").data, c.in, &in.v);
   in.betab = encode(p.tensors.at("beta").data, c.in, &in.beta);
-  if (c.generator == "gated") {
+  if (has_gate(c)) {  // [rows, H] (gated) or [rows, H, dk] (kda)
     const auto& g = p.tensors.at(c.cumulative_g ? "g" : "g_token").data;
-    for (double x : g) in.gf.push_back(static_cast<float>(x));
-    in.g.assign(in.gf.begin(), in.gf.end());
+    const double ln2 = 0.69314718055994530942;
+    for (double x : g) in.gf.push_back(static_cast<float>(c.log2_g ? x / ln2 : x));
+    for (float x : in.gf)
+      in.g.push_back(c.log2_g ? ln2 * static_cast<double>(x) : static_cast<double>(x));
   }
   return in;
 }
@@ -121,6 +156,7 @@ GpuResult run_gpu(const Case& c, const Inputs& in) {
   gpu::WyGpuOptions opt;
   opt.split_products = c.split;
   opt.cumulative_g = c.cumulative_g;
+  opt.log2_g = c.log2_g;
   gpu::chunk_wy(family_of(c), plan, gi, go, opt, static_cast<std::int32_t*>(ds.data()),
                 static_cast<std::int32_t*>(df.data()));
   gpu::synchronize();
@@ -166,14 +202,18 @@ CpuResult run_cpu(const Case& c, const Inputs& in) {
   return ref;
 }
 
-// In-chunk inclusive cumulative log-decays of chunk rows [row0, row0 + m), head h.
+// In-chunk inclusive cumulative log-decays of chunk rows [row0, row0 + m), head h: m x gw
+// (gw = dk for kda, else 1), summed in token order in fp64 like the CPU reference.
 std::vector<double> chunk_G(const Case& c, const Inputs& in, index_t row0, index_t m, index_t h) {
-  std::vector<double> G(static_cast<std::size_t>(m), 0.0);
+  const index_t gw = family_of(c) == WyFamily::kda ? c.d : 1;
+  std::vector<double> G(static_cast<std::size_t>(m * gw), 0.0);
   if (in.g.empty()) return G;
-  double run = 0.0;
-  for (index_t i = 0; i < m; ++i) {
-    const double gi = in.g[static_cast<std::size_t>((row0 + i) * c.heads + h)];
-    G[static_cast<std::size_t>(i)] = c.cumulative_g ? gi : (run += gi);
+  for (index_t ch = 0; ch < gw; ++ch) {
+    double run = 0.0;
+    for (index_t i = 0; i < m; ++i) {
+      const double gi = in.g[static_cast<std::size_t>(((row0 + i) * c.heads + h) * gw + ch)];
+      G[static_cast<std::size_t>(i * gw + ch)] = c.cumulative_g ? gi : (run += gi);
+    }
   }
   return G;
 }
@@ -192,9 +232,16 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
     const index_t m = ch.size, h = ch.head;
     {
       const index_t hk = h * in.Hk / H;
+      const bool kda = family_of(c) == WyFamily::kda;
       const std::vector<double> G = chunk_G(c, in, row0, m, h);
-      double Gmax = 0.0;
-      for (double x : G) Gmax = std::max(Gmax, std::fabs(x));
+      double Gmax = 0.0;  // of the scalar gates (U's bound keeps the gated term; kda: 0)
+      if (!kda)
+        for (double x : G) Gmax = std::max(Gmax, std::fabs(x));
+      auto Gc = [&](index_t i, index_t col) { return G[static_cast<std::size_t>(i * D + col)]; };
+      // kda: operand parts (hi + lo, or one rounding), absolute floor eta.
+      const int n_p = c.split ? 3 : 1;
+      const double e_prod = c.split ? (3 + 3 * uin) * uin * uin : (2 + uin) * uin;
+      const double eta = eta_in + std::ldexp(1.0, -125);
       auto kat = [&](index_t i, index_t col) {
         return in.k[static_cast<std::size_t>(((row0 + i) * in.Hk + hk) * D + col)];
       };
@@ -211,6 +258,31 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
       for (index_t i = 0; i < m; ++i)
         for (index_t j = 0; j < i; ++j) {
           double s = 0.0;
+          if (kda) {
+            const index_t r = 16 * (i / 16);  // the reference row of i's block
+            const bool diagonal = i / 16 == j / 16;
+            const double g_tc = gamma_n(n_p * static_cast<int>(D), u_tc),
+                         g_fp = gamma_n(static_cast<int>(D), u);
+            for (index_t col = 0; col < D; ++col) {
+              const double Gi = Gc(i, col), Gj = Gc(j, col), Gr = Gc(r, col);
+              const double kk = std::fabs(kat(i, col) * kat(j, col));
+              if (diagonal) {
+                s += (g_fp + 6 * u + u * (std::fabs(Gi) + std::fabs(Gj) + std::fabs(Gi - Gj))) *
+                         kk * std::exp(Gi - Gj) +
+                     std::ldexp(kk, -125);
+              } else {
+                const double a = std::fabs(kat(i, col)) * std::exp(Gi - Gr),
+                             b = std::fabs(kat(j, col)) * std::exp(Gr - Gj);
+                const double ea = 5 * u + u * (std::fabs(Gi) + std::fabs(Gr) + std::fabs(Gi - Gr)),
+                             eb = 5 * u + u * (std::fabs(Gr) + std::fabs(Gj) + std::fabs(Gr - Gj));
+                s += (ea + eb + e_prod + g_tc + u) * a * b + 2 * eta * (a + b) + 6 * eta * eta;
+              }
+            }
+            // fp32 underflow of the diagonal blocks' fmaf steps: 2^-150 each.
+            EN[static_cast<std::size_t>(i * m + j)] =
+                std::fabs(bat(i)) * (s + static_cast<double>(D) * std::ldexp(1.0, -149));
+            continue;
+          }
           for (index_t col = 0; col < D; ++col) s += std::fabs(kat(i, col) * kat(j, col));
           const double d = G[static_cast<std::size_t>(i)] - G[static_cast<std::size_t>(j)];
           EN[static_cast<std::size_t>(i * m + j)] =
@@ -248,6 +320,7 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
               s + c_merge * B[static_cast<std::size_t>(i * m + j)];
         }
       const double e_P = u + (Gmax + 6) * u + e_split + gamma_n(static_cast<int>(2 * BT), u_tc);
+      const double g_tcW = gamma_n(n_p * static_cast<int>(BT), u_tc);  // kda's W accumulation
       // The inverse: X from the reference N by fp64 substitution is within a few ulps of
       // fp64 of the exact one (negligible next to fp32), checked against E_X + u_out |X|.
       std::vector<double> X(EN.size(), 0.0);
@@ -275,7 +348,18 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
         for (int which = 0; which < 2; ++which) {  // W, U
           for (index_t col = 0; col < D; ++col) {
             double bnd = 0.0;
-            for (index_t l = 0; l <= i; ++l) {
+            if (kda && which == 0) {
+              for (index_t l = 0; l <= i; ++l) {
+                const double Gl = Gc(l, col);
+                const double b = std::fabs(kat(l, col)) * std::exp(Gl);
+                const double a = Minv[static_cast<std::size_t>(i * m + l)] * std::fabs(bat(l));
+                const double ex = l < i ? EX[static_cast<std::size_t>(i * m + l)] : 0.0;
+                const double e_PW = 6 * u + u * std::fabs(Gl) + e_prod + g_tcW;
+                bnd +=
+                    ex * std::fabs(bat(l)) * b + e_PW * a * b + 2 * eta * (a + b) + 6 * eta * eta;
+              }
+            }
+            for (index_t l = 0; l <= i && !(kda && which == 0); ++l) {
               const double s = std::fabs(bat(l)) * (which == 0 && !G.empty() && !in.g.empty()
                                                         ? std::exp(G[static_cast<std::size_t>(l)])
                                                         : 1.0);
@@ -456,8 +540,22 @@ TEST(ChunkWyGpu, BadArgumentsThrowBeforeLaunch) {
       EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
     }
   };
-  expect_throw(gi, go, WyFamily::kda, "kda");
   expect_throw(gi, go, WyFamily::dplr, "dplr");
+  {
+    gpu::WyGpuInputs kb = gi;
+    kb.g = nullptr;
+    expect_throw(kb, go, WyFamily::kda, "null g");
+    // kda's g is [B, T, H, dk] fp32 (64 x 128 x 4 = 32 KiB here): 1 KiB below w overlaps it,
+    // where gated's [B, T, H] (256 bytes) would not.
+    kb = gi;
+    kb.g = reinterpret_cast<const float*>(base + 4 * 65536 - 1024);
+    expect_throw(kb, go, WyFamily::kda, "output w overlaps input g");
+    kb.g = reinterpret_cast<const float*>(base + 3 * 65536 + 4);
+    expect_throw(kb, go, WyFamily::kda, "g is not 16-byte aligned");
+    kb = gi;
+    kb.dk = kb.dv = 96;
+    expect_throw(kb, go, WyFamily::kda, "dk = 96");
+  }
   gpu::WyGpuInputs bad = gi;
   bad.dtype = DType::fp32;
   expect_throw(bad, go, WyFamily::deltanet, "fp32");
@@ -493,4 +591,101 @@ TEST(ChunkWyGpu, BadArgumentsThrowBeforeLaunch) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("chunk size 16"), std::string::npos) << e.what();
   }
+}
+
+// ---- kda: per-channel log-decays (bound in the header comment) ---------------------------
+
+TEST(ChunkWyGpu, KdaEveryGate) {
+  for (double gate : {-1e-3, -0.1, -5.0}) {
+    Case c;
+    c.generator = "kda";
+    c.gate = gate;
+    run_case(c);
+    c.cumulative_g = true;
+    c.chunk = 32;
+    run_case(c);
+  }
+}
+
+TEST(ChunkWyGpu, KdaBase2Gates) {
+  Case c;
+  c.generator = "kda";
+  c.log2_g = true;
+  run_case(c);
+  c.cumulative_g = true;  // as flash-linear-attention passes them
+  c.gate = -5.0;
+  run_case(c);
+}
+
+TEST(ChunkWyGpu, KdaEveryChunkSizeAndHeadDim) {
+  for (index_t bt : {32, 64, 128})
+    for (index_t d : {64, 128}) {
+      if (bt == 128 && d == 64) continue;  // BT = 128 needs dk = dv = 128
+      Case c;
+      c.generator = "kda";
+      c.chunk = bt;
+      c.d = d;
+      c.batch = 1;
+      c.length = 2 * bt + 11;  // a partial last chunk
+      run_case(c);
+    }
+}
+
+TEST(ChunkWyGpu, KdaDtypesAndUnsplitProducts) {
+  Case c;
+  c.generator = "kda";
+  c.gate = -0.5;
+  c.out = DType::fp32;
+  run_case(c);
+  c.in = DType::fp16;
+  c.out = DType::fp16;
+  run_case(c);
+  c.gate = -5.0;  // operands far below fp16's normal range
+  run_case(c);
+  c.in = DType::bf16;
+  c.out = DType::bf16;
+  c.gate = -0.1;
+  c.split = false;
+  c.with_inverse = false;
+  run_case(c);
+}
+
+TEST(ChunkWyGpu, KdaVariableLengthSequences) {
+  Case c;
+  c.generator = "kda";
+  c.batch = 1;
+  c.length = 300;
+  c.cu_seqlens = {0, 70, 75, 139, 300};
+  run_case(c);
+  c.chunk = 128;
+  c.cumulative_g = true;
+  run_case(c);
+}
+
+TEST(ChunkWyGpu, KdaNonFiniteGateAndOverflowStatuses) {
+  TRISCAN_REQUIRE_GPU();
+  Case c;
+  c.generator = "kda";
+  c.batch = 1;
+  c.length = 256;  // 4 chunks of 64
+  c.heads = 2;
+  c.key_heads = 2;
+  Inputs in = make_inputs(c);
+  const index_t H = c.heads, D = c.d;
+  auto gat = [&](index_t row, index_t h, index_t ch) -> float& {
+    return in.gf[static_cast<std::size_t>((row * H + h) * D + ch)];
+  };
+  // Chunk 1, head 0: NaN in channel 7 of token 69; chunk 2, head 1: -inf in the last channel
+  // of the chunk's last token (no later token reads it); chunk 3, head 0: finite log-decays
+  // +100 per token in channel 0 (exp(G) beyond fp32: the outputs overflow).
+  gat(64 + 5, 0, 7) = std::nanf("");
+  gat(191, 1, D - 1) = -std::numeric_limits<float>::infinity();
+  for (index_t i = 192; i < 256; ++i) gat(i, 0, 0) = 100.0f;
+  const GpuResult gr = run_gpu(c, in);
+  const std::int32_t ok = 0, nonfinite = static_cast<std::int32_t>(Status::nonfinite_input),
+                     overflow = static_cast<std::int32_t>(Status::overflow);
+  const std::vector<std::int32_t> want = {ok, ok, nonfinite, ok, ok, nonfinite, overflow, ok};
+  for (std::size_t s = 0; s < want.size(); ++s)
+    EXPECT_EQ(gr.statuses[s], want[s]) << "chunk " << s / 2 << " head " << s % 2;
+  EXPECT_EQ(gr.flag, std::max(nonfinite, overflow));
 }
