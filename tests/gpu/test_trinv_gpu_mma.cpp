@@ -322,7 +322,7 @@ Input make_input(const std::vector<double>& A, const ChunkLayout& layout, DType 
 
 // Every matrix-unit variant (mma = bf16, fp16, tf32; refine = 0, 1; the default check on)
 // on every generator class, BT, layout; inputs fp32/bf16/fp16 with fp32 output, and fp32
-// input with bf16/fp16 output (refine: fp32 output only). The well-conditioned classes must not be flagged.
+// input with bf16/fp16 output (refine: fp32 input and output). The well-conditioned classes must not be flagged.
 TEST(TrinvGpuMma, VariantsMatchCpuFp64WithinTheirBoundOrAreFlagged) {
   TRISCAN_REQUIRE_GPU();
   std::uint64_t seed = 20261129;
@@ -347,7 +347,7 @@ TEST(TrinvGpuMma, VariantsMatchCpuFp64WithinTheirBoundOrAreFlagged) {
               const double tau = threshold(static_cast<int>(bt), op, refine);
               for (DType out : {DType::fp32, DType::bf16, DType::fp16}) {
                 if (in != DType::fp32 && out != DType::fp32) continue;
-                if (refine && out != DType::fp32) continue;
+                if (refine && (out != DType::fp32 || in != DType::fp32)) continue;
                 const std::string what = variant(op, refine).to_string() + " " + c + " BT=" + std::to_string(bt) +
                                          " " + k.name + " in=" + std::string(gpu::dtype_name(in)) +
                                          " out=" + std::string(gpu::dtype_name(out)) + " seed=" + std::to_string(seed);
