@@ -598,14 +598,17 @@ __host__ __device__ constexpr SharedLayout shared_layout(bool aux, bool check) {
 // invert (merges with operands OP: MergeOp), optionally refine and check, store, record
 // the statuses. Threads of an idle slot (past the last matrix) run on a copy of matrix
 // count - 1 and store nothing, so every thread reaches every barrier.
-template <int BT, int MIN_BLOCKS, int OP>
+// EXTRA: whether the refinement and the check are compiled in (cfg.refine / cfg.check
+// choose at run time); without them the kernel is the plain merge kernel, with its
+// register allocation.
+template <int BT, int MIN_BLOCKS, int OP, bool EXTRA>
 __global__ void __launch_bounds__(BT* group<BT>(), MIN_BLOCKS)
     invert_merge_kernel(const void* __restrict__ A, DType in, void* __restrict__ X, DType out,
                         MatrixAddressing addr, MergeConfig cfg, int* __restrict__ statuses, int* __restrict__ flag) {
   constexpr int G = group<BT>();
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  const bool aux = cfg.refine || cfg.check;
-  const SharedLayout lay = shared_layout<BT>(aux, cfg.check);
+  const bool aux = EXTRA && (cfg.refine || cfg.check);
+  const SharedLayout lay = shared_layout<BT>(aux, EXTRA && cfg.check);
   float* S_all = reinterpret_cast<float*>(smem_raw);
   int* bad_output = reinterpret_cast<int*>(smem_raw + lay.flag_off);
   int* bad_input = bad_output + G;
@@ -626,8 +629,10 @@ __global__ void __launch_bounds__(BT* group<BT>(), MIN_BLOCKS)
   cp_async_wait_all();
   __syncthreads();
   invert_in_shared<BT, OP>(S, t);
-  if (cfg.refine) refine_in_shared<BT>(S, P, t, loc.size, true);
-  if (cfg.check) check_in_shared<BT>(S, P, C, t, loc.size, cfg.tau, &check_bits[g], true);
+  if constexpr (EXTRA) {
+    if (cfg.refine) refine_in_shared<BT>(S, P, t, loc.size, true);
+    if (cfg.check) check_in_shared<BT>(S, P, C, t, loc.size, cfg.tau, &check_bits[g], true);
+  }
 
   if (active && store_as<BT>(out, X, loc, S, t)) atomicOr(&bad_output[g], 1);
   __syncthreads();
@@ -646,16 +651,20 @@ __global__ void __launch_bounds__(BT* group<BT>(), MIN_BLOCKS)
 // Resident blocks per SM given to ptxas (a register cap): what the shared memory allows.
 template <int BT>
 constexpr int min_blocks() { return BT == 128 ? 3 : BT == 64 ? 6 : 8; }
+// The same with the refinement / check compiled in (twice the shared memory, plus the
+// probe sums): 1, 3, 5, 8 blocks of BT = 128, 64, 32, 16 fit in an SM's 228 KB.
+template <int BT>
+constexpr int extra_min_blocks() { return BT == 128 ? 1 : BT == 64 ? 3 : BT == 32 ? 5 : 8; }
 
 }  // namespace merge
 
-template <int BT, int MIN_BLOCKS, int OP>
-void launch_merge_kernel(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr,
+template <int BT, int MIN_BLOCKS, int OP, bool EXTRA>
+void launch_merge_kernel_as(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr,
                          const MergeConfig& cfg, int* statuses, int* flag, cudaStream_t stream) {
   constexpr int G = merge::group<BT>();
   const std::size_t smem = merge::shared_layout<BT>(cfg.refine || cfg.check, cfg.check).bytes;
-  constexpr std::size_t smem_max = merge::shared_layout<BT>(true, true).bytes;
-  auto kernel = merge::invert_merge_kernel<BT, MIN_BLOCKS, OP>;
+  constexpr std::size_t smem_max = merge::shared_layout<BT>(EXTRA, EXTRA).bytes;
+  auto kernel = merge::invert_merge_kernel<BT, MIN_BLOCKS, OP, EXTRA>;
   static const cudaError_t attr_err =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem_max));
   check_cuda(attr_err, "cudaFuncSetAttribute(invert_merge_kernel)");
@@ -663,6 +672,16 @@ void launch_merge_kernel(DType in, DType out, const void* A, void* X, const Matr
   if (blocks > INT_MAX) throw std::invalid_argument("gpu::invert: too many matrices for one launch");
   kernel<<<static_cast<unsigned>(blocks), BT * G, smem, stream>>>(A, in, X, out, addr, cfg, statuses, flag);
   check_cuda(cudaGetLastError(), "invert_merge_kernel launch");
+}
+
+template <int BT, int MIN_BLOCKS, int OP>
+void launch_merge_kernel(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr,
+                         const MergeConfig& cfg, int* statuses, int* flag, cudaStream_t stream) {
+  if (cfg.refine || cfg.check)
+    launch_merge_kernel_as<BT, merge::extra_min_blocks<BT>(), OP, true>(in, out, A, X, addr, cfg, statuses, flag,
+                                                                        stream);
+  else
+    launch_merge_kernel_as<BT, MIN_BLOCKS, OP, false>(in, out, A, X, addr, cfg, statuses, flag, stream);
 }
 
 }  // namespace
