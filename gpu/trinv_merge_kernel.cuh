@@ -1,6 +1,9 @@
 // gpu/trinv_merge_kernel.cuh — the kernel of the batched unit-lower triangular inversion
 // by recursive multiply-only merges over 16 x 16 diagonal blocks (method
-// "trinv/recursive_merge", base = 16; docs/gpu.md), in fp32.
+// "trinv/recursive_merge", base = 16; docs/gpu.md), in fp32 or, with the GPU-only key
+// mma=bf16|fp16|tf32, with the merges' products on tensor cores (merge_level_mma); the
+// optional fp32 refinement step and the a-posteriori check (refine=1, check=1) run in
+// the same kernel before the store (refine_in_shared, check_in_shared).
 //
 // L = I + N is split into 16 x 16 diagonal blocks, each inverted by forward
 // substitution (Method 1, one thread per column); then, for h = 16, 32, ..., BT/2, the
