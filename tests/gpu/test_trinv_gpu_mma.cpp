@@ -377,6 +377,39 @@ TEST(TrinvGpuMma, VariantsMatchCpuFp64WithinTheirBoundOrAreFlagged) {
     }
 }
 
+// The strided layout [N, n, n] (gpu::invert_batch; the kernel's BT is the bucket of n):
+// every n in a sample of 1..128, each matrix-unit variant, fp32 in and out, deltanet
+// inputs; the bound and the check as above.
+TEST(TrinvGpuMma, StridedLayoutWithinTheBound) {
+  TRISCAN_REQUIRE_GPU();
+  std::uint64_t seed = 4242;
+  for (index_t n : {1, 2, 15, 16, 17, 31, 33, 48, 64, 65, 97, 127, 128}) {
+    const index_t bt = n <= 16 ? 16 : n <= 32 ? 32 : n <= 64 ? 64 : 128;
+    const index_t count = 5;
+    const ChunkLayout layout{count, n, 1, bt, {}};  // the memory of the strided batch
+    validation::GeneratorParams p;
+    p.name = "deltanet";
+    p.n = bt;
+    p.seed = ++seed;
+    const auto problem = validation::make_chunk_problem(p, layout, 0);
+    const Input input = make_input(problem.tensors.at("A").data, layout, DType::fp32);
+    for (Op op : {Op::bf16, Op::fp16, Op::tf32}) {
+      const ChunkRun base = run_batch(count, n, bt, DType::fp32, input.bytes, DType::fp32, variant(op, false));
+      for (bool refine : {false, true}) {
+        const std::string what = variant(op, refine).to_string() + " strided n=" + std::to_string(n);
+        const ChunkRun run =
+            refine ? run_batch(count, n, bt, DType::fp32, input.bytes, DType::fp32, variant(op, true)) : base;
+        EXPECT_EQ(run.flag, static_cast<int>(Status::ok)) << what;
+        Tally t;
+        check_run(op, refine, threshold(static_cast<int>(bt), op, refine), layout, input.data, run, DType::fp32,
+                  refine ? &base : nullptr, what, &t);
+        EXPECT_EQ(t.flagged, 0) << what;
+        if (::testing::Test::HasFatalFailure()) return;
+      }
+    }
+  }
+}
+
 // The check flags what exceeds its threshold, end to end: deltanet-equal with beta up
 // to 2 at BT = 64 (error growth; the bf16 merges' relative Frobenius error is ~1e-2
 // there, rho ~ 1e-4 in a host emulation) checked against the fp32 path's own threshold
