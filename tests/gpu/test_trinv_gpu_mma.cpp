@@ -378,8 +378,9 @@ TEST(TrinvGpuMma, VariantsMatchCpuFp64WithinTheirBoundOrAreFlagged) {
 }
 
 // The strided layout [N, n, n] (gpu::invert_batch; the kernel's BT is the bucket of n):
-// every n in a sample of 1..128, each matrix-unit variant, fp32 in and out, deltanet
-// inputs; the bound and the check as above.
+// every n in a sample of 1..128, each matrix-unit variant and the fp32 merges with
+// check=1 (and refine=1), fp32 in and out, deltanet inputs; the bound and the check as
+// above (for mma=off e is the fp32 merges' coefficient, the bound of docs/gpu.md).
 TEST(TrinvGpuMma, StridedLayoutWithinTheBound) {
   TRISCAN_REQUIRE_GPU();
   std::uint64_t seed = 4242;
@@ -393,12 +394,14 @@ TEST(TrinvGpuMma, StridedLayoutWithinTheBound) {
     p.seed = ++seed;
     const auto problem = validation::make_chunk_problem(p, layout, 0);
     const Input input = make_input(problem.tensors.at("A").data, layout, DType::fp32);
-    for (Op op : {Op::bf16, Op::fp16, Op::tf32}) {
-      const ChunkRun base = run_batch(count, n, bt, DType::fp32, input.bytes, DType::fp32, variant(op, false));
+    for (Op op : {Op::fp32, Op::bf16, Op::fp16, Op::tf32}) {
+      const int check = op == Op::fp32 ? 1 : -1;  // the fp32 merges: check opted in
+      const ChunkRun base =
+          run_batch(count, n, bt, DType::fp32, input.bytes, DType::fp32, variant(op, false, check));
       for (bool refine : {false, true}) {
-        const std::string what = variant(op, refine).to_string() + " strided n=" + std::to_string(n);
+        const std::string what = variant(op, refine, check).to_string() + " strided n=" + std::to_string(n);
         const ChunkRun run =
-            refine ? run_batch(count, n, bt, DType::fp32, input.bytes, DType::fp32, variant(op, true)) : base;
+            refine ? run_batch(count, n, bt, DType::fp32, input.bytes, DType::fp32, variant(op, true, check)) : base;
         EXPECT_EQ(run.flag, static_cast<int>(Status::ok)) << what;
         Tally t;
         check_run(op, refine, threshold(static_cast<int>(bt), op, refine), layout, input.data, run, DType::fp32,
