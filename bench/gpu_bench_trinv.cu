@@ -12,8 +12,13 @@
 // Inputs: deltanet chunk matrices from validation's make_chunk_problem (unit-norm keys,
 // dk = 128, beta ~ U(0, 1)), generated for 32 chunks x H heads and tiled along T.
 //
-// Usage: gpu_bench_trinv [--runs N] [--variants] [--write-npy DIR]
+// Usage: gpu_bench_trinv [--runs N] [--variants] [--mma-only] [--write-npy DIR]
 //   --first-case-only  stops after the first case (recursive_merge, B=4, T=16384, H=32, BT=64, fp32)
+//   --mma-only       times only the matrix-unit table: trinv/recursive_merge in fp32 (with and
+//                    without check=1) next to its mma=bf16|fp16|tf32 variants (check on by
+//                    default; check=0; refine=1) at BT = 32, 64, 128 (also run at the end of
+//                    the default run). The flag column: 0 ok, 1 inaccurate (no other status
+//                    is accepted: the run stops).
 //   --variants       also times tuning variants of the kernel (accumulators per row sum,
 //                    register cap) at BT = 32, 64, 128, fp32 -> fp32.
 //   --write-npy DIR  also writes DIR/<class>.npy (A, fp32, [2, 4096, 16, 64]) and
@@ -37,6 +42,7 @@
 #include "gpu/trinv_kernel.cuh"
 #include "gpu/host_codec.hpp"
 #include "triscan/gpu.hpp"
+#include "triscan/status.hpp"
 #include "validation/generators.hpp"
 
 namespace {
@@ -105,14 +111,15 @@ struct Result {
   DType in = DType::fp32, out = DType::fp32;
   Timing t;
   double bytes = 0, max_error = 0;
+  int flag = 0;  // the worst status of the last timed call (0 ok, 1 inaccurate)
 };
 
 void print_result(const Result& r, double copy_gbs) {
   const double gbs = r.bytes / (r.t.median_us * 1e3);
-  std::printf("%-34s %-28s %7lld %4lld %4s->%-4s %10.1f %10.1f %8.0f %6.1f%% %10.2e\n", r.name.c_str(), r.method.c_str(),
-              static_cast<long long>(r.matrices), static_cast<long long>(r.bt), std::string(triscan::gpu::dtype_name(r.in)).c_str(),
-              std::string(triscan::gpu::dtype_name(r.out)).c_str(), r.t.median_us, r.t.min_us, gbs, 100.0 * gbs / copy_gbs,
-              r.max_error);
+  std::printf("%-34s %-50s %7lld %4lld %4s->%-4s %10.1f %10.1f %8.0f %6.1f%% %10.2e %4d\n", r.name.c_str(),
+              r.method.c_str(), static_cast<long long>(r.matrices), static_cast<long long>(r.bt),
+              std::string(triscan::gpu::dtype_name(r.in)).c_str(), std::string(triscan::gpu::dtype_name(r.out)).c_str(),
+              r.t.median_us, r.t.min_us, gbs, 100.0 * gbs / copy_gbs, r.max_error, r.flag);
   std::fflush(stdout);
 }
 
@@ -120,10 +127,10 @@ void print_json(const Result& r, double copy_gbs) {
   const double gbs = r.bytes / (r.t.median_us * 1e3);
   std::printf("{\"bench\": \"gpu_trinv\", \"case\": \"%s\", \"method\": \"%s\", \"matrices\": %lld, \"bt\": %lld, "
               "\"in\": \"%s\", \"out\": \"%s\", \"median_us\": %.2f, \"min_us\": %.2f, \"bytes\": %.0f, \"gb_per_s\": %.1f, "
-              "\"copy_gb_per_s\": %.1f, \"share_of_copy\": %.4f, \"max_rel_fro_error\": %.3e}\n",
+              "\"copy_gb_per_s\": %.1f, \"share_of_copy\": %.4f, \"max_rel_fro_error\": %.3e, \"flag\": %d}\n",
               r.name.c_str(), r.method.c_str(), static_cast<long long>(r.matrices), static_cast<long long>(r.bt),
               std::string(triscan::gpu::dtype_name(r.in)).c_str(), std::string(triscan::gpu::dtype_name(r.out)).c_str(),
-              r.t.median_us, r.t.min_us, r.bytes, gbs, copy_gbs, gbs / copy_gbs, r.max_error);
+              r.t.median_us, r.t.min_us, r.bytes, gbs, copy_gbs, gbs / copy_gbs, r.max_error, r.flag);
 }
 
 // Input bytes of type t (fp32 or bf16, rounded to nearest) from fp32 values.
@@ -169,7 +176,7 @@ Result bench_chunks(const std::string& method, const std::string& name, const Ch
   const auto fs = triscan::MethodSpec::parse(method);
   Result r;
   r.name = name;
-  r.method = fs.name;
+  r.method = fs.to_string();
   r.matrices = plan.chunk_rows() * layout.heads;
   r.bt = layout.chunk;
   r.in = in;
@@ -181,7 +188,9 @@ Result bench_chunks(const std::string& method, const std::string& name, const Ch
   });
   std::int32_t f = -1;
   flag.download(&f, 4);
-  if (f != 0) throw std::runtime_error(name + ": status flag " + std::to_string(f));
+  if (f != 0 && f != static_cast<int>(triscan::Status::inaccurate))
+    throw std::runtime_error(name + ": status flag " + std::to_string(f));
+  r.flag = f;
   r.bytes = static_cast<double>(layout.elements()) * static_cast<double>(dtype_bytes(in) + dtype_bytes(out));
   r.max_error = sample_error(layout, in_bytes, in, *X[0], out);
   return r;
@@ -326,11 +335,13 @@ void write_inputs(const std::string& dir) {
 int main(int argc, char** argv) {
   try {
     int runs = 50;
-    bool variants = false, first_only = false;
+    bool variants = false, first_only = false, mma_only = false;
     for (int a = 1; a < argc; ++a) {
       const std::string arg = argv[a];
       if (arg == "--variants") {
         variants = true;
+      } else if (arg == "--mma-only") {
+        mma_only = true;
       } else if (arg == "--first-case-only") {  // for a profiler run
         first_only = true;
       } else if (arg == "--runs" && a + 1 < argc) {
@@ -339,7 +350,7 @@ int main(int argc, char** argv) {
         write_inputs(argv[++a]);
         return 0;
       } else {
-        std::fprintf(stderr, "usage: gpu_bench_trinv [--runs N] [--variants] [--write-npy DIR]\nunknown argument '%s'\n", arg.c_str());
+        std::fprintf(stderr, "usage: gpu_bench_trinv [--runs N] [--variants] [--mma-only] [--write-npy DIR]\nunknown argument '%s'\n", arg.c_str());
         return 2;
       }
     }
@@ -351,14 +362,36 @@ int main(int argc, char** argv) {
     const double copy_gbs = copy_bandwidth_gbs(runs);
     std::printf("device: %s (sm_%d%d), copy bandwidth (read + write): %.0f GB/s\n", info.name.c_str(), info.major,
                 info.minor, copy_gbs);
-    std::printf("%-34s %-28s %7s %4s %10s %10s %10s %8s %7s %10s\n", "case", "method", "N", "BT", "in->out", "median_us",
-                "min_us", "GB/s", "copy%", "max_err");
+    std::printf("%-34s %-50s %7s %4s %10s %10s %10s %8s %7s %10s %4s\n", "case", "method", "N", "BT", "in->out",
+                "median_us", "min_us", "GB/s", "copy%", "max_err", "flag");
     std::vector<Result> results;
     auto add = [&](const Result& r) {
       print_result(r, copy_gbs);
       results.push_back(r);
     };
     const ChunkLayout main_shape{4, 16384, 32, 64, {}};
+    // The matrix-unit table: fp32 merges next to the tensor-core variants, same inputs.
+    const auto mma_table = [&] {
+      const std::vector<std::string> mma_methods = {
+          "trinv/recursive_merge",                     "trinv/recursive_merge:check=1",
+          "trinv/recursive_merge:mma=bf16",            "trinv/recursive_merge:mma=bf16,check=0",
+          "trinv/recursive_merge:mma=bf16,refine=1",   "trinv/recursive_merge:mma=fp16",
+          "trinv/recursive_merge:mma=fp16,check=0",    "trinv/recursive_merge:mma=fp16,refine=1",
+          "trinv/recursive_merge:mma=tf32",            "trinv/recursive_merge:mma=tf32,check=0",
+          "trinv/recursive_merge:mma=tf32,refine=1"};
+      for (index_t bt : {64, 32, 128}) {
+        const std::string name = "B4 T16384 H32 BT" + std::to_string(bt);
+        for (const std::string& m : mma_methods)
+          add(bench_chunks(m, name, ChunkLayout{4, 16384, 32, bt, {}}, DType::fp32, DType::fp32, runs));
+      }
+      for (const std::string& m : mma_methods)
+        add(bench_chunks(m, "B4 T16384 H32 BT64", main_shape, DType::fp32, DType::bf16, runs));
+    };
+    if (mma_only) {
+      mma_table();
+      for (const Result& r : results) print_json(r, copy_gbs);
+      return 0;
+    }
     if (variants) {
       const ChunkLayout s32{4, 16384, 32, 32, {}}, s128{4, 16384, 32, 128, {}};
       add(bench_variant<64, 2, 1>(main_shape, runs));
@@ -390,6 +423,7 @@ int main(int argc, char** argv) {
     }
     for (const Result& r : bench_strided(main_shape, runs, methods)) add(r);
     for (const Result& r : bench_strided(ChunkLayout{4, 16384, 32, 128, {}}, std::max(10, runs / 4), methods)) add(r);
+    mma_table();
     for (const Result& r : results) print_json(r, copy_gbs);
     return 0;
   } catch (const std::exception& e) {

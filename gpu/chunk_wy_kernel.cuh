@@ -32,6 +32,7 @@
 #include <type_traits>
 
 #include "gpu/cuda_check.hpp"
+#include "gpu/mma.cuh"
 #include "gpu/trinv.cuh"
 #include "gpu/trinv_merge_kernel.cuh"
 #include "triscan/status.hpp"
@@ -99,9 +100,11 @@ struct Layout {
   static constexpr std::size_t bytes = gc_off + (KDA ? sizeof(float) * BT * gld<D>() : 0);
 };
 
-__device__ inline unsigned smem_addr(const void* p) {
-  return static_cast<unsigned>(__cvta_generic_to_shared(p));
-}
+using tc::smem_addr;  // the tensor-core helpers: gpu/mma.cuh
+using tc::ldmatrix_x4;
+using tc::ldmatrix_x4_trans;
+using tc::mma;
+using tc::pack2;
 
 __device__ inline void cp_async_16(void* dst, const void* src, int src_bytes) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
@@ -114,67 +117,6 @@ __device__ inline void cp_async_commit() {
 template <int N>
 __device__ inline void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
-
-__device__ inline void ldmatrix_x4(unsigned (&r)[4], const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(smem_addr(p)));
-}
-__device__ inline void ldmatrix_x4_trans(unsigned (&r)[4], const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(smem_addr(p)));
-}
-
-// D += A B, m16n8k16, 16-bit operands (bf16 or fp16), fp32 accumulators.
-template <class T16>
-__device__ inline void mma(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1);
-template <>
-__device__ inline void mma<__nv_bfloat16>(float (&d)[4], const unsigned (&a)[4], unsigned b0,
-                                          unsigned b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
-      "{%8, %9}, "
-      "{%0, %1, %2, %3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-template <>
-__device__ inline void mma<__half>(float (&d)[4], const unsigned (&a)[4], unsigned b0,
-                                   unsigned b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, "
-      "%9}, "
-      "{%0, %1, %2, %3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-// Two fp32 values as a pair of 16-bit numbers in one register (x0 in the low half;
-// one packed conversion), and the pair of their remainders x - rounded(x), exact in fp32.
-template <class T16>
-__device__ inline unsigned pack2(float x0, float x1, float& r0, float& r1);
-template <>
-__device__ inline unsigned pack2<__nv_bfloat16>(float x0, float x1, float& r0, float& r1) {
-  const __nv_bfloat162 h = __floats2bfloat162_rn(x0, x1);
-  const float2 back = __bfloat1622float2(h);
-  r0 = x0 - back.x;
-  r1 = x1 - back.y;
-  return *reinterpret_cast<const unsigned*>(&h);
-}
-template <>
-__device__ inline unsigned pack2<__half>(float x0, float x1, float& r0, float& r1) {
-  const __half2 h = __floats2half2_rn(x0, x1);
-  const float2 back = __half22float2(h);
-  r0 = x0 - back.x;
-  r1 = x1 - back.y;
-  return *reinterpret_cast<const unsigned*>(&h);
-}
-template <class T16>
-__device__ inline unsigned pack2(float x0, float x1) {
-  float r0, r1;
-  return pack2<T16>(x0, x1, r0, r1);
 }
 
 // Two consecutive 16-bit values (4-byte aligned) as fp32.

@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -22,22 +23,69 @@ std::size_t dtype_size(DType t) { return t == DType::fp32 ? 4 : 2; }
 
 enum class Kernel { forward_substitution, recursive_merge };
 
+struct Choice {
+  Kernel kernel;
+  MergeConfig merge;  // recursive_merge: operands, refine, check (tau set per BT by run())
+  double tau = 0.0;   // the key tau (> 0): replaces the default threshold
+};
+
 // The GPU kernel for `method`: trinv/forward_substitution (no parameters) or
-// trinv/recursive_merge (base = 16, the only base block size the kernel has).
-Kernel check_method(const MethodSpec& method) {
+// trinv/recursive_merge (base = 16, the only base block size the kernel has; the
+// GPU-only keys mma, refine and check: docs/gpu.md "Matrix-unit merges").
+Choice check_method(const MethodSpec& method) {
   if (method.name == "trinv/forward_substitution") {
     method.check_keys({});
-    return Kernel::forward_substitution;
+    return {Kernel::forward_substitution, {}};
   }
   if (method.name == "trinv/recursive_merge") {
-    method.check_keys({"base"});
+    method.check_keys({"base", "mma", "refine", "check", "tau"});
     if (method.get_int("base", 16, 1, 1 << 20) != 16)
       throw std::invalid_argument("gpu::invert: trinv/recursive_merge on the GPU has base = 16 only (got base=" +
                                   method.params.at("base") + ")");
-    return Kernel::recursive_merge;
+    MergeConfig c;
+    const std::string op = method.get_string("mma", "off", {"off", "bf16", "fp16", "tf32"});
+    c.op = op == "bf16" ? MergeOp::bf16 : op == "fp16" ? MergeOp::fp16 : op == "tf32" ? MergeOp::tf32 : MergeOp::fp32;
+    c.refine = method.get_int("refine", 0, 0, 1) == 1;
+    c.check = method.get_int("check", c.op == MergeOp::fp32 ? 0 : 1, 0, 1) == 1;
+    const double tau = method.get_double("tau", 0.0, 0.0, 1e300);
+    if (method.has("tau") && !(tau > 0.0))
+      throw std::invalid_argument("gpu::invert: trinv/recursive_merge tau must be > 0 (got tau=" +
+                                  method.params.at("tau") + ")");
+    if (method.has("tau") && !c.check)
+      throw std::invalid_argument("gpu::invert: trinv/recursive_merge tau is the check's threshold; it needs check=1");
+    return {Kernel::recursive_merge, c, tau};
   }
   throw std::invalid_argument("gpu::invert: method '" + method.name +
                               "' has no GPU kernel; GPU methods: trinv/forward_substitution, trinv/recursive_merge");
+}
+
+// The merges' first-order forward-error coefficient e, |X^ - X| <= e M(L)^-1 |L| M(L)^-1
+// (docs/gpu.md, "Bound" and "Matrix-unit merges"): the base blocks give gamma_16(u),
+// each level h two products of e_h each, e_h = gamma_h(u) in fp32 and, on tensor cores,
+// (2 u_op + u_op^2) (operand rounding of both factors; exact products) plus
+// gamma_{h+1}(2u) (1 + u_op)^2 (fp32 accumulation of h products and the identity term,
+// with the tensor cores' truncating additions counted as 2u each). u = 2^-24.
+double merge_error_coefficient(int bt, MergeOp op) {
+  const double u = std::ldexp(1.0, -24);
+  const double uop = op == MergeOp::bf16 ? std::ldexp(1.0, -8) : op == MergeOp::fp32 ? 0.0 : std::ldexp(1.0, -11);
+  const auto gamma = [](double n, double uu) { return n * uu / (1.0 - n * uu); };
+  double e = gamma(16, u);
+  for (int h = 16; h < bt; h *= 2)
+    e += 2.0 * (op == MergeOp::fp32 ? gamma(h, u)
+                                    : (2.0 * uop + uop * uop) + gamma(h + 1, 2.0 * u) * (1.0 + uop) * (1.0 + uop));
+  return e;
+}
+
+// The `inaccurate` threshold tau on rho (the CPU's residual measure, src/trinv/driver.cpp):
+// the CPU takes 4 (n+1) u, 4 times Method 1's own constant; the GPU merges have no
+// residual bound, so the constant of the method actually run replaces (n+1) u: rho is
+// about e for an accurate result (|L X^ - I| = |L (X^ - X)| <= e |L| B). After one fp32
+// refinement step the residual is R - R^ + R R^ + rounding: 4 (2 gamma_{BT+1}(u) + e^2).
+double merge_check_threshold(int bt, MergeOp op, bool refine) {
+  const double u = std::ldexp(1.0, -24);
+  const double e = merge_error_coefficient(bt, op);
+  const double g = (bt + 1) * u / (1.0 - (bt + 1) * u);
+  return refine ? 4.0 * (2.0 * g + e * e) : 4.0 * e;
 }
 
 void check_dtype(DType t, const char* what) {
@@ -53,20 +101,22 @@ void check_aligned(const void* p, const char* what) {
 
 // Runs `kernel` for bt in {16, 32, 64, 128}; flag (if any) is cleared first so it
 // holds the worst status of this call.
-void run(Kernel kernel, int bt, DType in, DType out, const void* A, void* X, const MatrixAddressing& addr,
+void run(const Choice& choice, int bt, DType in, DType out, const void* A, void* X, const MatrixAddressing& addr,
          int* statuses, int* flag, void* stream) {
   auto s = static_cast<cudaStream_t>(stream);
   if (flag) check_cuda(cudaMemsetAsync(flag, 0, sizeof(int), s), "cudaMemsetAsync(flag)");
   if (addr.count == 0) return;
-  const bool merge = kernel == Kernel::recursive_merge;
+  const bool merge = choice.kernel == Kernel::recursive_merge;
+  MergeConfig cfg = choice.merge;
+  cfg.tau = choice.tau > 0.0 ? choice.tau : merge_check_threshold(bt, cfg.op, cfg.refine);
   switch (bt) {
-    case 16: return merge ? launch_invert_merge<16>(in, out, A, X, addr, statuses, flag, s)
+    case 16: return merge ? launch_invert_merge<16>(in, out, A, X, addr, cfg, statuses, flag, s)
                           : launch_invert<16>(in, out, A, X, addr, statuses, flag, s);
-    case 32: return merge ? launch_invert_merge<32>(in, out, A, X, addr, statuses, flag, s)
+    case 32: return merge ? launch_invert_merge<32>(in, out, A, X, addr, cfg, statuses, flag, s)
                           : launch_invert<32>(in, out, A, X, addr, statuses, flag, s);
-    case 64: return merge ? launch_invert_merge<64>(in, out, A, X, addr, statuses, flag, s)
+    case 64: return merge ? launch_invert_merge<64>(in, out, A, X, addr, cfg, statuses, flag, s)
                           : launch_invert<64>(in, out, A, X, addr, statuses, flag, s);
-    case 128: return merge ? launch_invert_merge<128>(in, out, A, X, addr, statuses, flag, s)
+    case 128: return merge ? launch_invert_merge<128>(in, out, A, X, addr, cfg, statuses, flag, s)
                            : launch_invert<128>(in, out, A, X, addr, statuses, flag, s);
   }
   throw std::invalid_argument("gpu::invert: size " + std::to_string(bt) + " not in {16, 32, 64, 128}");
@@ -91,8 +141,12 @@ MatrixAddressing chunk_addressing(const ChunkPlan& plan) {
 
 std::vector<std::string> trinv_gpu_methods() {
   return {"trinv/forward_substitution: fp32 forward substitution, one thread per column (any in/out dtype)",
-          "trinv/recursive_merge: fp32, 16 x 16 diagonal blocks by substitution, then multiply-only merges "
-          "X21 = -X22 N21 X11 (base=16 only; any in/out dtype)"};
+          "trinv/recursive_merge: 16 x 16 diagonal blocks by substitution (fp64), then multiply-only merges "
+          "X21 = -X22 N21 X11 (base=16 only; any in/out dtype). GPU-only keys (the CPU method has base only): "
+          "mma=off|bf16|fp16|tf32 (default off: fp32 FMAs; else tensor cores, mma.sync with operands rounded "
+          "to that format, fp32 accumulation), refine=0|1 (one fp32 step X <- X + X (I - L X)), check=0|1 "
+          "(the a-posteriori check, Status::inaccurate; default 1 with mma, 0 without), tau=<x > 0> (the check's "
+          "threshold instead of the default 4 e, e the method's error coefficient; docs/gpu.md)"};
 }
 
 ChunkPlan::ChunkPlan(const ChunkLayout& layout) : layout_(layout) {
@@ -127,7 +181,7 @@ ChunkPlan::~ChunkPlan() {
 
 void invert_chunks(const MethodSpec& method, const ChunkPlan& plan, DType in_type, const void* A,
                    DType out_type, void* X, std::int32_t* statuses, std::int32_t* flag, void* stream) {
-  const detail::Kernel kernel = detail::check_method(method);
+  const detail::Choice kernel = detail::check_method(method);
   detail::check_dtype(in_type, "input");
   detail::check_dtype(out_type, "output");
   const ChunkLayout& layout = plan.layout();
@@ -143,7 +197,7 @@ void invert_batch(const MethodSpec& method, index_t count, index_t n, index_t ba
                   DType in_type, const void* A, DType out_type, void* X, std::int32_t* statuses,
                   std::int32_t* flag, void* stream) {
   const char* what = "gpu::invert_batch";
-  const detail::Kernel kernel = detail::check_method(method);
+  const detail::Choice kernel = detail::check_method(method);
   detail::check_dtype(in_type, "input");
   detail::check_dtype(out_type, "output");
   if (count < 0) throw std::invalid_argument(std::string(what) + ": negative count " + std::to_string(count));

@@ -82,9 +82,19 @@ MatrixAddressing chunk_addressing(const ChunkPlan& plan);
 template <int BT>
 void launch_invert(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr, int* statuses,
                    int* flag, cudaStream_t stream);
+// The merges' operand format: fp32 (CUDA-core FMAs, the default) or, on tensor cores
+// (mma.sync), operands rounded to bf16 / fp16 / tf32 with fp32 accumulation.
+enum class MergeOp : int { fp32 = 0, bf16 = 1, fp16 = 2, tf32 = 3 };
+// Options of trinv/recursive_merge on the GPU (gpu/trinv.cu parses them from the MethodSpec).
+struct MergeConfig {
+  MergeOp op = MergeOp::fp32;
+  bool refine = false;  // one fp32 step X <- X + X (I - L X) after the merges
+  bool check = false;   // the a-posteriori check: Status::inaccurate when rho > tau
+  double tau = 0.0;     // the check's threshold (docs/gpu.md "The inaccurate check")
+};
 // The same by recursive merges over 16 x 16 diagonal blocks (gpu/trinv_merge_kernel.cuh).
 template <int BT>
-void launch_invert_merge(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr, int* statuses,
-                         int* flag, cudaStream_t stream);
+void launch_invert_merge(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr,
+                         const MergeConfig& cfg, int* statuses, int* flag, cudaStream_t stream);
 
 }  // namespace triscan::gpu::detail

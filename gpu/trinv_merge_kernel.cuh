@@ -1,6 +1,9 @@
 // gpu/trinv_merge_kernel.cuh — the kernel of the batched unit-lower triangular inversion
 // by recursive multiply-only merges over 16 x 16 diagonal blocks (method
-// "trinv/recursive_merge", base = 16; docs/gpu.md), in fp32.
+// "trinv/recursive_merge", base = 16; docs/gpu.md), in fp32 or, with the GPU-only key
+// mma=bf16|fp16|tf32, with the merges' products on tensor cores (merge_level_mma); the
+// optional fp32 refinement step and the a-posteriori check (refine=1, check=1) run in
+// the same kernel before the store (refine_in_shared, check_in_shared).
 //
 // L = I + N is split into 16 x 16 diagonal blocks, each inverted by forward
 // substitution (Method 1, one thread per column); then, for h = 16, 32, ..., BT/2, the
@@ -38,6 +41,7 @@
 #include <stdexcept>
 
 #include "gpu/cuda_check.hpp"
+#include "gpu/mma.cuh"
 #include "gpu/trinv.cuh"
 #include "triscan/status.hpp"
 
@@ -48,6 +52,7 @@ namespace merge {
 
 constexpr int base = 16;
 constexpr int status_ok = static_cast<int>(Status::ok);
+constexpr int status_inaccurate = static_cast<int>(Status::inaccurate);
 constexpr int status_overflow = static_cast<int>(Status::overflow);
 constexpr int status_nonfinite = static_cast<int>(Status::nonfinite_input);
 
@@ -255,6 +260,246 @@ __device__ void merge_level(float* S, int t, bool worker) {
   __syncthreads();
 }
 
+
+// ---- Matrix-unit merges (MergeOp bf16 / fp16 / tf32; docs/gpu.md "Matrix-unit merges") ----
+//
+// The same two products per merge, on tensor cores: warp w of the matrix computes the
+// 16 x 8 tiles w, w + BT/32, ... of the level's outputs (mma.sync m16n8k16 for bf16 and
+// fp16, m16n8k8 for tf32), operands read from the fp32 array S and rounded to the operand
+// format as the fragments are built (entries on and above a diagonal become exact
+// zeros by selects, as in the fp32 path). The unit diagonals enter exactly: the
+// accumulators start from the fp32 value of the identity term,
+//     M   = N21 + N21 X11s,         X11s = X11 - I (strictly lower),
+//     X21 = -(M + X22s M),          X22s = X22 - I,
+// so only the products with the strictly lower parts see the operand rounding.
+// Shapes of one k-step: K = 16 (16-bit operands) or 8 (tf32).
+template <int OP>
+struct OpTraits;
+template <>
+struct OpTraits<static_cast<int>(MergeOp::bf16)> {
+  using T16 = __nv_bfloat16;
+  static constexpr int K = 16;
+};
+template <>
+struct OpTraits<static_cast<int>(MergeOp::fp16)> {
+  using T16 = __half;
+  static constexpr int K = 16;
+};
+template <>
+struct OpTraits<static_cast<int>(MergeOp::tf32)> {
+  using T16 = float;
+  static constexpr int K = 8;
+};
+
+// One k-step of D += A B for a 16 x 8 tile: A(i, k) = a_at(i, kb + k) for rows i0 = g,
+// i1 = g + 8 of the tile, B(k, j) = b_at(kb + k, j) for its column j = g (fragment layouts:
+// gpu/mma.cuh). a_at / b_at return fp32 values (zeros where the operand is structurally 0).
+template <int OP, class FA, class FB>
+__device__ inline void mma_step(float (&d)[4], int kb, int lane, FA a_at, FB b_at) {
+  const int g = lane / 4, tq = lane % 4;
+  unsigned a[4];
+  unsigned b0, b1;
+  if constexpr (OP == static_cast<int>(MergeOp::tf32)) {
+    a[0] = tc::to_tf32(a_at(g, kb + tq));
+    a[1] = tc::to_tf32(a_at(g + 8, kb + tq));
+    a[2] = tc::to_tf32(a_at(g, kb + tq + 4));
+    a[3] = tc::to_tf32(a_at(g + 8, kb + tq + 4));
+    b0 = tc::to_tf32(b_at(kb + tq, g));
+    b1 = tc::to_tf32(b_at(kb + tq + 4, g));
+    tc::mma_tf32(d, a, b0, b1);
+  } else {
+    using T16 = typename OpTraits<OP>::T16;
+    const int k0 = kb + 2 * tq;
+    a[0] = tc::pack2<T16>(a_at(g, k0), a_at(g, k0 + 1));
+    a[1] = tc::pack2<T16>(a_at(g + 8, k0), a_at(g + 8, k0 + 1));
+    a[2] = tc::pack2<T16>(a_at(g, k0 + 8), a_at(g, k0 + 9));
+    a[3] = tc::pack2<T16>(a_at(g + 8, k0 + 8), a_at(g + 8, k0 + 9));
+    b0 = tc::pack2<T16>(b_at(k0, g), b_at(k0 + 1, g));
+    b1 = tc::pack2<T16>(b_at(k0 + 8, g), b_at(k0 + 9, g));
+    tc::mma<T16>(d, a, b0, b1);
+  }
+}
+
+// One merge level h = H on tensor cores (BT >= 32: whole warps per matrix). Threads with
+// worker == false only meet the barriers (the fp32 path's convention).
+template <int BT, int H, int OP>
+__device__ void merge_level_mma(float* S, int t, bool worker) {
+  constexpr int LD = ld<BT>();
+  constexpr int K = OpTraits<OP>::K;
+  constexpr int W = BT / 32;           // warps per matrix
+  constexpr int RS = H / 16, CT = H / 8;  // 16-row strips x 8-column tiles per merge
+  constexpr int TILES = (BT / (2 * H)) * RS * CT;
+  static_assert(BT % 32 == 0 && H % 16 == 0, "whole warps per matrix, 16-row strips");
+  const int warp = t / 32, lane = t % 32;
+  const int g = lane / 4, tq = lane % 4;
+
+  // GEMM 1: M = N21 + N21 X11s into the upper block.
+  if (worker) {
+    for (int tile = warp; tile < TILES; tile += W) {
+      const int q = tile / (RS * CT), rs = (tile % (RS * CT)) / CT, ct = tile % CT;
+      const int o = q * 2 * H;
+      const float* N21 = S + (o + H + 16 * rs) * LD + o;  // row i of the strip at N21 + i * LD
+      const float* X11 = S + o * LD + o;
+      float* Mb = S + (o + 16 * rs) * LD + o + H;
+      const int j0 = 8 * ct;
+      float d[4];
+      d[0] = N21[g * LD + j0 + 2 * tq];
+      d[1] = N21[g * LD + j0 + 2 * tq + 1];
+      d[2] = N21[(g + 8) * LD + j0 + 2 * tq];
+      d[3] = N21[(g + 8) * LD + j0 + 2 * tq + 1];
+      // X11s_kj = 0 for k <= j: k-steps from the one holding k = j0 + 1.
+      for (int kb = ((j0 + 1) / K) * K; kb < H; kb += K)
+        mma_step<OP>(
+            d, kb, lane, [&](int i, int k) { return N21[i * LD + k]; },
+            [&](int k, int jj) { return k > j0 + jj ? X11[k * LD + j0 + jj] : 0.0f; });
+      *reinterpret_cast<float2*>(Mb + g * LD + j0 + 2 * tq) = make_float2(d[0], d[1]);
+      *reinterpret_cast<float2*>(Mb + (g + 8) * LD + j0 + 2 * tq) = make_float2(d[2], d[3]);
+    }
+  }
+  __syncthreads();
+
+  // GEMM 2: X21 = -(M + X22s M) over N21.
+  if (worker) {
+    for (int tile = warp; tile < TILES; tile += W) {
+      const int q = tile / (RS * CT), rs = (tile % (RS * CT)) / CT, ct = tile % CT;
+      const int o = q * 2 * H;
+      float* N21 = S + (o + H + 16 * rs) * LD + o;
+      const float* X22 = S + (o + H + 16 * rs) * LD + o + H;  // rows of the strip, columns k
+      const float* Mfull = S + o * LD + o + H;                // M row k at Mfull + k * LD
+      const int j0 = 8 * ct, i_base = 16 * rs;
+      float d[4];
+      d[0] = Mfull[(i_base + g) * LD + j0 + 2 * tq];
+      d[1] = Mfull[(i_base + g) * LD + j0 + 2 * tq + 1];
+      d[2] = Mfull[(i_base + g + 8) * LD + j0 + 2 * tq];
+      d[3] = Mfull[(i_base + g + 8) * LD + j0 + 2 * tq + 1];
+      // X22s_ik = 0 for k >= i: k-steps below the strip's last row.
+      for (int kb = 0; kb < i_base + 16; kb += K)
+        mma_step<OP>(
+            d, kb, lane, [&](int i, int k) { return k < i_base + i ? X22[i * LD + k] : 0.0f; },
+            [&](int k, int jj) { return Mfull[k * LD + j0 + jj]; });
+      *reinterpret_cast<float2*>(N21 + g * LD + j0 + 2 * tq) = make_float2(-d[0], -d[1]);
+      *reinterpret_cast<float2*>(N21 + (g + 8) * LD + j0 + 2 * tq) = make_float2(-d[2], -d[3]);
+    }
+  }
+  __syncthreads();
+}
+
+// ---- Refinement and the a-posteriori check (MergeConfig::refine / check) -------------
+//
+// P holds a second copy of N (strictly lower part), loaded with S. Thread j of the
+// matrix owns column j; m = the matrix's size (rows and columns >= m are not touched).
+
+// One step X <- X + X R, R = I - L X, in fp32 (Newton-Schulz; Higham ASNA 2nd ed. §14.5):
+//   R_ij  = -(Xs_ij + N_ij + sum_{j<k<i} N_ik Xs_kj)            (i > j; R is strictly lower),
+//   X'_ij = Xs_ij + R_ij + sum_{j<k<i} Xs_ik R_kj.
+// Column j of R is kept transposed in P's (unused) upper part, row j; X' overwrites it
+// in place from the last row up (X'_ij needs R_kj for k < i only), then moves to S once
+// every thread has finished reading Xs. Ends with a barrier.
+template <int BT>
+__device__ void refine_in_shared(float* S, float* P, int t, int m, bool worker) {
+  constexpr int LD = ld<BT>();
+  const int j = t;
+  if (worker && j < m) {
+    float* Rj = P + j * LD;  // R_ij at Rj[i], i > j
+    for (int i = j + 1; i < m; ++i) {
+      const float* Ni = P + i * LD;
+      float acc = S[i * LD + j] + Ni[j];
+      for (int k = j + 1; k < i; ++k) acc = fmaf(Ni[k], S[k * LD + j], acc);
+      Rj[i] = -acc;
+    }
+    for (int i = m - 1; i > j; --i) {
+      const float* Xi = S + i * LD;
+      float acc = Xi[j] + Rj[i];
+      for (int k = j + 1; k < i; ++k) acc = fmaf(Xi[k], Rj[k], acc);
+      Rj[i] = acc;
+    }
+  }
+  __syncthreads();
+  if (worker && j < m)
+    for (int i = j + 1; i < m; ++i) S[i * LD + j] = P[j * LD + i];
+  __syncthreads();
+}
+
+// The fixed probe vectors of the CPU check (src/trinv/driver.cpp, check_sign): v_j = +-1
+// from splitmix64 of (seed, j).
+__device__ inline double probe_sign(unsigned long long seed, int j) {
+  unsigned long long z = seed + 0x9E3779B97F4A7C15ull * static_cast<unsigned long long>(j);
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return (z & 1ull) ? 1.0 : -1.0;
+}
+constexpr unsigned long long probe_seed0 = 0x7472696E76636B31ull, probe_seed1 = 0x7472696E76636B32ull;
+
+// The CPU's a-posteriori check (src/trinv/driver.cpp accuracy_check), in fp64 on the fp32
+// X in S and the fp32 N in P: rho = min(rho_right, rho_left),
+//   rho_right = max_v max_i |(L X v - v)_i| / (|L||X||v|)_i,
+//   rho_left  = max_v max_j |(v^T X L - v^T)_j| / (|v|^T|X||L|)_j,
+// on the two fixed +-1 vectors. Returns (through *bits, a shared int cleared before
+// the call) bit 0 if some row exceeds tau, bit 1 if some column does: rho > tau iff
+// both bits are set (a NaN ratio counts as exceeding). C: 6 BT doubles of scratch.
+template <int BT>
+__device__ void check_in_shared(const float* S, const float* P, double* C, int t, int m, double tau, int* bits,
+                                bool worker) {
+  constexpr int LD = ld<BT>();
+  double* t0 = C;
+  double* t1 = C + BT;
+  double* xa = C + 2 * BT;
+  double* s0 = C + 3 * BT;
+  double* s1 = C + 4 * BT;
+  double* ca = C + 5 * BT;
+  const bool on = worker && t < m;
+  if (on) {
+    const int i = t;  // row i of X v and |X| 1
+    double a0 = probe_sign(probe_seed0, i), a1 = probe_sign(probe_seed1, i), a = 1.0;
+    for (int j = 0; j < i; ++j) {
+      const double x = S[i * LD + j];
+      a0 = fma(x, probe_sign(probe_seed0, j), a0);
+      a1 = fma(x, probe_sign(probe_seed1, j), a1);
+      a += fabs(x);
+    }
+    t0[i] = a0, t1[i] = a1, xa[i] = a;
+    const int c = t;  // column c of v^T X and 1^T |X|
+    double b0 = probe_sign(probe_seed0, c), b1 = probe_sign(probe_seed1, c), b = 1.0;
+    for (int r = c + 1; r < m; ++r) {
+      const double x = S[r * LD + c];
+      b0 = fma(probe_sign(probe_seed0, r), x, b0);
+      b1 = fma(probe_sign(probe_seed1, r), x, b1);
+      b += fabs(x);
+    }
+    s0[c] = b0, s1[c] = b1, ca[c] = b;
+  }
+  __syncthreads();
+  if (on) {
+    const auto ratio = [](double num, double den) { return num == 0.0 ? 0.0 : num / den; };
+    const int i = t;
+    double r0 = t0[i] - probe_sign(probe_seed0, i), r1 = t1[i] - probe_sign(probe_seed1, i), d = xa[i];
+    for (int k = 0; k < i; ++k) {
+      const double l = P[i * LD + k];
+      r0 = fma(l, t0[k], r0);
+      r1 = fma(l, t1[k], r1);
+      d = fma(fabs(l), xa[k], d);
+    }
+    const double rho_r = fmax(ratio(fabs(r0), d), ratio(fabs(r1), d));
+    const int k = t;
+    double w0 = s0[k] - probe_sign(probe_seed0, k), w1 = s1[k] - probe_sign(probe_seed1, k), dl = ca[k];
+    for (int r = k + 1; r < m; ++r) {
+      const double l = P[r * LD + k];
+      w0 = fma(s0[r], l, w0);
+      w1 = fma(s1[r], l, w1);
+      dl = fma(ca[r], fabs(l), dl);
+    }
+    const double rho_l = fmax(ratio(fabs(w0), dl), ratio(fabs(w1), dl));
+    // fmax drops a NaN operand: test each ratio's own comparison as well.
+    const bool bad_r = !(rho_r <= tau) || isnan(r0) || isnan(r1) || isnan(d);
+    const bool bad_l = !(rho_l <= tau) || isnan(w0) || isnan(w1) || isnan(dl);
+    if (bad_r) atomicOr(bits, 1);
+    if (bad_l) atomicOr(bits, 2);
+  }
+  __syncthreads();
+}
+
 // The bits of one output element, for packing 16-byte stores in registers.
 __device__ inline unsigned bits_of(float v) { return __float_as_uint(v); }
 __device__ inline unsigned bits_of(__nv_bfloat16 v) { return __bfloat16_as_ushort(v); }
@@ -308,19 +553,22 @@ __device__ bool store_as(DType out, void* X, const MatrixLocation& loc, const fl
   }
 }
 
-template <int BT, int H>
+template <int BT, int H, int OP = 0>
 __device__ void merge_levels(float* S, int t, bool worker) {
   if constexpr (H < BT) {
-    merge_level<BT, H>(S, t, worker);
-    merge_levels<BT, 2 * H>(S, t, worker);
+    if constexpr (OP == static_cast<int>(MergeOp::fp32))
+      merge_level<BT, H>(S, t, worker);
+    else
+      merge_level_mma<BT, H, OP>(S, t, worker);
+    merge_levels<BT, 2 * H, OP>(S, t, worker);
   }
 }
 
 // The inversion of one matrix held in S: 16 x 16 diagonal blocks by substitution (one
 // column per thread), then the merge levels. BT threads t < BT do the work; in a larger
 // block the others pass worker = false and only meet the barriers (every thread of the
-// block must call it). Ends with a barrier.
-template <int BT>
+// block must call it). Ends with a barrier. OP: the merges' operand format (MergeOp).
+template <int BT, int OP = 0>
 __device__ void invert_in_shared(float* S, int t, bool worker = true) {
   float x[base];
   const int o = (t / base) * base, j = t % base;
@@ -332,42 +580,72 @@ __device__ void invert_in_shared(float* S, int t, bool worker = true) {
         if (i > j) S[(o + i) * ld<BT>() + o + j] = x[i];
   }
   __syncthreads();
-  merge_levels<BT, base>(S, t, worker);
+  merge_levels<BT, base, OP>(S, t, worker);
+}
+
+// Shared memory of the merge kernel, per block: S (G BT x ld fp32 arrays), then with
+// refine or check a second such array P (a copy of N), then with check 6 BT doubles per
+// matrix (the probe sums), then 3 G ints (flags). Every part starts 16-byte aligned.
+struct SharedLayout {
+  std::size_t p_off, c_off, flag_off, bytes;
+};
+template <int BT>
+__host__ __device__ constexpr SharedLayout shared_layout(bool aux, bool check) {
+  const std::size_t s = static_cast<std::size_t>(group<BT>()) * BT * ld<BT>() * sizeof(float);
+  const std::size_t p_off = s, c_off = s + (aux ? s : 0);
+  const std::size_t flag_off = c_off + (check ? static_cast<std::size_t>(group<BT>()) * 6 * BT * sizeof(double) : 0);
+  return {p_off, c_off, flag_off, flag_off + 3 * group<BT>() * sizeof(int)};
 }
 
 // One block per group of G matrices, BT threads per matrix: load N into shared memory,
-// invert, store, record the statuses. Threads of an idle slot (past the last matrix)
-// run on a copy of matrix count - 1 and store nothing, so every thread reaches every
-// barrier.
-template <int BT, int MIN_BLOCKS>
+// invert (merges with operands OP: MergeOp), optionally refine and check, store, record
+// the statuses. Threads of an idle slot (past the last matrix) run on a copy of matrix
+// count - 1 and store nothing, so every thread reaches every barrier.
+// EXTRA: whether the refinement and the check are compiled in (cfg.refine / cfg.check
+// choose at run time); without them the kernel is the plain merge kernel, with its
+// register allocation.
+template <int BT, int MIN_BLOCKS, int OP, bool EXTRA>
 __global__ void __launch_bounds__(BT* group<BT>(), MIN_BLOCKS)
     invert_merge_kernel(const void* __restrict__ A, DType in, void* __restrict__ X, DType out,
-                        MatrixAddressing addr, int* __restrict__ statuses, int* __restrict__ flag) {
+                        MatrixAddressing addr, MergeConfig cfg, int* __restrict__ statuses, int* __restrict__ flag) {
   constexpr int G = group<BT>();
   extern __shared__ __align__(16) unsigned char smem_raw[];
+  const bool aux = EXTRA && (cfg.refine || cfg.check);
+  const SharedLayout lay = shared_layout<BT>(aux, EXTRA && cfg.check);
   float* S_all = reinterpret_cast<float*>(smem_raw);
-  int* bad_output = reinterpret_cast<int*>(S_all + G * BT * ld<BT>());
+  int* bad_output = reinterpret_cast<int*>(smem_raw + lay.flag_off);
   int* bad_input = bad_output + G;
+  int* check_bits = bad_input + G;
 
   const int g = threadIdx.x / BT, t = threadIdx.x % BT;
   const long long q0 = static_cast<long long>(blockIdx.x) * G + g;
   const bool active = q0 < addr.count;
   const long long q = active ? q0 : addr.count - 1;
   float* S = S_all + g * BT * ld<BT>();
-  if (t == 0) bad_output[g] = bad_input[g] = 0;
+  float* P = reinterpret_cast<float*>(smem_raw + lay.p_off) + g * BT * ld<BT>();
+  double* C = reinterpret_cast<double*>(smem_raw + lay.c_off) + g * 6 * BT;
+  if (t == 0) bad_output[g] = bad_input[g] = check_bits[g] = 0;
 
   const MatrixLocation loc = locate<BT>(addr, q);
   load_lower_as<BT>(in, A, loc, S, t);
+  if (aux) load_lower_as<BT>(in, A, loc, P, t);
   cp_async_wait_all();
   __syncthreads();
-  invert_in_shared<BT>(S, t);
+  invert_in_shared<BT, OP>(S, t);
+  if constexpr (EXTRA) {
+    if (cfg.refine) refine_in_shared<BT>(S, P, t, loc.size, true);
+    if (cfg.check) check_in_shared<BT>(S, P, C, t, loc.size, cfg.tau, &check_bits[g], true);
+  }
 
   if (active && store_as<BT>(out, X, loc, S, t)) atomicOr(&bad_output[g], 1);
   __syncthreads();
   if (active && bad_output[g] && input_nonfinite_as(in, A, loc, t, BT)) atomicOr(&bad_input[g], 1);
   __syncthreads();
   if (active && t == 0) {
-    const int s = bad_input[g] ? status_nonfinite : bad_output[g] ? status_overflow : status_ok;
+    const int s = bad_input[g]    ? status_nonfinite
+                  : bad_output[g] ? status_overflow
+                  : check_bits[g] == 3 ? status_inaccurate
+                                       : status_ok;
     if (statuses) statuses[q] = s;
     if (flag && s != status_ok) atomicMax(flag, s);
   }
@@ -376,35 +654,66 @@ __global__ void __launch_bounds__(BT* group<BT>(), MIN_BLOCKS)
 // Resident blocks per SM given to ptxas (a register cap): what the shared memory allows.
 template <int BT>
 constexpr int min_blocks() { return BT == 128 ? 3 : BT == 64 ? 6 : 8; }
+// The same with the refinement / check compiled in (twice the shared memory, plus the
+// probe sums): 1, 3, 5, 8 blocks of BT = 128, 64, 32, 16 fit in an SM's 228 KB.
+template <int BT>
+constexpr int extra_min_blocks() { return BT == 128 ? 1 : BT == 64 ? 3 : BT == 32 ? 5 : 8; }
 
 }  // namespace merge
 
-template <int BT, int MIN_BLOCKS>
-void launch_merge_kernel(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr, int* statuses,
-                         int* flag, cudaStream_t stream) {
+template <int BT, int MIN_BLOCKS, int OP, bool EXTRA>
+void launch_merge_kernel_as(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr,
+                         const MergeConfig& cfg, int* statuses, int* flag, cudaStream_t stream) {
   constexpr int G = merge::group<BT>();
-  constexpr std::size_t smem = merge::shared_bytes<BT>();
-  auto kernel = merge::invert_merge_kernel<BT, MIN_BLOCKS>;
+  const std::size_t smem = merge::shared_layout<BT>(cfg.refine || cfg.check, cfg.check).bytes;
+  constexpr std::size_t smem_max = merge::shared_layout<BT>(EXTRA, EXTRA).bytes;
+  auto kernel = merge::invert_merge_kernel<BT, MIN_BLOCKS, OP, EXTRA>;
   static const cudaError_t attr_err =
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem_max));
   check_cuda(attr_err, "cudaFuncSetAttribute(invert_merge_kernel)");
   const long long blocks = (addr.count + G - 1) / G;
   if (blocks > INT_MAX) throw std::invalid_argument("gpu::invert: too many matrices for one launch");
-  kernel<<<static_cast<unsigned>(blocks), BT * G, smem, stream>>>(A, in, X, out, addr, statuses, flag);
+  kernel<<<static_cast<unsigned>(blocks), BT * G, smem, stream>>>(A, in, X, out, addr, cfg, statuses, flag);
   check_cuda(cudaGetLastError(), "invert_merge_kernel launch");
+}
+
+template <int BT, int MIN_BLOCKS, int OP>
+void launch_merge_kernel(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr,
+                         const MergeConfig& cfg, int* statuses, int* flag, cudaStream_t stream) {
+  if (cfg.refine || cfg.check)
+    launch_merge_kernel_as<BT, merge::extra_min_blocks<BT>(), OP, true>(in, out, A, X, addr, cfg, statuses, flag,
+                                                                        stream);
+  else
+    launch_merge_kernel_as<BT, MIN_BLOCKS, OP, false>(in, out, A, X, addr, cfg, statuses, flag, stream);
 }
 
 }  // namespace
 
 template <int BT>
-void launch_invert_merge(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr, int* statuses,
-                         int* flag, cudaStream_t stream) {
-  launch_merge_kernel<BT, merge::min_blocks<BT>()>(in, out, A, X, addr, statuses, flag, stream);
+void launch_invert_merge(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr,
+                         const MergeConfig& cfg, int* statuses, int* flag, cudaStream_t stream) {
+  constexpr int MB = merge::min_blocks<BT>();
+  // At BT = 16 the base block is the whole matrix: no merges, one kernel for every op.
+  const MergeOp op = BT == 16 ? MergeOp::fp32 : cfg.op;
+  switch (op) {
+    case MergeOp::fp32: return launch_merge_kernel<BT, MB, 0>(in, out, A, X, addr, cfg, statuses, flag, stream);
+    case MergeOp::bf16:
+      if constexpr (BT > 16) return launch_merge_kernel<BT, MB, 1>(in, out, A, X, addr, cfg, statuses, flag, stream);
+      break;
+    case MergeOp::fp16:
+      if constexpr (BT > 16) return launch_merge_kernel<BT, MB, 2>(in, out, A, X, addr, cfg, statuses, flag, stream);
+      break;
+    case MergeOp::tf32:
+      if constexpr (BT > 16) return launch_merge_kernel<BT, MB, 3>(in, out, A, X, addr, cfg, statuses, flag, stream);
+      break;
+  }
+  throw std::invalid_argument("gpu::invert: unknown merge operand format");
 }
 
 }  // namespace triscan::gpu::detail
 
 #define TRISCAN_INSTANTIATE_LAUNCH_INVERT_MERGE(BT)                                                  \
   template void triscan::gpu::detail::launch_invert_merge<BT>(DType, DType, const void*, void*,      \
-                                                              const MatrixAddressing&, int*, int*,   \
+                                                              const MatrixAddressing&,               \
+                                                              const MergeConfig&, int*, int*,        \
                                                               cudaStream_t)

@@ -63,6 +63,12 @@ std::vector<double> hardware_round(const std::vector<float>& x, const std::strin
 //   overflow         finite input whose inverse overflowed fp32, or has an entry
 //                    beyond the output format's largest finite value (fp16: 65504;
 //                    such entries are written as +-inf).
+//   inaccurate       (trinv/recursive_merge with the check on: by default with the
+//                    GPU-only key mma=bf16|fp16|tf32, or check=1) finite output whose
+//                    a-posteriori residual rho (the CPU check's, on two fixed +-1 probe
+//                    vectors) exceeds the threshold tau (docs/gpu.md "The inaccurate check").
+// trinv/recursive_merge's GPU-only keys (mma, refine, check, tau): trinv_gpu_methods()
+// and docs/gpu.md "Matrix-unit merges".
 // A flagged matrix's X is still written in full with what the substitution computed.
 // Invalid arguments (unknown method, unsupported size, misaligned pointers) throw
 // std::invalid_argument before anything is launched; CUDA errors throw

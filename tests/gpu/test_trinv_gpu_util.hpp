@@ -119,6 +119,31 @@ inline ChunkRun run_chunks(const ChunkLayout& layout, DType in, const std::vecto
   return r;
 }
 
+// The same through the strided layout: gpu::invert_batch on `count` matrices of size n
+// with row stride `bt` and batch stride n * bt (16-byte aligned for bt in {16, .., 128})
+// — exactly the memory of ChunkLayout{count, n, 1, bt} (one partial chunk per batch
+// entry), so the chunk-layout references and checks apply unchanged.
+inline ChunkRun run_batch(index_t count, index_t n, index_t bt, DType in, const std::vector<unsigned char>& in_bytes,
+                          DType out, const MethodSpec& method) {
+  const auto elements = static_cast<std::size_t>(count * n * bt);
+  gpu::DeviceBytes dA(in_bytes.size()), dX(elements * dtype_bytes(out)), dS(4 * static_cast<std::size_t>(count) + 4),
+      dF(4);
+  dA.upload(in_bytes.data(), in_bytes.size());
+  dX.fill32(poison_word(out));
+  dS.fill32(0xffffffffu);
+  dF.fill32(0xffffffffu);
+  gpu::invert_batch(method, count, n, n * bt, bt, in, dA.data(), out, dX.data(),
+                    static_cast<std::int32_t*>(dS.data()), static_cast<std::int32_t*>(dF.data()));
+  gpu::synchronize();
+  ChunkRun r;
+  r.out.resize(elements * dtype_bytes(out));
+  dX.download(r.out.data(), r.out.size());
+  r.statuses.resize(static_cast<std::size_t>(count) + 1);
+  dS.download(r.statuses.data(), r.statuses.size() * 4);
+  dF.download(&r.flag, 4);
+  return r;
+}
+
 // Deterministic random numbers for tests (the engine is specified by the standard;
 // the transform to [lo, hi) is ours, so values do not depend on the library).
 class TestRng {

@@ -1,0 +1,104 @@
+// gpu/mma.cuh — warp-level tensor-core helpers shared by the kernels (internal):
+// ldmatrix loads, mma.sync m16n8k16 with bf16/fp16 operands and m16n8k8 with tf32
+// operands (fp32 accumulators), and the packing of fp32 values into 16-bit operand
+// pairs (round to nearest) with their exact fp32 remainders.
+//
+// Fragment layouts (PTX ISA, "Matrix fragments for mma.m16n8k16" / "mma.m16n8k8"), with
+// lane = 4 g + tq (g = lane / 4, tq = lane % 4):
+//   m16n8k16 A (16 x 16, row): a[0] = (g, 2tq..2tq+1), a[1] = (g+8, 2tq..), a[2] = (g, 2tq+8..),
+//                              a[3] = (g+8, 2tq+8..), the lower column in the low half;
+//            B (16 x 8, col):  b0 = (rows 2tq, 2tq+1; column g), b1 = (rows 2tq+8, 2tq+9; column g);
+//   m16n8k8 tf32 A (16 x 8):   a[0] = (g, tq), a[1] = (g+8, tq), a[2] = (g, tq+4), a[3] = (g+8, tq+4);
+//            B (8 x 8):        b0 = (row tq, column g), b1 = (row tq+4, column g);
+//   C/D (16 x 8, both shapes): d[0..1] = (g, 2tq..2tq+1), d[2..3] = (g+8, 2tq..2tq+1).
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+namespace triscan::gpu::detail::tc {
+
+__device__ inline unsigned smem_addr(const void* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
+
+__device__ inline void ldmatrix_x4(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p)));
+}
+__device__ inline void ldmatrix_x4_trans(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p)));
+}
+
+// D += A B, m16n8k16, 16-bit operands (bf16 or fp16), fp32 accumulators.
+template <class T16>
+__device__ inline void mma(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1);
+template <>
+__device__ inline void mma<__nv_bfloat16>(float (&d)[4], const unsigned (&a)[4], unsigned b0,
+                                          unsigned b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+      "{%8, %9}, "
+      "{%0, %1, %2, %3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+template <>
+__device__ inline void mma<__half>(float (&d)[4], const unsigned (&a)[4], unsigned b0,
+                                   unsigned b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, "
+      "%9}, "
+      "{%0, %1, %2, %3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// D += A B, m16n8k8, tf32 operands (fp32 registers holding tf32 values), fp32 accumulators.
+__device__ inline void mma_tf32(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+      "{%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// fp32 -> tf32 (10 fraction bits), round to nearest, ties away from zero (cvt.rna):
+// |x - tf32(x)| <= 2^-11 |x|.
+__device__ inline unsigned to_tf32(float x) {
+  unsigned r;
+  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
+  return r;
+}
+
+// Two fp32 values as a pair of 16-bit numbers in one register (x0 in the low half;
+// one packed conversion), and the pair of their remainders x - rounded(x), exact in fp32.
+template <class T16>
+__device__ inline unsigned pack2(float x0, float x1, float& r0, float& r1);
+template <>
+__device__ inline unsigned pack2<__nv_bfloat16>(float x0, float x1, float& r0, float& r1) {
+  const __nv_bfloat162 h = __floats2bfloat162_rn(x0, x1);
+  const float2 back = __bfloat1622float2(h);
+  r0 = x0 - back.x;
+  r1 = x1 - back.y;
+  return *reinterpret_cast<const unsigned*>(&h);
+}
+template <>
+__device__ inline unsigned pack2<__half>(float x0, float x1, float& r0, float& r1) {
+  const __half2 h = __floats2half2_rn(x0, x1);
+  const float2 back = __half22float2(h);
+  r0 = x0 - back.x;
+  r1 = x1 - back.y;
+  return *reinterpret_cast<const unsigned*>(&h);
+}
+template <class T16>
+__device__ inline unsigned pack2(float x0, float x1) {
+  float r0, r1;
+  return pack2<T16>(x0, x1, r0, r1);
+}
+
+}  // namespace triscan::gpu::detail::tc
