@@ -5,7 +5,7 @@
 # logs under $OUT. Usage: bench/gpu_device_run.sh STEP... with STEP one of tests,
 # quicktests, bench, fla, fla060, fla052, capi, dropin (DROPIN_FILTER=...), counters,
 # wy, wybench (WY_ARGS=...), wyncu, scan, scanbench (SCAN_ARGS=...), delta,
-# deltabench (DELTA_ARGS=...), deltancu, pysmoke, all.
+# deltabench (DELTA_ARGS=...), deltancu, mma, newcheck, pysmoke, all.
 set -u
 W=$PWD/.gpuwork
 OUT=${OUT:-/tmp/out}
@@ -120,6 +120,18 @@ deltabench() {
   grep -v '^{' "$OUT/fla_delta.log" | tail -45
 }
 
+# The GPU inversion's matrix-unit variants (tensor-core merges, check, refine) and
+# the new tests of this session's kernels under memcheck.
+mma() {
+  timeout 200 "$W/bin/gpu_bench_trinv" --runs 30 --mma-only > "$OUT/mma_bench.log" 2>&1; echo "mma bench rc=$?"
+  grep -v '^{' "$OUT/mma_bench.log" | tail -40
+}
+newcheck() {
+  timeout 400 compute-sanitizer --tool memcheck --error-exitcode 9 "$W/bin/test_gpu" \
+    --gtest_filter='TrinvGpuMma.*:ChunkWyGpu.Kda*:DeltaForwardGpu.Segments*' > "$OUT/new_memcheck.log" 2>&1
+  echo "new memcheck rc=$?"; grep -E "PASSED|FAILED|SUMMARY" "$OUT/new_memcheck.log" | tail -4
+}
+
 # Nsight Compute sections of one chunk-state kernel launch (the 2nd of bench/delta_once.py).
 deltancu() {
   PYTHONPATH=$PWD/python TRISCAN_LIBRARY_PATH=$W/lib timeout 400 ncu --kernel-name regex:delta_state \
@@ -150,7 +162,7 @@ counters() {
 info
 for w in $what; do
   case $w in
-    counters) counters ;; capi) capi ;; wy) wy ;; wybench) wybench ;; pysmoke) pysmoke ;; scan) scan ;; scanbench) scanbench ;; wyncu) wyncu ;; delta) delta ;; deltancu) deltancu ;; deltabench) deltabench ;; dropin) dropin ;; tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
+    counters) counters ;; capi) capi ;; wy) wy ;; wybench) wybench ;; pysmoke) pysmoke ;; scan) scan ;; scanbench) scanbench ;; wyncu) wyncu ;; delta) delta ;; deltancu) deltancu ;; mma) mma ;; newcheck) newcheck ;; deltabench) deltabench ;; dropin) dropin ;; tests) tests ;; quicktests) timeout 240 "$W/bin/test_gpu" > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) |ms\)$" "$OUT/tests.log" | tail -12 ;; bench) bench ;; fla060) fla 060 ;; fla052) fla 052 ;; fla) fla 060 052 ;;
     all) tests; bench; fla 060 052 ;;
   esac
 done

@@ -13,6 +13,13 @@
 #include "triscan/gpu.hpp"
 
 namespace triscan::gpu {
+
+TRISCAN_EXTERN_LAUNCH_CHUNK_WY(32, 64);
+TRISCAN_EXTERN_LAUNCH_CHUNK_WY(32, 128);
+TRISCAN_EXTERN_LAUNCH_CHUNK_WY(64, 64);
+TRISCAN_EXTERN_LAUNCH_CHUNK_WY(64, 128);
+TRISCAN_EXTERN_LAUNCH_CHUNK_WY(128, 128);
+
 namespace {
 
 [[noreturn]] void bad(const std::string& msg) {

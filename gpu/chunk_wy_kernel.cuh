@@ -487,11 +487,12 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
         args.log2_g ? 0.69314718055994530942 * static_cast<double>(g_t) : static_cast<double>(g_t);
   __syncthreads();
   if constexpr (KDA) {
-    // Per-channel G (kda): thread c < D sums channel c over the chunk's tokens in fp64, in
+    // Per-channel G (kda): thread t sums channels t, t + 2 BT, ... over the chunk's tokens in fp64, in
     // token order (bit for bit the CPU reference's sum), and stores each G_ic rounded once
     // to fp32. Rows >= m read nothing (g = 0). A NaN/Inf in a read g is recorded here.
-    if (t < D) {
-      const float* gp = args.g + (row0 * H + h) * D + t;
+    // 2 BT threads: at BT = 32 and D = 128 each thread sums two channels.
+    for (int ch = t; ch < D; ch += 2 * BT) {
+      const float* gp = args.g + (row0 * H + h) * D + ch;
       const long long step = static_cast<long long>(H) * D;
       double run = 0.0;
       bool bad_g = false;
@@ -506,7 +507,7 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
                           : static_cast<double>(gi);
         }
         run = args.cumulative_g ? x : __dadd_rn(run, x);
-        Gc[i * gld<D>() + t] = static_cast<float>(run);
+        Gc[i * gld<D>() + ch] = static_cast<float>(run);
       }
       if (bad_g) flags[1] = 1;
     }
@@ -695,4 +696,9 @@ void launch_chunk_wy(DType in, DType out, const MatrixAddressing& addr, const Ch
 
 #define TRISCAN_INSTANTIATE_LAUNCH_CHUNK_WY(BT, D)            \
   template void triscan::gpu::detail::launch_chunk_wy<BT, D>( \
+      DType, DType, const MatrixAddressing&, const ChunkWyArgs&, cudaStream_t)
+// For gpu/chunk_wy.cu, which calls the launchers: the instantiations live in
+// gpu/chunk_wy_bt*.cu (without these declarations the host file compiled every kernel again).
+#define TRISCAN_EXTERN_LAUNCH_CHUNK_WY(BT, D)                        \
+  extern template void triscan::gpu::detail::launch_chunk_wy<BT, D>( \
       DType, DType, const MatrixAddressing&, const ChunkWyArgs&, cudaStream_t)

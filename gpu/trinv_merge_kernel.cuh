@@ -629,6 +629,14 @@ __global__ void __launch_bounds__(BT* group<BT>(), MIN_BLOCKS)
   const MatrixLocation loc = locate<BT>(addr, q);
   load_lower_as<BT>(in, A, loc, S, t);
   if (aux) load_lower_as<BT>(in, A, loc, P, t);
+  // Rows >= m of a partial matrix: N = 0 there, so that no stale shared-memory value (a
+  // NaN from an earlier block) enters the tensor-core products, where a zero operand
+  // entry times a NaN is still NaN (the fp32 merges never read those entries).
+  for (int e = t; e < (BT - loc.size) * BT; e += BT) {
+    const int i = loc.size + e / BT, c = e % BT;
+    S[i * ld<BT>() + c] = 0.0f;
+    if (aux) P[i * ld<BT>() + c] = 0.0f;
+  }
   cp_async_wait_all();
   __syncthreads();
   invert_in_shared<BT, OP>(S, t);
