@@ -28,6 +28,7 @@ import time
 import torch
 
 import triscan
+from fla_wy_compare import copy_bandwidth, time_call  # bench/: the same timing in both scripts
 
 try:
     from fla.ops.gated_delta_rule import chunk_gated_delta_rule as fla_gated
@@ -70,29 +71,6 @@ def run(name, q, k, v, beta, g, segments=1):
 
 
 METHODS = ("fla", "triscan", "triscan_rounded")
-
-
-def time_call(fn, runs):
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(runs):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
-        fn()
-        e.record()
-        e.synchronize()
-        times.append(s.elapsed_time(e) * 1e3)
-    times.sort()
-    return times[len(times) // 2]
-
-
-def copy_bandwidth():
-    x = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
-    y = torch.empty_like(x)
-    us = time_call(lambda: y.copy_(x), 20)
-    return 2 * x.numel() / (us * 1e-6)
 
 
 def recurrence(q, k, v, beta, g, scale):

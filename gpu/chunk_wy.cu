@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "gpu/arg_checks.hpp"
 #include "gpu/chunk_wy_kernel.cuh"
 #include "gpu/cuda_check.hpp"
 #include "gpu/trinv.cuh"
@@ -22,23 +23,15 @@ TRISCAN_EXTERN_LAUNCH_CHUNK_WY(128, 128);
 
 namespace {
 
+const detail::ArgChecks check("gpu::chunk_wy");
 [[noreturn]] void bad(const std::string& msg) {
-  throw std::invalid_argument("gpu::chunk_wy: " + msg);
+  check.fail(msg);
 }
-
 void check_pointer(const void* p, const char* what) {
-  if (!p) bad(std::string("null ") + what);
-  if (reinterpret_cast<std::uintptr_t>(p) % 16 != 0)
-    bad(std::string(what) + " is not 16-byte aligned");
+  check.pointer(p, what);
 }
-
-struct Span {
-  const char* name;
-  std::uintptr_t begin, end;
-};
-bool overlap(const Span& a, const Span& b) {
-  return a.begin < b.end && b.begin < a.end;
-}
+using detail::Span;
+using detail::span_of;
 
 }  // namespace
 
@@ -93,28 +86,17 @@ void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in,
   // Byte ranges: rows = B * T token rows (the packed total with cu_seqlens).
   const index_t rows = layout.cu_seqlens.empty() ? layout.batch * layout.length : layout.length;
   const std::size_t isz = 2, osz = out.dtype == DType::fp32 ? 4 : 2;
-  auto span = [](const char* name, const void* p, std::size_t bytes) {
-    const auto b = reinterpret_cast<std::uintptr_t>(p);
-    return Span{name, b, b + bytes};
-  };
   const std::size_t r = static_cast<std::size_t>(rows);
-  std::vector<Span> inputs = {span("k", in.k, r * Hk * in.dk * isz),
-                              span("v", in.v, r * H * in.dv * isz),
-                              span("beta", in.beta, r * H * isz)};
+  std::vector<Span> inputs = {span_of("k", in.k, r * Hk * in.dk * isz),
+                              span_of("v", in.v, r * H * in.dv * isz),
+                              span_of("beta", in.beta, r * H * isz)};
   // g: [rows, H] (gated) or [rows, H, dk] (kda) fp32.
   const std::size_t gw = family == WyFamily::kda ? static_cast<std::size_t>(in.dk) : 1;
-  if (gated) inputs.push_back(span("g", in.g, r * H * gw * sizeof(float)));
-  std::vector<Span> outputs = {span("w", out.w, r * H * in.dk * osz),
-                               span("u", out.u, r * H * in.dv * osz)};
-  if (out.inverse) outputs.push_back(span("inverse", out.inverse, r * H * bt * osz));
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    for (const Span& s : inputs)
-      if (overlap(outputs[i], s))
-        bad(std::string("output ") + outputs[i].name + " overlaps input " + s.name);
-    for (std::size_t j = 0; j < i; ++j)
-      if (overlap(outputs[i], outputs[j]))
-        bad(std::string("outputs ") + outputs[i].name + " and " + outputs[j].name + " overlap");
-  }
+  if (gated) inputs.push_back(span_of("g", in.g, r * H * gw * sizeof(float)));
+  std::vector<Span> outputs = {span_of("w", out.w, r * H * in.dk * osz),
+                               span_of("u", out.u, r * H * in.dv * osz)};
+  if (out.inverse) outputs.push_back(span_of("inverse", out.inverse, r * H * bt * osz));
+  check.no_overlap(outputs, inputs);
 
   clear_flag();  // after every check: a call that throws enqueues nothing
   detail::ChunkWyArgs args{in.k,

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "gpu/arg_checks.hpp"
 #include "gpu/cuda_check.hpp"
 #include "gpu/delta_kernel.cuh"
 #include "triscan/delta.hpp"
@@ -24,27 +25,15 @@ TRISCAN_EXTERN_LAUNCH_DELTA_STATE(64, 128);
 
 namespace {
 
+const detail::ArgChecks check("gpu::delta_forward");
 [[noreturn]] void bad(const std::string& msg) {
-  throw std::invalid_argument("gpu::delta_forward: " + msg);
+  check.fail(msg);
 }
-
 void check_pointer(const void* p, const char* what) {
-  if (!p) bad(std::string("null ") + what);
-  if (reinterpret_cast<std::uintptr_t>(p) % 16 != 0)
-    bad(std::string(what) + " is not 16-byte aligned");
+  check.pointer(p, what);
 }
-
-struct Span {
-  const char* name;
-  std::uintptr_t begin, end;
-};
-Span span_of(const char* name, const void* p, std::size_t bytes) {
-  const auto b = reinterpret_cast<std::uintptr_t>(p);
-  return {name, b, b + bytes};
-}
-bool overlap(const Span& a, const Span& b) {
-  return a.begin < b.end && b.begin < a.end;
-}
+using detail::Span;
+using detail::span_of;
 
 // Stream-ordered device memory, freed (stream-ordered) when the call returns.
 struct AsyncBytes {
@@ -196,14 +185,7 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
     outputs.push_back(span_of("w", out.w, r * H * d * 2));
     outputs.push_back(span_of("u", out.u, r * H * d * 2));
   }
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    for (const Span& sp : inputs)
-      if (overlap(outputs[i], sp))
-        bad(std::string("output ") + outputs[i].name + " overlaps input " + sp.name);
-    for (std::size_t j = 0; j < i; ++j)
-      if (overlap(outputs[i], outputs[j]))
-        bad(std::string("outputs ") + outputs[i].name + " and " + outputs[j].name + " overlap");
-  }
+  check.no_overlap(outputs, inputs);
 
   // Segment tables: each sequence's chunks are split into at most options.segments runs of
   // whole chunks (every sequence has at least one segment, possibly empty):
