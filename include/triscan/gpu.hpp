@@ -205,8 +205,8 @@ void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in, con
 //     exp(g_t) I (gated),
 // computed chunk by chunk on the GPU in two kernels: the fused chunk WY kernel above
 // (W, U per chunk, written in the input dtype to w/u or to a stream-ordered workspace),
-// then one thread block per (sequence, head) that carries the state S (dv x dk, fp32,
-// in registers) across the sequence's chunks and for each chunk forms
+// then dv / 64 thread blocks per (sequence, head) that carry 64 rows each of the state S
+// (dv x dk, fp32, in registers) across the sequence's chunks and for each chunk form
 //     U' = U - W S^T,   O = scale ((gamma ⊙ Q) S^T + (Q K^T ⊙ Gamma ⊙ M) U'),
 //     S <- gamma_C S + (diag(gamma_C / gamma) U')^T K
 // (M the causal mask with its diagonal, Gamma_ij = exp(G_i - G_j), G the in-chunk
