@@ -41,6 +41,7 @@
 #include <limits>
 #include <memory>
 
+#include "src/trinv/check.hpp"
 #include "src/trinv/method.hpp"
 
 #if defined(__AVX512F__) || defined(__AVX__)
@@ -48,6 +49,10 @@
 #endif
 
 namespace triscan::trinv_detail::lanes {
+// Internal linkage: the vector width follows each translation unit's target flags
+// (direct.cpp is built with -march=native), so two TUs' instantiations must never be
+// merged or interposed (tests/trinv/test_trinv_lane_check.cpp includes this header too).
+namespace {
 
 #if defined(__AVX512F__)
 inline constexpr std::size_t vector_bytes = 64;
@@ -141,10 +146,107 @@ struct Layout {
   index_t vectors() const { return l_size + d_size + x_size; }
 };
 
+// The check's work arrays (check_lanes): 9 vectors of doubles per row.
+inline index_t check_vectors(index_t n) { return 9 * n; }
+
 template <class T>
 index_t scratch_size(index_t n) {
-  // in T entries, plus one vector of slack for the alignment
-  return (Layout(n).vectors() + 1) * Vec<T>::width;
+  // in T entries, plus one vector of slack for the alignment (a vector of doubles has the
+  // same size as a vector of T)
+  return (Layout(n).vectors() + check_vectors(n) + 1) * Vec<T>::width;
+}
+
+// ---- The a-posteriori check, lane-wise --------------------------------------------------
+// rho of every matrix of the group (src/trinv/check.hpp accuracy_check), from the tile:
+// L(i, k) = -Lm(i, k) (an exact negation), l_ii = D[i] (non-unit) or 1, X(i, j) the rows
+// of X. Each lane sees the scalar check's operations in the same order, in double: the
+// lanes of a T vector are taken Vec<double>::width at a time (fp32: two halves).
+template <class T>
+void check_lanes(index_t n, bool unit, const typename Vec<T>::type* Lm, const typename Vec<T>::type* D,
+                 const typename Vec<T>::type* X, typename Vec<double>::type* work, double* rho,
+                 index_t count) {
+  using V = typename Vec<T>::type;
+  using VD = typename Vec<double>::type;
+  using VI = typename Vec<double>::index;
+  constexpr index_t WD = Vec<double>::width;
+  double v0[max_n], v1[max_n];
+  for (index_t j = 0; j < n; ++j) {
+    v0[j] = check_sign(check_seeds[0], j);
+    v1[j] = check_sign(check_seeds[1], j);
+  }
+  VD *const t0 = work, *const t1 = t0 + n, *const xa = t1 + n, *const s0 = xa + n, *const s1 = s0 + n,
+            *const ca = s1 + n, *const w0 = ca + n, *const w1 = w0 + n, *const dl = w1 + n;
+  auto absd = [](VD x) {  // |x| by clearing the sign bit, as std::fabs
+    VI b;
+    std::memcpy(&b, &x, sizeof(VD));
+    b &= std::numeric_limits<std::int64_t>::max();
+    std::memcpy(&x, &b, sizeof(VD));
+    return x;
+  };
+  auto vmax = [](VD a, VD b) { return a < b ? b : a; };  // std::max(a, b), lane-wise
+  auto ratio = [](VD num, VD den) { return num == VD{} ? VD{} : num / den; };
+  for (index_t h = 0; h * WD < count; ++h) {
+    auto dbl = [h](const V& v) {  // lanes h WD .. h WD + WD - 1 as doubles
+      VD r;
+      for (index_t l = 0; l < WD; ++l) r[l] = static_cast<double>(v[h * WD + l]);
+      return r;
+    };
+    auto diag = [&](index_t i) { return unit ? VD{} + 1.0 : dbl(D[i]); };
+    // Right: t = X v, xa = |X| 1; r = L t - v against (|L| xa).
+    for (index_t i = 0; i < n; ++i) {
+      const V* x = X + x_row_offset(i);
+      VD a0 = VD{}, a1 = VD{}, a = VD{};
+      for (index_t j = 0; j <= i; ++j) {
+        const VD xv = dbl(x[j]);
+        a0 = a0 + xv * v0[j];
+        a1 = a1 + xv * v1[j];
+        a = a + absd(xv);
+      }
+      t0[i] = a0, t1[i] = a1, xa[i] = a;
+    }
+    VD rho_r = VD{};
+    for (index_t i = 0; i < n; ++i) {
+      const V* l = Lm + l_row_offset(i);
+      const VD di = diag(i);
+      VD r0 = di * t0[i] - v0[i], r1 = di * t1[i] - v1[i], d = absd(di) * xa[i];
+      for (index_t k = 0; k < i; ++k) {
+        const VD lv = -dbl(l[k]);
+        r0 = r0 + lv * t0[k];
+        r1 = r1 + lv * t1[k];
+        d = d + absd(lv) * xa[k];
+      }
+      rho_r = vmax(rho_r, vmax(ratio(absd(r0), d), ratio(absd(r1), d)));
+    }
+    // Left: s^T = v^T X, ca = 1^T |X|; w^T = s^T L - v^T against (ca^T |L|).
+    for (index_t j = 0; j < n; ++j) s0[j] = s1[j] = ca[j] = w0[j] = w1[j] = dl[j] = VD{};
+    for (index_t i = 0; i < n; ++i) {
+      const V* x = X + x_row_offset(i);
+      for (index_t j = 0; j <= i; ++j) {
+        const VD xv = dbl(x[j]);
+        s0[j] = s0[j] + v0[i] * xv;
+        s1[j] = s1[j] + v1[i] * xv;
+        ca[j] = ca[j] + absd(xv);
+      }
+    }
+    for (index_t i = 0; i < n; ++i) {
+      const V* l = Lm + l_row_offset(i);
+      for (index_t k = 0; k < i; ++k) {
+        const VD lv = -dbl(l[k]);
+        w0[k] = w0[k] + s0[i] * lv;
+        w1[k] = w1[k] + s1[i] * lv;
+        dl[k] = dl[k] + ca[i] * absd(lv);
+      }
+      const VD di = diag(i);
+      w0[i] = w0[i] + s0[i] * di;
+      w1[i] = w1[i] + s1[i] * di;
+      dl[i] = dl[i] + ca[i] * absd(di);
+    }
+    VD rho_l = VD{};
+    for (index_t k = 0; k < n; ++k)
+      rho_l = vmax(rho_l, vmax(ratio(absd(w0[k] - v0[k]), dl[k]), ratio(absd(w1[k] - v1[k]), dl[k])));
+    const VD res = rho_l < rho_r ? rho_l : rho_r;  // std::min(rho_r, rho_l)
+    for (index_t l = 0; l < WD && h * WD + l < count; ++l) rho[h * WD + l] = res[l];
+  }
 }
 
 // Stores one vector to o (W entries, unit stride). Streaming (non-temporal) when asked
@@ -199,10 +301,11 @@ void run(const LaneGroup<T>& g, T* scratch) {
   const index_t np = lay.np;
   void* raw = scratch;
   std::size_t space = static_cast<std::size_t>(scratch_size<T>(n)) * sizeof(T);
-  V* const base = static_cast<V*>(std::align(alignof(V), sizeof(V) * lay.vectors(), raw, space));
+  V* const base = static_cast<V*>(std::align(alignof(V), sizeof(V) * (lay.vectors() + check_vectors(n)), raw, space));
   V* const Lm = base;             // Lm[l_row_offset(i) + k] = -l_ik, k < i
   V* const D = Lm + lay.l_size;   // D[i] = l_ii (non-unit)
   V* const X = D + lay.d_size;    // X[x_row_offset(i) + j]
+  auto* const work = reinterpret_cast<typename Vec<double>::type*>(X + lay.x_size);  // check_lanes
 
   // 1. Gather (lanes >= count and padding rows: identity).
   for (index_t i = g.count == W ? n : 0; i < np; ++i) {  // a full group overwrites rows < n below
@@ -316,6 +419,9 @@ void run(const LaneGroup<T>& g, T* scratch) {
     }
   }
 
+  // The a-posteriori check, while L and X are in the tile (the driver asked for it).
+  if (g.rho) check_lanes<T>(n, g.unit, Lm, D, X, work, g.rho, g.count);
+
   // 3. Scatter, the gather's transposition backwards: row i of X (its stored columns
   // < P(i) hold the lower part, the diagonal and exact zeros; beyond them zeros), W
   // columns at a time, becomes W output row segments. poison as above.
@@ -375,4 +481,5 @@ LaneKernel<T> forward_kernel() {
   return k;
 }
 
+}  // namespace
 }  // namespace triscan::trinv_detail::lanes
