@@ -12,7 +12,8 @@
 //     timed call's own output against a long-double reference of the same input, next to
 //     LAPACK's (target: >= 5x LAPACK at an error no worse than 2x LAPACK's). Batch
 //     buffers are 64-byte aligned. native fp32 / fp64 forward_substitution runs the
-//     batched lane kernel (src/trinv/lanes.hpp).
+//     batched row kernel (src/trinv/rows.hpp) without the check and the lane kernel
+//     (src/trinv/lanes.hpp) with it.
 //  2. Single large matrices, n = 1024 and 4096 fp64: blocked / recursive /
 //     recursive_merge (OpenBLAS TRMM/TRSM inside) vs OpenBLAS dtrtri, both with
 //     OpenBLAS's default thread count; GFLOP/s at n^3/3 flops (target: >= 0.9x).

@@ -13,6 +13,7 @@
 
 #include "src/trinv/kernels.hpp"
 #include "src/trinv/lanes.hpp"
+#include "src/trinv/rows.hpp"
 
 namespace triscan::trinv_detail {
 namespace {
@@ -216,9 +217,13 @@ std::vector<MethodImpl> direct_methods() {
                         "(Method 1, Du Croz & Higham 1992; Higham ASNA 2nd ed. §14.2.1, Thm 8.5)",
                         {}),
                    no_params, TRISCAN_KERNELS(forward_substitution)));
-  // Batches of native fp32 / fp64 matrices: the same recurrence, the batch in the SIMD lanes.
+  // Batches of native fp32 / fp64 matrices, the same recurrence: the batch in the SIMD lanes
+  // (with the a-posteriori check), or one matrix at a time with its rows as vectors
+  // (without).
   m.back().lanes_f64 = lanes::forward_kernel<double>();
   m.back().lanes_f32 = lanes::forward_kernel<float>();
+  m.back().rows_f64 = rows::forward_kernel<double>();
+  m.back().rows_f32 = rows::forward_kernel<float>();
   m.push_back(make(info("trinv/forward_substitution_row", "(n^3 - n)/3", substitution_flops, false,
                         "left-residual stable: |X^ L - I| <= c_n u |X^||L|, |X^ - L^-1| <= c_n u |X^||L||L^-1| "
                         "(Method 2 = LAPACK xTRTI2, Du Croz & Higham 1992; Higham ASNA 2nd ed. §14.2.1)",

@@ -23,6 +23,7 @@
 #include <limits>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "src/parallel.hpp"
@@ -376,8 +377,22 @@ Status run_items(index_t count, unsigned threads, const Item& item) {
 
 // ---- The batched fast path ------------------------------------------------------------------
 
-const trinv_detail::LaneKernel<double>& lane_kernel(const MethodImpl& m, double*) { return m.lanes_f64; }
-const trinv_detail::LaneKernel<float>& lane_kernel(const MethodImpl& m, float*) { return m.lanes_f32; }
+// The batched fast path of a call: with the a-posteriori check the lane kernel (it computes
+// the check from its tile), without it the row kernel (faster: no transpositions), each
+// where the method has it. Both give the bits of the single-matrix native kernel.
+template <class T>
+const trinv_detail::LaneKernel<T>& lane_kernel(const MethodImpl& m, const TrinvOptions& opt) {
+  const trinv_detail::LaneKernel<T>* lanes;
+  const trinv_detail::LaneKernel<T>* rows;
+  if constexpr (std::is_same_v<T, double>) {
+    lanes = &m.lanes_f64;
+    rows = &m.rows_f64;
+  } else {
+    lanes = &m.lanes_f32;
+    rows = &m.rows_f32;
+  }
+  return (!opt.check_accuracy && rows->width > 0) || lanes->width == 0 ? *rows : *lanes;
+}
 
 // Statuses of one matrix of a lane group, as invert_one would report them: the input
 // checks (the kernel counted non-finite entries while gathering), then the output checks.
@@ -426,7 +441,7 @@ Status run_lanes(const Problem& p, const trinv_detail::LaneKernel<T>& lk, index_
   std::vector<MatrixView<const T>> L, next_L;
   std::vector<MatrixView<T>> X;
   std::vector<index_t> items, bad_in(width), bad_out(width);
-  std::vector<double> rho(p.opt->check_accuracy ? width : 0);
+  std::vector<double> rho(p.opt->check_accuracy && lk.checks ? width : 0);
   L.reserve(width);
   X.reserve(width);
   next_L.reserve(width);
@@ -518,7 +533,7 @@ Status invert_batch_impl(const MethodSpec& spec, BatchView<const In> A, BatchVie
   }
   const MethodImpl& m = checked_method(spec, opt);
   const Problem p = make_problem<In>(m, spec, opt);
-  const auto& lk = lane_kernel(m, static_cast<In*>(nullptr));
+  const auto& lk = lane_kernel<In>(m, opt);
   const bool stream = double(A.count) * double(A.rows) * double(A.cols) * sizeof(In) > stream_output_bytes;
   if (p.native && lk.width > 0)
     return run_ranges<In>(A.count, opt.threads, [&](index_t lo, index_t hi, Workspaces<In>& ws) {
@@ -548,7 +563,7 @@ Status invert_chunks_impl(const MethodSpec& spec, const ChunkLayout& layout, con
   const Problem p = make_problem<In>(m, spec, opt);
   // chunks are ordered (batch, chunk, head), so chunk i is status entry i of the
   // row-major [chunk_count, H] array.
-  const auto& lk = lane_kernel(m, static_cast<In*>(nullptr));
+  const auto& lk = lane_kernel<In>(m, opt);
   const bool stream = double(elements) * sizeof(In) > stream_output_bytes;
   if (p.native && lk.width > 0)
     return run_ranges<In>(static_cast<index_t>(chunks.size()), opt.threads,

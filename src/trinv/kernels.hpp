@@ -103,7 +103,8 @@ inline void blas_trsm(CBLAS_SIDE side, CBLAS_DIAG diag, float alpha, const CView
 // so the extra terms l_ik * 0 add exact zeros. The tile sums run over k < i (rows
 // before the group); the group's own terms k = i, ..., r-1 are added afterwards, in
 // order, as each of its rows becomes final. (Batches of native matrices run the same
-// recurrence with the batch index in the SIMD lanes: src/trinv/lanes.hpp, same bits.)
+// recurrence with the batch index in the SIMD lanes, src/trinv/lanes.hpp, or one matrix
+// at a time in wider register tiles, src/trinv/rows.hpp: same bits.)
 template <class T>
 struct Simd {
   typedef T type __attribute__((vector_size(64)));

@@ -27,9 +27,7 @@
 // 3. Scatter: each matrix's X is written to its output view under the output contract
 //    (1 on a unit diagonal, 0 above), a matrix with a non-finite result flagged.
 //
-// Portable C++: GCC/Clang vector extensions, whose width follows the target (64 bytes
-// with AVX-512, 32 with AVX, else 16); without SIMD hardware the compiler lowers them
-// to scalar code. The rows are padded to n_pad = ceil(n / B) B with identity rows,
+// Vectors as in src/trinv/simd.hpp (64 bytes with AVX-512, 32 with AVX, else 16). The rows are padded to n_pad = ceil(n / B) B with identity rows,
 // which are computed and never written out.
 #pragma once
 
@@ -43,10 +41,7 @@
 
 #include "src/trinv/check.hpp"
 #include "src/trinv/method.hpp"
-
-#if defined(__AVX512F__) || defined(__AVX__)
-#include <immintrin.h>
-#endif
+#include "src/trinv/simd.hpp"
 
 namespace triscan::trinv_detail::lanes {
 // Internal linkage: the vector width follows each translation unit's target flags
@@ -54,25 +49,14 @@ namespace triscan::trinv_detail::lanes {
 // merged or interposed (tests/trinv/test_trinv_lane_check.cpp includes this header too).
 namespace {
 
+using simd::Vec;
+using simd::vector_bytes;
 #if defined(__AVX512F__)
-inline constexpr std::size_t vector_bytes = 64;
 inline constexpr index_t block = 4;  // B: 16 running sums + 4 + 1 operands of 32 vector registers
-#elif defined(__AVX__)
-inline constexpr std::size_t vector_bytes = 32;
-inline constexpr index_t block = 3;  // 9 + 3 + 1 of 16 registers
 #else
-inline constexpr std::size_t vector_bytes = 16;
-inline constexpr index_t block = 3;
+inline constexpr index_t block = 3;  // 9 + 3 + 1 of 16 registers
 #endif
 inline constexpr index_t max_n = 256;
-
-template <class T>
-struct Vec {
-  typedef T type __attribute__((vector_size(vector_bytes)));
-  using index_type = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
-  typedef index_type index __attribute__((vector_size(vector_bytes)));
-  static constexpr index_t width = static_cast<index_t>(vector_bytes / sizeof(T));
-};
 
 // ---- W x W transposition in registers (W = lanes) -------------------------------------
 // log2(W) butterfly stages; stage h swaps the off-diagonal h x h sub-blocks of every
@@ -249,32 +233,6 @@ void check_lanes(index_t n, bool unit, const typename Vec<T>::type* Lm, const ty
   }
 }
 
-// Stores one vector to o (W entries, unit stride). Streaming (non-temporal) when asked
-// and o is aligned to the vector size on AVX / AVX-512 hardware; else an ordinary store.
-// Returns whether it streamed (the caller then ends with a store fence).
-template <class T>
-inline bool store_row_segment(T* o, const typename Vec<T>::type& v, bool stream) {
-#if defined(__AVX512F__) || defined(__AVX__)
-  if (stream && reinterpret_cast<std::uintptr_t>(o) % vector_bytes == 0) {
-#if defined(__AVX512F__)
-    if constexpr (std::is_same_v<T, float>)
-      _mm512_stream_ps(o, reinterpret_cast<const __m512&>(v));
-    else
-      _mm512_stream_pd(o, reinterpret_cast<const __m512d&>(v));
-#else
-    if constexpr (std::is_same_v<T, float>)
-      _mm256_stream_ps(o, reinterpret_cast<const __m256&>(v));
-    else
-      _mm256_stream_pd(o, reinterpret_cast<const __m256d&>(v));
-#endif
-    return true;
-  }
-#endif
-  (void)stream;
-  std::memcpy(o, &v, sizeof(v));
-  return false;
-}
-
 // Prefetches the read part of the next group's matrices (unit column stride only), a
 // slice of rows per call: `cursor` counts rows over the matrices, `rows` is the quota.
 template <class T>
@@ -448,7 +406,7 @@ void run(const LaneGroup<T>& g, T* scratch) {
       if (unit_stride_out && m == W) {
 #pragma GCC unroll 16
         for (index_t b = 0; b < W; ++b)
-          if (orow[b]) streamed |= store_row_segment(orow[b] + c0, t[b], g.stream_output);
+          if (orow[b]) streamed |= simd::store<T>(orow[b] + c0, t[b], g.stream_output);
         continue;
       }
       for (index_t b = 0; b < g.count; ++b) {
@@ -456,7 +414,7 @@ void run(const LaneGroup<T>& g, T* scratch) {
         const MatrixView<T>& Xo = g.X[b];
         T* o = &Xo(i, c0);
         if (m == W && Xo.col_stride == 1) {
-          streamed |= store_row_segment(o, t[b], g.stream_output);
+          streamed |= simd::store<T>(o, t[b], g.stream_output);
         } else {
           for (index_t c = 0; c < m; ++c) o[c * Xo.col_stride] = t[b][c];
         }
@@ -464,11 +422,7 @@ void run(const LaneGroup<T>& g, T* scratch) {
     }
   }
   for (index_t b = 0; b < g.count; ++b) g.nonfinite_out[b] = std::isnan(poison[b]) ? 1 : 0;
-#if defined(__AVX512F__) || defined(__AVX__)
-  if (streamed) _mm_sfence();  // order the streaming stores before whatever follows
-#else
-  (void)streamed;
-#endif
+  if (streamed) simd::store_fence();
 }
 
 template <class T>
@@ -478,6 +432,7 @@ LaneKernel<T> forward_kernel() {
   k.max_n = max_n;
   k.scratch_size = &scratch_size<T>;
   k.run = &run<T>;
+  k.checks = true;
   return k;
 }
 

@@ -35,8 +35,9 @@ template <class A>
 using Kernel = MethodOutcome (*)(const MethodSpec& spec, A& arith, MatrixView<const typename A::value_type> L,
                                  MatrixView<typename A::value_type> X, const Context& ctx);
 
-// The batched native fast path (src/trinv/lanes.hpp): `count` <= width matrices of the
-// same order n inverted at once, the batch index in the SIMD lanes. The driver has done
+// The batched native fast paths: `count` <= width matrices of the same order n inverted
+// by one call (src/trinv/lanes.hpp: the batch index in the SIMD lanes, width = the lane
+// count; src/trinv/rows.hpp: one matrix, width 1, its rows as SIMD vectors). The driver has done
 // the argument checks and the upper -> lower transposition; the kernel reads only the
 // part of each L the input contract allows (strictly lower, plus the diagonal when
 // non-unit), writes each X in full under the output contract (lower triangle, exact 1
@@ -63,7 +64,8 @@ struct LaneGroup {
   index_t prefetch_count = 0;
   // The a-posteriori check (src/trinv/check.hpp): when non-null, the kernel writes each
   // matrix's relative residual rho here (count entries), with the scalar accuracy_check's
-  // operations in the same order, from the tile (L and X still in cache).
+  // operations in the same order, from the tile (L and X still in cache). Only kernels
+  // with `checks` set take it.
   double* rho = nullptr;
 };
 
@@ -73,6 +75,7 @@ struct LaneKernel {
   index_t max_n = 0;  // largest order it takes
   index_t (*scratch_size)(index_t n) = nullptr;  // entries of T the call needs in `scratch`
   void (*run)(const LaneGroup<T>& group, T* scratch) = nullptr;
+  bool checks = false;  // computes the a-posteriori check's rho (LaneGroup::rho) itself
 };
 
 struct MethodImpl {
@@ -81,8 +84,12 @@ struct MethodImpl {
   Kernel<arith::Native<double>> run_f64;
   Kernel<arith::Native<float>> run_f32;
   Kernel<arith::Simulated> run_sim;
-  LaneKernel<double> lanes_f64{};  // batched native fast path, if the method has one
+  // Batched native fast paths, if the method has them: `lanes` with the a-posteriori check
+  // (when it is on), `rows` without (when it is off; else `lanes` serves both).
+  LaneKernel<double> lanes_f64{};
   LaneKernel<float> lanes_f32{};
+  LaneKernel<double> rows_f64{};
+  LaneKernel<float> rows_f32{};
 };
 
 // Registered by src/trinv/direct.cpp and src/trinv/iterative.cpp respectively.

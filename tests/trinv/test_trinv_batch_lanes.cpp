@@ -1,8 +1,10 @@
-// The batched native fast path of trinv/forward_substitution (src/trinv/lanes.hpp: the
-// batch index in the SIMD lanes), used by invert_batch and invert_chunks for native fp32
-// and fp64. It performs, per matrix, the operations of the single-matrix native kernel in
-// the same order, and both are compiled in the same translation unit with the same FMA
-// contraction, so:
+// The batched native fast paths of trinv/forward_substitution, used by invert_batch and
+// invert_chunks for native fp32 and fp64: with the a-posteriori check on, the lane kernel
+// (src/trinv/lanes.hpp: the batch index in the SIMD lanes; tests `TrinvBatchLanes`), with
+// it off, the row kernel (src/trinv/rows.hpp: one matrix, rows as vectors; tests
+// `TrinvBatchRows`). Each performs, per matrix, the operations of the single-matrix native
+// kernel in the same order, and all are compiled in the same translation unit with the
+// same FMA contraction, so, for each:
 //  (E) its output equals, bit for bit (up to the sign of zero: compared with ==), what
 //      invert() returns for each matrix alone, and its per-matrix statuses equal invert()'s
 //      — for orders around the lane width and the register block, batch sizes that are not
@@ -38,12 +40,17 @@ const char* fmt() {
   return std::is_same_v<T, float> ? "fp32" : "fp64";
 }
 
+// check: the a-posteriori check on (the lane kernel runs) or off (the row kernel runs).
 template <class T>
-TrinvOptions native_options(unsigned threads, Triangle t = Triangle::lower, Diagonal d = Diagonal::unit) {
+TrinvOptions native_options(bool check, unsigned threads, Triangle t = Triangle::lower,
+                            Diagonal d = Diagonal::unit) {
   TrinvOptions o = trinv_test::options_for(format_by_name(fmt<T>()), t, d);
   o.threads = threads;
+  o.check_accuracy = check;
   return o;
 }
+
+std::string kernel_name(bool check) { return check ? "lanes" : "rows"; }
 
 // Deterministic entries in [-1/4, 1/4) (splitmix64): inverses of unit lower matrices with
 // such entries stay below 1.25^n, finite in fp32 for n <= 128.
@@ -91,7 +98,7 @@ void expect_batch_equals_single(BatchView<const T> A, BatchView<T> X, const Trin
 }
 
 template <class T>
-void contiguous_sweep() {
+void contiguous_sweep(bool check) {
   for (index_t n : kSizes)
     for (index_t count : {1, 7, 37})
       for (Diagonal d : {Diagonal::unit, Diagonal::non_unit})
@@ -100,21 +107,23 @@ void contiguous_sweep() {
           std::vector<T> out(buf.size(), T(-7));
           const auto A = BatchView<T>::contiguous(buf.data(), count, n, n);
           if (d == Diagonal::non_unit) set_diagonal(A, 99 + n);
-          const std::string what = std::string(fmt<T>()) + " n = " + std::to_string(n) + ", count " +
+          const std::string what = kernel_name(check) + " " + fmt<T>() + " n = " + std::to_string(n) + ", count " +
                                    std::to_string(count) + (d == Diagonal::unit ? ", unit" : ", non-unit") +
                                    ", threads " + std::to_string(threads);
           expect_batch_equals_single<T>(A, BatchView<T>::contiguous(out.data(), count, n, n),
-                                        native_options<T>(threads, Triangle::lower, d), what);
+                                        native_options<T>(check, threads, Triangle::lower, d), what);
         }
 }
 
-TEST(TrinvBatchLanes, EqualsSingleMatrixPathFp32) { contiguous_sweep<float>(); }
-TEST(TrinvBatchLanes, EqualsSingleMatrixPathFp64) { contiguous_sweep<double>(); }
+TEST(TrinvBatchLanes, EqualsSingleMatrixPathFp32) { contiguous_sweep<float>(true); }
+TEST(TrinvBatchLanes, EqualsSingleMatrixPathFp64) { contiguous_sweep<double>(true); }
+TEST(TrinvBatchRows, EqualsSingleMatrixPathFp32) { contiguous_sweep<float>(false); }
+TEST(TrinvBatchRows, EqualsSingleMatrixPathFp64) { contiguous_sweep<double>(false); }
 
 // Padded rows and batch stride, column-major storage, and upper-triangular input read
 // through the transpose: every stride combination the gather and scatter handle.
 template <class T>
-void strided_sweep() {
+void strided_sweep(bool check) {
   for (index_t n : {3, 17, 64, 65})
     for (int kind = 0; kind < 3; ++kind)
       for (Triangle t : {Triangle::lower, Triangle::upper})
@@ -131,10 +140,10 @@ void strided_sweep() {
           X.col_stride = ld;
         }
         if (d == Diagonal::non_unit) set_diagonal(A, 11 + n);
-        const std::string what = std::string(fmt<T>()) + " n = " + std::to_string(n) + ", layout " +
+        const std::string what = kernel_name(check) + " " + fmt<T>() + " n = " + std::to_string(n) + ", layout " +
                                  std::to_string(kind) + (t == Triangle::upper ? ", upper" : ", lower") +
                                  (d == Diagonal::unit ? ", unit" : ", non-unit");
-        expect_batch_equals_single<T>(A, X, native_options<T>(2, t, d), what);
+        expect_batch_equals_single<T>(A, X, native_options<T>(check, 2, t, d), what);
         // Entries of the output buffer outside every view keep their value.
         std::vector<char> inside(out.size(), 0);
         for (index_t b = 0; b < count; ++b)
@@ -147,30 +156,34 @@ void strided_sweep() {
       }
 }
 
-// Orders above the lane kernel's limit (256) take the single-matrix path inside a batch.
+// Orders above the fast kernels' limit (256) take the single-matrix path inside a batch.
 template <class T>
-void beyond_lane_limit() {
+void beyond_lane_limit(bool check) {
   const index_t n = 257, count = 3;
   auto buf = random_buffer<T>(static_cast<std::size_t>(count * n * n), 257);
   std::vector<T> out(buf.size());
   expect_batch_equals_single<T>(BatchView<T>::contiguous(buf.data(), count, n, n),
-                                BatchView<T>::contiguous(out.data(), count, n, n), native_options<T>(2),
-                                std::string(fmt<T>()) + " n = 257");
+                                BatchView<T>::contiguous(out.data(), count, n, n), native_options<T>(check, 2),
+                                kernel_name(check) + " " + fmt<T>() + " n = 257");
 }
 
 TEST(TrinvBatchLanes, OrdersBeyondTheLaneLimit) {
-  beyond_lane_limit<float>();
-  beyond_lane_limit<double>();
+  for (bool check : {true, false}) {
+    beyond_lane_limit<float>(check);
+    beyond_lane_limit<double>(check);
+  }
 }
 
-TEST(TrinvBatchLanes, StridedColumnMajorAndUpperFp32) { strided_sweep<float>(); }
-TEST(TrinvBatchLanes, StridedColumnMajorAndUpperFp64) { strided_sweep<double>(); }
+TEST(TrinvBatchLanes, StridedColumnMajorAndUpperFp32) { strided_sweep<float>(true); }
+TEST(TrinvBatchLanes, StridedColumnMajorAndUpperFp64) { strided_sweep<double>(true); }
+TEST(TrinvBatchRows, StridedColumnMajorAndUpperFp32) { strided_sweep<float>(false); }
+TEST(TrinvBatchRows, StridedColumnMajorAndUpperFp64) { strided_sweep<double>(false); }
 
 // NaN / Inf input and a zero diagonal in some matrices of a lane group: those get their
 // own statuses (nonfinite_input, singular) and NaN output, the others are untouched by
 // them (equal to the single-matrix results, status ok).
 template <class T>
-void bad_input_sweep() {
+void bad_input_sweep(bool check) {
   const T nan = std::numeric_limits<T>::quiet_NaN(), inf = std::numeric_limits<T>::infinity();
   for (index_t n : {2, 16, 17, 64})
     for (Diagonal d : {Diagonal::unit, Diagonal::non_unit}) {
@@ -186,18 +199,21 @@ void bad_input_sweep() {
       if (d == Diagonal::non_unit) {
         A[7](n - 1, n - 1) = T(0);
         A[9](0, 0) = nan;
+        A[11](n / 2, n / 2) = inf;  // x_ii = 0: this row of X can come out finite
       } else {
         A[7](n - 1, n - 1) = nan;  // a unit diagonal is never read
+        A[11](n / 2, n / 2) = inf;
       }
-      const std::string what = std::string(fmt<T>()) + " n = " + std::to_string(n) +
+      const std::string what = kernel_name(check) + " " + fmt<T>() + " n = " + std::to_string(n) +
                                (d == Diagonal::unit ? ", unit" : ", non-unit");
-      const TrinvOptions o = native_options<T>(2, Triangle::lower, d);
+      const TrinvOptions o = native_options<T>(check, 2, Triangle::lower, d);
       expect_batch_equals_single<T>(A, BatchView<T>::contiguous(out.data(), count, n, n), o, what);
       std::vector<Status> st(static_cast<std::size_t>(count));
       invert_batch(kMethod, A, BatchView<T>::contiguous(out.data(), count, n, n), o, st.data());
       for (index_t b = 0; b < count; ++b) {
         Status want = Status::ok;
-        if (b == 3 || b == 5 || b == 20 || (b == 9 && d == Diagonal::non_unit)) want = Status::nonfinite_input;
+        if (b == 3 || b == 5 || b == 20 || ((b == 9 || b == 11) && d == Diagonal::non_unit))
+          want = Status::nonfinite_input;
         if (b == 7 && d == Diagonal::non_unit) want = Status::singular;
         EXPECT_EQ(st[static_cast<std::size_t>(b)], want) << what << ", matrix " << b;
         if (want != Status::ok) {
@@ -207,15 +223,17 @@ void bad_input_sweep() {
     }
 }
 
-TEST(TrinvBatchLanes, NonFiniteAndSingularPerMatrixFp32) { bad_input_sweep<float>(); }
-TEST(TrinvBatchLanes, NonFiniteAndSingularPerMatrixFp64) { bad_input_sweep<double>(); }
+TEST(TrinvBatchLanes, NonFiniteAndSingularPerMatrixFp32) { bad_input_sweep<float>(true); }
+TEST(TrinvBatchLanes, NonFiniteAndSingularPerMatrixFp64) { bad_input_sweep<double>(true); }
+TEST(TrinvBatchRows, NonFiniteAndSingularPerMatrixFp32) { bad_input_sweep<float>(false); }
+TEST(TrinvBatchRows, NonFiniteAndSingularPerMatrixFp64) { bad_input_sweep<double>(false); }
 
 // The [B, T, H, BT] layout with cu_seqlens: sequences of lengths that leave partial last
 // chunks (and chunks of a few rows), so one lane group meets matrices of different
 // orders; results and statuses equal invert() on each chunk view, and the padding
 // (entries outside every chunk matrix) is neither read (it holds NaN) nor written.
 template <class T>
-void chunk_sweep() {
+void chunk_sweep(bool check) {
   for (index_t bt : {16, 64}) {
     ChunkLayout layout;
     layout.batch = 1;
@@ -232,14 +250,14 @@ void chunk_sweep() {
       for (index_t i = 0; i < c.size; ++i)
         for (index_t j = 0; j < i; ++j) v(i, j) = static_cast<T>(r.next());
     }
-    TrinvOptions o = native_options<T>(2);
-    o.check_accuracy = true;
+    const TrinvOptions o = native_options<T>(check, 2);
     std::vector<Status> st(chunks.size(), Status::unsupported);
     EXPECT_EQ(invert_chunks(kMethod, layout, A.data(), X.data(), o, st.data()), Status::ok);
     std::vector<char> inside(X.size(), 0);
     for (std::size_t i = 0; i < chunks.size(); ++i) {
       const auto& c = chunks[i];
-      const std::string what = std::string(fmt<T>()) + " BT " + std::to_string(bt) + ", chunk " + std::to_string(i) +
+      const std::string what = kernel_name(check) + " " + fmt<T>() + " BT " + std::to_string(bt) + ", chunk " +
+                               std::to_string(i) +
                                " (size " + std::to_string(c.size) + ")";
       Matrix<T> Y(c.size, c.size);
       const TrinvResult want = invert(kMethod, MatrixView<const T>(chunk_view(A.data(), layout, c)), Y.view(), o);
@@ -256,15 +274,17 @@ void chunk_sweep() {
   }
 }
 
-TEST(TrinvBatchLanes, ChunkLayoutWithCuSeqlensFp32) { chunk_sweep<float>(); }
-TEST(TrinvBatchLanes, ChunkLayoutWithCuSeqlensFp64) { chunk_sweep<double>(); }
+TEST(TrinvBatchLanes, ChunkLayoutWithCuSeqlensFp32) { chunk_sweep<float>(true); }
+TEST(TrinvBatchLanes, ChunkLayoutWithCuSeqlensFp64) { chunk_sweep<double>(true); }
+TEST(TrinvBatchRows, ChunkLayoutWithCuSeqlensFp32) { chunk_sweep<float>(false); }
+TEST(TrinvBatchRows, ChunkLayoutWithCuSeqlensFp64) { chunk_sweep<double>(false); }
 
 // (B1) against MPFR on generator inputs: the unit `deltanet` matrices and the non-unit
 // `lapack-3` ones, a batch of 19 distinct matrices per order, the first and the last
 // checked (the others equal the single-matrix path, which test_trinv_accuracy.cpp holds
 // to the same bound).
 template <class T>
-void mpfr_sweep() {
+void mpfr_sweep(bool check) {
   const double u = std::numeric_limits<T>::epsilon() / 2;
   const unsigned bits = reference_bits_for(format_by_name(fmt<T>()));
   for (const char* gen : {"deltanet", "lapack-3"})
@@ -284,10 +304,11 @@ void mpfr_sweep() {
       }
       const auto A = BatchView<const T>::contiguous(in.data(), count, n, n);
       std::vector<Status> st(static_cast<std::size_t>(count));
-      invert_batch(kMethod, A, BatchView<T>::contiguous(out.data(), count, n, n), native_options<T>(2, Triangle::lower, diag),
-                   st.data());
+      invert_batch(kMethod, A, BatchView<T>::contiguous(out.data(), count, n, n),
+                   native_options<T>(check, 2, Triangle::lower, diag), st.data());
       for (index_t b : {index_t(0), count - 1}) {
-        const std::string what = std::string(fmt<T>()) + " " + gen + " n = " + std::to_string(n) + ", matrix " +
+        const std::string what = kernel_name(check) + " " + fmt<T>() + " " + gen + " n = " + std::to_string(n) +
+                                 ", matrix " +
                                  std::to_string(b);
         ASSERT_TRUE(st[static_cast<std::size_t>(b)] == Status::ok || st[static_cast<std::size_t>(b)] == Status::inaccurate)
             << what << ": " << status_name(st[static_cast<std::size_t>(b)]);
@@ -311,8 +332,10 @@ void mpfr_sweep() {
     }
 }
 
-TEST(TrinvBatchLanes, MethodOneBoundAgainstMpfrFp32) { mpfr_sweep<float>(); }
-TEST(TrinvBatchLanes, MethodOneBoundAgainstMpfrFp64) { mpfr_sweep<double>(); }
+TEST(TrinvBatchLanes, MethodOneBoundAgainstMpfrFp32) { mpfr_sweep<float>(true); }
+TEST(TrinvBatchLanes, MethodOneBoundAgainstMpfrFp64) { mpfr_sweep<double>(true); }
+TEST(TrinvBatchRows, MethodOneBoundAgainstMpfrFp32) { mpfr_sweep<float>(false); }
+TEST(TrinvBatchRows, MethodOneBoundAgainstMpfrFp64) { mpfr_sweep<double>(false); }
 
 }  // namespace
 }  // namespace triscan

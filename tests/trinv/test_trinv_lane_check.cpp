@@ -13,6 +13,7 @@
 // threshold 4 (n + 1) u of the format) and pass an unperturbed one (below it).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -59,7 +60,7 @@ void kernel_rho_equals_scalar(bool unit) {
   using V = typename lanes::Vec<T>::type;
   constexpr index_t W = lanes::Vec<T>::width;
   for (index_t n : {1, 2, 5, 16, 17, 33, 64, 100}) {
-    for (index_t count : {W, W - 3}) {
+    for (index_t count : {W, std::max<index_t>(1, W - 3)}) {  // a full group and a partial one
       std::vector<std::vector<T>> Ls, Xs(static_cast<std::size_t>(count));
       std::vector<MatrixView<const T>> Lv;
       std::vector<MatrixView<T>> Xv;
