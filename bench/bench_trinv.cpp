@@ -7,7 +7,8 @@
 //     triscan through invert_batch (check_accuracy off: the hot path; one row with it
 //     on), LAPACK as a static partition of the batch over std::threads each calling
 //     ?trtri per matrix with OpenBLAS single-threaded.
-//     Reported: time per matrix (wall, and process CPU time), speed-up over LAPACK, and
+//     Reported: time per matrix (wall, and process CPU time; with --benchmark_repetitions
+//     the medians over the repetitions), speed-up over LAPACK, and
 //     the largest relative Frobenius forward error over the first 64 matrices of each
 //     timed call's own output against a long-double reference of the same input, next to
 //     LAPACK's (target: >= 5x LAPACK at an error no worse than 2x LAPACK's). Batch
@@ -65,8 +66,23 @@ struct Aligned64 {
 template <class T>
 using Buffer = std::vector<T, Aligned64<T>>;
 
-std::map<std::string, double> seconds;      // benchmark name -> wall seconds per iteration
-std::map<std::string, double> cpu_seconds;  // benchmark name -> process CPU seconds per iteration
+// Benchmark name -> wall / process CPU seconds per iteration, one entry per repetition
+// (--benchmark_repetitions); the summary tables use the medians.
+std::map<std::string, std::vector<double>> wall_runs, cpu_runs;
+
+void record(const std::string& name, double wall, double cpu) {
+  wall_runs[name].push_back(wall);
+  cpu_runs[name].push_back(cpu);
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+double seconds_of(const std::string& name) { return median(wall_runs[name]); }
+double cpu_seconds_of(const std::string& name) { return median(cpu_runs[name]); }
 // benchmark name -> the first `sample` output matrices of its batch (the errors are
 // measured on what the timed batch call produced)
 std::map<std::string, std::vector<double>> batch_outputs;
@@ -163,9 +179,8 @@ void register_batch() {
           cpu += process_cpu() - c0;
           total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         }
-        seconds[name] = total / static_cast<double>(st.iterations());
-        cpu_seconds[name] = cpu / static_cast<double>(st.iterations());
-        st.counters["us_per_matrix"] = 1e6 * seconds[name] / batch_count;
+        record(name, total / static_cast<double>(st.iterations()), cpu / static_cast<double>(st.iterations()));
+        st.counters["us_per_matrix"] = 1e6 * wall_runs[name].back() / batch_count;
         keep_sample<T>(name, X);
       })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
     }
@@ -186,9 +201,8 @@ void register_batch() {
       benchmark::DoNotOptimize(X.data());
     }
     openblas_set_num_threads(saved);
-    seconds[name] = total / static_cast<double>(st.iterations());
-    cpu_seconds[name] = cpu / static_cast<double>(st.iterations());
-    st.counters["us_per_matrix"] = 1e6 * seconds[name] / batch_count;
+    record(name, total / static_cast<double>(st.iterations()), cpu / static_cast<double>(st.iterations()));
+    st.counters["us_per_matrix"] = 1e6 * wall_runs[name].back() / batch_count;
     keep_sample<T>(name, X);
   })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 }
@@ -230,10 +244,9 @@ void register_large() {
           total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           benchmark::DoNotOptimize(X.data());
         }
-        seconds[name] = total / static_cast<double>(st.iterations());
-        cpu_seconds[name] = cpu / static_cast<double>(st.iterations());
+        record(name, total / static_cast<double>(st.iterations()), cpu / static_cast<double>(st.iterations()));
         const double nd = static_cast<double>(n);
-        st.counters["GFLOPs"] = nd * nd * nd / 3.0 / seconds[name] * 1e-9;
+        st.counters["GFLOPs"] = nd * nd * nd / 3.0 / wall_runs[name].back() * 1e-9;
       })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
     }
   }
@@ -288,9 +301,9 @@ double sample_error(const std::string& name) {
 template <class T>
 void print_batch_table() {
   const std::string lapack = std::string("batch/") + type_name<T>() + "/lapack";
-  if (!seconds.count(lapack)) return;
+  if (!wall_runs.count(lapack)) return;
   const double lapack_err = sample_error<T>(lapack);
-  const double t_lapack = seconds[lapack] / batch_count, c_lapack = cpu_seconds[lapack] / batch_count;
+  const double t_lapack = seconds_of(lapack) / batch_count, c_lapack = cpu_seconds_of(lapack) / batch_count;
   std::printf("\nBatched %ld x (%ldx%ld) unit lower, %s, %u threads on both sides\n", long(batch_count),
               long(batch_n), long(batch_n), type_name<T>(), bench_threads);
   std::printf("%-36s %9s %9s %9s %9s %11s %8s %s\n", "method", "wall us", "speed-up", "CPU us", "speed-up",
@@ -300,8 +313,8 @@ void print_batch_table() {
   for (const auto& m : trinv_methods()) {
     for (const char* suffix : {"", "+check"}) {
       const std::string name = std::string("batch/") + type_name<T>() + "/" + m.name + suffix;
-      if (!seconds.count(name)) continue;
-      const double t = seconds[name] / batch_count, c = cpu_seconds[name] / batch_count;
+      if (!wall_runs.count(name)) continue;
+      const double t = seconds_of(name) / batch_count, c = cpu_seconds_of(name) / batch_count;
       const double err = sample_error<T>(name);
       const bool err_ok = err <= 2.0 * std::max(lapack_err, 1e-300);
       const bool met_wall = t_lapack / t >= 5.0 && err_ok, met_cpu = c_lapack / c >= 5.0 && err_ok;
@@ -318,16 +331,16 @@ void print_large_table() {
               "target (>= 0.9x, wall)");
   for (index_t n : {1024, 4096}) {
     const std::string base = "large/fp64/lapack/" + std::to_string(n);
-    if (!seconds.count(base)) continue;
+    if (!wall_runs.count(base)) continue;
     const double nd = static_cast<double>(n), flops = nd * nd * nd / 3.0;
-    std::printf("%-28s %6ld %10.2f %10.2f %10.2f %10.2f\n", "OpenBLAS dtrtri", long(n), 1e3 * seconds[base],
-                flops / seconds[base] * 1e-9, 1.0, 1e3 * cpu_seconds[base]);
+    std::printf("%-28s %6ld %10.2f %10.2f %10.2f %10.2f\n", "OpenBLAS dtrtri", long(n), 1e3 * seconds_of(base),
+                flops / seconds_of(base) * 1e-9, 1.0, 1e3 * cpu_seconds_of(base));
     for (const char* spec : {"trinv/blocked", "trinv/recursive", "trinv/recursive_merge"}) {
       const std::string name = "large/fp64/" + std::string(spec) + "/" + std::to_string(n);
-      if (!seconds.count(name)) continue;
-      const double r = seconds[base] / seconds[name];
-      std::printf("%-28s %6ld %10.2f %10.2f %10.2f %10.2f %s\n", spec, long(n), 1e3 * seconds[name],
-                  flops / seconds[name] * 1e-9, r, 1e3 * cpu_seconds[name], r >= 0.9 ? "met" : "not met");
+      if (!wall_runs.count(name)) continue;
+      const double r = seconds_of(base) / seconds_of(name);
+      std::printf("%-28s %6ld %10.2f %10.2f %10.2f %10.2f %s\n", spec, long(n), 1e3 * seconds_of(name),
+                  flops / seconds_of(name) * 1e-9, r, 1e3 * cpu_seconds_of(name), r >= 0.9 ? "met" : "not met");
     }
   }
 }
