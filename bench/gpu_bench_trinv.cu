@@ -12,7 +12,7 @@
 // Inputs: deltanet chunk matrices from validation's make_chunk_problem (unit-norm keys,
 // dk = 128, beta ~ U(0, 1)), generated for 32 chunks x H heads and tiled along T.
 //
-// Usage: gpu_bench_trinv [--runs N] [--variants] [--mma-only] [--write-npy DIR]
+// Usage: gpu_bench_trinv [--runs N] [--variants] [--mma-only] [--cusolver] [--write-npy DIR]
 //   --first-case-only  stops after the first case (recursive_merge, B=4, T=16384, H=32, BT=64, fp32)
 //   --mma-only       times only the matrix-unit table: trinv/recursive_merge in fp32 (with and
 //                    without check=1) next to its mma=bf16|fp16|tf32 variants (check on by
@@ -21,10 +21,15 @@
 //                    is accepted: the run stops).
 //   --variants       also times tuning variants of the kernel (accumulators per row sum,
 //                    register cap) at BT = 32, 64, 128, fp32 -> fp32.
+//   --cusolver       times only the vendor baseline for large single matrices: cusolverDnXtrtri
+//                    (fp32, lower, unit, in place, column-major) at n = 1024 .. 8192 — orders
+//                    the batched kernels do not take — with GFLOP/s at n^3/3 and a residual
+//                    check on four columns (max ||L x_j - e_j|| / (||L|| ||x_j||), inf-norms).
 //   --write-npy DIR  also writes DIR/<class>.npy (A, fp32, [2, 4096, 16, 64]) and
 //                    DIR/<class>_varlen.npy for bench/fla_compare.py, one per generator
 //                    class, and exits.
 #include <cuda_runtime.h>
+#include <cusolverDn.h>
 
 #include <algorithm>
 #include <cmath>
@@ -330,18 +335,113 @@ void write_inputs(const std::string& dir) {
   }
 }
 
+// cusolverDnXtrtri on one n x n matrix per n (see --cusolver). Handle and workspace are
+// made once per n; each timed call inverts a fresh copy of the input (the copy itself is
+// outside the events). Input: unit lower, strictly lower entries U(-1, 1) / n (seeded).
+void bench_cusolver(int runs) {
+  auto check = [](cusolverStatus_t st, const char* what) {
+    if (st != CUSOLVER_STATUS_SUCCESS)
+      throw std::runtime_error(std::string(what) + " failed: cusolver status " + std::to_string(int(st)));
+  };
+  cusolverDnHandle_t handle = nullptr;
+  check(cusolverDnCreate(&handle), "cusolverDnCreate");
+  std::printf("\ncuSOLVER cusolverDnXtrtri: one n x n fp32 matrix (lower, unit, in place)\n%8s %6s %12s %12s %10s %12s\n",
+              "n", "runs", "median_ms", "min_ms", "GFLOP/s", "max_resid");
+  for (const index_t n : {1024, 2048, 4096, 8192}) {
+    const auto nn = static_cast<std::size_t>(n) * static_cast<std::size_t>(n);
+    std::vector<float> a(nn, 0.0f);  // column-major
+    triscan::validation::Rng rng(static_cast<std::uint64_t>(n));
+    for (index_t j = 0; j < n; ++j) {
+      a[static_cast<std::size_t>(j * n + j)] = 1.0f;
+      for (index_t i = j + 1; i < n; ++i)
+        a[static_cast<std::size_t>(j * n + i)] = static_cast<float>((2.0 * rng.uniform() - 1.0) / double(n));
+    }
+    float *src = nullptr, *work = nullptr;
+    int* info = nullptr;
+    check_cuda(cudaMalloc(&src, nn * 4), "cudaMalloc");
+    check_cuda(cudaMalloc(&work, nn * 4), "cudaMalloc");
+    check_cuda(cudaMalloc(&info, sizeof(int)), "cudaMalloc");
+    check_cuda(cudaMemcpy(src, a.data(), nn * 4, cudaMemcpyHostToDevice), "upload");
+    std::size_t dev_bytes = 0, host_bytes = 0;
+    check(cusolverDnXtrtri_bufferSize(handle, CUBLAS_FILL_MODE_LOWER, CUBLAS_DIAG_UNIT, n, CUDA_R_32F, work, n,
+                                      &dev_bytes, &host_bytes),
+          "cusolverDnXtrtri_bufferSize");
+    void* dwork = nullptr;
+    check_cuda(cudaMalloc(&dwork, std::max<std::size_t>(dev_bytes, 1)), "cudaMalloc");
+    std::vector<unsigned char> hwork(std::max<std::size_t>(host_bytes, 1));
+    auto invert = [&] {
+      check(cusolverDnXtrtri(handle, CUBLAS_FILL_MODE_LOWER, CUBLAS_DIAG_UNIT, n, CUDA_R_32F, work, n, dwork,
+                             dev_bytes, hwork.data(), host_bytes, info),
+            "cusolverDnXtrtri");
+    };
+    const int r_count = n <= 2048 ? runs : std::max(5, runs / 10);
+    std::vector<double> ms;
+    cudaEvent_t e0, e1;
+    check_cuda(cudaEventCreate(&e0), "cudaEventCreate");
+    check_cuda(cudaEventCreate(&e1), "cudaEventCreate");
+    for (int r = -2; r < r_count; ++r) {  // two warm-up calls
+      check_cuda(cudaMemcpyAsync(work, src, nn * 4, cudaMemcpyDeviceToDevice), "copy");
+      check_cuda(cudaEventRecord(e0), "cudaEventRecord");
+      invert();
+      check_cuda(cudaEventRecord(e1), "cudaEventRecord");
+      check_cuda(cudaEventSynchronize(e1), "cudaEventSynchronize");
+      float t = 0;
+      check_cuda(cudaEventElapsedTime(&t, e0, e1), "cudaEventElapsedTime");
+      if (r >= 0) ms.push_back(t);
+    }
+    int h_info = -1;
+    check_cuda(cudaMemcpy(&h_info, info, sizeof(int), cudaMemcpyDeviceToHost), "info");
+    if (h_info != 0) throw std::runtime_error("cusolverDnXtrtri info = " + std::to_string(h_info));
+    std::vector<float> x(nn);
+    check_cuda(cudaMemcpy(x.data(), work, nn * 4, cudaMemcpyDeviceToHost), "download");
+    // Residual on four columns: r = L x_j - e_j (L x_j computed in fp64 from the lower parts).
+    double resid = 0.0, lnorm = 0.0;
+    for (index_t i = 0; i < n; ++i) {
+      double row = 0.0;
+      for (index_t k = 0; k <= i; ++k) row += std::fabs(double(a[static_cast<std::size_t>(k * n + i)]));
+      lnorm = std::max(lnorm, row);
+    }
+    for (const index_t j : {index_t(0), n / 3, 2 * n / 3, n - 1}) {
+      double rmax = 0.0, xmax = 0.0;
+      for (index_t i = j; i < n; ++i) {
+        double acc = i == j ? -1.0 : 0.0;
+        for (index_t k = j; k <= i; ++k)
+          acc += double(a[static_cast<std::size_t>(k * n + i)]) * double(x[static_cast<std::size_t>(j * n + k)]);
+        rmax = std::max(rmax, std::fabs(acc));
+        xmax = std::max(xmax, std::fabs(double(x[static_cast<std::size_t>(j * n + i)])));
+      }
+      resid = std::max(resid, rmax / (lnorm * xmax));
+    }
+    std::sort(ms.begin(), ms.end());
+    const double med = ms[ms.size() / 2], gflops = double(n) * double(n) * double(n) / 3.0 / (med * 1e-3) * 1e-9;
+    std::printf("%8ld %6d %12.3f %12.3f %10.1f %12.2e\n", long(n), r_count, med, ms.front(), gflops, resid);
+    std::printf("{\"bench\": \"cusolver_trtri\", \"n\": %ld, \"runs\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, "
+                "\"gflops\": %.2f, \"max_resid\": %.3e}\n",
+                long(n), r_count, med, ms.front(), gflops, resid);
+    cudaEventDestroy(e0);
+    cudaEventDestroy(e1);
+    cudaFree(dwork);
+    cudaFree(info);
+    cudaFree(work);
+    cudaFree(src);
+  }
+  cusolverDnDestroy(handle);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
     int runs = 50;
-    bool variants = false, first_only = false, mma_only = false;
+    bool variants = false, first_only = false, mma_only = false, cusolver_only = false;
     for (int a = 1; a < argc; ++a) {
       const std::string arg = argv[a];
       if (arg == "--variants") {
         variants = true;
       } else if (arg == "--mma-only") {
         mma_only = true;
+      } else if (arg == "--cusolver") {
+        cusolver_only = true;
       } else if (arg == "--first-case-only") {  // for a profiler run
         first_only = true;
       } else if (arg == "--runs" && a + 1 < argc) {
@@ -350,7 +450,7 @@ int main(int argc, char** argv) {
         write_inputs(argv[++a]);
         return 0;
       } else {
-        std::fprintf(stderr, "usage: gpu_bench_trinv [--runs N] [--variants] [--mma-only] [--write-npy DIR]\nunknown argument '%s'\n", arg.c_str());
+        std::fprintf(stderr, "usage: gpu_bench_trinv [--runs N] [--variants] [--mma-only] [--cusolver] [--write-npy DIR]\nunknown argument '%s'\n", arg.c_str());
         return 2;
       }
     }
@@ -358,6 +458,11 @@ int main(int argc, char** argv) {
     if (!info.usable) {
       std::fprintf(stderr, "no usable GPU: %s\n", info.reason.c_str());
       return 1;
+    }
+    if (cusolver_only) {
+      std::printf("device: %s (sm_%d%d)\n", info.name.c_str(), info.major, info.minor);
+      bench_cusolver(runs);
+      return 0;
     }
     const double copy_gbs = copy_bandwidth_gbs(runs);
     std::printf("device: %s (sm_%d%d), copy bandwidth (read + write): %.0f GB/s\n", info.name.c_str(), info.major,

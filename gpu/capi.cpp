@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "gpu/trinv_method.hpp"
 #include "src/capi/capi.hpp"
 #include "triscan/gpu.hpp"
 
@@ -52,12 +53,18 @@ MethodSpec gpu_method(const char* method) {
   MethodSpec spec;
   try {
     spec = MethodSpec::parse(text);
-    spec.check_keys({});  // the GPU kernels take no parameters yet
   } catch (const std::invalid_argument& e) {
     fail(TRISCAN_ERROR_INVALID_METHOD, std::string("method \"") + text + "\": " + e.what());
   }
   for (const std::string& name : gpu_method_names())
-    if (spec.name == name) return spec;
+    if (spec.name == name) {
+      try {  // the keys, exactly as gpu::invert_* checks them (mma, refine, check, tau)
+        gpu::detail::check_trinv_method(spec);
+      } catch (const std::invalid_argument& e) {
+        fail(TRISCAN_ERROR_INVALID_METHOD, std::string("method \"") + text + "\": " + e.what());
+      }
+      return spec;
+    }
   std::string list;
   for (const std::string& name : gpu_method_names()) list += (list.empty() ? "" : ", ") + name;
   fail(TRISCAN_ERROR_INVALID_METHOD,

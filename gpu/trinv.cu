@@ -13,6 +13,7 @@
 
 #include "gpu/cuda_check.hpp"
 #include "gpu/trinv.cuh"
+#include "gpu/trinv_method.hpp"
 #include "triscan/gpu.hpp"
 
 namespace triscan::gpu {
@@ -123,6 +124,8 @@ void run(const Choice& choice, int bt, DType in, DType out, const void* A, void*
 }
 
 }  // namespace
+
+void check_trinv_method(const MethodSpec& method) { (void)check_method(method); }
 
 MatrixAddressing chunk_addressing(const ChunkPlan& plan) {
   const ChunkLayout& layout = plan.layout();

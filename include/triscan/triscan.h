@@ -300,7 +300,11 @@ int triscan_scan_delta(const char* algorithm, int dtype, int gate, int64_t B, in
  * asynchronously on `stream` (a cudaStream_t passed as void*; NULL = the default
  * stream). A, X, statuses and flag are device pointers; input and output dtypes are
  * TRISCAN_FP32, TRISCAN_BF16 or TRISCAN_FP16, chosen independently (the arithmetic is
- * fp32). Methods: triscan_gpu_methods(). Contracts and statuses: docs/gpu.md.
+ * fp32). Methods: triscan_gpu_methods(), with the keys gpu::invert takes (NULL = the
+ * default): trinv/recursive_merge's base=16 and GPU-only mma=bf16|fp16|tf32, refine=0|1,
+ * check=0|1, tau=T, e.g. "trinv/recursive_merge:mma=bf16,check=0" (docs/gpu.md
+ * "Matrix-unit merges"); a bad key or value: TRISCAN_ERROR_INVALID_METHOD.
+ * Contracts and statuses: docs/gpu.md.
  * statuses (optional) receives per-matrix statuses as int32, *flag (optional) the worst
  * over the call (set by the call: no need to clear it). Errors are detected before
  * anything is launched; a kernel's own failure shows at the next synchronisation. */

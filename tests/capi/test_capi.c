@@ -366,6 +366,17 @@ static void test_gpu_entry(void) {
   CHECK_ERROR(triscan_gpu_invert_chunks("trinv/newton_schulz", 1, 64, 1, 64, NULL, 0, TRISCAN_FP32,
                                         host, TRISCAN_FP32, host, NULL, &flag, NULL),
               TRISCAN_ERROR_INVALID_METHOD, "no GPU kernel");
+  /* The GPU-only keys of trinv/recursive_merge pass (checked as gpu::invert checks them);
+   * a bad value, or a key on a method that takes none, does not. */
+  CHECK_ERROR(triscan_gpu_invert_chunks("trinv/recursive_merge:mma=int8", 1, 64, 1, 64, NULL, 0,
+                                        TRISCAN_FP32, host, TRISCAN_FP32, host, NULL, &flag, NULL),
+              TRISCAN_ERROR_INVALID_METHOD, "mma");
+  CHECK_ERROR(triscan_gpu_invert_chunks("trinv/forward_substitution:mma=bf16", 1, 64, 1, 64, NULL, 0,
+                                        TRISCAN_FP32, host, TRISCAN_FP32, host, NULL, &flag, NULL),
+              TRISCAN_ERROR_INVALID_METHOD, "mma");
+  CHECK_ERROR(triscan_gpu_invert_batch("trinv/recursive_merge:mma=bf16,tau=1e-3,check=0", 1, 16, 256,
+                                       16, TRISCAN_FP32, host, TRISCAN_FP32, host, NULL, &flag, NULL),
+              TRISCAN_ERROR_INVALID_METHOD, "tau");
   CHECK_ERROR(triscan_gpu_invert_chunks(NULL, 1, 48, 1, 48, NULL, 0, TRISCAN_FP32, host,
                                         TRISCAN_FP32, host, NULL, &flag, NULL),
               TRISCAN_ERROR_UNSUPPORTED, "BT");
@@ -381,6 +392,11 @@ static void test_gpu_entry(void) {
   if (available == TRISCAN_ERROR_NO_DEVICE) {
     CHECK_ERROR(triscan_gpu_invert_chunks(NULL, 1, 64, 1, 64, NULL, 0, TRISCAN_FP32, host,
                                           TRISCAN_FP32, host, NULL, &flag, NULL),
+                TRISCAN_ERROR_NO_DEVICE, "no usable CUDA device");
+    /* valid keys get as far as the device check */
+    CHECK_ERROR(triscan_gpu_invert_chunks("trinv/recursive_merge:mma=bf16,check=0", 1, 64, 1, 64,
+                                          NULL, 0, TRISCAN_FP32, host, TRISCAN_FP32, host, NULL,
+                                          &flag, NULL),
                 TRISCAN_ERROR_NO_DEVICE, "no usable CUDA device");
   }
 }

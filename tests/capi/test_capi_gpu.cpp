@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -177,6 +178,61 @@ TEST(CapiGpu, ArgumentErrorsBeforeLaunch) {
   EXPECT_NE(std::string(triscan_last_error()).find("cu_seqlens"), std::string::npos)
       << triscan_last_error();
   triscan::gpu::synchronize();
+}
+
+// The GPU-only keys of trinv/recursive_merge (mma, check, refine, tau) pass through the C
+// API: triscan_gpu_invert_chunks equals gpu::invert_chunks with the same method spec bit for
+// bit (outputs, per-matrix statuses and the flag), on random chunk matrices with varlen
+// sequences; a bad key is refused before anything runs.
+TEST(CapiGpu, MatrixUnitKeysEqualTheCppCallBitForBit) {
+  REQUIRE_GPU();
+  const std::vector<std::int64_t> cu = {0, 150, 300};
+  const std::int64_t T = 300, H = 2, BT = 64;
+  std::int64_t rows = 0;
+  ASSERT_EQ(triscan_chunk_rows(1, T, BT, cu.data(), 3, &rows), TRISCAN_SUCCESS);
+  std::vector<float> a(static_cast<std::size_t>(T * H * BT));
+  std::uint64_t state = 12345;
+  for (float& v : a) {  // entries in [-1/32, 1/32) (an LCG; the upper parts too: never read)
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    v = static_cast<float>((static_cast<double>(state >> 11) * 0x1p-53 - 0.5) / 16.0);
+  }
+  DeviceBytes dA(a.size() * 4), dX1(a.size() * 4), dX2(a.size() * 4), dS1(static_cast<std::size_t>(rows * H) * 4),
+      dS2(static_cast<std::size_t>(rows * H) * 4), dF1(16), dF2(16);
+  dA.upload(a.data(), a.size() * 4);
+  triscan::ChunkLayout layout{1, T, H, BT, cu};
+  const triscan::gpu::ChunkPlan plan(layout);
+  for (const char* method : {"trinv/recursive_merge:mma=bf16,check=0", "trinv/recursive_merge:mma=tf32",
+                             "trinv/recursive_merge:mma=fp16,refine=1", "trinv/recursive_merge:mma=bf16,tau=1e-9"}) {
+    dX1.fill32(poison);
+    dX2.fill32(poison);
+    ASSERT_EQ(triscan_gpu_invert_chunks(method, 1, T, H, BT, cu.data(), 3, TRISCAN_FP32, dA.data(), TRISCAN_FP32,
+                                        dX1.data(), static_cast<std::int32_t*>(dS1.data()),
+                                        static_cast<std::int32_t*>(dF1.data()), nullptr),
+              TRISCAN_SUCCESS)
+        << method << ": " << triscan_last_error();
+    triscan::gpu::invert_chunks(triscan::MethodSpec::parse(method), plan, DType::fp32, dA.data(), DType::fp32,
+                                dX2.data(), static_cast<std::int32_t*>(dS2.data()),
+                                static_cast<std::int32_t*>(dF2.data()));
+    std::vector<unsigned char> x1(dX1.size()), x2(dX2.size()), s1(dS1.size()), s2(dS2.size());
+    dX1.download(x1.data(), x1.size());
+    dX2.download(x2.data(), x2.size());
+    dS1.download(s1.data(), s1.size());
+    dS2.download(s2.data(), s2.size());
+    std::int32_t f1 = -1, f2 = -2;
+    dF1.download(&f1, 4);
+    dF2.download(&f2, 4);
+    EXPECT_TRUE(x1 == x2) << method << ": outputs differ";
+    EXPECT_TRUE(s1 == s2) << method << ": statuses differ";
+    EXPECT_EQ(f1, f2) << method;
+    if (std::string(method).find("tau=1e-9") != std::string::npos)  // a threshold no bf16 result meets
+      EXPECT_EQ(f1, TRISCAN_STATUS_INACCURATE) << method;
+    else
+      EXPECT_EQ(f1, TRISCAN_STATUS_OK) << method;
+  }
+  EXPECT_EQ(triscan_gpu_invert_chunks("trinv/recursive_merge:mma=fp8", 1, T, H, BT, cu.data(), 3, TRISCAN_FP32,
+                                      dA.data(), TRISCAN_FP32, dX1.data(), nullptr, nullptr, nullptr),
+            TRISCAN_ERROR_INVALID_METHOD);
+  EXPECT_NE(std::string(triscan_last_error()).find("mma"), std::string::npos) << triscan_last_error();
 }
 
 // triscan_gpu_chunk_wy is gpu::chunk_wy: the same bits on the same inputs (gated, cu_seqlens,
