@@ -216,6 +216,19 @@ inline void tiles(const T* const* l, Dest<T>& dest, index_t i0, index_t nvec, bo
   }
 }
 
+// The tiles of a group of `rows` (1 .. R) rows.
+template <class T, bool DIRECT>
+inline void group_tiles(index_t rows, const T* const* l, Dest<T>& dest, index_t i0, index_t nvec, bool unit) {
+  if (rows == R)
+    tiles<T, R, DIRECT>(l, dest, i0, nvec, unit);
+  else if (rows == 3)
+    tiles<T, 3, DIRECT>(l, dest, i0, nvec, unit);
+  else if (rows == 2)
+    tiles<T, 2, DIRECT>(l, dest, i0, nvec, unit);
+  else
+    tiles<T, 1, DIRECT>(l, dest, i0, nvec, unit);
+}
+
 // Lanes (nonzero) where an entry of rows [i0, i1) of the read part is not finite (strictly
 // lower; with the diagonal if non-unit); rows of unit column stride, leading dimension ld.
 template <class T>
@@ -300,26 +313,12 @@ void run(const LaneGroup<T>& g, T* scratch) {
     for (index_t r = 0; r < rows; ++r) l[r] = lbase + (i0 + r) * ldl;
     const index_t nvec = (i0 + rows - 1) / W + 1;  // vectors holding columns 0 .. i0 + rows - 1
     if (direct) {
-      if (rows == R)
-        tiles<T, R, true>(l, dest, i0, nvec, g.unit);
-      else if (rows == 3)
-        tiles<T, 3, true>(l, dest, i0, nvec, g.unit);
-      else if (rows == 2)
-        tiles<T, 2, true>(l, dest, i0, nvec, g.unit);
-      else
-        tiles<T, 1, true>(l, dest, i0, nvec, g.unit);
+      group_tiles<T, true>(rows, l, dest, i0, nvec, g.unit);
       for (index_t i = i0; i < i0 + rows; ++i)  // the zeros right of the tiles
         for (index_t c = nvec * W; c < n; c += W)
           dest.streamed |= simd::store<T>(&out(i, c), typename Vec<T>::type{}, dest.stream);
     } else {
-      if (rows == R)
-        tiles<T, R, false>(l, dest, i0, nvec, g.unit);
-      else if (rows == 3)
-        tiles<T, 3, false>(l, dest, i0, nvec, g.unit);
-      else if (rows == 2)
-        tiles<T, 2, false>(l, dest, i0, nvec, g.unit);
-      else
-        tiles<T, 1, false>(l, dest, i0, nvec, g.unit);
+      group_tiles<T, false>(rows, l, dest, i0, nvec, g.unit);
       // The group's rows are final: to the output now, while the next groups compute.
       dest.bad |= write_rows(X, ldx, i0, i0 + rows, nvec * W, out, dest.stream, dest.streamed);
     }
