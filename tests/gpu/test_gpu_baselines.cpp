@@ -30,8 +30,9 @@ TEST(GpuBaselines, CusolverTrtriInPlaceMeetsTheBlockedBound) {
   TRISCAN_REQUIRE_GPU();
   const index_t n = 520, lda = n + 3;
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  std::vector<float> a(static_cast<std::size_t>(lda * n), nan);  // column-major: (i, j) at i + j lda
-  std::vector<double> L(static_cast<std::size_t>(n * n), 0.0);     // row-major, the same values
+  std::vector<float> a(static_cast<std::size_t>(lda * n),
+                       nan);                                    // column-major: (i, j) at i + j lda
+  std::vector<double> L(static_cast<std::size_t>(n * n), 0.0);  // row-major, the same values
   TestRng rng(520);
   for (index_t j = 0; j < n; ++j)
     for (index_t i = j; i < n; ++i) {
@@ -48,7 +49,8 @@ TEST(GpuBaselines, CusolverTrtriInPlaceMeetsTheBlockedBound) {
   for (index_t j = 0; j < n; ++j)
     for (index_t i = 0; i < lda; ++i)
       if (i < j || i >= n) {
-        ASSERT_TRUE(std::isnan(out[static_cast<std::size_t>(i + j * lda)])) << "(" << i << ", " << j << ") written";
+        ASSERT_TRUE(std::isnan(out[static_cast<std::size_t>(i + j * lda)]))
+            << "(" << i << ", " << j << ") written";
       }
   // X = L^-1 in fp64 (row by row), X^ the result (row-major copies).
   std::vector<double> X(static_cast<std::size_t>(n * n), 0.0), Xh(X.size(), 0.0);
@@ -56,16 +58,20 @@ TEST(GpuBaselines, CusolverTrtriInPlaceMeetsTheBlockedBound) {
     X[static_cast<std::size_t>(i * n + i)] = 1.0;
     for (index_t k = 0; k < i; ++k) {
       const double l = L[static_cast<std::size_t>(i * n + k)];
-      for (index_t j = 0; j <= k; ++j) X[static_cast<std::size_t>(i * n + j)] -= l * X[static_cast<std::size_t>(k * n + j)];
+      for (index_t j = 0; j <= k; ++j)
+        X[static_cast<std::size_t>(i * n + j)] -= l * X[static_cast<std::size_t>(k * n + j)];
     }
-    for (index_t j = 0; j <= i; ++j) Xh[static_cast<std::size_t>(i * n + j)] = out[static_cast<std::size_t>(i + j * lda)];
+    for (index_t j = 0; j <= i; ++j)
+      Xh[static_cast<std::size_t>(i * n + j)] = out[static_cast<std::size_t>(i + j * lda)];
   }
   // || X^ - X ||_inf, ||X||_inf and || |X||L||X^| ||_inf (row sums of |X| (|L| |X^|)).
   std::vector<double> LX(X.size(), 0.0);  // |L||X^|
   for (index_t i = 0; i < n; ++i)
     for (index_t k = 0; k <= i; ++k) {
       const double l = std::fabs(L[static_cast<std::size_t>(i * n + k)]);
-      for (index_t j = 0; j <= k; ++j) LX[static_cast<std::size_t>(i * n + j)] += l * std::fabs(Xh[static_cast<std::size_t>(k * n + j)]);
+      for (index_t j = 0; j <= k; ++j)
+        LX[static_cast<std::size_t>(i * n + j)] +=
+            l * std::fabs(Xh[static_cast<std::size_t>(k * n + j)]);
     }
   double err = 0.0, xnorm = 0.0, bound_norm = 0.0;
   for (index_t i = 0; i < n; ++i) {
@@ -73,10 +79,12 @@ TEST(GpuBaselines, CusolverTrtriInPlaceMeetsTheBlockedBound) {
     std::vector<double> row(static_cast<std::size_t>(n), 0.0);
     for (index_t k = 0; k <= i; ++k) {
       const double xa = std::fabs(X[static_cast<std::size_t>(i * n + k)]);
-      for (index_t j = 0; j <= k; ++j) row[static_cast<std::size_t>(j)] += xa * LX[static_cast<std::size_t>(k * n + j)];
+      for (index_t j = 0; j <= k; ++j)
+        row[static_cast<std::size_t>(j)] += xa * LX[static_cast<std::size_t>(k * n + j)];
     }
     for (index_t j = 0; j <= i; ++j) {
-      e += std::fabs(Xh[static_cast<std::size_t>(i * n + j)] - X[static_cast<std::size_t>(i * n + j)]);
+      e += std::fabs(Xh[static_cast<std::size_t>(i * n + j)] -
+                     X[static_cast<std::size_t>(i * n + j)]);
       x += std::fabs(X[static_cast<std::size_t>(i * n + j)]);
       b += row[static_cast<std::size_t>(j)];
     }
@@ -88,7 +96,8 @@ TEST(GpuBaselines, CusolverTrtriInPlaceMeetsTheBlockedBound) {
   const double bound = 4.0 * double(n + 1) * u * bound_norm;
   EXPECT_LE(err, bound) << "relative error " << err / xnorm << ", bound " << bound / xnorm;
   EXPECT_GT(err, 0.0);  // it computed in fp32 (an exact result here would mean no work was done)
-  EXPECT_THROW(gpu::cusolver_trtri_inplace(n, static_cast<float*>(d.data()), n - 1), std::invalid_argument);
+  EXPECT_THROW(gpu::cusolver_trtri_inplace(n, static_cast<float*>(d.data()), n - 1),
+               std::invalid_argument);
 }
 
 }  // namespace
