@@ -23,8 +23,12 @@ struct ScanPlan::Device {
   std::unique_ptr<DeviceBuffer<unsigned char>> workspace;
   int empty_count = 0;
   int groups = 1;
-  std::size_t zeroed_bytes = 0;  // ticket + flags: cleared before each launch
-  std::size_t aggregates_offset = 0, inclusive_offset = 0;
+  // Workspace: the ticket (its 256 bytes cleared before each launch), then the look-back
+  // descriptors (16 bytes per channel per tile), zeroed once here and then told apart by
+  // the epoch of the call that wrote them (gpu/scan.cuh).
+  static constexpr std::size_t ticket_bytes = 256;
+  std::size_t descriptors_bytes = 0;
+  mutable unsigned epoch = 0;  // the last call's; a plan serves one call at a time
 };
 
 namespace detail {
@@ -160,11 +164,11 @@ ScanPlan::ScanPlan(const MethodSpec& method, const ScanLayout& layout) : layout_
 
   const std::size_t slots =
       static_cast<std::size_t>(tile_rows_) * static_cast<std::size_t>(dev.groups);
-  dev.zeroed_bytes = align_up(256 + slots * sizeof(int));
-  dev.aggregates_offset = dev.zeroed_bytes;
-  dev.inclusive_offset = dev.aggregates_offset + align_up(slots * 32 * sizeof(float2));
-  const std::size_t total = dev.inclusive_offset + align_up(slots * 32 * sizeof(float));
-  dev.workspace = std::make_unique<DeviceBuffer<unsigned char>>(total);
+  dev.descriptors_bytes = align_up(slots * 32 * sizeof(ulonglong2));
+  dev.workspace = std::make_unique<DeviceBuffer<unsigned char>>(Device::ticket_bytes +
+                                                                dev.descriptors_bytes);
+  check_cuda(cudaMemset(dev.workspace->get(), 0, Device::ticket_bytes + dev.descriptors_bytes),
+             "cudaMemset(scan look-back workspace)");
 }
 
 ScanPlan::~ScanPlan() = default;
@@ -196,7 +200,8 @@ void scan_diagonal(const ScanPlan& plan, ScanKind kind, DType in_type, const voi
   const long long blocks = static_cast<long long>(plan.tile_rows()) * dev.groups;
   unsigned char* ws = dev.workspace->get();
   {
-    const long long words = blocks > 0 ? static_cast<long long>(dev.zeroed_bytes / sizeof(int)) : 0;
+    const long long words =
+        blocks > 0 ? static_cast<long long>(ScanPlan::Device::ticket_bytes / sizeof(int)) : 0;
     const long long seqs = statuses ? layout.sequences() : 0;
     const long long total = words + seqs + 1;
     if (words + seqs > 0 || flag) {
@@ -214,6 +219,15 @@ void scan_diagonal(const ScanPlan& plan, ScanKind kind, DType in_type, const voi
   }
   if (blocks == 0) return;
 
+  // A new epoch per call; after 2^30 - 1 calls the descriptors are cleared and the
+  // epochs start again (a stale descriptor must never carry the current epoch).
+  if (dev.epoch >= detail::scan_max_epoch) {
+    check_cuda(cudaMemsetAsync(ws + ScanPlan::Device::ticket_bytes, 0, dev.descriptors_bytes, s),
+               "cudaMemsetAsync(scan look-back descriptors)");
+    dev.epoch = 0;
+  }
+  ++dev.epoch;
+
   detail::ScanParams p;
   p.a = a;
   p.b = b;
@@ -226,9 +240,8 @@ void scan_diagonal(const ScanPlan& plan, ScanKind kind, DType in_type, const voi
   p.dim = layout.dim;
   p.groups = dev.groups;
   p.ticket = reinterpret_cast<int*>(ws);
-  p.lookback_flags = reinterpret_cast<int*>(ws + 256);
-  p.aggregates = reinterpret_cast<float2*>(ws + dev.aggregates_offset);
-  p.inclusive = reinterpret_cast<float*>(ws + dev.inclusive_offset);
+  p.descriptors = reinterpret_cast<ulonglong2*>(ws + ScanPlan::Device::ticket_bytes);
+  p.epoch = dev.epoch;
   const int chunk = static_cast<int>(plan.chunk());
   if (kind == ScanKind::scalar)
     detail::launch_scan<true>(chunk, in_type, out_type, p, blocks, s);
@@ -236,5 +249,13 @@ void scan_diagonal(const ScanPlan& plan, ScanKind kind, DType in_type, const voi
     detail::launch_scan<false>(chunk, in_type, out_type, p, blocks, s);
   check_cuda(cudaGetLastError(), "scan_kernel launch");
 }
+
+namespace detail {
+void set_scan_epoch_for_testing(const ScanPlan& plan, unsigned epoch) {
+  if (epoch > scan_max_epoch)
+    throw std::invalid_argument("set_scan_epoch_for_testing: epoch past scan_max_epoch");
+  plan.device()->epoch = epoch;
+}
+}  // namespace detail
 
 }  // namespace triscan::gpu

@@ -9,19 +9,26 @@
 //   1. load (a, b) for the thread's tokens (identity (1, 0) past the end of the tile);
 //   2. each thread composes its tokens into an aggregate (A, B) (the map h -> A h + B);
 //   3. warp 0 composes the W warp aggregates in order into the tile aggregate,
-//      publishes it (flag 1), looks back for the carry-in (decoupled look-back, below),
-//      publishes the tile's inclusive state (flag 2) — the first tile of a sequence
-//      starts from h0 and publishes its inclusive state at once;
+//      publishes it, looks back for the carry-in (decoupled look-back, below),
+//      publishes the tile's inclusive state — the first tile of a sequence starts from
+//      h0 and publishes its inclusive state at once;
 //   4. every thread applies the aggregates of the warps before it to the carry-in and
 //      runs the recurrence over its tokens, writing h (and final_state at the end of a
 //      sequence).
-// Look-back (Merrill & Garland 2016) in a fixed order: warp 0 reads the flags of the
-// preceding tiles of the same (sequence, channel group), 32 at a time, back to the
-// nearest one with an inclusive state; every lane then applies the aggregates after it, oldest
-// first, to that state. Each inclusive state is by induction the same fp32 value whatever route
-// produced it (always carry_{k+1} = A_k carry_k + B_k, the same operations on the same operands),
-// so results never depend on timing. Blocks take their tile from an atomic ticket, so a tile's
-// predecessors are always already running or done.
+// Look-back (Merrill & Garland 2016), per channel and in a fixed order: every lane
+// (channel) of warp 0 publishes one 16-byte descriptor per tile — (A, B, inclusive state,
+// tag) written by one relaxed 16-byte store, so a reader sees the tag and its payload
+// together and no fence or second round trip is needed (CUB's tile descriptors rely on
+// the same single-copy 16-byte accesses). The tag is the call's epoch times 4 plus the
+// state (1 = aggregate, 2 = inclusive), so descriptors left by earlier calls read as
+// "nothing" without clearing the workspace. A lane reads the descriptors of the
+// LOOKBACK preceding tiles of its (sequence, channel) in one round trip, takes the
+// nearest inclusive state j whose later tiles all have their aggregates, and applies
+// those aggregates to it, oldest first; otherwise it reads the window again. Each
+// inclusive state is by induction the same fp32 value whatever route produced it
+// (always carry_{k+1} = A_k carry_k + B_k, the same operations on the same operands),
+// so results never depend on timing. Blocks take their tile from an atomic ticket, so a
+// tile's predecessors are always already running or done.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -54,13 +61,16 @@ struct ScanParams {
   const ScanTile* tiles = nullptr;
   long long dim = 1;  // D
   int groups = 1;     // ceil(D / 32)
-  // Look-back workspace, zeroed before each launch: ticket, then per (tile, group)
-  // a flag (0 = nothing, 1 = aggregate, 2 = inclusive), 32 aggregates and 32 states.
+  // Look-back workspace: the ticket (zeroed before each launch) and per (tile, group)
+  // 32 descriptors, one per channel (x: A | B << 32, y: inclusive | tag << 32), never
+  // cleared between calls: a tag of another epoch means "nothing published".
   int* ticket = nullptr;
-  int* lookback_flags = nullptr;
-  float2* aggregates = nullptr;
-  float* inclusive = nullptr;
+  ulonglong2* descriptors = nullptr;
+  unsigned epoch = 1;  // 1 .. scan_max_epoch, a new one per call
 };
+
+// scan_max_epoch (include/triscan/gpu.hpp): tag = epoch * 4 + state fits 32 bits.
+constexpr int scan_lookback = 4;  // descriptors read per round trip
 
 constexpr int scan_status_ok = 0, scan_status_overflow = 3,
               scan_status_nonfinite = 5;  // triscan::Status
@@ -91,13 +101,24 @@ __device__ __forceinline__ float scan_store(__half* p, float v) {
   return __half2float(r);
 }
 
-__device__ __forceinline__ int load_acquire(const int* p) {
-  int v;
-  asm volatile("ld.acquire.gpu.global.s32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
-  return v;
+// One descriptor: (A, B) the tile aggregate of one channel, `incl` its inclusive state
+// (meaningful when the state is 2), tag = epoch * 4 + state. One 16-byte access each way.
+__device__ __forceinline__ void store_descriptor(ulonglong2* p, float A, float B, float incl,
+                                                 unsigned tag) {
+  const unsigned long long x =
+      static_cast<unsigned long long>(__float_as_uint(B)) << 32 | __float_as_uint(A);
+  const unsigned long long y =
+      static_cast<unsigned long long>(tag) << 32 | __float_as_uint(incl);
+  asm volatile("st.relaxed.gpu.global.v2.u64 [%0], {%1, %2};" ::"l"(p), "l"(x), "l"(y)
+               : "memory");
 }
-__device__ __forceinline__ void store_release(int* p, int v) {
-  asm volatile("st.release.gpu.global.s32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
+__device__ __forceinline__ ulonglong2 load_descriptor(const ulonglong2* p) {
+  ulonglong2 v;
+  asm volatile("ld.relaxed.gpu.global.v2.u64 {%0, %1}, [%2];"
+               : "=l"(v.x), "=l"(v.y)
+               : "l"(p)
+               : "memory");
+  return v;
 }
 
 // The state map of one token or span: h -> A h + B. Applying (A, B) to h, and
@@ -180,48 +201,61 @@ __global__ void __launch_bounds__(W * 32, 32 / W) scan_kernel(ScanParams p) {
       TB = scan_apply(s_A[j][lane], s_B[j][lane], TB);
       TA = __fmul_rn(s_A[j][lane], TA);
     }
+    const unsigned tag_aggregate = p.epoch << 2 | 1u, tag_inclusive = p.epoch << 2 | 2u;
+    ulonglong2* own = p.descriptors + 32ll * slot + lane;
     if (!first) {
-      // Publish the aggregate, then look back.
-      p.aggregates[32ll * slot + lane] = make_float2(TA, TB);
-      __threadfence();
-      __syncwarp();
-      if (lane == 0) store_release(p.lookback_flags + slot, 1);
-      // Look back 32 tiles at a time: lane i reads the flag of tile hi - i (never below
-      // the sequence's first tile, which publishes its inclusive state directly).
-      int hi = row - 1, j;
+      // Publish the aggregate, then look back over the preceding tiles of this channel:
+      // descriptor i of the window is tile row - 1 - i (none below the sequence's first
+      // tile, which publishes its inclusive state directly).
+      store_descriptor(own, TA, TB, 0.0f, tag_aggregate);
+      bool done = false;
       for (;;) {
-        const int idx = hi - lane;
-        const bool in_seq = idx >= tile.first_row;
-        const int f = in_seq ? load_acquire(p.lookback_flags + idx * p.groups + g) : 0;
-        const unsigned incl = __ballot_sync(0xffffffffu, in_seq && f == 2);
-        const unsigned none = __ballot_sync(0xffffffffu, in_seq && f == 0);
-        if (incl) {
-          const int i = __ffs(incl) - 1;         // the nearest tile with an inclusive state
-          if ((none & ((1u << i) - 1u)) == 0) {  // every tile after it has its aggregate
-            j = hi - i;
-            break;
+        if (!done) {
+          float wA[scan_lookback], wB[scan_lookback], wI[scan_lookback];
+          unsigned state[scan_lookback];
+#pragma unroll
+          for (int i = 0; i < scan_lookback; ++i) {
+            const int idx = row - 1 - i;
+            state[i] = 0;
+            wA[i] = wB[i] = wI[i] = 0.0f;
+            if (idx >= tile.first_row) {
+              const ulonglong2 e = load_descriptor(p.descriptors + 32ll * (idx * p.groups + g) + lane);
+              const unsigned tag = static_cast<unsigned>(e.y >> 32);
+              state[i] = tag == tag_inclusive ? 2u : tag == tag_aggregate ? 1u : 0u;
+              wA[i] = __uint_as_float(static_cast<unsigned>(e.x));
+              wB[i] = __uint_as_float(static_cast<unsigned>(e.x >> 32));
+              wI[i] = __uint_as_float(static_cast<unsigned>(e.y));
+            }
           }
-        } else if (none == 0) {  // 32 aggregates (the first tile is further back)
-          hi -= 32;
-          continue;
+          // The nearest inclusive state with every tile after it published.
+          int found = -1;
+          bool blocked = false;
+#pragma unroll
+          for (int i = 0; i < scan_lookback; ++i) {
+            if (found < 0 && !blocked) {
+              if (state[i] == 2u)
+                found = i;
+              else if (state[i] == 0u)
+                blocked = true;
+            }
+          }
+          if (found >= 0) {
+            float c = 0.0f;
+#pragma unroll
+            for (int i = 0; i < scan_lookback; ++i)
+              if (i == found) c = wI[i];
+#pragma unroll
+            for (int i = scan_lookback - 1; i >= 0; --i)  // oldest first
+              if (i < found) c = scan_apply(wA[i], wB[i], c);
+            carry = c;
+            done = true;
+          }
         }
-        __nanosleep(32);  // a tile in between has published nothing yet: read again
-      }
-      __syncwarp();  // orders every lane's acquire before every lane's reads below
-      __threadfence();
-      carry = __ldcg(p.inclusive + 32ll * (j * p.groups + g) + lane);
-#pragma unroll 4
-      for (int k = j + 1; k < row; ++k) {
-        const float2 e = __ldcg(p.aggregates + 32ll * (k * p.groups + g) + lane);
-        carry = scan_apply(e.x, e.y, carry);
+        if (__all_sync(0xffffffffu, done)) break;
+        __nanosleep(32);  // a tile in the window has published nothing yet: read again
       }
     }
-    if (!last) {
-      p.inclusive[32ll * slot + lane] = scan_apply(TA, TB, carry);
-      __threadfence();
-      __syncwarp();
-      if (lane == 0) store_release(p.lookback_flags + slot, 2);
-    }
+    if (!last) store_descriptor(own, TA, TB, scan_apply(TA, TB, carry), tag_inclusive);
     s_carry[lane] = carry;
   }
   __syncthreads();

@@ -24,4 +24,10 @@ void scan_diagonal(const ScanPlan&, ScanKind, DType, const void*, const void*, c
   throw std::runtime_error("gpu::scan_diagonal: not compiled (triscan was built without CUDA)");
 }
 
+namespace detail {
+void set_scan_epoch_for_testing(const ScanPlan&, unsigned) {
+  throw std::runtime_error("gpu::detail::set_scan_epoch_for_testing: not compiled (no CUDA)");
+}
+}  // namespace detail
+
 }  // namespace triscan::gpu

@@ -324,6 +324,14 @@ void scan_diagonal(const ScanPlan& plan, ScanKind kind, DType in_type, const voi
                    const float* h0, DType out_type, void* h, float* final_state = nullptr,
                    std::int32_t* statuses = nullptr, std::int32_t* flag = nullptr, void* stream = nullptr);
 
+namespace detail {
+// Testing hook, not for users: sets the look-back epoch of a plan's last call. Each call
+// uses the next epoch; after scan_max_epoch the call clears the plan's look-back
+// descriptors and starts again at 1 (tests/gpu/test_scan_gpu.cpp crosses that wrap).
+inline constexpr unsigned scan_max_epoch = (1u << 30) - 1;
+void set_scan_epoch_for_testing(const ScanPlan& plan, unsigned epoch);
+}  // namespace detail
+
 // ---- Vendor baselines (gpu/baselines.cu), for benchmarks -------------------------
 
 // X := (I + N)^-1 for `count` row-major fp32 n x n matrices (contiguous, stride n*n)

@@ -342,6 +342,37 @@ TEST(ScanGpu, BitIdenticalAcrossRuns) {
   }
 }
 
+// A plan's look-back descriptors are not cleared between calls (each call has its own
+// epoch): a plan reused on other inputs gives the bits of a fresh plan, also across the
+// epoch wrap (the call after scan_max_epoch clears the descriptors and restarts at 1).
+TEST(ScanGpu, ReusedPlanForgetsEarlierCalls) {
+  TRISCAN_REQUIRE_GPU();
+  Problem p;
+  p.layout = {1, 16384, 96, {0, 3000, 16384}};
+  p.a_lo = 0.95;
+  p.seed = 410;
+  const Inputs first_inputs = make_inputs(p);
+  p.seed = 411;
+  const Inputs other_inputs = make_inputs(p);
+  ScanPlan fresh(MethodSpec::parse(p.method), p.layout);
+  const GpuRun expected = run_gpu(p, fresh, other_inputs);
+
+  ScanPlan reused(MethodSpec::parse(p.method), p.layout);
+  for (unsigned start : {0u, gpu::detail::scan_max_epoch - 2}) {
+    SCOPED_TRACE("epoch before the calls: " + std::to_string(start));
+    gpu::detail::set_scan_epoch_for_testing(reused, start);
+    for (int call = 0; call < 4; ++call) {  // crosses the wrap when started near it
+      (void)run_gpu(p, reused, first_inputs);
+      const GpuRun got = run_gpu(p, reused, other_inputs);
+      EXPECT_TRUE(got.h == expected.h) << "call pair " << call << ": h differs from a fresh plan";
+      EXPECT_EQ(got.final_state, expected.final_state) << "call pair " << call;
+      EXPECT_EQ(got.flag, expected.flag);
+    }
+  }
+  EXPECT_THROW(gpu::detail::set_scan_epoch_for_testing(reused, gpu::detail::scan_max_epoch + 1),
+               std::invalid_argument);
+}
+
 // A NaN or Inf input flags its sequence nonfinite_input (and the call's flag); the
 // other sequences are unaffected and still within the bound; the non-finite value
 // propagates along its channel as the recurrence makes it.
