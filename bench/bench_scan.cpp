@@ -12,6 +12,11 @@
 // and the loop, relative to max |h|, is printed as a sanity check (it is not a test:
 // tests/scan/ checks accuracy against MPFR).
 //
+// Every array starts at an --align=A byte boundary (default 64, a cache line, as
+// aligned allocators and PyTorch's CPU tensors give; --align=16 is what malloc gives
+// large arrays): the chunked scan streams its output with whole-vector stores from the
+// first aligned vector of each row (src/scan/strips.hpp), so the alignment matters.
+//
 // Google Benchmark prints its own table (and JSON with --benchmark_out=F
 // --benchmark_out_format=json); the summary table and one JSON line per size follow.
 // On a shared machine run it as
@@ -26,7 +31,9 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <cstdlib>
 #include <map>
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +46,7 @@ namespace {
 using namespace triscan;
 
 unsigned bench_threads = 2;
+std::size_t bench_align = 64;
 index_t bench_dim = 256;
 index_t bench_chunk = 64;
 const std::vector<int> log2_sizes = {20, 22, 24, 26};
@@ -54,8 +62,35 @@ double process_cpu() {
   return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
 }
 
+// Allocates at exactly bench_align bytes past a 4096-byte boundary (so 16 means
+// 16-byte but not 32-byte aligned, as malloc's large blocks).
+template <class T>
+struct BenchAllocator {
+  using value_type = T;
+  BenchAllocator() = default;
+  template <class U>
+  explicit BenchAllocator(const BenchAllocator<U>&) {}
+  T* allocate(std::size_t n) {
+    void* p = std::aligned_alloc(4096, (n * sizeof(T) + 2 * 4096) / 4096 * 4096);
+    if (!p) throw std::bad_alloc();
+    return reinterpret_cast<T*>(static_cast<char*>(p) + (bench_align % 4096));
+  }
+  void deallocate(T* p, std::size_t) {
+    std::free(reinterpret_cast<char*>(p) - (bench_align % 4096));
+  }
+  template <class U>
+  bool operator==(const BenchAllocator<U>&) const {
+    return true;
+  }
+  template <class U>
+  bool operator!=(const BenchAllocator<U>&) const {
+    return false;
+  }
+};
+using Array = std::vector<float, BenchAllocator<float>>;
+
 struct Data {
-  std::vector<float> a, b, h, copy_a, copy_b, h_loop;
+  Array a, b, h, copy_a, copy_b, h_loop;
 };
 
 Data& data_for(index_t n) {
@@ -161,8 +196,8 @@ void register_all() {
 
 void print_table() {
   std::printf("\nDiagonal recurrence fp32, d = %ld, scan/chunked:chunk=%ld on %u threads; loop on 1 thread; "
-              "memcpy of a and b on %u threads\n",
-              long(bench_dim), long(bench_chunk), bench_threads, bench_threads);
+              "memcpy of a and b on %u threads; arrays %zu-byte aligned\n",
+              long(bench_dim), long(bench_chunk), bench_threads, bench_threads, bench_align);
   std::printf("(wall ms; CPU ms = process CPU time, all threads; chunk 1t = scan/chunked on one thread)\n");
   std::printf("%6s %7s %8s %8s %8s %8s %8s %8s %8s %8s %8s %6s %9s\n", "T*d", "T", "loop", "chunk", "speedup",
               "loop CPU", "chk CPU", "chunk 1t", "memcpy", "scanGB/s", "mcpyGB/s", "share", "max|diff|");
@@ -195,9 +230,10 @@ void print_table() {
                 ("2^" + std::to_string(lg)).c_str(), long(n / bench_dim), 1e3 * tl, 1e3 * tc, tl / tc, 1e3 * cl,
                 1e3 * cc, 1e3 * t1, 1e3 * tm, bw_scan, bw_copy, 100 * bw_scan / bw_copy, diff / mx);
     std::printf("{\"bench\": \"scan_diag_fp32\", \"elements\": %ld, \"T\": %ld, \"d\": %ld, \"chunk\": %ld, "
-                "\"threads\": %u, \"loop_s\": %.6e, \"chunked_s\": %.6e, \"chunked_1t_s\": %.6e, \"memcpy_s\": %.6e, "
+                "\"threads\": %u, \"align\": %zu, \"loop_s\": %.6e, \"chunked_s\": %.6e, \"chunked_1t_s\": %.6e, \"memcpy_s\": %.6e, "
                 "\"loop_cpu_s\": %.6e, \"chunked_cpu_s\": %.6e, \"speedup\": %.4f, \"memcpy_share\": %.4f}\n",
-                long(n), long(n / bench_dim), long(bench_dim), long(bench_chunk), bench_threads, tl, tc, t1, tm, cl, cc,
+                long(n), long(n / bench_dim), long(bench_dim), long(bench_chunk), bench_threads, bench_align, tl, tc, t1, tm,
+                cl, cc,
                 tl / tc, bw_scan / bw_copy);
   }
 }
@@ -209,6 +245,11 @@ int main(int argc, char** argv) {
     if (std::strncmp(argv[i], "--threads=", 10) == 0) bench_threads = static_cast<unsigned>(std::atoi(argv[i] + 10));
     if (std::strncmp(argv[i], "--dim=", 6) == 0) bench_dim = std::atol(argv[i] + 6);
     if (std::strncmp(argv[i], "--chunk=", 8) == 0) bench_chunk = std::atol(argv[i] + 8);
+    if (std::strncmp(argv[i], "--align=", 8) == 0) bench_align = static_cast<std::size_t>(std::atol(argv[i] + 8));
+  }
+  if (bench_align < 4 || bench_align > 4096 || (bench_align & (bench_align - 1)) != 0) {
+    std::fprintf(stderr, "bench_scan: --align must be a power of two in [4, 4096]\n");
+    return 2;
   }
   benchmark::Initialize(&argc, argv);
   register_all();

@@ -17,12 +17,10 @@
 #include <mutex>
 #include <thread>
 #include <type_traits>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 #include <vector>
 
 #include "src/scan/ops.hpp"
+#include "src/scan/strips.hpp"
 
 namespace triscan::scan_detail {
 
@@ -292,66 +290,91 @@ void scan_blelloch(const Op& op, const std::vector<Sequence<typename A::value_ty
 // fp32/fp64 path in round-to-nearest) for any thread count. log_diagonal keeps the
 // chunk tasks.
 
-// Fix-up step on a running state st (a small local buffer, so the states written to
-// the output are never read back): st = b_n + a_n st; restrict-qualified arguments let
-// the compiler vectorize along the channels.
-template <class V>
-inline void channel_row(const V* __restrict an, const V* __restrict bn, V* __restrict st, index_t w) {
-  for (index_t j = 0; j < w; ++j) st[j] = bn[j] + an[j] * st[j];
-}
-template <class V>
-inline void scalar_row(V an, const V* __restrict bn, V* __restrict st, index_t w) {
-  for (index_t j = 0; j < w; ++j) st[j] = bn[j] + an * st[j];
-}
-// The aggregate's absorb of token n (combine_parts): b_[c] <- b_n + a_n b_[c], then
-// a_[c] <- a_n a_[c] (diagonal; the scalar kind's one transition value by the caller).
-template <class V>
-inline void channel_absorb(const V* __restrict an, const V* __restrict bn, V* __restrict agga, V* __restrict aggb,
-                           index_t w) {
-  for (index_t j = 0; j < w; ++j) {
-    aggb[j] = bn[j] + an[j] * aggb[j];
-    agga[j] = an[j] * agga[j];
-  }
-}
-template <class V>
-inline void scalar_absorb(V an, const V* __restrict bn, V* __restrict aggb, index_t w) {
-  for (index_t j = 0; j < w; ++j) aggb[j] = bn[j] + an * aggb[j];
-}
-
-// Writes a row of states to the output. With `stream`, through non-temporal stores
-// (x86 SSE2): a large output would only evict the inputs from the cache and cost a read
-// of each output line before it is written. The values are the same either way.
-template <class V>
-inline void put_row(V* __restrict dst, const V* __restrict src, index_t w, bool stream) {
-#if defined(__SSE2__)
-  if (stream) {
-    index_t j = 0;
-    for (; j < w && (reinterpret_cast<std::uintptr_t>(dst + j) & 15u) != 0; ++j) dst[j] = src[j];
-    if constexpr (std::is_same_v<V, float>) {
-      for (; j + 4 <= w; j += 4) _mm_stream_ps(dst + j, _mm_loadu_ps(src + j));
-    } else if constexpr (std::is_same_v<V, double>) {
-      for (; j + 2 <= w; j += 2) _mm_stream_pd(dst + j, _mm_loadu_pd(src + j));
-    }
-    for (; j < w; ++j) dst[j] = src[j];
-    return;
-  }
-#else
-  (void)stream;
-#endif
-  for (index_t j = 0; j < w; ++j) dst[j] = src[j];
-}
-
 inline void stream_fence() {
-#if defined(__SSE2__)
-  _mm_sfence();  // non-temporal stores are weakly ordered: complete them before publishing
-#endif
+  simd::store_fence();  // non-temporal stores are weakly ordered: complete them before publishing
 }
 
-// Outputs at least this large are written with non-temporal stores (put_row).
+// Outputs at least this large are written with non-temporal stores (src/scan/strips.hpp).
 inline constexpr std::size_t stream_output_bytes = std::size_t{16} << 20;
 // The a and b bytes of one group task (a share of a core's L2, so that the fix-up
 // re-reads them from there).
 inline constexpr std::size_t group_input_bytes = std::size_t{512} << 10;
+
+// The same values with the channels split across the workers instead of the tokens
+// (diagonal and scalar kinds: the channels are independent): `parts` ranges of whole
+// vectors of the output layout (part 0 also takes the lead and tail channels), each
+// task one (sequence, part) running every chunk of its sequence in order as the fused
+// pass above — the carry is always known, so a and b are read once and every state is
+// written once, without the aggregates-then-fix-up second pass over cache that groups
+// starting before their predecessor published need (on the 2-core machine that second
+// pass, mostly read-only then write-only memory traffic, held the scan at ~57% of
+// memcpy; this schedule reaches ~75%, docs/benchmarks.md "CPU scan"). Per chunk and
+// channel the operations are scan_chunked's, so the results are the same bits.
+template <class V>
+void scan_chunked_channels(const DiagonalOp<arith::Native<V>>& op, const std::vector<Sequence<V>>& seqs, V* out,
+                           unsigned threads, Tracker& tr, index_t chunk, const strips::Layout& layout,
+                           index_t parts) {
+  const index_t d = op.d, tsz = op.tsz;
+  const bool scalar = op.kind == ScanKind::scalar;
+  constexpr index_t W = simd::Vec<V>::width;
+  const index_t tasks = static_cast<index_t>(seqs.size()) * parts;
+  parallel_for(tasks, threads, [&](index_t task) {
+    const Sequence<V>& q = seqs[static_cast<std::size_t>(task / parts)];
+    const index_t p = task % parts;
+    // Part 0 also takes the edges (lead and tail channels), counted as `extra` vectors of
+    // work (their row loop runs at about a third of a strip's speed per vector).
+    const index_t extra = layout.lead > 0 || layout.tail > 0 ? 2 : 0, units = layout.nvec + extra;
+    const index_t v0 = std::max<index_t>(0, units * p / parts - extra),
+                  v1 = std::max<index_t>(0, units * (p + 1) / parts - extra);
+    const bool edges = p == 0;
+    // full-width buffers; the task touches only its channels
+    std::vector<V> buf(static_cast<std::size_t>(tsz + 3 * d));
+    V* agga = buf.data();
+    V* aggb = agga + tsz;
+    V* st = aggb + d;
+    V* carry = st + d;
+    auto each = [&](auto&& f) { strips::for_channels(layout, W, d, v0, v1, edges, f); };
+    each([&](index_t j0, index_t j1) {
+      for (index_t j = j0; j < j1; ++j) carry[j] = q.h0 ? q.h0[j] : V(0);
+    });
+    bool bad = false;
+    const index_t nc = (q.length + chunk - 1) / chunk;
+    for (index_t c = 0; c < nc; ++c) {
+      const index_t n0 = q.begin + c * chunk, n1 = q.begin + std::min(q.length, (c + 1) * chunk);
+      const bool middle = c != 0 && c != nc - 1;
+      each([&](index_t j0, index_t j1) { std::copy(carry + j0, carry + j1, st + j0); });
+      if (scalar) {
+        if (middle)
+          strips::rows<V, true, true, true>(layout, op.a, op.b, d, n0, n1, v0, v1, edges, st, agga, aggb, out);
+        else
+          strips::rows<V, true, true, false>(layout, op.a, op.b, d, n0, n1, v0, v1, edges, st, agga, aggb, out);
+      } else {
+        if (middle)
+          strips::rows<V, false, true, true>(layout, op.a, op.b, d, n0, n1, v0, v1, edges, st, agga, aggb, out);
+        else
+          strips::rows<V, false, true, false>(layout, op.a, op.b, d, n0, n1, v0, v1, edges, st, agga, aggb, out);
+      }
+      each([&](index_t j0, index_t j1) {
+        for (index_t j = j0; j < j1; ++j) bad |= !std::isfinite(st[j]);  // the chunk's last state
+        if (c == 0) {
+          std::copy(st + j0, st + j1, carry + j0);  // the first chunk's carry: its last state
+        } else if (middle) {
+          for (index_t j = j0; j < j1; ++j) carry[j] = aggb[j] + (scalar ? agga[0] : agga[j]) * carry[j];
+        }
+      });
+    }
+    if (layout.stream) stream_fence();
+    tr.add(arith::Native<V>{}, bad);
+  });
+}
+
+// Channel parts for scan_chunked_channels: one per worker, each at least 4 whole vectors
+// (64 fp32 channels with AVX-512) so its strips stay wide; 1 = split the tokens instead.
+template <class V>
+index_t channel_parts(const strips::Layout& layout, unsigned threads) {
+  if (threads < 2) return 1;
+  return std::min<index_t>(static_cast<index_t>(threads), layout.nvec / 4);
+}
 
 template <class V>
 void scan_chunked_groups(const DiagonalOp<arith::Native<V>>& op, const std::vector<Sequence<V>>& seqs, V* out,
@@ -372,6 +395,11 @@ void scan_chunked_groups(const DiagonalOp<arith::Native<V>>& op, const std::vect
     tokens += seqs[s].length;
   }
   const bool stream = static_cast<std::size_t>(tokens * d) * sizeof(V) >= stream_output_bytes;
+  const strips::Layout layout = strips::layout_of(d, out, stream);
+  if (const index_t parts = channel_parts<V>(layout, threads); parts > 1) {
+    scan_chunked_channels(op, seqs, out, threads, tr, chunk, layout, parts);
+    return;
+  }
   const index_t ng = static_cast<index_t>(groups.size());
   std::vector<V> published(static_cast<std::size_t>(ng * d));  // each group's last carry
   std::unique_ptr<std::atomic<int>[]> ready(new std::atomic<int>[static_cast<std::size_t>(ng)]);
@@ -388,19 +416,24 @@ void scan_chunked_groups(const DiagonalOp<arith::Native<V>>& op, const std::vect
     V* st = from + m * d;                // the running state
     auto begin_of = [&](index_t c) { return q.begin + c * chunk; };
     auto end_of = [&](index_t c) { return q.begin + std::min(q.length, (c + 1) * chunk); };
-    auto a_row = [&](index_t n) { return op.a + n * tsz; };
-    auto b_row = [&](index_t n) { return op.b + n * d; };
     bool bad = false;
-    // fix-up of chunk c from `from` row k, writing its states; returns the last state in st
+    // Rows of chunk c through src/scan/strips.hpp: STATE steps st and writes the states,
+    // AGGREGATE forms the chunk's aggregate in (ga, gb).
+    auto run_rows = [&](auto state, auto aggregate, index_t c, V* ga, V* gb) {
+      constexpr bool kState = decltype(state)::value, kAggregate = decltype(aggregate)::value;
+      if (scalar)
+        strips::rows<V, true, kState, kAggregate>(layout, op.a, op.b, d, begin_of(c), end_of(c), 0, layout.nvec,
+                                                  true, st, ga, gb, out);
+      else
+        strips::rows<V, false, kState, kAggregate>(layout, op.a, op.b, d, begin_of(c), end_of(c), 0, layout.nvec,
+                                                   true, st, ga, gb, out);
+    };
+    using yes = std::true_type;
+    using no = std::false_type;
+    // fix-up of chunk c from h_prev, writing its states; leaves the last state in st
     auto fixup = [&](index_t c, const V* h_prev) {
       std::copy(h_prev, h_prev + d, st);
-      for (index_t n = begin_of(c); n < end_of(c); ++n) {
-        if (scalar)
-          scalar_row(op.a[n], b_row(n), st, d);
-        else
-          channel_row(a_row(n), b_row(n), st, d);
-        put_row(out + n * d, st, d, stream);
-      }
+      run_rows(yes{}, no{}, c, nullptr, nullptr);
       for (index_t j = 0; j < d; ++j) bad |= !std::isfinite(st[j]);  // as run_steps: the chunk's last state
     };
     // The carry this group starts from is known already (the sequence's first group, or
@@ -418,24 +451,10 @@ void scan_chunked_groups(const DiagonalOp<arith::Native<V>>& op, const std::vect
       for (index_t c = g.c0; c < g.c1; ++c) {
         const bool middle = c != 0 && c != g.chunks - 1;
         std::copy(carry.begin(), carry.end(), st);
-        const index_t n0 = begin_of(c);
-        if (middle) {
-          std::copy(a_row(n0), a_row(n0) + tsz, agga);
-          std::copy(b_row(n0), b_row(n0) + d, aggb);
-        }
-        for (index_t n = n0; n < end_of(c); ++n) {
-          if (scalar) {
-            if (middle && n > n0) {
-              scalar_absorb(op.a[n], b_row(n), aggb, d);
-              agga[0] = op.a[n] * agga[0];
-            }
-            scalar_row(op.a[n], b_row(n), st, d);
-          } else {
-            if (middle && n > n0) channel_absorb(a_row(n), b_row(n), agga, aggb, d);
-            channel_row(a_row(n), b_row(n), st, d);
-          }
-          put_row(out + n * d, st, d, stream);
-        }
+        if (middle)
+          run_rows(yes{}, yes{}, c, agga, aggb);
+        else
+          run_rows(yes{}, no{}, c, nullptr, nullptr);
         for (index_t j = 0; j < d; ++j) bad |= !std::isfinite(st[j]);  // the chunk's last state
         if (c == 0) {
           std::copy(st, st + d, carry.begin());  // the first chunk's carry: its last state
@@ -459,18 +478,7 @@ void scan_chunked_groups(const DiagonalOp<arith::Native<V>>& op, const std::vect
     for (index_t c = g.c0; c < g.c1; ++c) {
       if (c == 0 || c == g.chunks - 1) continue;
       V* agga = aggs + (c - g.c0) * (tsz + d);
-      V* aggb = agga + tsz;
-      const index_t n0 = begin_of(c);
-      std::copy(a_row(n0), a_row(n0) + tsz, agga);
-      std::copy(b_row(n0), b_row(n0) + d, aggb);
-      for (index_t n = n0 + 1; n < end_of(c); ++n) {
-        if (scalar) {
-          scalar_absorb(op.a[n], b_row(n), aggb, d);
-          agga[0] = op.a[n] * agga[0];
-        } else {
-          channel_absorb(a_row(n), b_row(n), agga, aggb, d);
-        }
-      }
+      run_rows(no{}, yes{}, c, agga, agga + tsz);
     }
     std::vector<V> carry(static_cast<std::size_t>(d));
     // (2) wait for the previous group's carry: spin briefly, then back off

@@ -27,7 +27,7 @@
 // 3. Scatter: each matrix's X is written to its output view under the output contract
 //    (1 on a unit diagonal, 0 above), a matrix with a non-finite result flagged.
 //
-// Vectors as in src/trinv/simd.hpp (64 bytes with AVX-512, 32 with AVX, else 16). The
+// Vectors as in src/simd.hpp (64 bytes with AVX-512, 32 with AVX, else 16). The
 // rows are padded to n_pad = ceil(n / B) B with identity rows, which are computed and
 // never written out.
 #pragma once
@@ -42,7 +42,7 @@
 
 #include "src/trinv/check.hpp"
 #include "src/trinv/method.hpp"
-#include "src/trinv/simd.hpp"
+#include "src/simd.hpp"
 
 namespace triscan::trinv_detail::lanes {
 // Internal linkage: the vector width follows each translation unit's target flags

@@ -38,10 +38,10 @@
 #include <memory>
 
 #include "src/trinv/method.hpp"
-#include "src/trinv/simd.hpp"
+#include "src/simd.hpp"
 
 namespace triscan::trinv_detail::rows {
-// Internal linkage, as src/trinv/simd.hpp.
+// Internal linkage, as src/simd.hpp.
 namespace {
 
 using simd::Vec;

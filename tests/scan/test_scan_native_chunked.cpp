@@ -5,7 +5,8 @@
 //   - the simulated path in the same format with round to nearest (every operation of
 //     the model correctly rounded to fp32 = IEEE arithmetic; the simulated path always
 //     runs the chunk tasks), on 1, 2, 3 and 8 threads, with h0, batches, cu_seqlens
-//     (a one-token sequence), chunk sizes 1, 7, 64 and longer than the sequence;
+//     (a one-token sequence), chunk sizes 1, 7, 64 and longer than the sequence, and
+//     channel counts that split the channels across the workers instead of the tokens;
 //   - fp64, which has no simulated twin: every channel of a 40-channel run equals the
 //     same channel run alone (the channels are independent), and the MPFR bound of
 //     docs/scan.md "Error bounds" holds (the chunked depth term is 0);
@@ -33,6 +34,17 @@ ScanOptions options(const std::string& fmt, unsigned threads) {
   o.threads = threads;
   return o;
 }
+
+// A view of n floats inside a larger buffer (the arrays of expect_chunked_recurrence).
+struct Span {
+  float* p;
+  std::size_t n;
+  float* data() const { return p; }
+  std::size_t size() const { return n; }
+  float* begin() const { return p; }
+  float* end() const { return p + n; }
+  float& operator[](std::size_t i) const { return p[i]; }
+};
 
 // One case's inputs as both float and double arrays (values of fp32).
 struct Case {
@@ -96,7 +108,10 @@ TEST(ScanNativeChunked, Fp32IsBitIdenticalToTheSimulatedChunkTasksOnAnyThreadCou
   };
   for (const Shape s : {Shape{ScanKind::diagonal, 1, 1000, 64, true, false}, Shape{ScanKind::diagonal, 2, 333, 37, false, false},
                         Shape{ScanKind::scalar, 1, 700, 48, true, false}, Shape{ScanKind::diagonal, 1, 500, 40, true, true},
-                        Shape{ScanKind::diagonal, 1, 300, 3, true, false}})
+                        Shape{ScanKind::diagonal, 1, 300, 3, true, false},
+                        // wide enough to split the channels across the workers (scan_chunked_channels)
+                        Shape{ScanKind::diagonal, 2, 200, 300, true, false}, Shape{ScanKind::scalar, 1, 300, 136, false, false},
+                        Shape{ScanKind::diagonal, 1, 400, 256, true, true}})
     for (const std::string alg : {"scan/chunked:chunk=1", "scan/chunked:chunk=7", "scan/chunked:chunk=64",
                                   "scan/chunked:chunk=5000"}) {
       const Case c = make_case(s.kind, s.batch, s.T, s.d, s.h0, 11, s.varlen);
@@ -208,9 +223,19 @@ TEST(ScanNativeChunked, NonFiniteInputAndOverflowAreReported) {
 // The chunked algorithm written out per channel (chunk 0 from h0; every later chunk from
 // the carry h_[c-1]; the carry of a middle chunk b_[c] + a_[c] h_[c-1] with its
 // aggregate formed token by token in float), against the native fp32 path.
-void expect_chunked_recurrence(bool scalar, index_t T, index_t d, index_t C, unsigned threads) {
-  std::vector<float> a(static_cast<std::size_t>(scalar ? T : T * d)), b(static_cast<std::size_t>(T * d)),
-      h(b.size()), h0(static_cast<std::size_t>(d));
+// Inputs and output start in_off and out_off floats past 64-byte boundaries.
+void expect_chunked_recurrence(bool scalar, index_t T, index_t d, index_t C, unsigned threads,
+                               std::size_t out_off = 0, std::size_t in_off = 0) {
+  std::vector<float> a_store(static_cast<std::size_t>(scalar ? T : T * d) + 32), b_store(static_cast<std::size_t>(T * d) + 32),
+      h_store(static_cast<std::size_t>(T * d) + 32), h0(static_cast<std::size_t>(d));
+  auto at_offset = [](std::vector<float>& v, std::size_t off, std::size_t n) {
+    const auto addr = reinterpret_cast<std::uintptr_t>(v.data());
+    const std::size_t skip = (64 - addr % 64) % 64 / sizeof(float) + off;
+    return Span{v.data() + skip, n};
+  };
+  const Span a = at_offset(a_store, in_off, static_cast<std::size_t>(scalar ? T : T * d));
+  const Span b = at_offset(b_store, in_off, static_cast<std::size_t>(T * d));
+  const Span h = at_offset(h_store, out_off, static_cast<std::size_t>(T * d));
   std::uint64_t x = 12345;
   auto next = [&x] {
     x = x * 6364136223846793005ull + 1442695040888963407ull;
@@ -227,7 +252,8 @@ void expect_chunked_recurrence(bool scalar, index_t T, index_t d, index_t C, uns
   in.b = b.data();
   in.h0 = h0.data();
   const std::string what = std::string(scalar ? "scalar" : "diagonal") + " T=" + std::to_string(T) +
-                           " d=" + std::to_string(d) + " C=" + std::to_string(C) + " threads " + std::to_string(threads);
+                           " d=" + std::to_string(d) + " C=" + std::to_string(C) + " threads " + std::to_string(threads) +
+                           " offsets out " + std::to_string(out_off) + " in " + std::to_string(in_off);
   ASSERT_EQ(scan(MethodSpec::parse("scan/chunked:chunk=" + std::to_string(C)), in, h.data(), options("fp32", threads)).status,
             Status::ok) << what;
   auto at = [&](index_t t, index_t j) { return a[static_cast<std::size_t>(scalar ? t : t * d + j)]; };
@@ -255,10 +281,20 @@ void expect_chunked_recurrence(bool scalar, index_t T, index_t d, index_t C, uns
   }
 }
 
-// An output of 16 MiB or more is written with non-temporal stores: the values must not
-// change (T * d = 4 Mi states of fp32).
+// An output of 16 MiB or more is written with non-temporal stores (T * d = 4 Mi states
+// of fp32): the values must not change, whatever the arrays' alignment. With rows a
+// whole number of vectors long (d = 64, 256) the strips stream from the first aligned
+// vector of each row, the tail of one row and the lead of the next are joined into one
+// streamed vector inside a chunk and stored lane by lane at chunk edges
+// (src/scan/strips.hpp); with d = 72 the rows start at varying offsets and nothing streams.
 TEST(ScanNativeChunked, LargeOutputsWrittenWithStreamingStoresKeepTheValues) {
   expect_chunked_recurrence(false, 65536, 64, 100, 2);
+  for (std::size_t out_off : {1u, 5u, 12u, 15u}) {
+    expect_chunked_recurrence(false, 65536, 64, 100, 2, out_off, 0);
+    expect_chunked_recurrence(true, 16384, 256, 64, 2, out_off, out_off);
+  }
+  expect_chunked_recurrence(false, 16384, 256, 7, 3, 3, 9);
+  expect_chunked_recurrence(false, 65536, 72, 64, 2, 4, 4);
 }
 
 // Many groups of chunks on 8 workers: groups start before the group they follow has

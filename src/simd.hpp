@@ -1,6 +1,7 @@
-// src/trinv/simd.hpp — the SIMD vocabulary of the batched native kernels of Method 1
-// (src/trinv/lanes.hpp, src/trinv/rows.hpp; not installed): a vector of T as wide as the
-// target allows, a broadcast, a lane-index vector and a (streaming) vector store.
+// src/simd.hpp — the SIMD vocabulary of the native kernels (not installed): the batched
+// Method 1 kernels (src/trinv/lanes.hpp, src/trinv/rows.hpp) and the scalar/diagonal
+// scan strips (src/scan/strips.hpp): a vector of T as wide as the target allows, a
+// broadcast, a lane-index vector, an unaligned load and a (streaming) vector store.
 //
 // Portable C++: GCC/Clang vector extensions, whose width follows the target (64 bytes
 // with AVX-512, 32 with AVX, else 16); without SIMD hardware the compiler lowers them to
@@ -18,10 +19,10 @@
 #include <immintrin.h>
 #endif
 
-namespace triscan::trinv_detail::simd {
+namespace triscan::simd {
 // Internal linkage: the vector width follows each translation unit's target flags
-// (direct.cpp is built with -march=native), so two TUs' instantiations must never be
-// merged or interposed (tests/trinv/test_trinv_lane_check.cpp includes lanes.hpp too).
+// (direct.cpp and the scan driver are built with -march=native), so two TUs' instantiations must
+// never be merged or interposed (tests/trinv/test_trinv_lane_check.cpp includes lanes.hpp too).
 namespace {
 
 #if defined(__AVX512F__)
@@ -70,6 +71,14 @@ inline typename Vec<T>::index nonfinite(const typename Vec<T>::type& v) {
   return (b & exponent) == exponent;
 }
 
+// Loads W entries from p (unit stride, any alignment).
+template <class T>
+[[gnu::always_inline]] inline typename Vec<T>::type load(const T* p) {
+  typename Vec<T>::type v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
 // Stores one vector to o (W entries, unit stride). Streaming (non-temporal) when asked
 // and o is aligned to the vector size on AVX / AVX-512 hardware; else an ordinary store.
 // Returns whether it streamed (the caller then ends with a store fence).
@@ -96,6 +105,21 @@ template <class T>
   return false;
 }
 
+// Stores lanes [lo, hi) of v to o + lo .. o + hi - 1 (ordinary stores).
+template <class T>
+[[gnu::always_inline]] inline void store_lanes(T* o, const typename Vec<T>::type& v, int lo,
+                                               int hi) {
+#if defined(__AVX512F__)
+  const auto mask = static_cast<std::uint16_t>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+  if constexpr (std::is_same_v<T, float>)
+    _mm512_mask_storeu_ps(o, static_cast<__mmask16>(mask), reinterpret_cast<const __m512&>(v));
+  else
+    _mm512_mask_storeu_pd(o, static_cast<__mmask8>(mask), reinterpret_cast<const __m512d&>(v));
+#else
+  for (int q = lo; q < hi; ++q) o[q] = v[q];
+#endif
+}
+
 // Orders the streaming stores before whatever follows.
 inline void store_fence() {
 #if defined(__AVX512F__) || defined(__AVX__)
@@ -104,4 +128,4 @@ inline void store_fence() {
 }
 
 }  // namespace
-}  // namespace triscan::trinv_detail::simd
+}  // namespace triscan::simd
