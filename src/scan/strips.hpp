@@ -33,59 +33,122 @@ inline constexpr int VB = simd::vector_registers >= 32 ? 8 : 4;
 //   STATE:     st (d entries, in/out) <- the running state; row n's state to out + n d;
 //   AGGREGATE: (ga, gb) <- the aggregate of the rows (ga: 1 entry for the scalar kind,
 //              else d; gb: d).
-template <class V, int NV, bool SCALAR, bool STATE, bool AGGREGATE>
+#if defined(__AVX512F__)
+// Lanes q of the result: q < r: lane W - r + q of `tail`; q >= r: lane q - r of `lead`.
+template <class V>
+[[gnu::always_inline]] inline typename simd::Vec<V>::type join(
+    const typename simd::Vec<V>::type& tail, const typename simd::Vec<V>::type& lead,
+    const typename simd::Vec<V>::index& idx) {
+  typename simd::Vec<V>::type r;
+  if constexpr (std::is_same_v<V, float>) {
+    const __m512 x = _mm512_permutex2var_ps(reinterpret_cast<const __m512&>(tail),
+                                            reinterpret_cast<const __m512i&>(idx),
+                                            reinterpret_cast<const __m512&>(lead));
+    std::memcpy(&r, &x, sizeof(r));
+  } else {
+    const __m512d x = _mm512_permutex2var_pd(reinterpret_cast<const __m512d&>(tail),
+                                             reinterpret_cast<const __m512i&>(idx),
+                                             reinterpret_cast<const __m512d&>(lead));
+    std::memcpy(&r, &x, sizeof(r));
+  }
+  return r;
+}
+
+#endif
+
+// With EDGES (AVX-512, streamed rows with L = lead > 0 channels before their first
+// aligned vector): also the lead and tail channels in the same row loop — the vector of
+// channels 0 .. W - 1 and the one of d - W .. d - 1; the tail of row n - 1 and the lead of
+// row n fill one aligned vector of out, streamed whole for n0 < n < n1, while the lead of
+// row n0 and the tail of row n1 - 1 share their vectors with the neighbouring chunks
+// (perhaps another thread's) and are stored lane by lane with ordinary stores. (In a
+// row loop of their own, the edges' row-strided loads found nothing prefetched and cost
+// ~15% of the scan; storing every lead and tail lane by lane cost ~25%: each of those
+// lines is then read from memory before it is written.)
+template <class V, int NV, bool SCALAR, bool STATE, bool AGGREGATE, bool EDGES = false>
 [[gnu::always_inline]] inline void strip(const V* a, const V* b, index_t d, index_t j, index_t n0,
-                                         index_t n1, V* st, V* ga, V* gb, V* out, bool stream) {
+                                         index_t n1, V* st, V* ga, V* gb, V* out, bool stream,
+                                         int L = 0) {
   using T = typename simd::Vec<V>::type;
   constexpr index_t W = simd::Vec<V>::width;
-  T s[NV] = {}, xa[NV] = {}, xb[NV] = {};
+  constexpr int E = EDGES ? 2 : 0;  // edge vectors: 0 = lead (channel 0), 1 = tail (d - W)
+  constexpr int M = NV + E > 0 ? NV + E : 1;
+  T s[M] = {}, xa[M] = {}, xb[M] = {};
+  const index_t jt = d - W;
+  auto col = [&](int k) { return k < NV ? j + k * W : (k == NV ? index_t{0} : jt); };
+#if defined(__AVX512F__)
+  typename simd::Vec<V>::index idx{};
+  if constexpr (EDGES) {
+    using Ix = typename simd::Vec<V>::index_type;
+    const int R = static_cast<int>(W) - L;
+    for (int q = 0; q < static_cast<int>(W); ++q)
+      idx[q] = static_cast<Ix>(q < R ? static_cast<int>(W) - R + q : static_cast<int>(W) + q - R);
+  }
+#endif
   if constexpr (STATE) {
 #pragma GCC unroll 16
-    for (int k = 0; k < NV; ++k) s[k] = simd::load<V>(st + j + k * W);
+    for (int k = 0; k < NV + E; ++k) s[k] = simd::load<V>(st + col(k));
   }
   for (index_t n = n0; n < n1; ++n) {
-    const V* an = SCALAR ? a + n : a + n * d + j;
-    const V* bn = b + n * d + j;
-    V* on = out + n * d + j;
+    const V* an = SCALAR ? a + n : a + n * d;
+    const V* bn = b + n * d;
+    V* on = out + n * d;
 #pragma GCC unroll 16
-    for (int k = 0; k < NV; ++k) {
-      const T bv = simd::load<V>(bn + k * W);
+    for (int k = 0; k < NV + E; ++k) {
+      const T bv = simd::load<V>(bn + col(k));
       T av;
       if constexpr (SCALAR)
         av = simd::splat<V>(*an);
       else
-        av = simd::load<V>(an + k * W);
+        av = simd::load<V>(an + col(k));
       if constexpr (AGGREGATE) {  // row n0 starts the aggregate
         xb[k] = n == n0 ? bv : bv + av * xb[k];
         if constexpr (!SCALAR) xa[k] = n == n0 ? av : av * xa[k];
       }
       if constexpr (STATE) {
-        s[k] = bv + av * s[k];
-        simd::store<V>(on + k * W, s[k], stream);
+        if (k < NV) {
+          s[k] = bv + av * s[k];
+          simd::store<V>(on + col(k), s[k], stream);
+        } else if (k == NV) {  // the lead of row n (with the tail of row n - 1, still in s[NV + 1])
+          s[k] = bv + av * s[k];
+#if defined(__AVX512F__)
+          if (n == n0)
+            simd::store_lanes<V>(on, s[k], 0, L);
+          else
+            simd::store<V>(on - (W - L), join<V>(s[NV + 1], s[k], idx), true);  // aligned: streamed
+#endif
+        } else {
+          s[k] = bv + av * s[k];
+        }
       }
     }
   }
+  if constexpr (EDGES && STATE)
+    simd::store_lanes<V>(out + (n1 - 1) * d + jt, s[NV + 1], L, static_cast<int>(W));
 #pragma GCC unroll 16
-  for (int k = 0; k < NV; ++k) {
-    if constexpr (STATE) std::memcpy(st + j + k * W, &s[k], sizeof(T));
+  for (int k = 0; k < NV + E; ++k) {
+    const int lo = k < NV ? 0 : (k == NV ? 0 : L),
+              hi = k < NV ? static_cast<int>(W) : (k == NV ? L : static_cast<int>(W));
+    if constexpr (STATE) simd::store_lanes<V>(st + col(k), s[k], lo, hi);
     if constexpr (AGGREGATE) {
-      std::memcpy(gb + j + k * W, &xb[k], sizeof(T));
-      if constexpr (!SCALAR) std::memcpy(ga + j + k * W, &xa[k], sizeof(T));
+      simd::store_lanes<V>(gb + col(k), xb[k], lo, hi);
+      if constexpr (!SCALAR) simd::store_lanes<V>(ga + col(k), xa[k], lo, hi);
     }
   }
 }
 
-// strip<NV = nv> for a run-time nv in [0, MAX].
-template <class V, int MAX, bool SCALAR, bool STATE, bool AGGREGATE>
+// strip<NV = nv> for a run-time nv in [0, MAX] (nv = 0: nothing, or the edges alone).
+template <class V, int MAX, bool SCALAR, bool STATE, bool AGGREGATE, bool EDGES = false>
 [[gnu::always_inline]] inline void strip_of(int nv, const V* a, const V* b, index_t d, index_t j,
                                             index_t n0, index_t n1, V* st, V* ga, V* gb, V* out,
-                                            bool stream) {
-  if constexpr (MAX > 0) {
-    if (nv == MAX)
-      strip<V, MAX, SCALAR, STATE, AGGREGATE>(a, b, d, j, n0, n1, st, ga, gb, out, stream);
-    else
-      strip_of<V, MAX - 1, SCALAR, STATE, AGGREGATE>(nv, a, b, d, j, n0, n1, st, ga, gb, out,
-                                                     stream);
+                                            bool stream, int L = 0) {
+  if (nv == MAX) {
+    if constexpr (MAX > 0 || EDGES)
+      strip<V, MAX, SCALAR, STATE, AGGREGATE, EDGES>(a, b, d, j, n0, n1, st, ga, gb, out, stream,
+                                                     L);
+  } else if constexpr (MAX > 0) {
+    strip_of<V, MAX - 1, SCALAR, STATE, AGGREGATE, EDGES>(nv, a, b, d, j, n0, n1, st, ga, gb, out,
+                                                          stream, L);
   }
 }
 
@@ -117,105 +180,6 @@ template <class V, bool SCALAR, bool STATE, bool AGGREGATE>
     if constexpr (!SCALAR) simd::store_lanes<V>(ga + j, xa, lo, hi);
   }
 }
-
-#if defined(__AVX512F__)
-// Lanes q of the result: q < r: lane W - r + q of `tail`; q >= r: lane q - r of `lead`.
-template <class V>
-[[gnu::always_inline]] inline typename simd::Vec<V>::type join(
-    const typename simd::Vec<V>::type& tail, const typename simd::Vec<V>::type& lead,
-    const typename simd::Vec<V>::index& idx) {
-  typename simd::Vec<V>::type r;
-  if constexpr (std::is_same_v<V, float>) {
-    const __m512 x = _mm512_permutex2var_ps(reinterpret_cast<const __m512&>(tail),
-                                            reinterpret_cast<const __m512i&>(idx),
-                                            reinterpret_cast<const __m512&>(lead));
-    std::memcpy(&r, &x, sizeof(r));
-  } else {
-    const __m512d x = _mm512_permutex2var_pd(reinterpret_cast<const __m512d&>(tail),
-                                             reinterpret_cast<const __m512i&>(idx),
-                                             reinterpret_cast<const __m512d&>(lead));
-    std::memcpy(&r, &x, sizeof(r));
-  }
-  return r;
-}
-
-// The first L channels (0 < L < W) and the last W - L of rows [n0, n1) when the rows are
-// streamed (d a multiple of W; each row of out starts L lanes before a vector boundary),
-// in one row loop: the tail of row n - 1 and the lead of row n fill one aligned vector
-// of out, streamed whole for n0 < n < n1; the lead of row n0 and the tail of row n1 - 1
-// share their vectors with the neighbouring chunks (perhaps another thread's) and are
-// stored lane by lane with ordinary stores. (Storing every lead and tail lane by lane
-// instead cost ~25% of the whole scan: each of those lines is then read from memory
-// before it is written.)
-template <class V, bool SCALAR, bool AGGREGATE>
-void edges(const V* a, const V* b, index_t d, int L, index_t n0, index_t n1, V* st, V* ga, V* gb,
-           V* out) {
-  using T = typename simd::Vec<V>::type;
-  using I = typename simd::Vec<V>::index;
-  using E = typename simd::Vec<V>::index_type;
-  constexpr int W = static_cast<int>(simd::Vec<V>::width);
-  const int R = W - L;
-  I idx;
-  for (int q = 0; q < W; ++q) idx[q] = static_cast<E>(q < R ? W - R + q : W + q - R);
-  const index_t jt = d - W;  // the tail vector's first channel
-  T s0 = simd::load<V>(st), s1 = simd::load<V>(st + jt), xa0{}, xb0{}, xa1{}, xb1{};
-  // The two vectors of a row touch three lines of a and of b, one row (d entries) apart:
-  // no hardware prefetcher follows that, so fetch them `ahead` rows early.
-  // (Written out in the loop: GCC drops a helper that only prefetches.)
-  constexpr index_t ahead = 8;
-  for (index_t n = n0; n < std::min(n1, n0 + ahead); ++n) {
-    __builtin_prefetch(b + n * d);
-    __builtin_prefetch(b + n * d + W - 1);
-    __builtin_prefetch(b + n * d + jt);
-    if constexpr (!SCALAR) {
-      __builtin_prefetch(a + n * d);
-      __builtin_prefetch(a + n * d + W - 1);
-      __builtin_prefetch(a + n * d + jt);
-    }
-  }
-  for (index_t n = n0; n < n1; ++n) {
-    if (n + ahead < n1) {
-      const index_t r = (n + ahead) * d;
-      __builtin_prefetch(b + r);
-      __builtin_prefetch(b + r + W - 1);
-      __builtin_prefetch(b + r + jt);
-      if constexpr (!SCALAR) {
-        __builtin_prefetch(a + r);
-        __builtin_prefetch(a + r + W - 1);
-        __builtin_prefetch(a + r + jt);
-      }
-    }
-    const T b0 = simd::load<V>(b + n * d), b1 = simd::load<V>(b + n * d + jt);
-    const T a0 = SCALAR ? simd::splat<V>(a[n]) : simd::load<V>(a + n * d);
-    const T a1 = SCALAR ? simd::splat<V>(a[n]) : simd::load<V>(a + n * d + jt);
-    if constexpr (AGGREGATE) {
-      xb0 = n == n0 ? b0 : b0 + a0 * xb0;
-      xb1 = n == n0 ? b1 : b1 + a1 * xb1;
-      if constexpr (!SCALAR) {
-        xa0 = n == n0 ? a0 : a0 * xa0;
-        xa1 = n == n0 ? a1 : a1 * xa1;
-      }
-    }
-    s0 = b0 + a0 * s0;
-    if (n == n0)
-      simd::store_lanes<V>(out + n * d, s0, 0, L);
-    else
-      simd::store<V>(out + n * d - R, join<V>(s1, s0, idx), true);  // aligned: streamed
-    s1 = b1 + a1 * s1;
-  }
-  simd::store_lanes<V>(out + (n1 - 1) * d + jt, s1, L, W);
-  simd::store_lanes<V>(st, s0, 0, L);
-  simd::store_lanes<V>(st + jt, s1, L, W);
-  if constexpr (AGGREGATE) {
-    simd::store_lanes<V>(gb, xb0, 0, L);
-    simd::store_lanes<V>(gb + jt, xb1, L, W);
-    if constexpr (!SCALAR) {
-      simd::store_lanes<V>(ga, xa0, 0, L);
-      simd::store_lanes<V>(ga + jt, xa1, L, W);
-    }
-  }
-}
-#endif
 
 // The same for one channel j (only when d is less than one vector).
 template <class V, bool SCALAR, bool STATE, bool AGGREGATE>
@@ -294,19 +258,15 @@ template <class V, bool SCALAR, bool STATE, bool AGGREGATE>
                             V* gb, V* out) {
   constexpr index_t W = simd::Vec<V>::width;
   const bool stream = STATE && l.stream;
-  if (with_edges) {
+#if defined(__AVX512F__)
+  const bool join_edges = with_edges && stream && l.lead > 0;  // then lead + tail = W
+#else
+  constexpr bool join_edges = false;
+#endif
+  if (with_edges && !join_edges) {
     if (d < W) {
       for (index_t j = 0; j < d; ++j)
         channel<V, SCALAR, STATE, AGGREGATE>(a, b, d, j, n0, n1, st, ga, gb, out);
-    } else if (stream && l.lead > 0) {  // then lead + tail = W
-#if defined(__AVX512F__)
-      edges<V, SCALAR, AGGREGATE>(a, b, d, static_cast<int>(l.lead), n0, n1, st, ga, gb, out);
-#else
-      part<V, SCALAR, STATE, AGGREGATE>(a, b, d, 0, 0, static_cast<int>(l.lead), n0, n1, st, ga, gb,
-                                        out);
-      part<V, SCALAR, STATE, AGGREGATE>(a, b, d, d - W, static_cast<int>(W - l.tail),
-                                        static_cast<int>(W), n0, n1, st, ga, gb, out);
-#endif
     } else {  // lanes [0, lead) of the vector at 0, lanes [W - tail, W) of the one at d - W
       if (l.lead > 0)
         part<V, SCALAR, STATE, AGGREGATE>(a, b, d, 0, 0, static_cast<int>(l.lead), n0, n1, st, ga,
@@ -321,9 +281,17 @@ template <class V, bool SCALAR, bool STATE, bool AGGREGATE>
     strip<V, VB, SCALAR, STATE, AGGREGATE>(a, b, d, l.lead + v * W, n0, n1, st, ga, gb, out,
                                            stream);
   // The remaining vectors as one narrower strip (a strip of one vector per row leaves too
-  // few loads in flight).
-  strip_of<V, VB - 1, SCALAR, STATE, AGGREGATE>(static_cast<int>(v1 - v), a, b, d, l.lead + v * W,
-                                                n0, n1, st, ga, gb, out, stream);
+  // few loads in flight), with the joined edges in its row loop.
+  if (join_edges) {
+#if defined(__AVX512F__)
+    strip_of<V, VB - 1, SCALAR, STATE, AGGREGATE, true>(static_cast<int>(v1 - v), a, b, d,
+                                                        l.lead + v * W, n0, n1, st, ga, gb, out,
+                                                        stream, static_cast<int>(l.lead));
+#endif
+  } else {
+    strip_of<V, VB - 1, SCALAR, STATE, AGGREGATE>(static_cast<int>(v1 - v), a, b, d, l.lead + v * W,
+                                                  n0, n1, st, ga, gb, out, stream);
+  }
   if constexpr (SCALAR && AGGREGATE) {  // the one transition value: a_n0, then a_n agga
     V x = a[n0];
     for (index_t n = n0 + 1; n < n1; ++n) x = a[n] * x;
