@@ -272,23 +272,25 @@ void scan_blelloch(const Op& op, const std::vector<Sequence<typename A::value_ty
 // a chunk's data is still in cache for (3). Work <= 2T steps + T/C applies, depth
 // 2C + T/C.
 // ---- scan/chunked, native scalar/diagonal: the operations of the chunk tasks below,
-// per chunk and channel in the same order, scheduled for memory bandwidth. Tasks are
-// groups of G consecutive chunks of one sequence (about 512 KiB of a and b; G depends
-// only on the shapes). When the carry a group starts from is known at its start (the
-// sequence's first group, or the group before has published), the task makes one fused
-// pass: each chunk's fix-up from its carry with its aggregate alongside, then the next
-// carry h_[c] = b_[c] + a_[c] h_[c-1] (the first chunk's carry is its last state), and
-// publishes the last. Otherwise it (1) forms the aggregates of its chunks, reading their
-// a and b once from memory; (2) waits for the carry of the group before it (a chained
-// look-back over groups, as below over chunks), chains the carries through its chunks
-// and publishes its last one; (3) runs the fix-ups from the chunk carries, re-reading a
-// and b from the core's cache. States are written with non-temporal stores when the
-// output is large. So a and b cross the memory bus once and h once (the memcpy
-// minimum), each task streams contiguous rows, one worker runs the plain loop's single
-// pass, and two workers overlap (one forms aggregates while the other runs its pass). Every chunk and channel sees exactly the operations of
-// scan_chunked's tasks, so the results are bit-identical to them (and to the simulated
-// fp32/fp64 path in round-to-nearest) for any thread count. log_diagonal keeps the
-// chunk tasks.
+// per chunk and channel in the same order, scheduled for memory bandwidth, with the
+// row loops of src/scan/strips.hpp (state and aggregate in registers, states streamed
+// as whole lines when the output is large). When a row holds at least 4 whole vectors
+// per worker, the channels are split across the workers (scan_chunked_channels: each
+// task runs every chunk of one sequence for its channels as one fused pass). Otherwise
+// tasks are groups of G consecutive chunks of one sequence (about 512 KiB of a and b; G
+// depends only on the shapes). When the carry a group starts from is known at its start
+// (the sequence's first group, or the group before has published), the task makes one
+// fused pass: each chunk's fix-up from its carry with its aggregate alongside, then the
+// next carry h_[c] = b_[c] + a_[c] h_[c-1] (the first chunk's carry is its last state),
+// and publishes the last. Otherwise it (1) forms the aggregates of its chunks, reading
+// their a and b once from memory; (2) waits for the carry of the group before it (a
+// chained look-back over groups, as below over chunks), chains the carries through its
+// chunks and publishes its last one; (3) runs the fix-ups from the chunk carries,
+// re-reading a and b from the core's cache. Either way a and b cross the memory bus once
+// and h once (the memcpy minimum). Every chunk and channel sees exactly the operations
+// of scan_chunked's tasks, so the results are bit-identical to them (and to the
+// simulated fp32/fp64 path in round-to-nearest) for any thread count. log_diagonal keeps
+// the chunk tasks.
 
 inline void stream_fence() {
   simd::store_fence();  // non-temporal stores are weakly ordered: complete them before publishing
@@ -321,8 +323,8 @@ void scan_chunked_channels(const DiagonalOp<arith::Native<V>>& op, const std::ve
   parallel_for(tasks, threads, [&](index_t task) {
     const Sequence<V>& q = seqs[static_cast<std::size_t>(task / parts)];
     const index_t p = task % parts;
-    // Part 0 also takes the edges (lead and tail channels), counted as `extra` vectors of
-    // work (their row loop runs at about a third of a strip's speed per vector).
+    // Part 0 also takes the edges (lead and tail channels: two more vectors in its last
+    // strip's row loop), counted as `extra` vectors of work.
     const index_t extra = layout.lead > 0 || layout.tail > 0 ? 2 : 0, units = layout.nvec + extra;
     const index_t v0 = std::max<index_t>(0, units * p / parts - extra),
                   v1 = std::max<index_t>(0, units * (p + 1) / parts - extra);
