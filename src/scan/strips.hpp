@@ -1,7 +1,9 @@
 // src/scan/strips.hpp — the row loops of the native scalar/diagonal scan/chunked
-// schedule (scan_chunked_groups in src/scan/algorithms.hpp; not installed).
+// schedule (scan_chunked_channels / scan_chunked_groups in src/scan/algorithms.hpp; not
+// installed).
 //
-// One call runs the rows [n0, n1) of one chunk over all d channels, strip by strip: a
+// One call runs the rows [n0, n1) of one chunk over a range of the channels (all of
+// them, or one worker's share), strip by strip: a
 // strip is VB vectors of consecutive channels (VB = 8 with 32 vector registers, else 4)
 // whose running state and aggregate stay in registers across the rows, and each row's
 // states go from the registers straight to the output (streaming stores for large
@@ -9,8 +11,9 @@
 // helpers they replace (st = b + a st; aggregate of the rows n0.. : (a_n0, b_n0), then
 // aggb = b + a aggb, agga = a agga), so every value is the same bits; what changed is
 // the traversal: strip by strip instead of row by row through a state buffer and
-// 16-byte stores, which took the scan from 54% to about 80% of memcpy's bandwidth on
-// the project's 2-core machine (docs/benchmarks.md, "CPU scan").
+// 16-byte stores, which (with the channels split across the workers) took the scan from
+// 54% to about 75% of memcpy's bandwidth on the project's 2-core machine
+// (docs/benchmarks.md, "CPU scan").
 //
 // Built only into src/scan/driver.cpp (with -march=native and -ffp-contract=off, so
 // b + a * s is a rounded product then a rounded sum, as in the simulated path).
@@ -29,10 +32,6 @@ namespace {  // internal linkage, as src/simd.hpp
 
 inline constexpr int VB = simd::vector_registers >= 32 ? 8 : 4;
 
-// What a call computes for rows [n0, n1) of a chunk:
-//   STATE:     st (d entries, in/out) <- the running state; row n's state to out + n d;
-//   AGGREGATE: (ga, gb) <- the aggregate of the rows (ga: 1 entry for the scalar kind,
-//              else d; gb: d).
 #if defined(__AVX512F__)
 // Lanes q of the result: q < r: lane W - r + q of `tail`; q >= r: lane q - r of `lead`.
 template <class V>
@@ -56,16 +55,22 @@ template <class V>
 
 #endif
 
-// With EDGES (AVX-512, streamed rows with L = lead > 0 channels before their first
-// aligned vector): also the lead and tail channels in the same row loop — the vector of
-// channels 0 .. W - 1 and the one of d - W .. d - 1; the tail of row n - 1 and the lead of
-// row n fill one aligned vector of out, streamed whole for n0 < n < n1, while the lead of
-// row n0 and the tail of row n1 - 1 share their vectors with the neighbouring chunks
-// (perhaps another thread's) and are stored lane by lane with ordinary stores. (In a
-// row loop of their own, whose row-strided loads no prefetcher follows, the edges kept
-// the misaligned scan at ~62% of memcpy against ~68% here; storing every lead and tail
-// lane by lane with ordinary stores costs more: each of those lines is then read from
-// memory before it is written.)
+// What a call computes for rows [n0, n1) of a chunk:
+//   STATE:     st (d entries, in/out) <- the running state; row n's state to out + n d;
+//   AGGREGATE: (ga, gb) <- the aggregate of the rows (ga: 1 entry for the scalar kind,
+//              else d; gb: d).
+//
+// strip: the NV vectors of channels from j. With EDGES (AVX-512, streamed rows with
+// L = lead > 0 channels before their first aligned vector): also the lead and tail
+// channels in the same row loop — the vector of channels 0 .. W - 1 and the one of
+// d - W .. d - 1; the tail of row n - 1 and the lead of row n fill one aligned vector of
+// out, streamed whole for n0 < n < n1, while the lead of row n0 and the tail of row
+// n1 - 1 share their vectors with the neighbouring chunks (perhaps another thread's) and
+// are stored lane by lane with ordinary stores. (In a row loop of their own, whose
+// row-strided loads no prefetcher follows, the edges kept the misaligned scan at ~62% of
+// memcpy against ~68% here; storing every lead and tail lane by lane with ordinary
+// stores costs more: each of those lines is then read from memory before it is
+// written.)
 template <class V, int NV, bool SCALAR, bool STATE, bool AGGREGATE, bool EDGES = false>
 [[gnu::always_inline]] inline void strip(const V* a, const V* b, index_t d, index_t j, index_t n0,
                                          index_t n1, V* st, V* ga, V* gb, V* out, bool stream,
