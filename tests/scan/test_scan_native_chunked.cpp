@@ -295,6 +295,9 @@ TEST(ScanNativeChunked, LargeOutputsWrittenWithStreamingStoresKeepTheValues) {
   }
   expect_chunked_recurrence(false, 16384, 256, 7, 3, 3, 9);
   expect_chunked_recurrence(false, 65536, 72, 64, 2, 4, 4);
+  // rows of one and two vectors: the lead and tail vectors overlap or touch
+  expect_chunked_recurrence(false, 262144, 16, 64, 2, 7, 7);
+  expect_chunked_recurrence(true, 131072, 32, 50, 2, 13, 13);
 }
 
 // Many groups of chunks on 8 workers: groups start before the group they follow has
