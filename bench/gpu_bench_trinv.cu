@@ -12,8 +12,10 @@
 // Inputs: deltanet chunk matrices from validation's make_chunk_problem (unit-norm keys,
 // dk = 128, beta ~ U(0, 1)), generated for 32 chunks x H heads and tiled along T.
 //
-// Usage: gpu_bench_trinv [--runs N] [--variants] [--mma-only] [--cusolver] [--write-npy DIR]
+// Usage: gpu_bench_trinv [--runs N] [--variants] [--mma-only] [--merge-only] [--cusolver] [--write-npy DIR]
 //   --first-case-only  stops after the first case (recursive_merge, B=4, T=16384, H=32, BT=64, fp32)
+//   --merge-only     times only trinv/recursive_merge's chunk cases (every BT and dtype pair of
+//                    the default run, varlen): no forward_substitution, cuBLAS, strided or mma rows
 //   --mma-only       times only the matrix-unit table: trinv/recursive_merge in fp32 (with and
 //                    without check=1) next to its mma=bf16|fp16|tf32 variants (check on by
 //                    default; check=0; refine=1) at BT = 32, 64, 128 (also run at the end of
@@ -433,7 +435,7 @@ void bench_cusolver(int runs) {
 int main(int argc, char** argv) {
   try {
     int runs = 50;
-    bool variants = false, first_only = false, mma_only = false, cusolver_only = false;
+    bool variants = false, first_only = false, mma_only = false, cusolver_only = false, merge_only = false;
     for (int a = 1; a < argc; ++a) {
       const std::string arg = argv[a];
       if (arg == "--variants") {
@@ -444,13 +446,15 @@ int main(int argc, char** argv) {
         cusolver_only = true;
       } else if (arg == "--first-case-only") {  // for a profiler run
         first_only = true;
+      } else if (arg == "--merge-only") {
+        merge_only = true;
       } else if (arg == "--runs" && a + 1 < argc) {
         runs = std::stoi(argv[++a]);
       } else if (arg == "--write-npy" && a + 1 < argc) {
         write_inputs(argv[++a]);
         return 0;
       } else {
-        std::fprintf(stderr, "usage: gpu_bench_trinv [--runs N] [--variants] [--mma-only] [--cusolver] [--write-npy DIR]\nunknown argument '%s'\n", arg.c_str());
+        std::fprintf(stderr, "usage: gpu_bench_trinv [--runs N] [--variants] [--mma-only] [--merge-only] [--cusolver] [--write-npy DIR]\nunknown argument '%s'\n", arg.c_str());
         return 2;
       }
     }
@@ -510,7 +514,8 @@ int main(int argc, char** argv) {
       add(bench_variant<128, 8, 1>(s128, runs));
       add(bench_variant<128, 8, 2>(s128, runs));
     }
-    const std::vector<std::string> methods = {"trinv/recursive_merge", "trinv/forward_substitution"};
+    std::vector<std::string> methods = {"trinv/recursive_merge", "trinv/forward_substitution"};
+    if (merge_only) methods.pop_back();
     add(bench_chunks(methods[0], "B4 T16384 H32 BT64", main_shape, DType::fp32, DType::fp32, runs));
     if (first_only) return 0;
     for (const std::string& m : methods) {
@@ -525,6 +530,10 @@ int main(int argc, char** argv) {
       ChunkLayout varlen{1, 65536, 32, 64, random_cu_seqlens(65536, 1000, 3)};
       add(bench_chunks(m, "varlen T65536 H32 BT64 (" + std::to_string(varlen.cu_seqlens.size() - 1) + " seqs)", varlen,
                        DType::fp32, DType::fp32, runs));
+    }
+    if (merge_only) {
+      for (const Result& r : results) print_json(r, copy_gbs);
+      return 0;
     }
     for (const Result& r : bench_strided(main_shape, runs, methods)) add(r);
     for (const Result& r : bench_strided(ChunkLayout{4, 16384, 32, 128, {}}, std::max(10, runs / 4), methods)) add(r);

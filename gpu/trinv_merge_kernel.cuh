@@ -78,8 +78,29 @@ __device__ inline void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n"
 // copies, the bytes at and above the diagonal zero-filled; 16-bit types: through
 // registers, converted. Sectors entirely on or above the diagonal, and rows >= m,
 // are not fetched (their S entries are never used).
+// The fast path of a whole matrix (m = BT): thread t keeps one 4-column group
+// cv = t mod (BT/4) and visits rows i = i0 + 4k, i0 = t div (BT/4) < 4, so that the group
+// holding the diagonal of row i is k: groups cv < k are strictly lower (16 bytes copied),
+// cv = k holds i0 lower entries (i0 * 4 bytes, the rest zero-filled), cv > k are not
+// fetched. Pointers advance by a row step; no index is divided in the loop.
+template <int BT>
+__device__ void load_lower_full(const float* __restrict__ A, const MatrixLocation& loc, float* S, int t) {
+  constexpr int per_row = BT / 4;
+  const int cv = t % per_row, i0 = t / per_row;
+  const float* src = A + loc.offset + static_cast<long long>(i0) * loc.row_stride + 4 * cv;
+  const long long src_step = 4 * loc.row_stride;
+  float* dst = S + i0 * ld<BT>() + 4 * cv;
+#pragma unroll
+  for (int k = 0; k < BT / 4; ++k) {
+    if (cv < k || (cv == k && i0 > 0)) cp_async_16(dst, src, cv < k ? 16 : 4 * i0);
+    src += src_step;
+    dst += 4 * ld<BT>();
+  }
+}
+
 template <int BT>
 __device__ void load_lower(const float* __restrict__ A, const MatrixLocation& loc, float* S, int t) {
+  if (loc.size == BT) return load_lower_full<BT>(A, loc, S, t);
   constexpr int per_row = BT / 4;
 #pragma unroll 4
   for (int v = t; v < BT * per_row; v += BT) {
@@ -507,8 +528,105 @@ __device__ inline unsigned bits_of(__half v) { return __half_as_ushort(v); }
 
 // Writes rows i < m, columns j < m of X (the strictly lower part from S, 1 on the
 // diagonal, 0 above); returns true if a written value is not finite.
+// 16 bytes of output from vec fp32 values (vec = 4 or 8).
+template <class Tout, int vec>
+__device__ inline uint4 pack16(const float (&y)[vec]) {
+  if constexpr (vec == 4) {
+    return make_uint4(__float_as_uint(y[0]), __float_as_uint(y[1]), __float_as_uint(y[2]), __float_as_uint(y[3]));
+  } else {
+    unsigned w[4];
+#pragma unroll
+    for (int e = 0; e < 4; ++e) w[e] = bits_of(from_float<Tout>(y[2 * e])) | (bits_of(from_float<Tout>(y[2 * e + 1])) << 16);
+    return make_uint4(w[0], w[1], w[2], w[3]);
+  }
+}
+
+// Accumulates a NaN iff a value of a packed 16-byte output is not finite: x * 0 + acc
+// is +-0 + acc for finite x and NaN for an infinity or a NaN (one FMA per 32-bit word:
+// fp32, or a pair of 16-bit values in the output format itself).
+template <class Tout>
+struct NonfiniteProbe {
+  float acc = 0.0f;
+  __device__ void add(const uint4& p) {
+    const unsigned w[4] = {p.x, p.y, p.z, p.w};
+#pragma unroll
+    for (int e = 0; e < 4; ++e) acc = fmaf(__uint_as_float(w[e]), 0.0f, acc);
+  }
+  __device__ bool found() const { return acc != acc; }
+};
+template <class T16, class T2>
+struct NonfiniteProbe16 {
+  T2 acc = T2(T16(0.0f), T16(0.0f));
+  __device__ void add(const uint4& p) {
+    const unsigned w[4] = {p.x, p.y, p.z, p.w};
+    const T2 zero(T16(0.0f), T16(0.0f));
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      T2 v;
+      memcpy(&v, &w[e], sizeof(v));
+      acc = __hfma2(v, zero, acc);
+    }
+  }
+  __device__ bool found() const { return !isfinite(to_float(acc.x)) || !isfinite(to_float(acc.y)); }
+};
+template <>
+struct NonfiniteProbe<__nv_bfloat16> : NonfiniteProbe16<__nv_bfloat16, __nv_bfloat162> {};
+template <>
+struct NonfiniteProbe<__half> : NonfiniteProbe16<__half, __half2> {};
+
+// The fast path of store for a whole matrix (m = BT): thread t keeps one column group
+// cv = t mod (BT/vec) of vec entries and visits rows i = i0 + vec k, i0 = t div (BT/vec) <
+// vec, so row i's diagonal lies in group k: groups cv < k are copied from S, cv > k are
+// zeros, and the one group per row that holds the diagonal (cv = k) is written by thread
+// i afterwards (1 on the diagonal, zeros right of it). Same bytes as the general loop.
+template <int BT, class Tout>
+__device__ bool store_full(Tout* __restrict__ X, const MatrixLocation& loc, const float* S, int t) {
+  constexpr int vec = 16 / sizeof(Tout);
+  constexpr int per_row = BT / vec;
+  const int cv = t % per_row, i0 = t / per_row;
+  Tout* dst = X + loc.offset + static_cast<long long>(i0) * loc.row_stride + vec * cv;
+  const long long dst_step = static_cast<long long>(vec) * loc.row_stride;
+  const float* src = S + i0 * ld<BT>() + vec * cv;
+  NonfiniteProbe<Tout> probe;
+#pragma unroll
+  for (int k = 0; k < BT / vec; ++k) {
+    if (cv < k) {
+      float y[vec];
+#pragma unroll
+      for (int e = 0; e < vec; e += 4) {
+        const float4 s4 = *reinterpret_cast<const float4*>(src + e);
+        y[e] = s4.x, y[e + 1] = s4.y, y[e + 2] = s4.z, y[e + 3] = s4.w;
+      }
+      const uint4 p = pack16<Tout, vec>(y);
+      probe.add(p);
+      __stcs(reinterpret_cast<uint4*>(dst), p);
+    } else if (cv > k) {
+      __stcs(reinterpret_cast<uint4*>(dst), make_uint4(0u, 0u, 0u, 0u));
+    }
+    dst += dst_step;
+    src += vec * ld<BT>();
+  }
+  {  // row i = t: the group holding the diagonal
+    const int i = t, c0 = i - i % vec, d = i % vec;
+    const float* srow = S + i * ld<BT>() + c0;
+    float y[vec];
+#pragma unroll
+    for (int e = 0; e < vec; e += 4) {
+      const float4 s4 = *reinterpret_cast<const float4*>(srow + e);
+      y[e] = s4.x, y[e + 1] = s4.y, y[e + 2] = s4.z, y[e + 3] = s4.w;
+    }
+#pragma unroll
+    for (int e = 0; e < vec; ++e) y[e] = e < d ? y[e] : (e == d ? 1.0f : 0.0f);
+    const uint4 p = pack16<Tout, vec>(y);
+    probe.add(p);
+    __stcs(reinterpret_cast<uint4*>(X + loc.offset + static_cast<long long>(i) * loc.row_stride + c0), p);
+  }
+  return probe.found();
+}
+
 template <int BT, class Tout>
 __device__ bool store(Tout* __restrict__ X, const MatrixLocation& loc, const float* S, int t) {
+  if (loc.size == BT) return store_full<BT>(X, loc, S, t);
   constexpr int vec = 16 / sizeof(Tout);
   constexpr int per_row = BT / vec;
   constexpr int per_word = vec / 4;  // elements per 32-bit word
