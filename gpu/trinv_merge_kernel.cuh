@@ -197,8 +197,16 @@ __device__ void merge_level(float* S, int t, bool worker) {
   constexpr int LD = ld<BT>();
   constexpr int TM = H / 8;     // rows per thread: ti + 8a
   constexpr int TJ = H / 4;     // column tiles of 4
+  static_assert(8 * TJ == 2 * H, "2H threads: 8 row offsets x TJ column groups");
   const int q = t / (2 * H), r = t % (2 * H);
-  const int ti = r / TJ, tj = r % TJ;
+  // Eight consecutive lanes (a quarter warp) share one column group and hold rows
+  // ti = 0..7: their 16-byte loads of a row operand at one k hit different banks, and a
+  // warp's lanes span fewer column groups, so GEMM 1's trip count (k from j0 + 4) varies
+  // between warps rather than inside one. Any mapping gives each entry the same
+  // operations in the same order. (Measured on the H200, 2026-11-29: BT = 64 fp32 297 ->
+  // 261 us; BT = 32 fp32 145 -> 160 us, but keeping the old mapping at h = 16 made BT = 64
+  // 272 us.)
+  const int ti = r % 8, tj = r / 8;
   const int o = q * 2 * H;
   const int j0 = 4 * tj;
   float* N21 = S + (o + H) * LD + o;       // row i at N21 + i * LD
