@@ -74,11 +74,7 @@ __device__ inline void cp_async_16(float* dst, const void* src, int src_bytes) {
 }
 __device__ inline void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
 
-// Loads N_ic, c < i < m, into S (row i at S + i * ld). fp32: asynchronous 16-byte
-// copies, the bytes at and above the diagonal zero-filled; 16-bit types: through
-// registers, converted. Sectors entirely on or above the diagonal, and rows >= m,
-// are not fetched (their S entries are never used).
-// The fast path of a whole matrix (m = BT): thread t keeps one 4-column group
+// The fp32 load of a whole matrix (m = BT): thread t keeps one 4-column group
 // cv = t mod (BT/4) and visits rows i = i0 + 4k, i0 = t div (BT/4) < 4, so that the group
 // holding the diagonal of row i is k: groups cv < k are strictly lower (16 bytes copied),
 // cv = k holds i0 lower entries (i0 * 4 bytes, the rest zero-filled), cv > k are not
@@ -98,6 +94,10 @@ __device__ void load_lower_full(const float* __restrict__ A, const MatrixLocatio
   }
 }
 
+// Loads N_ic, c < i < m, into S (row i at S + i * ld). fp32: asynchronous 16-byte
+// copies, the bytes at and above the diagonal zero-filled; 16-bit types: through
+// registers, converted. Sectors entirely on or above the diagonal, and rows >= m,
+// are not fetched (their S entries are never used).
 template <int BT>
 __device__ void load_lower(const float* __restrict__ A, const MatrixLocation& loc, float* S, int t) {
   if (loc.size == BT) return load_lower_full<BT>(A, loc, S, t);
@@ -534,8 +534,6 @@ __device__ inline unsigned bits_of(float v) { return __float_as_uint(v); }
 __device__ inline unsigned bits_of(__nv_bfloat16 v) { return __bfloat16_as_ushort(v); }
 __device__ inline unsigned bits_of(__half v) { return __half_as_ushort(v); }
 
-// Writes rows i < m, columns j < m of X (the strictly lower part from S, 1 on the
-// diagonal, 0 above); returns true if a written value is not finite.
 // 16 bytes of output from vec fp32 values (vec = 4 or 8).
 template <class Tout, int vec>
 __device__ inline uint4 pack16(const float (&y)[vec]) {
@@ -632,6 +630,8 @@ __device__ bool store_full(Tout* __restrict__ X, const MatrixLocation& loc, cons
   return probe.found();
 }
 
+// Writes rows i < m, columns j < m of X (the strictly lower part from S, 1 on the
+// diagonal, 0 above); returns true if a written value is not finite.
 template <int BT, class Tout>
 __device__ bool store(Tout* __restrict__ X, const MatrixLocation& loc, const float* S, int t) {
   if (loc.size == BT) return store_full<BT>(X, loc, S, t);
