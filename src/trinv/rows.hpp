@@ -27,9 +27,10 @@
 // spreads the output's memory traffic over the computation). A non-finite input is found
 // from the output (see run: no second pass over the input unless the output is not
 // finite; a flagged matrix is left for the driver to fill), and the next matrix's read part is
-// prefetched into L2 while this one is computed, line by line at the pace of the work (Prefetch). Inputs with a non-unit column stride
-// (column-major, upper through the transpose) are first copied row-major into the scratch; outputs
-// with a non-unit column stride are written entry by entry.
+// prefetched into L2 while this one is computed, line by line at the pace of the work
+// (Prefetch). Inputs with a non-unit column stride (column-major, upper through the
+// transpose) are first copied row-major into the scratch; outputs with a non-unit column
+// stride are written entry by entry.
 #pragma once
 
 #include <algorithm>
