@@ -27,10 +27,9 @@
 // spreads the output's memory traffic over the computation). A non-finite input is found
 // from the output (see run: no second pass over the input unless the output is not
 // finite; a flagged matrix is left for the driver to fill), and the next matrix's read part is
-// prefetched into L2 while this one is computed, line by line at the pace of the work
-// (Prefetch). Inputs with a non-unit column stride (column-major, upper through the
-// transpose) are first copied row-major into the scratch; outputs with a non-unit column
-// stride are written entry by entry.
+// prefetched into L2 while this one is computed. Inputs with a non-unit column stride
+// (column-major, upper through the transpose) are first copied row-major into the scratch; outputs
+// with a non-unit column stride are written entry by entry.
 #pragma once
 
 #include <algorithm>
@@ -95,47 +94,17 @@ typename Vec<T>::index write_rows(const T* X, index_t ldx, index_t i0, index_t i
   return bad;
 }
 
-// The next matrix's read part, prefetched into L2 a line at a time from inside the terms
-// loop, at a rate proportional to the work (docs/trinv.md "The row kernel"): every
-// k-step of a segment with A + 1 vectors adds A + 1 to `due`; each time `due` reaches
-// `step` one line is prefetched. Issued per row group instead (the rows the group
-// itself reads), the prefetches come in bursts of up to 32 lines in the long late groups
-// and wait for line-fill buffers (measured on one core, fp64, input from memory and the
-// output in cache: 3.85 -> 3.1 us per matrix; docs/benchmarks.md).
-// Lines of row i: columns 0, W_line, ... < m_i (m_i = i unit, i + 1 non-unit).
-template <class T>
-struct Prefetch {
-  const T* row = nullptr;  // row `i` of the next matrix (unit column stride)
-  index_t ld = 0, n = 0, i = 0, c = 0;  // next line: row i, column c
-  bool unit = true;
-  int due = 0, step = 1;
-  [[gnu::always_inline]] void tick(int work) {
-    due += work;
-    if (due < step) return;
-    due -= step;
-    if (i >= n) return;
-    __builtin_prefetch(row + c, 0, 2);
-    c += static_cast<index_t>(64 / sizeof(T));
-    if (c >= (unit ? i : i + 1)) {
-      c = 0;
-      ++i;
-      row += ld;
-    }
-  }
-};
-
 // The terms k < i0 of a tile: vectors 0 .. A of the tile take part for k in
 // [(v0 + A) W, end of segment A); the last segment runs to i0.
 template <class T, int NV, int ROWS, int A = 0>
 [[gnu::always_inline]] inline void tile_terms(typename Vec<T>::type (&acc)[ROWS][NV],
                                               const T* const* l, const T* X, index_t ldx,
-                                              index_t v0, index_t i0, Prefetch<T>& pf) {
+                                              index_t v0, index_t i0) {
   using V = typename Vec<T>::type;
   constexpr index_t W = Vec<T>::width;
   const index_t kb = (v0 + A) * W;
   const index_t ke = (A == NV - 1) ? i0 : std::min((v0 + A + 1) * W, i0);
   for (index_t k = kb; k < ke; ++k) {
-    pf.tick(A + 1);
     const T* y = X + k * ldx + v0 * W;
     V yv[A + 1];
 #pragma GCC unroll 8
@@ -148,7 +117,7 @@ template <class T, int NV, int ROWS, int A = 0>
         acc[r][b] = acc[r][b] - m * yv[b];  // + (-l_rk) x_k: the same rounding
     }
   }
-  if constexpr (A + 1 < NV) tile_terms<T, NV, ROWS, A + 1>(acc, l, X, ldx, v0, i0, pf);
+  if constexpr (A + 1 < NV) tile_terms<T, NV, ROWS, A + 1>(acc, l, X, ldx, v0, i0);
 }
 
 // Where the tiles put final rows: the scratch, and with `direct` (unit column stride and
@@ -159,7 +128,6 @@ struct Dest {
   T* X;
   index_t ldx;
   T* out;  // row i at out + i * ld (direct only)
-  Prefetch<T>* pf;
   index_t ld;
   bool stream;
   bool streamed = false;
@@ -180,9 +148,7 @@ template <class T, int NV, int ROWS, bool DIRECT>
   T* const out = dest.out;
   const bool stream = dest.stream;
   V acc[ROWS][NV] = {};
-  Prefetch<T> pf = *dest.pf;  // a local copy: its fields stay in registers in the loops
-  tile_terms<T, NV, ROWS>(acc, l, X, ldx, v0, i0, pf);
-  *dest.pf = pf;
+  tile_terms<T, NV, ROWS>(acc, l, X, ldx, v0, i0);
 #pragma GCC unroll 4
   for (int r = 0; r < ROWS; ++r) {
 #pragma GCC unroll 4
@@ -298,6 +264,22 @@ bool any_lane(const typename Vec<T>::index& v) {
   return any;
 }
 
+// Prefetches rows [r0, r1) of the read part of A into L2 (unit column stride only).
+// Always inlined: GCC 12 takes a call whose only effect is prefetching for one without
+// effects and deletes it (seen at -O1 and above).
+template <class T>
+[[gnu::always_inline]] inline void prefetch_rows(const MatrixView<const T>& A, bool unit,
+                                                 index_t r0, index_t r1) {
+  constexpr index_t line = static_cast<index_t>(64 / sizeof(T));
+  if (A.col_stride != 1) return;
+  for (index_t i = r0; i < std::min(r1, A.rows); ++i) {
+    const T* a = &A(i, 0);
+    const index_t m = unit ? i : i + 1;
+    for (index_t k = 0; k < m; k += line) __builtin_prefetch(a + k, 0, 2);
+    if (m > 0) __builtin_prefetch(a + m - 1, 0, 2);
+  }
+}
+
 // The LaneKernel entry (width 1): g.count == 1; g.rho must be null (the driver takes the
 // lane kernel, src/trinv/lanes.hpp, when the check is on).
 template <class T>
@@ -322,27 +304,10 @@ void run(const LaneGroup<T>& g, T* scratch) {
   }
   const MatrixView<T>& out = g.X[0];
   const bool direct = out.col_stride == 1 && n % W == 0;
-  Prefetch<T> pf;
-  if (g.prefetch_count > 0 && g.prefetch[0].col_stride == 1 && g.prefetch[0].rows == n) {
-    const MatrixView<const T>& next = g.prefetch[0];
-    pf.unit = g.unit;
-    pf.i = g.unit ? 1 : 0;
-    pf.row = next.data + pf.i * next.row_stride;
-    pf.ld = next.row_stride;
-    pf.n = n;
-    // The whole read part over the whole work: lines, and the work units the terms'
-    // loops tick (A + 1 per k-step), as those loops run them.
-    constexpr index_t line = static_cast<index_t>(64 / sizeof(T));
-    index_t lines = 0, units = 0;
-    for (index_t i = 0; i < n; ++i) lines += ((g.unit ? i : i + 1) + line - 1) / line;
-    for (index_t i0 = 0; i0 < n; i0 += R) {
-      const index_t nvec = (std::min(R, n - i0) + i0 - 1) / W + 1;
-      for (index_t v = 0; v < nvec; ++v) units += std::max<index_t>(0, i0 - v * W);
-    }
-    pf.step = static_cast<int>(std::max<index_t>(1, units / (lines + 1)));
-  }
-  Dest<T> dest{X, ldx, out.data, &pf, out.row_stride, g.stream_output};
+  Dest<T> dest{X, ldx, out.data, out.row_stride, g.stream_output};
+  const MatrixView<const T>* next = g.prefetch_count > 0 ? &g.prefetch[0] : nullptr;
   for (index_t i0 = 0; i0 < n; i0 += R) {
+    if (next) prefetch_rows(*next, g.unit, i0, i0 + R);
     const index_t rows = std::min(R, n - i0);
     const T* l[R];
     for (index_t r = 0; r < rows; ++r) l[r] = lbase + (i0 + r) * ldl;
@@ -373,7 +338,6 @@ void run(const LaneGroup<T>& g, T* scratch) {
   if (bad_out && !bad_in) bad_in = any_lane<T>(nonfinite_rows(lbase, ldl, 0, n, g.unit));
   g.nonfinite_in[0] = bad_in ? 1 : 0;
   g.nonfinite_out[0] = bad_out ? 1 : 0;
-  while (pf.i < pf.n) pf.tick(pf.step);  // what the ticks left (rounding of the rate)
   if (dest.streamed) simd::store_fence();
 }
 
