@@ -305,13 +305,14 @@ inline constexpr std::size_t group_input_bytes = std::size_t{512} << 10;
 // The same values with the channels split across the workers instead of the tokens
 // (diagonal and scalar kinds: the channels are independent): `parts` ranges of whole
 // vectors of the output layout (part 0 also takes the lead and tail channels), each
-// task one (sequence, part) running every chunk of its sequence in order as the fused
-// pass above — the carry is always known, so a and b are read once and every state is
-// written once, without the aggregates-then-fix-up second pass over cache that groups
-// starting before their predecessor published need (on the 2-core machine that second
-// pass, mostly read-only then write-only memory traffic, held the scan at ~57% of
-// memcpy; this schedule reaches ~75%, docs/benchmarks.md "CPU scan"). Per chunk and
-// channel the operations are scan_chunked's, so the results are the same bits.
+// task one (sequence, part) running every chunk of its sequence in order, from its carry
+// — the carry is always known, so a and b are read from memory once and every state is
+// written once, without the aggregates-then-fix-up schedule of groups that start before
+// their predecessor published (on the 2-core machine that schedule, mostly read-only then
+// write-only memory traffic, held the scan at ~57% of memcpy; this one reaches 70-80%,
+// docs/benchmarks.md "CPU scan"). A chunk's aggregate (for the next carry) is formed
+// right after its states, from the a and b still in cache. Per chunk and channel the
+// operations are scan_chunked's, so the results are the same bits.
 template <class V>
 void scan_chunked_channels(const DiagonalOp<arith::Native<V>>& op, const std::vector<Sequence<V>>& seqs, V* out,
                            unsigned threads, Tracker& tr, index_t chunk, const strips::Layout& layout,
@@ -336,6 +337,7 @@ void scan_chunked_channels(const DiagonalOp<arith::Native<V>>& op, const std::ve
     V* st = aggb + d;
     V* carry = st + d;
     auto each = [&](auto&& f) { strips::for_channels(layout, W, d, v0, v1, edges, f); };
+    const index_t part_channels = (v1 - v0) * W + (edges ? layout.lead + layout.tail : 0);
     each([&](index_t j0, index_t j1) {
       for (index_t j = j0; j < j1; ++j) carry[j] = q.h0 ? q.h0[j] : V(0);
     });
@@ -345,16 +347,28 @@ void scan_chunked_channels(const DiagonalOp<arith::Native<V>>& op, const std::ve
       const index_t n0 = q.begin + c * chunk, n1 = q.begin + std::min(q.length, (c + 1) * chunk);
       const bool middle = c != 0 && c != nc - 1;
       each([&](index_t j0, index_t j1) { std::copy(carry + j0, carry + j1, st + j0); });
+      // A middle chunk's aggregate: in the states' row loop, or, when the task's a and b
+      // of the chunk fit in a share of the core's L2 (64 KiB at C = 64, d = 256 fp32 on two
+      // workers), in a pass of its own right after the states, re-reading them from cache.
+      // In the states' loop the aggregate slowed that memory-bound loop by ~19% on the
+      // 2-core machine; the pass over cached data costs ~7% (docs/benchmarks.md "CPU
+      // scan"). Same operations either way.
+      const bool apart = middle && static_cast<std::size_t>((n1 - n0) * part_channels) * (scalar ? 1 : 2) * sizeof(V) <=
+                                       group_input_bytes;
       if (scalar) {
-        if (middle)
+        if (middle && !apart)
           strips::rows<V, true, true, true>(layout, op.a, op.b, d, n0, n1, v0, v1, edges, st, agga, aggb, out);
         else
           strips::rows<V, true, true, false>(layout, op.a, op.b, d, n0, n1, v0, v1, edges, st, agga, aggb, out);
+        if (apart)
+          strips::rows<V, true, false, true>(layout, op.a, op.b, d, n0, n1, v0, v1, edges, st, agga, aggb, out);
       } else {
-        if (middle)
+        if (middle && !apart)
           strips::rows<V, false, true, true>(layout, op.a, op.b, d, n0, n1, v0, v1, edges, st, agga, aggb, out);
         else
           strips::rows<V, false, true, false>(layout, op.a, op.b, d, n0, n1, v0, v1, edges, st, agga, aggb, out);
+        if (apart)
+          strips::rows<V, false, false, true>(layout, op.a, op.b, d, n0, n1, v0, v1, edges, st, agga, aggb, out);
       }
       each([&](index_t j0, index_t j1) {
         for (index_t j = j0; j < j1; ++j) bad |= !std::isfinite(st[j]);  // the chunk's last state
