@@ -131,6 +131,33 @@ TEST(ScanNativeChunked, Fp32IsBitIdenticalToTheSimulatedChunkTasksOnAnyThreadCou
     }
 }
 
+// With the channels split across the workers, a middle chunk's aggregate is formed in a
+// pass of its own after the states when the task's a and b of the chunk fit in 512 KiB,
+// and in the states' row loop otherwise (long chunks): both routes give the simulated
+// chunk tasks' bits. Chunks of 600 (diagonal) and 1100 (scalar) tokens at d = 256 on two
+// workers are 600 KiB and 550 KiB per task: the in-loop route.
+TEST(ScanNativeChunked, Fp32ChannelSplitWithLongChunksIsBitIdentical) {
+  struct Shape {
+    ScanKind kind;
+    index_t T, d, chunk;
+  };
+  for (const Shape s : {Shape{ScanKind::diagonal, 1900, 256, 600}, Shape{ScanKind::scalar, 3400, 256, 1100}}) {
+    const std::string alg = "scan/chunked:chunk=" + std::to_string(s.chunk);
+    const Case c = make_case(s.kind, 1, s.T, s.d, true, 12, false);
+    const std::string what = alg + " kind " + std::string(scan_kind_name(s.kind));
+    const auto din = input_of(c, c.a, c.b, c.h0);
+    std::vector<double> ref(static_cast<std::size_t>(din.tokens() * din.state_size()));
+    ASSERT_EQ(scan(MethodSpec::parse(alg), din, ref.data(), options("fp32", 2)).status, Status::ok) << what;
+    const auto fin = input_of(c, c.af, c.bf, c.h0f);
+    for (unsigned th : {1u, 2u}) {
+      std::vector<float> h(ref.size(), std::numeric_limits<float>::quiet_NaN());
+      ASSERT_EQ(scan(MethodSpec::parse(alg), fin, h.data(), options("fp32", th)).status, Status::ok) << what;
+      for (std::size_t i = 0; i < h.size(); ++i)
+        ASSERT_EQ(static_cast<double>(h[i]), ref[i]) << what << " threads " << th << " index " << i;
+    }
+  }
+}
+
 // fp64 has no simulated twin (fp64 runs natively): every channel of a wide run must
 // equal that channel run alone (other group sizes, other schedule); and the MPFR bound holds.
 TEST(ScanNativeChunked, Fp64ChannelsAreIndependentAndWithinTheBound) {
