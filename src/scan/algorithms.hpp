@@ -276,7 +276,7 @@ void scan_blelloch(const Op& op, const std::vector<Sequence<typename A::value_ty
 // row loops of src/scan/strips.hpp (state and aggregate in registers, states streamed
 // as whole lines when the output is large). When a row holds at least 4 whole vectors
 // per worker, the channels are split across the workers (scan_chunked_channels: each
-// task runs every chunk of one sequence for its channels as one fused pass). Otherwise
+// task runs every chunk of one sequence for its channels, from its carry). Otherwise
 // tasks are groups of G consecutive chunks of one sequence (about 512 KiB of a and b; G
 // depends only on the shapes). When the carry a group starts from is known at its start
 // (the sequence's first group, or the group before has published), the task makes one
