@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <vector>
@@ -98,6 +99,22 @@ ScanInput<V> input_of(const Case& c, const std::vector<V>& a, const std::vector<
   return in;
 }
 
+// The native fp32 path of `alg` on each thread count against the simulated chunk tasks
+// (every operation rounded once to fp32, round to nearest), bit for bit.
+void expect_bit_identical_to_simulated(const Case& c, const std::string& alg, const std::string& what,
+                                       std::initializer_list<unsigned> thread_counts) {
+  const auto din = input_of(c, c.a, c.b, c.h0);
+  std::vector<double> ref(static_cast<std::size_t>(din.tokens() * din.state_size()));
+  ASSERT_EQ(scan(MethodSpec::parse(alg), din, ref.data(), options("fp32", 2)).status, Status::ok) << what;
+  const auto fin = input_of(c, c.af, c.bf, c.h0f);
+  for (unsigned th : thread_counts) {
+    std::vector<float> h(ref.size(), std::numeric_limits<float>::quiet_NaN());
+    ASSERT_EQ(scan(MethodSpec::parse(alg), fin, h.data(), options("fp32", th)).status, Status::ok) << what;
+    for (std::size_t i = 0; i < h.size(); ++i)
+      ASSERT_EQ(static_cast<double>(h[i]), ref[i]) << what << " threads " << th << " index " << i;
+  }
+}
+
 }  // namespace
 
 TEST(ScanNativeChunked, Fp32IsBitIdenticalToTheSimulatedChunkTasksOnAnyThreadCount) {
@@ -117,17 +134,8 @@ TEST(ScanNativeChunked, Fp32IsBitIdenticalToTheSimulatedChunkTasksOnAnyThreadCou
       const Case c = make_case(s.kind, s.batch, s.T, s.d, s.h0, 11, s.varlen);
       const std::string what = alg + " kind " + std::string(scan_kind_name(s.kind)) + " B=" + std::to_string(s.batch) +
                                " T=" + std::to_string(s.T) + " d=" + std::to_string(s.d) + (s.varlen ? " varlen" : "");
-      // simulated fp32, round to nearest: the chunk tasks, every operation rounded once to fp32
-      const auto din = input_of(c, c.a, c.b, c.h0);
-      std::vector<double> ref(static_cast<std::size_t>(din.tokens() * din.state_size()));
-      ASSERT_EQ(scan(MethodSpec::parse(alg), din, ref.data(), options("fp32", 2)).status, Status::ok) << what;
-      const auto fin = input_of(c, c.af, c.bf, c.h0f);
-      for (unsigned th : {1u, 2u, 3u, 8u}) {
-        std::vector<float> h(ref.size(), std::numeric_limits<float>::quiet_NaN());
-        ASSERT_EQ(scan(MethodSpec::parse(alg), fin, h.data(), options("fp32", th)).status, Status::ok) << what;
-        for (std::size_t i = 0; i < h.size(); ++i)
-          ASSERT_EQ(static_cast<double>(h[i]), ref[i]) << what << " threads " << th << " index " << i;
-      }
+      expect_bit_identical_to_simulated(c, alg, what, {1u, 2u, 3u, 8u});
+      if (HasFatalFailure()) return;
     }
 }
 
@@ -144,17 +152,8 @@ TEST(ScanNativeChunked, Fp32ChannelSplitWithLongChunksIsBitIdentical) {
   for (const Shape s : {Shape{ScanKind::diagonal, 1900, 256, 600}, Shape{ScanKind::scalar, 3400, 256, 1100}}) {
     const std::string alg = "scan/chunked:chunk=" + std::to_string(s.chunk);
     const Case c = make_case(s.kind, 1, s.T, s.d, true, 12, false);
-    const std::string what = alg + " kind " + std::string(scan_kind_name(s.kind));
-    const auto din = input_of(c, c.a, c.b, c.h0);
-    std::vector<double> ref(static_cast<std::size_t>(din.tokens() * din.state_size()));
-    ASSERT_EQ(scan(MethodSpec::parse(alg), din, ref.data(), options("fp32", 2)).status, Status::ok) << what;
-    const auto fin = input_of(c, c.af, c.bf, c.h0f);
-    for (unsigned th : {1u, 2u}) {
-      std::vector<float> h(ref.size(), std::numeric_limits<float>::quiet_NaN());
-      ASSERT_EQ(scan(MethodSpec::parse(alg), fin, h.data(), options("fp32", th)).status, Status::ok) << what;
-      for (std::size_t i = 0; i < h.size(); ++i)
-        ASSERT_EQ(static_cast<double>(h[i]), ref[i]) << what << " threads " << th << " index " << i;
-    }
+    expect_bit_identical_to_simulated(c, alg, alg + " kind " + std::string(scan_kind_name(s.kind)), {1u, 2u});
+    if (HasFatalFailure()) return;
   }
 }
 
