@@ -8,7 +8,7 @@
 //      lower 16 x 16 blocks of K K^T spread over the warps, mma.sync m16n8k16 (exact
 //      products, fp32 accumulation), scaled in fp32 into the shared fp32 array S.
 //   3. (I + N)^-1 in S by the recursive-merge inversion of gpu/trinv_merge_kernel.cuh
-//      (16 x 16 fp64 base blocks, fp32 merges), by the first BT threads.
+//      (16 x 16 base blocks in fp64, or fp32 for 16-bit outputs; fp32 merges), by the first BT threads.
 //   4. W = X diag(beta gamma) K and U = X diag(beta) V on tensor cores. Warp w computes
 //      row strips p = w / 2 and NW - 1 - p (together NW + 1 blocks of X, the same work for
 //      every warp) for column half w % 2; the A operand is X's 16 x 16 block read from S,
@@ -600,8 +600,9 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
     }
   }
 
-  // 3. X = (I + N)^-1 in S.
-  merge::invert_in_shared<BT>(S, t, t < BT);
+  // 3. X = (I + N)^-1 in S (base blocks in fp64 for fp32 outputs, else in fp32:
+  // merge::solve_base_column).
+  merge::invert_in_shared<BT, 0, sizeof(Tout) == 4>(S, t, t < BT);
   cp_async_wait<0>();
   __syncthreads();
 

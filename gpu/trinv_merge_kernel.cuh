@@ -17,8 +17,8 @@
 // (M(L) = I - |N| the comparison matrix; the base blocks contribute gamma_16, each
 // merge level the two products' gamma_h) — tests/gpu assert it entry by entry.
 //
-// (The base blocks are computed in fp64 and rounded once to fp32, which only tightens
-// their share of the bound.)
+// (For fp32 outputs the base blocks are computed in fp64 and rounded once to fp32, which
+// only tightens their share of the bound; for 16-bit outputs in fp32.)
 //
 // Everything happens in shared memory, one BT x BT fp32 array S per matrix (rows
 // padded to BT + 4 floats): the loader puts N in its strictly lower part; the base
@@ -39,6 +39,7 @@
 
 #include <climits>
 #include <stdexcept>
+#include <type_traits>
 
 #include "gpu/cuda_check.hpp"
 #include "gpu/mma.cuh"
@@ -165,26 +166,29 @@ __device__ inline bool input_nonfinite_as(DType in, const void* A, const MatrixL
 }
 
 // Inverts the 16 x 16 diagonal block at offset o (column j of it per thread) by forward
-// substitution: x_i = -sum_{j<=k<i} N_ik x_k, x_j = 1, in fp64 (the 16 x 16 blocks are
-// a few percent of the flops; their entries then carry one fp32 rounding each instead
-// of gamma_16 |X||N||X|, which lowers the measured error of the whole inverse). Reads
-// rows of the block; the caller synchronizes before the columns are written back.
-template <int BT>
+// substitution: x_i = -sum_{j<=k<i} N_ik x_k, x_j = 1, in the format Acc. double (for
+// fp32 outputs): the 16 x 16 blocks are a few percent of the flops, and their entries
+// then carry one fp32 rounding each instead of gamma_16 |X||N||X|, which lowers the
+// measured error of the whole inverse. float (for 16-bit outputs, whose rounding is 2^16
+// times larger than that difference): fp32 substitution, inside the same bound (c_16 = 16)
+// and without the fp32 <-> fp64 conversions. Reads rows of the block; the caller
+// synchronizes before the columns are written back.
+template <int BT, class Acc>
 __device__ void solve_base_column(const float* S, int o, int j, float (&xf)[base]) {
-  double x[base];
+  Acc x[base];
 #pragma unroll
   for (int i = 0; i < base; ++i) {
-    double acc0 = 0.0, acc1 = 0.0;
+    Acc acc0 = 0, acc1 = 0;
     const float* row = S + (o + i) * ld<BT>() + o;
 #pragma unroll
     for (int k = 0; k < i; k += 4) {
       const float4 v = *reinterpret_cast<const float4*>(row + k);
-      acc0 = fma(static_cast<double>(v.x), x[k], acc0);
-      if (k + 1 < i) acc1 = fma(static_cast<double>(v.y), x[k + 1], acc1);
-      if (k + 2 < i) acc0 = fma(static_cast<double>(v.z), x[k + 2], acc0);
-      if (k + 3 < i) acc1 = fma(static_cast<double>(v.w), x[k + 3], acc1);
+      acc0 = fma(static_cast<Acc>(v.x), x[k], acc0);
+      if (k + 1 < i) acc1 = fma(static_cast<Acc>(v.y), x[k + 1], acc1);
+      if (k + 2 < i) acc0 = fma(static_cast<Acc>(v.z), x[k + 2], acc0);
+      if (k + 3 < i) acc1 = fma(static_cast<Acc>(v.w), x[k + 3], acc1);
     }
-    x[i] = i < j ? 0.0 : (i == j ? 1.0 : -(acc0 + acc1));
+    x[i] = i < j ? Acc(0) : (i == j ? Acc(1) : -(acc0 + acc1));
     xf[i] = static_cast<float>(x[i]);
   }
 }
@@ -693,12 +697,13 @@ __device__ void merge_levels(float* S, int t, bool worker) {
 // The inversion of one matrix held in S: 16 x 16 diagonal blocks by substitution (one
 // column per thread), then the merge levels. BT threads t < BT do the work; in a larger
 // block the others pass worker = false and only meet the barriers (every thread of the
-// block must call it). Ends with a barrier. OP: the merges' operand format (MergeOp).
-template <int BT, int OP = 0>
+// block must call it). Ends with a barrier. OP: the merges' operand format (MergeOp);
+// F64_BASE: the base blocks' substitution in fp64 (else fp32; solve_base_column).
+template <int BT, int OP = 0, bool F64_BASE = true>
 __device__ void invert_in_shared(float* S, int t, bool worker = true) {
   float x[base];
   const int o = (t / base) * base, j = t % base;
-  if (worker) solve_base_column<BT>(S, o, j, x);
+  if (worker) solve_base_column<BT, std::conditional_t<F64_BASE, double, float>>(S, o, j, x);
   __syncthreads();
   if (worker) {
 #pragma unroll
@@ -729,8 +734,8 @@ __host__ __device__ constexpr SharedLayout shared_layout(bool aux, bool check) {
 // count - 1 and store nothing, so every thread reaches every barrier.
 // EXTRA: whether the refinement and the check are compiled in (cfg.refine / cfg.check
 // choose at run time); without them the kernel is the plain merge kernel, with its
-// register allocation.
-template <int BT, int MIN_BLOCKS, int OP, bool EXTRA>
+// register allocation. F64_BASE: the base blocks in fp64 (fp32 outputs) or fp32.
+template <int BT, int MIN_BLOCKS, int OP, bool EXTRA, bool F64_BASE>
 __global__ void __launch_bounds__(BT* group<BT>(), MIN_BLOCKS)
     invert_merge_kernel(const void* __restrict__ A, DType in, void* __restrict__ X, DType out,
                         MatrixAddressing addr, MergeConfig cfg, int* __restrict__ statuses, int* __restrict__ flag) {
@@ -765,7 +770,7 @@ __global__ void __launch_bounds__(BT* group<BT>(), MIN_BLOCKS)
   }
   cp_async_wait_all();
   __syncthreads();
-  invert_in_shared<BT, OP>(S, t);
+  invert_in_shared<BT, OP, F64_BASE>(S, t);
   if constexpr (EXTRA) {
     if (cfg.refine) refine_in_shared<BT>(S, P, t, loc.size, true);
     if (cfg.check) check_in_shared<BT>(S, P, C, t, loc.size, cfg.tau, &check_bits[g], true);
@@ -795,13 +800,13 @@ constexpr int extra_min_blocks() { return BT == 128 ? 1 : BT == 64 ? 3 : BT == 3
 
 }  // namespace merge
 
-template <int BT, int MIN_BLOCKS, int OP, bool EXTRA>
+template <int BT, int MIN_BLOCKS, int OP, bool EXTRA, bool F64_BASE = true>
 void launch_merge_kernel_as(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr,
                          const MergeConfig& cfg, int* statuses, int* flag, cudaStream_t stream) {
   constexpr int G = merge::group<BT>();
   const std::size_t smem = merge::shared_layout<BT>(cfg.refine || cfg.check, cfg.check).bytes;
   constexpr std::size_t smem_max = merge::shared_layout<BT>(EXTRA, EXTRA).bytes;
-  auto kernel = merge::invert_merge_kernel<BT, MIN_BLOCKS, OP, EXTRA>;
+  auto kernel = merge::invert_merge_kernel<BT, MIN_BLOCKS, OP, EXTRA, F64_BASE>;
   static const cudaError_t attr_err =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem_max));
   check_cuda(attr_err, "cudaFuncSetAttribute(invert_merge_kernel)");
@@ -817,8 +822,15 @@ void launch_merge_kernel(DType in, DType out, const void* A, void* X, const Matr
   if (cfg.refine || cfg.check)
     launch_merge_kernel_as<BT, merge::extra_min_blocks<BT>(), OP, true>(in, out, A, X, addr, cfg, statuses, flag,
                                                                         stream);
-  else
+  else {
+    // 16-bit outputs: base blocks in fp32 (solve_base_column; the refinement, the check and
+    // the matrix-unit merges keep the fp64 base blocks).
+    if constexpr (OP == static_cast<int>(MergeOp::fp32))
+      if (out != DType::fp32)
+        return launch_merge_kernel_as<BT, MIN_BLOCKS, OP, false, false>(in, out, A, X, addr, cfg, statuses,
+                                                                         flag, stream);
     launch_merge_kernel_as<BT, MIN_BLOCKS, OP, false>(in, out, A, X, addr, cfg, statuses, flag, stream);
+  }
 }
 
 }  // namespace

@@ -152,7 +152,8 @@ void invert_batch(const MethodSpec& method, index_t count, index_t n, index_t ba
 //
 // Arithmetic: K K^T and the two products with the inverse on tensor cores (mma.sync
 // m16n8k16, exact 16-bit products, fp32 accumulation); N, the inverse (trinv/
-// recursive_merge, base 16, in fp32 with fp64 base blocks) and the column scalings in
+// recursive_merge, base 16, in fp32; its base blocks in fp64 for fp32 outputs, in fp32
+// for 16-bit outputs) and the column scalings in
 // fp32; with WyGpuOptions::split_products (default) the scaled inverse enters the
 // W and U products as a sum of two 16-bit numbers (hi + lo, |x - hi - lo| <= 2^-16 |x|
 // for bf16), otherwise rounded once to the input type (flash-linear-attention's choice).
