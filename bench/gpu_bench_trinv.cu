@@ -20,7 +20,9 @@
 //                    without check=1) next to its mma=bf16|fp16|tf32 variants (check on by
 //                    default; check=0; refine=1) at BT = 32, 64, 128 (also run at the end of
 //                    the default run). The flag column: 0 ok, 1 inaccurate (no other status
-//                    is accepted: the run stops).
+//                    is accepted: the run stops). Also trinv/product_form:mma=bf16|tf32.
+//   --pf-only        the same table for the product form, the fp32 merges and the 16-bit
+//                    merges only.
 //   --variants       also times tuning variants of the kernel (accumulators per row sum,
 //                    register cap) at BT = 32, 64, 128, fp32 -> fp32.
 //   --cusolver       times only the vendor baseline for large single matrices: cusolverDnXtrtri
@@ -436,12 +438,15 @@ int main(int argc, char** argv) {
   try {
     int runs = 50;
     bool variants = false, first_only = false, mma_only = false, cusolver_only = false, merge_only = false;
+    bool pf_only = false;
     for (int a = 1; a < argc; ++a) {
       const std::string arg = argv[a];
       if (arg == "--variants") {
         variants = true;
       } else if (arg == "--mma-only") {
         mma_only = true;
+      } else if (arg == "--pf-only") {
+        mma_only = pf_only = true;
       } else if (arg == "--cusolver") {
         cusolver_only = true;
       } else if (arg == "--first-case-only") {  // for a profiler run
@@ -454,7 +459,7 @@ int main(int argc, char** argv) {
         write_inputs(argv[++a]);
         return 0;
       } else {
-        std::fprintf(stderr, "usage: gpu_bench_trinv [--runs N] [--variants] [--mma-only] [--merge-only] [--cusolver] [--write-npy DIR]\nunknown argument '%s'\n", arg.c_str());
+        std::fprintf(stderr, "usage: gpu_bench_trinv [--runs N] [--variants] [--mma-only] [--pf-only] [--merge-only] [--cusolver] [--write-npy DIR]\nunknown argument '%s'\n", arg.c_str());
         return 2;
       }
     }
@@ -487,13 +492,23 @@ int main(int argc, char** argv) {
           "trinv/recursive_merge:mma=bf16,refine=1",   "trinv/recursive_merge:mma=fp16",
           "trinv/recursive_merge:mma=fp16,check=0",    "trinv/recursive_merge:mma=fp16,refine=1",
           "trinv/recursive_merge:mma=tf32",            "trinv/recursive_merge:mma=tf32,check=0",
-          "trinv/recursive_merge:mma=tf32,refine=1"};
+          "trinv/recursive_merge:mma=tf32,refine=1",   "trinv/product_form:mma=bf16",
+          "trinv/product_form:mma=bf16,check=0",       "trinv/product_form:mma=bf16,refine=1",
+          "trinv/product_form:mma=tf32",               "trinv/product_form:mma=tf32,check=0",
+          "trinv/product_form:mma=tf32,refine=1"};
+      // --pf-only: the product form next to the fp32 merges and the 16-bit merges.
+      const std::vector<std::string> pf_methods = {
+          "trinv/recursive_merge",                "trinv/recursive_merge:mma=bf16,check=0",
+          "trinv/recursive_merge:mma=tf32,check=0", "trinv/product_form:mma=bf16",
+          "trinv/product_form:mma=bf16,check=0",  "trinv/product_form:mma=bf16,refine=1",
+          "trinv/product_form:mma=tf32",          "trinv/product_form:mma=tf32,check=0"};
+      const std::vector<std::string>& table = pf_only ? pf_methods : mma_methods;
       for (index_t bt : {64, 32, 128}) {
         const std::string name = "B4 T16384 H32 BT" + std::to_string(bt);
-        for (const std::string& m : mma_methods)
+        for (const std::string& m : table)
           add(bench_chunks(m, name, ChunkLayout{4, 16384, 32, bt, {}}, DType::fp32, DType::fp32, runs));
       }
-      for (const std::string& m : mma_methods)
+      for (const std::string& m : table)
         add(bench_chunks(m, "B4 T16384 H32 BT64", main_shape, DType::fp32, DType::bf16, runs));
     };
     if (mma_only) {

@@ -22,7 +22,7 @@ namespace {
 
 std::size_t dtype_size(DType t) { return t == DType::fp32 ? 4 : 2; }
 
-enum class Kernel { forward_substitution, recursive_merge };
+enum class Kernel { forward_substitution, recursive_merge };  // product_form: recursive_merge's kernel
 
 struct Choice {
   Kernel kernel;
@@ -33,6 +33,20 @@ struct Choice {
 // The GPU kernel for `method`: trinv/forward_substitution (no parameters) or
 // trinv/recursive_merge (base = 16, the only base block size the kernel has; the
 // GPU-only keys mma, refine and check: docs/gpu.md "Matrix-unit merges").
+// The keys refine, check (default check_default) and tau of trinv/recursive_merge and
+// trinv/product_form, into c; the merge kernel runs both.
+Choice with_check_keys(const MethodSpec& method, MergeConfig c, bool check_default) {
+  c.refine = method.get_int("refine", 0, 0, 1) == 1;
+  c.check = method.get_int("check", check_default ? 1 : 0, 0, 1) == 1;
+  const double tau = method.get_double("tau", 0.0, 0.0, 1e300);
+  if (method.has("tau") && !(tau > 0.0))
+    throw std::invalid_argument("gpu::invert: " + method.name + " tau must be > 0 (got tau=" +
+                                method.params.at("tau") + ")");
+  if (method.has("tau") && !c.check)
+    throw std::invalid_argument("gpu::invert: " + method.name + " tau is the check's threshold; it needs check=1");
+  return {Kernel::recursive_merge, c, tau};
+}
+
 Choice check_method(const MethodSpec& method) {
   if (method.name == "trinv/forward_substitution") {
     method.check_keys({});
@@ -46,18 +60,24 @@ Choice check_method(const MethodSpec& method) {
     MergeConfig c;
     const std::string op = method.get_string("mma", "off", {"off", "bf16", "fp16", "tf32"});
     c.op = op == "bf16" ? MergeOp::bf16 : op == "fp16" ? MergeOp::fp16 : op == "tf32" ? MergeOp::tf32 : MergeOp::fp32;
-    c.refine = method.get_int("refine", 0, 0, 1) == 1;
-    c.check = method.get_int("check", c.op == MergeOp::fp32 ? 0 : 1, 0, 1) == 1;
-    const double tau = method.get_double("tau", 0.0, 0.0, 1e300);
-    if (method.has("tau") && !(tau > 0.0))
-      throw std::invalid_argument("gpu::invert: trinv/recursive_merge tau must be > 0 (got tau=" +
-                                  method.params.at("tau") + ")");
-    if (method.has("tau") && !c.check)
-      throw std::invalid_argument("gpu::invert: trinv/recursive_merge tau is the check's threshold; it needs check=1");
-    return {Kernel::recursive_merge, c, tau};
+    return with_check_keys(method, c, c.op != MergeOp::fp32);
+  }
+  if (method.name == "trinv/product_form") {
+    // Tensor cores only (docs/gpu.md "Product form"): mma names the operand format; no
+    // fp16, whose range (6.1e-5 to 65504) does not hold the powers N^(2^k) (the CPU study
+    // of docs/trinv-iterative.md: overflow at n = 64 on deltanet-equal).
+    method.check_keys({"mma", "refine", "check", "tau"});
+    if (!method.has("mma"))
+      throw std::invalid_argument("gpu::invert: trinv/product_form on the GPU runs on tensor cores: give mma=bf16|tf32");
+    MergeConfig c;
+    c.product_form = true;
+    const std::string op = method.get_string("mma", "bf16", {"bf16", "tf32"});
+    c.op = op == "bf16" ? MergeOp::bf16 : MergeOp::tf32;
+    return with_check_keys(method, c, true);
   }
   throw std::invalid_argument("gpu::invert: method '" + method.name +
-                              "' has no GPU kernel; GPU methods: trinv/forward_substitution, trinv/recursive_merge");
+                              "' has no GPU kernel; GPU methods: trinv/forward_substitution, trinv/recursive_merge, "
+                              "trinv/product_form");
 }
 
 // The merges' first-order forward-error coefficient e, |X^ - X| <= e M(L)^-1 |L| M(L)^-1
@@ -82,6 +102,9 @@ double merge_error_coefficient(int bt, MergeOp op) {
 // residual bound, so the constant of the method actually run replaces (n+1) u: rho is
 // about e for an accurate result (|L X^ - I| = |L (X^ - X)| <= e |L| B). After one fp32
 // refinement step the residual is R - R^ + R R^ + rounding: 4 (2 gamma_{BT+1}(u) + e^2).
+// The product form (no residual bound either; its a-priori bound, docs/gpu.md "Product
+// form", grows with M(L)^-1 and would certify garbage) is held to the same threshold as
+// the merges with the same operands: the residual a merge inversion in that format reaches.
 double merge_check_threshold(int bt, MergeOp op, bool refine) {
   const double u = std::ldexp(1.0, -24);
   const double e = merge_error_coefficient(bt, op);
@@ -105,6 +128,9 @@ void check_aligned(const void* p, const char* what) {
 void run(const Choice& choice, int bt, DType in, DType out, const void* A, void* X, const MatrixAddressing& addr,
          int* statuses, int* flag, void* stream) {
   auto s = static_cast<cudaStream_t>(stream);
+  if (choice.merge.product_form && bt < 32)
+    throw std::invalid_argument("gpu::invert: trinv/product_form needs BT >= 32 (n > 16 in a strided batch): its "
+                                "tensor-core tiles take a warp per matrix; BT = " + std::to_string(bt));
   if (flag) check_cuda(cudaMemsetAsync(flag, 0, sizeof(int), s), "cudaMemsetAsync(flag)");
   if (addr.count == 0) return;
   const bool merge = choice.kernel == Kernel::recursive_merge;
@@ -144,12 +170,16 @@ MatrixAddressing chunk_addressing(const ChunkPlan& plan) {
 
 std::vector<std::string> trinv_gpu_methods() {
   return {"trinv/forward_substitution: fp32 forward substitution, one thread per column (any in/out dtype)",
-          "trinv/recursive_merge: 16 x 16 diagonal blocks by substitution (fp64), then multiply-only merges "
+          "trinv/recursive_merge: 16 x 16 diagonal blocks by substitution (fp64; fp32 for 16-bit outputs), then multiply-only merges "
           "X21 = -X22 N21 X11 (base=16 only; any in/out dtype). GPU-only keys (the CPU method has base only): "
           "mma=off|bf16|fp16|tf32 (default off: fp32 FMAs; else tensor cores, mma.sync with operands rounded "
           "to that format, fp32 accumulation), refine=0|1 (one fp32 step X <- X + X (I - L X)), check=0|1 "
           "(the a-posteriori check, Status::inaccurate; default 1 with mma, 0 without), tau=<x > 0> (the check's "
-          "threshold instead of the default 4 e, e the method's error coefficient; docs/gpu.md)"};
+          "threshold instead of the default 4 e, e the method's error coefficient; docs/gpu.md)",
+          "trinv/product_form: (I - N)(I + N^2)(I + N^4)... on tensor cores, BT >= 32 (strided: n > 16). Keys: "
+          "mma=bf16|tf32 (required: the operand format, fp32 accumulation; no fp16, whose range does not hold "
+          "the powers N^(2^k)), refine=0|1, check=0|1 (default 1), tau=<x > 0> (as for trinv/recursive_merge); its "
+          "own tests (growth of the intermediates, normwise residual >= 1: Status::inaccurate) always run"};
 }
 
 ChunkPlan::ChunkPlan(const ChunkLayout& layout) : layout_(layout) {

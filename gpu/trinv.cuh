@@ -91,6 +91,7 @@ struct MergeConfig {
   bool refine = false;  // one fp32 step X <- X + X (I - L X) after the merges
   bool check = false;   // the a-posteriori check: Status::inaccurate when rho > tau
   double tau = 0.0;     // the check's threshold (docs/gpu.md "The inaccurate check")
+  bool product_form = false;  // trinv/product_form (op bf16 or tf32, BT >= 32) instead of the merges
 };
 // The same by recursive merges over 16 x 16 diagonal blocks (gpu/trinv_merge_kernel.cuh).
 template <int BT>

@@ -38,6 +38,7 @@
 #include <cuda_runtime.h>
 
 #include <climits>
+#include <cmath>
 #include <stdexcept>
 #include <type_traits>
 
@@ -417,6 +418,108 @@ __device__ void merge_level_mma(float* S, int t, bool worker) {
   __syncthreads();
 }
 
+// ---- Product form on tensor cores (trinv/product_form:mma=bf16|tf32; docs/gpu.md) -----
+//
+//     X = (I + N)^-1 = (I - N)(I + N^2)(I + N^4) ... (I + N^(2^(K-1))),   2^K >= BT,
+// with Q = N^p (p = 1, 2, 4, ...) and Ys = Y - I, Y the product so far (= sum_{j < 2p}
+// (-N)^j): per factor one squaring Q' = Q Q and one update Ys' = Ys + Q' + Ys Q', the
+// products on tensor cores (operands rounded to OP as the fragments are built, fp32
+// accumulation starting from the fp32 identity terms), the same 16 x 8 tiles per warp as
+// merge_level_mma. One array holds Q in its strictly lower part and Ys transposed in its
+// strictly upper part (Ys_ij at [j * LD + i]); S and T alternate as source and
+// destination. Entries known to be zero (N^p_ij = 0 for i - j < p; Ys strictly lower)
+// are selected as exact zeros, so stale scratch values are never read, and tiles that
+// are all zero are skipped. On entry S holds N (rows >= m zero); on exit X's strictly
+// lower part. Threads with worker == false only meet the barriers. Ends with a barrier.
+// The growth test of the CPU method (docs/trinv-iterative.md "The methods' own checks"):
+// maxbits[0] gets the largest |stored intermediate| (Q and Ys), maxbits[1] the largest
+// |X_ij| (1 for the diagonal), as float bit patterns (|x| orders like its bits; a NaN
+// sorts above every number); the caller clears both before the call.
+template <int BT, int OP>
+__device__ void product_form_mma(float* S, float* T, int t, bool worker, unsigned* maxbits) {
+  constexpr int LD = ld<BT>();
+  constexpr int K = OpTraits<OP>::K;
+  constexpr int W = BT / 32;  // warps per matrix
+  constexpr int CT = BT / 8, TILES = (BT / 16) * CT;
+  static_assert(BT % 32 == 0, "whole warps per matrix");
+  const int warp = t / 32, lane = t % 32;
+  const int g = lane / 4, tq = lane % 4;
+  unsigned grown = 0;  // this thread's largest |stored intermediate|, as bits
+  const auto track = [&grown](float v) { grown = max(grown, __float_as_uint(v) & 0x7fffffffu); };
+  if (worker)  // Y = I - N: Ys = -N, transposed into the upper part
+    for (int e = t; e < BT * BT; e += BT) {
+      const int i = e / BT, j = e % BT;
+      if (i > j) S[j * LD + i] = -S[i * LD + j];
+    }
+  __syncthreads();
+  float* src = S;
+  float* dst = T;
+  for (int p = 1; 2 * p < BT; p *= 2) {
+    // Q' = Q Q into dst's lower part: Q'_ij = sum_{j + p <= l <= i - p} Q_il Q_lj.
+    if (worker)
+      for (int tile = warp; tile < TILES; tile += W) {
+        const int r0 = 16 * (tile / CT), c0 = 8 * (tile % CT);
+        if (r0 + 15 - c0 < 2 * p) continue;  // every entry has i - j < 2p: zero, never read
+        float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (int kb = ((c0 + p) / K) * K; kb < r0 + 16 - p; kb += K)
+          mma_step<OP>(
+              d, kb, lane, [&](int i, int l) { return r0 + i - l >= p ? src[(r0 + i) * LD + l] : 0.0f; },
+              [&](int l, int jj) { return l - c0 - jj >= p ? src[l * LD + c0 + jj] : 0.0f; });
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int i = r0 + g + 8 * (e / 2), j = c0 + 2 * tq + e % 2;
+          if (i > j) {
+            dst[i * LD + j] = d[e];
+            track(d[e]);
+          }
+        }
+      }
+    __syncthreads();
+    // Ys' = Ys + Q' + Ys Q' into dst's upper part (transposed): sum_{j + 2p <= l < i}.
+    if (worker)
+      for (int tile = warp; tile < TILES; tile += W) {
+        const int r0 = 16 * (tile / CT), c0 = 8 * (tile % CT);
+        if (r0 + 15 <= c0) continue;  // above the diagonal
+        float d[4];
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int i = r0 + g + 8 * (e / 2), j = c0 + 2 * tq + e % 2;
+          d[e] = i > j ? src[j * LD + i] + (i - j >= 2 * p ? dst[i * LD + j] : 0.0f) : 0.0f;
+        }
+        for (int kb = ((c0 + 2 * p) / K) * K; kb < r0 + 16; kb += K)
+          mma_step<OP>(
+              d, kb, lane, [&](int i, int l) { return l < r0 + i ? src[l * LD + r0 + i] : 0.0f; },
+              [&](int l, int jj) { return l - c0 - jj >= 2 * p ? dst[l * LD + c0 + jj] : 0.0f; });
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int i = r0 + g + 8 * (e / 2), j = c0 + 2 * tq + e % 2;
+          if (i > j) {
+            dst[j * LD + i] = d[e];
+            track(d[e]);
+          }
+        }
+      }
+    __syncthreads();
+    float* const tmp = src;
+    src = dst;
+    dst = tmp;
+  }
+  unsigned xmax = __float_as_uint(1.0f);  // the unit diagonal
+  if (worker) {  // X's strictly lower part into S
+    for (int e = t; e < BT * BT; e += BT) {
+      const int i = e / BT, j = e % BT;
+      if (i > j) {
+        const float x = src[j * LD + i];
+        S[i * LD + j] = x;
+        xmax = max(xmax, __float_as_uint(x) & 0x7fffffffu);
+      }
+    }
+    atomicMax(&maxbits[0], grown);
+    atomicMax(&maxbits[1], xmax);
+  }
+  __syncthreads();
+}
+
 // ---- Refinement and the a-posteriori check (MergeConfig::refine / check) -------------
 //
 // P holds a second copy of N (strictly lower part), loaded with S. Thread j of the
@@ -471,10 +574,12 @@ constexpr unsigned long long probe_seed0 = 0x7472696E76636B31ull, probe_seed1 = 
 //   rho_left  = max_v max_j |(v^T X L - v^T)_j| / (|v|^T|X||L|)_j,
 // on the two fixed +-1 vectors. Returns (through *bits, a shared int cleared before
 // the call) bit 0 if some row exceeds tau, bit 1 if some column does: rho > tau iff
-// both bits are set (a NaN ratio counts as exceeding). C: 6 BT doubles of scratch.
+// both bits are set (a NaN ratio counts as exceeding); with normwise (the product form's
+// own test, docs/trinv-iterative.md) bit 2 if ||(I - L X) v||_inf >= 1 for one of the
+// vectors. C: 6 BT doubles of scratch.
 template <int BT>
 __device__ void check_in_shared(const float* S, const float* P, double* C, int t, int m, double tau, int* bits,
-                                bool worker) {
+                                bool worker, bool normwise = false) {
   constexpr int LD = ld<BT>();
   double* t0 = C;
   double* t1 = C + BT;
@@ -515,6 +620,8 @@ __device__ void check_in_shared(const float* S, const float* P, double* C, int t
       d = fma(fabs(l), xa[k], d);
     }
     const double rho_r = fmax(ratio(fabs(r0), d), ratio(fabs(r1), d));
+    // The product form's normwise test: ||(I - L X) v||_inf >= 1 for a probe v (bit 2).
+    if (normwise && !(fabs(r0) < 1.0 && fabs(r1) < 1.0)) atomicOr(bits, 4);
     const int k = t;
     double w0 = s0[k] - probe_sign(probe_seed0, k), w1 = s1[k] - probe_sign(probe_seed1, k), dl = ca[k];
     for (int r = k + 1; r < m; ++r) {
@@ -715,17 +822,18 @@ __device__ void invert_in_shared(float* S, int t, bool worker = true) {
 }
 
 // Shared memory of the merge kernel, per block: S (G BT x ld fp32 arrays), then with
-// refine or check a second such array P (a copy of N), then with check 6 BT doubles per
-// matrix (the probe sums), then 3 G ints (flags). Every part starts 16-byte aligned.
+// refine or check a second such array P (a copy of N), then with the product form a
+// third, T (its scratch), then with check 6 BT doubles per matrix (the probe sums), then
+// 5 G ints (flags, and the product form's two maxima). Every part starts 16-byte aligned.
 struct SharedLayout {
-  std::size_t p_off, c_off, flag_off, bytes;
+  std::size_t p_off, t_off, c_off, flag_off, bytes;
 };
 template <int BT>
-__host__ __device__ constexpr SharedLayout shared_layout(bool aux, bool check) {
+__host__ __device__ constexpr SharedLayout shared_layout(bool aux, bool check, bool product_form = false) {
   const std::size_t s = static_cast<std::size_t>(group<BT>()) * BT * ld<BT>() * sizeof(float);
-  const std::size_t p_off = s, c_off = s + (aux ? s : 0);
+  const std::size_t p_off = s, t_off = s + (aux ? s : 0), c_off = t_off + (product_form ? s : 0);
   const std::size_t flag_off = c_off + (check ? static_cast<std::size_t>(group<BT>()) * 6 * BT * sizeof(double) : 0);
-  return {p_off, c_off, flag_off, flag_off + 3 * group<BT>() * sizeof(int)};
+  return {p_off, t_off, c_off, flag_off, flag_off + 5 * group<BT>() * sizeof(int)};
 }
 
 // One block per group of G matrices, BT threads per matrix: load N into shared memory,
@@ -741,21 +849,29 @@ __global__ void __launch_bounds__(BT* group<BT>(), MIN_BLOCKS)
                         MatrixAddressing addr, MergeConfig cfg, int* __restrict__ statuses, int* __restrict__ flag) {
   constexpr int G = group<BT>();
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  const bool aux = EXTRA && (cfg.refine || cfg.check);
-  const SharedLayout lay = shared_layout<BT>(aux, EXTRA && cfg.check);
+  // The product form always runs its own tests (growth; the normwise residual, which
+  // needs the copy P of N and the probe scratch C), with or without check=1.
+  const bool product_form = EXTRA && OP != static_cast<int>(MergeOp::fp32) && BT >= 32 && cfg.product_form;
+  const bool aux = EXTRA && (cfg.refine || cfg.check || product_form);
+  const SharedLayout lay = shared_layout<BT>(aux, EXTRA && (cfg.check || product_form), product_form);
   float* S_all = reinterpret_cast<float*>(smem_raw);
   int* bad_output = reinterpret_cast<int*>(smem_raw + lay.flag_off);
   int* bad_input = bad_output + G;
-  int* check_bits = bad_input + G;
+  int* check_bits = bad_input + G;  // bits 0, 1: rho > tau; 2: normwise; 3: growth
 
   const int g = threadIdx.x / BT, t = threadIdx.x % BT;
+  unsigned* maxbits = reinterpret_cast<unsigned*>(check_bits + G) + 2 * g;  // product form
   const long long q0 = static_cast<long long>(blockIdx.x) * G + g;
   const bool active = q0 < addr.count;
   const long long q = active ? q0 : addr.count - 1;
   float* S = S_all + g * BT * ld<BT>();
   float* P = reinterpret_cast<float*>(smem_raw + lay.p_off) + g * BT * ld<BT>();
+  float* T = reinterpret_cast<float*>(smem_raw + lay.t_off) + g * BT * ld<BT>();
   double* C = reinterpret_cast<double*>(smem_raw + lay.c_off) + g * 6 * BT;
-  if (t == 0) bad_output[g] = bad_input[g] = check_bits[g] = 0;
+  if (t == 0) {
+    bad_output[g] = bad_input[g] = check_bits[g] = 0;
+    maxbits[0] = maxbits[1] = 0;
+  }
 
   const MatrixLocation loc = locate<BT>(addr, q);
   load_lower_as<BT>(in, A, loc, S, t);
@@ -770,10 +886,28 @@ __global__ void __launch_bounds__(BT* group<BT>(), MIN_BLOCKS)
   }
   cp_async_wait_all();
   __syncthreads();
-  invert_in_shared<BT, OP, F64_BASE>(S, t);
+  if constexpr (EXTRA && OP != static_cast<int>(MergeOp::fp32) && BT >= 32) {
+    if (product_form)
+      product_form_mma<BT, OP>(S, T, t, true, maxbits);
+    else
+      invert_in_shared<BT, OP, F64_BASE>(S, t);
+  } else {
+    (void)T;
+    invert_in_shared<BT, OP, F64_BASE>(S, t);
+  }
   if constexpr (EXTRA) {
     if (cfg.refine) refine_in_shared<BT>(S, P, t, loc.size, true);
-    if (cfg.check) check_in_shared<BT>(S, P, C, t, loc.size, cfg.tau, &check_bits[g], true);
+    if (cfg.check || product_form)  // without check=1 the rho test cannot fire (tau = inf)
+      check_in_shared<BT>(S, P, C, t, loc.size, cfg.check ? cfg.tau : INFINITY, &check_bits[g], true,
+                          product_form);
+    // The product form's growth test: u * max |intermediate| > max |X| (u the operands'
+    // unit roundoff): every intermediate of size G carries an error up to u G, so X may
+    // have no correct digit. Evaluated on the unrefined X's intermediates and the final X.
+    if (product_form && t == 0) {
+      const float u = OP == static_cast<int>(MergeOp::bf16) ? 0x1p-8f : 0x1p-11f;
+      if (!(u * __uint_as_float(maxbits[0]) <= __uint_as_float(maxbits[1]))) atomicOr(&check_bits[g], 8);
+    }
+    __syncthreads();
   }
 
   if (active && store_as<BT>(out, X, loc, S, t)) atomicOr(&bad_output[g], 1);
@@ -783,7 +917,7 @@ __global__ void __launch_bounds__(BT* group<BT>(), MIN_BLOCKS)
   if (active && t == 0) {
     const int s = bad_input[g]    ? status_nonfinite
                   : bad_output[g] ? status_overflow
-                  : check_bits[g] == 3 ? status_inaccurate
+                  : ((check_bits[g] & 3) == 3 || (check_bits[g] & 12) != 0) ? status_inaccurate
                                        : status_ok;
     if (statuses) statuses[q] = s;
     if (flag && s != status_ok) atomicMax(flag, s);
@@ -804,8 +938,10 @@ template <int BT, int MIN_BLOCKS, int OP, bool EXTRA, bool F64_BASE = true>
 void launch_merge_kernel_as(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr,
                          const MergeConfig& cfg, int* statuses, int* flag, cudaStream_t stream) {
   constexpr int G = merge::group<BT>();
-  const std::size_t smem = merge::shared_layout<BT>(cfg.refine || cfg.check, cfg.check).bytes;
-  constexpr std::size_t smem_max = merge::shared_layout<BT>(EXTRA, EXTRA).bytes;
+  const std::size_t smem = merge::shared_layout<BT>(cfg.refine || cfg.check || cfg.product_form,
+                                                    cfg.check || cfg.product_form, cfg.product_form).bytes;
+  constexpr std::size_t smem_max = merge::shared_layout<BT>(EXTRA, EXTRA, EXTRA && OP != 0).bytes;
+  static_assert(smem_max <= 227 * 1024, "shared memory per block");
   auto kernel = merge::invert_merge_kernel<BT, MIN_BLOCKS, OP, EXTRA, F64_BASE>;
   static const cudaError_t attr_err =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem_max));
@@ -819,7 +955,7 @@ void launch_merge_kernel_as(DType in, DType out, const void* A, void* X, const M
 template <int BT, int MIN_BLOCKS, int OP>
 void launch_merge_kernel(DType in, DType out, const void* A, void* X, const MatrixAddressing& addr,
                          const MergeConfig& cfg, int* statuses, int* flag, cudaStream_t stream) {
-  if (cfg.refine || cfg.check)
+  if (cfg.refine || cfg.check || cfg.product_form)
     launch_merge_kernel_as<BT, merge::extra_min_blocks<BT>(), OP, true>(in, out, A, X, addr, cfg, statuses, flag,
                                                                         stream);
   else {

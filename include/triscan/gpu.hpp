@@ -66,9 +66,12 @@ std::vector<double> hardware_round(const std::vector<float>& x, const std::strin
 //   inaccurate       (trinv/recursive_merge with the check on: by default with the
 //                    GPU-only key mma=bf16|fp16|tf32, or check=1) finite output whose
 //                    a-posteriori residual rho (the CPU check's, on two fixed +-1 probe
-//                    vectors) exceeds the threshold tau (docs/gpu.md "The inaccurate check").
+//                    vectors) exceeds the threshold tau (docs/gpu.md "The inaccurate check");
+//                    trinv/product_form (always): also when its own tests fire — the
+//                    growth of its intermediates or a normwise residual >= 1.
 // trinv/recursive_merge's GPU-only keys (mma, refine, check, tau): trinv_gpu_methods()
-// and docs/gpu.md "Matrix-unit merges".
+// and docs/gpu.md "Matrix-unit merges"; trinv/product_form (tensor cores, mma=bf16|tf32,
+// BT >= 32): docs/gpu.md "Product form".
 // A flagged matrix's X is still written in full with what the substitution computed.
 // Invalid arguments (unknown method, unsupported size, misaligned pointers) throw
 // std::invalid_argument before anything is launched; CUDA errors throw

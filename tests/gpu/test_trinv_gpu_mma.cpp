@@ -30,6 +30,17 @@
 //   fp64 from the fp32 output) must exceed the threshold, and an unflagged one must not.
 //   The check's threshold tau (docs/gpu.md "The inaccurate check"): 4 e, or with
 //   refine=1, 4 (2 gamma_{BT+1}(u) + e^2).
+//   Product form (trinv/product_form:mma=bf16|tf32, docs/gpu.md "Product form"): each
+//   product, including the update's identity terms added in fp32 before the tensor-core
+//   accumulation, is within eps |A||B| (+ eps |C| for the added terms), eps = (2 u_op +
+//   u_op^2) + gamma_{BT+2}(2u)(1 + u_op)^2; by induction on absolute values (the CPU
+//   analysis of docs/trinv-iterative.md) every computed power and partial product is
+//   within a factor (1 + eps)^c of its exact majorant, c <= 2^K - 2 = BT - 2, so
+//       |X^ - X| <= ((1 + eps)^(BT - 2) - 1) M(L)^-1       (to all orders).
+//   That bound grows with M(L)^-1 (2^127 for `ones` at BT = 128) and certifies nothing
+//   there, so the check is what stands between such inputs and a silently wrong result:
+//   its threshold is the merges' with the same operands (4 e, e the merges' coefficient
+//   above), and an unflagged result must pass the check (rho <= tau) besides the bound.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -73,6 +84,12 @@ double coefficient(int bt, Op op, double floor_factor = 1.0) {
                                : (2.0 * uop + uop * uop) + gamma_n(h + 1, 2.0 * u32) * (1.0 + uop) * (1.0 + uop));
   return e;
 }
+// The product form's coefficient (header).
+double pf_coefficient(int bt, Op op) {
+  const double uop = op_roundoff(op);
+  const double eps = (2.0 * uop + uop * uop) + gamma_n(bt + 2, 2.0 * u32) * (1.0 + uop) * (1.0 + uop);
+  return std::pow(1.0 + eps, bt - 2) - 1.0;
+}
 double threshold(int bt, Op op, bool refine) {
   const double e = coefficient(bt, op);
   return refine ? 4.0 * (2.0 * gamma_n(bt + 1, u32) + e * e) : 4.0 * e;
@@ -80,8 +97,10 @@ double threshold(int bt, Op op, bool refine) {
 
 // The CPU check's rho (src/trinv/driver.cpp accuracy_check) on the two fixed +-1 probe
 // vectors, in fp64; n_at(i, k) = N_ik (k < i), x(i, j) = X_ij (j <= i, X_ii = 1).
+// normwise (if given): max over the two vectors of ||(L X v - v)||_inf (the product
+// form's own normwise test).
 template <class FN, class FX>
-double rho_of(index_t n, FN n_at, FX x) {
+double rho_of(index_t n, FN n_at, FX x, double* normwise = nullptr) {
   const std::uint64_t seeds[2] = {0x7472696E76636B31ull, 0x7472696E76636B32ull};
   const auto sign = [](std::uint64_t seed, index_t j) {
     std::uint64_t state = seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(j);
@@ -90,6 +109,7 @@ double rho_of(index_t n, FN n_at, FX x) {
   const auto ratio = [](double num, double den) { return num == 0.0 ? 0.0 : num / den; };
   const auto N = static_cast<std::size_t>(n);
   double rho_r = 0, rho_l = 0;
+  if (normwise) *normwise = 0;
   for (std::uint64_t seed : seeds) {
     std::vector<double> v(N), t(N), xa(N), s(N, 0.0), ca(N, 0.0);
     for (index_t j = 0; j < n; ++j) v[static_cast<std::size_t>(j)] = sign(seed, j);
@@ -110,6 +130,7 @@ double rho_of(index_t n, FN n_at, FX x) {
         d += std::fabs(n_at(i, k)) * xa[static_cast<std::size_t>(k)];
       }
       rho_r = std::max(rho_r, ratio(std::fabs(r), d));
+      if (normwise) *normwise = std::max(*normwise, std::fabs(r));
     }
     for (index_t k = 0; k < n; ++k) {
       double w = s[static_cast<std::size_t>(k)] - v[static_cast<std::size_t>(k)], d = ca[static_cast<std::size_t>(k)];
@@ -157,6 +178,7 @@ std::vector<Case> cases_for(index_t bt) {
 struct ChunkData {
   ChunkRef ref;
   std::vector<double> n, absL, b, blb, xref;  // n: N (signed, strictly lower)
+  std::vector<double> minv;                    // M(L)^-1 (the product form's bound)
   std::vector<double> bf, blbf;                // B' and B'|L'|B' (fp16 operands' floor 2^-14)
   double ref_max = 0, nx_max = 0;  // max |X_ref|, max (|N||X_ref|)
 };
@@ -181,6 +203,7 @@ std::vector<ChunkData> chunk_data(const ChunkLayout& layout, const std::vector<d
         d.ref_max = std::max(d.ref_max, std::fabs(X_ref[at(i, j)]));
       }
     d.b = merge_bound_matrix(m, [&](index_t i, index_t j) { return seen[at(i, j)]; });
+    d.minv = comparison_inverse(m, [&](index_t i, index_t j) { return seen[at(i, j)]; });
     d.blb = lower_product(m, lower_product(m, d.b, d.absL), d.b);
     const double fl16 = std::ldexp(1.0, -14);
     std::vector<double> absLf = d.absL;
@@ -208,15 +231,18 @@ std::vector<double> chunk_output(const ChunkLayout& layout, const ChunkData& d, 
 
 struct Tally {
   int runs = 0, matrices = 0, flagged = 0, overflow = 0;
+  int own_flags = 0;          // product form: flagged by its own tests with rho <= tau
   double worst_normwise = 0;  // over unflagged matrices
 };
 
 // Checks one run of `method` (operands op, refine) on every chunk: statuses, the check's
 // consistency with rho (fp32 output only: rho needs the unrounded X), and the bound of
 // the header for unflagged matrices. `base` (refine only): the same input's unrefined
-// fp32-output run, whose error enters the refinement bound.
+// fp32-output run, whose error enters the refinement bound. pf_e > 0: the run is the
+// product form with that coefficient (bound pf_e M(L)^-1 instead of the merges').
 void check_run(Op op, bool refine, double tau, const ChunkLayout& layout, const std::vector<ChunkData>& data,
-               const ChunkRun& run, DType out, const ChunkRun* base, const std::string& what, Tally* tally) {
+               const ChunkRun& run, DType out, const ChunkRun* base, const std::string& what, Tally* tally,
+               double pf_e = 0.0) {
   const int bt = static_cast<int>(layout.chunk);
   const bool floored = op == Op::fp16;  // the subnormal floor of fp16 operands (header)
   const double e = coefficient(bt, op, floored ? 4.0 : 1.0);
@@ -247,14 +273,23 @@ void check_run(Op op, bool refine, double tau, const ChunkLayout& layout, const 
     if (out == DType::fp32) {
       // The kernel's check ran on exactly these fp32 values: rho decides the status
       // (a band of 1e-9 relative around tau is left to the two fp64 evaluation orders).
+      // The product form also flags on its own tests: the normwise residual (>= 1,
+      // recomputed here) and the growth of its intermediates (not recomputable here).
+      double normwise = 0;
       const double rho = rho_of(
           m, [&](index_t i, index_t k) { return d.n[static_cast<std::size_t>(i * m + k)]; },
-          [&](index_t i, index_t j) { return xo[static_cast<std::size_t>(i * m + j)]; });
+          [&](index_t i, index_t j) { return xo[static_cast<std::size_t>(i * m + j)]; }, &normwise);
       if (rho > tau * (1 + 1e-9)) {
         EXPECT_EQ(status, static_cast<int>(Status::inaccurate)) << where << ": rho " << rho << " > tau " << tau;
       }
-      if (rho < tau * (1 - 1e-9)) {
-        EXPECT_EQ(status, static_cast<int>(Status::ok)) << where << ": rho " << rho << " <= tau " << tau;
+      if (pf_e > 0 && normwise > 1 + 1e-9) {
+        EXPECT_EQ(status, static_cast<int>(Status::inaccurate)) << where << ": normwise residual " << normwise;
+      }
+      if (rho < tau * (1 - 1e-9) && status == static_cast<int>(Status::inaccurate)) {
+        if (pf_e > 0)
+          ++tally->own_flags;
+        else
+          ADD_FAILURE() << where << ": flagged with rho " << rho << " <= tau " << tau;
       }
     }
     if (status == static_cast<int>(Status::inaccurate)) {
@@ -291,6 +326,8 @@ void check_run(Op op, bool refine, double tau, const ChunkLayout& layout, const 
         double tol;
         if (refine)
           tol = ele[k] + 2.01 * gamma_n(static_cast<int>(m) + 1, u32) * (xlx[k] + axb[k] + xle[k]);
+        else if (pf_e > 0)
+          tol = pf_e * d.minv[k];
         else
           tol = floored ? (e * d.bf[k] + 2 * e * e * d.blbf[k]) / (1 - e) : (e * d.b[k] + 2 * e * e * d.blb[k]) / (1 - e);
         tol = (tol / (1 - uo) + ref_err) * 1.0001 + uo / (1 - uo) * std::fabs(got) + tiny;
@@ -491,6 +528,122 @@ TEST(TrinvGpuMma, StatusesAndCheckSwitch) {
   EXPECT_EQ(bad.flag, static_cast<int>(Status::nonfinite_input));
 }
 
+MethodSpec product_form(Op op, bool refine, const std::string& extra = "") {
+  return MethodSpec::parse("trinv/product_form:mma=" + std::string(op_name(op)) + (refine ? ",refine=1" : "") + extra);
+}
+
+// trinv/product_form on tensor cores (mma = bf16, tf32; refine = 0, 1; the default check
+// on) on every generator class, BT = 32, 64, 128 and the three chunk layouts; fp32 and
+// bf16 inputs with fp32 output, fp32 input with bf16 output (refine: fp32 in and out).
+// Each unflagged matrix within the product form's bound (header) or, refined, the
+// refinement's; flagged iff rho > tau; the well-conditioned classes not flagged.
+TEST(TrinvGpuMma, ProductFormMatchesCpuFp64WithinItsBoundOrIsFlagged) {
+  TRISCAN_REQUIRE_GPU();
+  std::uint64_t seed = 20261130;
+  Tally tally[2][2];
+  for (const char* cls : classes) {
+    const std::string c(cls);
+    const bool well_conditioned = c == "deltanet" || c == "gated" || c == "kda";
+    for (index_t bt : {32, 64, 128})
+      for (const Case& k : cases_for(bt)) {
+        validation::GeneratorParams p;
+        p.name = cls;
+        p.n = bt;
+        p.seed = ++seed;
+        const auto problem = validation::make_chunk_problem(p, k.layout, k.key_heads);
+        const std::vector<double>& A = problem.tensors.at("A").data;
+        for (DType in : {DType::fp32, DType::bf16}) {
+          const Input input = make_input(A, k.layout, in);
+          for (Op op : {Op::bf16, Op::tf32}) {
+            const int oi = op == Op::bf16 ? 0 : 1;
+            const double e = pf_coefficient(static_cast<int>(bt), op);
+            const ChunkRun base = run_chunks(k.layout, in, input.bytes, DType::fp32, product_form(op, false));
+            for (bool refine : {false, true})
+              for (DType out : {DType::fp32, DType::bf16}) {
+                if (in != DType::fp32 && out != DType::fp32) continue;
+                if (refine && (out != DType::fp32 || in != DType::fp32)) continue;
+                const std::string what = product_form(op, refine).to_string() + " " + c + " BT=" + std::to_string(bt) +
+                                         " " + k.name + " in=" + std::string(gpu::dtype_name(in)) +
+                                         " out=" + std::string(gpu::dtype_name(out)) + " seed=" + std::to_string(seed);
+                const ChunkRun run = (!refine && out == DType::fp32)
+                                         ? base
+                                         : run_chunks(k.layout, in, input.bytes, out, product_form(op, refine));
+                const int flagged_before = tally[oi][refine].flagged;
+                check_run(op, refine, threshold(static_cast<int>(bt), op, refine), k.layout, input.data, run,
+                          out, refine ? &base : nullptr, what, &tally[oi][refine], e);
+                if (well_conditioned) {
+                  EXPECT_EQ(tally[oi][refine].flagged, flagged_before) << what << ": a well-conditioned input flagged";
+                }
+                if (::testing::Test::HasFatalFailure()) return;
+              }
+          }
+        }
+      }
+  }
+  for (Op op : {Op::bf16, Op::tf32})
+    for (bool refine : {false, true}) {
+      const Tally& t = tally[op == Op::bf16 ? 0 : 1][refine];
+      std::printf("[ info ] product_form mma=%s refine=%d: %d runs, %d matrices, %d flagged inaccurate (%d of them "
+                  "with rho <= tau, by its own tests), %d overflow, max relative Frobenius error (unflagged) %.3g\n",
+                  op_name(op), refine ? 1 : 0, t.runs, t.matrices, t.flagged, t.own_flags, t.overflow,
+                  t.worst_normwise);
+      EXPECT_EQ(t.overflow, 0) << op_name(op) << ": bf16 and tf32 operands have fp32's range";
+      // The own tests' purpose (docs/trinv-iterative.md): no result without a correct digit
+      // comes back ok.
+      EXPECT_LT(t.worst_normwise, 1.0) << op_name(op) << " refine=" << refine;
+      EXPECT_GT(t.matrices, t.flagged) << op_name(op) << ": everything flagged";
+    }
+}
+
+// The product form on the strided layout (gpu::invert_batch) for n in 17..128, and the
+// check end to end: deltanet-equal with beta up to 2 at BT = 64 checked against the fp32
+// merges' threshold (tau key) is flagged `inaccurate` matrix by matrix (rho > tau,
+// recomputed here), as the bf16 merges are in CheckFlagsResultsAboveItsThreshold.
+TEST(TrinvGpuMma, ProductFormStridedLayoutAndCheck) {
+  TRISCAN_REQUIRE_GPU();
+  std::uint64_t seed = 5151;
+  for (index_t n : {17, 31, 33, 64, 65, 127, 128}) {
+    const index_t bt = n <= 32 ? 32 : n <= 64 ? 64 : 128;
+    const index_t count = 5;
+    const ChunkLayout layout{count, n, 1, bt, {}};
+    validation::GeneratorParams p;
+    p.name = "deltanet";
+    p.n = bt;
+    p.seed = ++seed;
+    const auto problem = validation::make_chunk_problem(p, layout, 0);
+    const Input input = make_input(problem.tensors.at("A").data, layout, DType::fp32);
+    for (Op op : {Op::bf16, Op::tf32}) {
+      const ChunkRun run = run_batch(count, n, bt, DType::fp32, input.bytes, DType::fp32, product_form(op, false));
+      const std::string what = product_form(op, false).to_string() + " strided n=" + std::to_string(n);
+      EXPECT_EQ(run.flag, static_cast<int>(Status::ok)) << what;
+      Tally t;
+      check_run(op, false, threshold(static_cast<int>(bt), op, false), layout, input.data, run, DType::fp32,
+                nullptr, what, &t, pf_coefficient(static_cast<int>(bt), op));
+      EXPECT_EQ(t.flagged, 0) << what;
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+  const index_t bt = 64;
+  const ChunkLayout layout{2, 4 * bt, 2, bt, {}};
+  validation::GeneratorParams p;
+  p.name = "deltanet-equal";
+  p.n = bt;
+  p.seed = 77;
+  p.beta_max = 2.0;
+  const auto problem = validation::make_chunk_problem(p, layout, 0);
+  const Input input = make_input(problem.tensors.at("A").data, layout, DType::fp32);
+  const double tau32 = threshold(static_cast<int>(bt), Op::fp32, false);
+  char tau_text[64];
+  std::snprintf(tau_text, sizeof tau_text, ",tau=%.17g", tau32);
+  const MethodSpec m = product_form(Op::bf16, false, tau_text);
+  const ChunkRun run = run_chunks(layout, DType::fp32, input.bytes, DType::fp32, m);
+  Tally t;
+  check_run(Op::bf16, false, tau32, layout, input.data, run, DType::fp32, nullptr, m.to_string(), &t,
+            pf_coefficient(static_cast<int>(bt), Op::bf16));
+  EXPECT_EQ(t.flagged, t.matrices) << m.to_string();
+  EXPECT_EQ(run.flag, static_cast<int>(Status::inaccurate)) << m.to_string();
+}
+
 // The GPU-only keys are validated before anything is launched.
 TEST(TrinvGpuMma, BadKeysThrow) {
   TRISCAN_REQUIRE_GPU();
@@ -501,10 +654,21 @@ TEST(TrinvGpuMma, BadKeysThrow) {
                            "trinv/recursive_merge:check=2", "trinv/recursive_merge:mma=bf16,tau=-1",
                            "trinv/recursive_merge:mma=bf16,tau=0", "trinv/recursive_merge:tau=0.1",
                            "trinv/recursive_merge:mma=bf16,check=0,tau=0.1", "trinv/recursive_merge:mma=bf16,x=1",
-                           "trinv/forward_substitution:mma=bf16"})
+                           "trinv/forward_substitution:mma=bf16", "trinv/product_form", "trinv/product_form:mma=fp16",
+                           "trinv/product_form:mma=off", "trinv/product_form:mma=bf16,base=16",
+                           "trinv/product_form:mma=bf16,check=0,tau=0.1", "trinv/product_form:mma=tf32,refine=2"})
     EXPECT_THROW(gpu::invert_chunks(MethodSpec::parse(spec), plan, DType::fp32, dA.data(), DType::fp32, dX.data()),
                  std::invalid_argument)
         << spec;
+  // The product form's tiles need a warp per matrix: BT = 16 (n <= 16 strided) throws.
+  const ChunkLayout small{1, 16, 1, 16, {}};
+  gpu::ChunkPlan plan16(small);
+  EXPECT_THROW(gpu::invert_chunks(MethodSpec::parse("trinv/product_form:mma=bf16"), plan16, DType::fp32, dA.data(),
+                                  DType::fp32, dX.data()),
+               std::invalid_argument);
+  EXPECT_THROW(gpu::invert_batch(MethodSpec::parse("trinv/product_form:mma=tf32"), 1, 16, 256, 16, DType::fp32,
+                                 dA.data(), DType::fp32, dX.data()),
+               std::invalid_argument);
 }
 
 }  // namespace

@@ -38,6 +38,23 @@ inline const std::vector<MethodSpec>& gpu_methods() {
 }
 inline bool is_merge(const MethodSpec& m) { return m.name == "trinv/recursive_merge"; }
 
+// M(L)^-1 = sum_k |N|^k (row-major n x n, lower triangular, every term >= 0) for
+// L = I + N; n_at(i, j) gives N_ij for j < i.
+template <class F>
+std::vector<double> comparison_inverse(index_t n, F n_at) {
+  const auto idx = [n](index_t i, index_t j) { return static_cast<std::size_t>(i * n + j); };
+  std::vector<double> minv(static_cast<std::size_t>(n * n), 0.0);
+  for (index_t j = 0; j < n; ++j) {
+    minv[idx(j, j)] = 1.0;
+    for (index_t i = j + 1; i < n; ++i) {
+      double s = 0.0;
+      for (index_t k = j; k < i; ++k) s += std::fabs(n_at(i, k)) * minv[idx(k, j)];
+      minv[idx(i, j)] = s;
+    }
+  }
+  return minv;
+}
+
 // B = M(L)^-1 |L| M(L)^-1 (row-major n x n) for L = I + N, M(L) = I - |N| the comparison
 // matrix; n_at(i, j) gives N_ij for j < i. Since |L| = 2I - M(L), B = 2 M^-2 - M^-1,
 // formed from M^-1 (every term >= 0, so fp64 evaluation is accurate to a few ulps).
@@ -48,15 +65,8 @@ inline bool is_merge(const MethodSpec& m) { return m.name == "trinv/recursive_me
 template <class F>
 std::vector<double> merge_bound_matrix(index_t n, F n_at) {
   const auto idx = [n](index_t i, index_t j) { return static_cast<std::size_t>(i * n + j); };
-  std::vector<double> minv(static_cast<std::size_t>(n * n), 0.0), b(minv.size(), 0.0);
-  for (index_t j = 0; j < n; ++j) {
-    minv[idx(j, j)] = 1.0;
-    for (index_t i = j + 1; i < n; ++i) {
-      double s = 0.0;
-      for (index_t k = j; k < i; ++k) s += std::fabs(n_at(i, k)) * minv[idx(k, j)];
-      minv[idx(i, j)] = s;
-    }
-  }
+  const std::vector<double> minv = comparison_inverse(n, n_at);
+  std::vector<double> b(minv.size(), 0.0);
   for (index_t i = 0; i < n; ++i)
     for (index_t j = 0; j <= i; ++j) {
       double s = 0.0;
