@@ -21,8 +21,8 @@
 // --benchmark_out_format=json); the summary table and one JSON line per size follow.
 // On a shared machine run it as
 //   bench_scan --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
-// (repetitions of the four variants interleaved at random; the summary keeps the best
-// repetition of each, so a burst of other load does not land on one variant only).
+// (repetitions of the four variants interleaved at random, so a burst of other load does
+// not land on one variant only; the summary reports each variant's median repetition).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -51,8 +51,18 @@ index_t bench_dim = 256;
 index_t bench_chunk = 64;
 const std::vector<int> log2_sizes = {20, 22, 24, 26};
 
-std::map<std::string, double> seconds;      // benchmark name -> wall seconds per iteration
-std::map<std::string, double> cpu_seconds;  // benchmark name -> process CPU seconds per iteration
+// benchmark name -> wall / process CPU seconds per iteration, one entry per repetition
+std::map<std::string, std::vector<double>> wall_reps, cpu_reps;
+// The median of a name's repetitions (the mean of the middle two for an even count); 0
+// if it did not run.
+double median_of(const std::map<std::string, std::vector<double>>& reps, const std::string& name) {
+  const auto it = reps.find(name);
+  if (it == reps.end() || it->second.empty()) return 0.0;
+  std::vector<double> v = it->second;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
 
 // CPU time of the whole process (all threads): on a shared machine the wall time depends
 // on the other processes' load, the CPU time much less.
@@ -146,14 +156,9 @@ void timed(benchmark::State& st, const std::string& name, F&& body) {
     cpu += process_cpu() - c0;
     total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
-  // With --benchmark_repetitions=R the table keeps the best repetition of each (on a
-  // shared machine the fastest run is the one least disturbed by other processes).
-  const double wall = total / static_cast<double>(st.iterations());
-  const auto it = seconds.find(name);
-  if (it == seconds.end() || wall < it->second) {
-    seconds[name] = wall;
-    cpu_seconds[name] = cpu / static_cast<double>(st.iterations());
-  }
+  // With --benchmark_repetitions=R the summary takes each variant's median repetition.
+  wall_reps[name].push_back(total / static_cast<double>(st.iterations()));
+  cpu_reps[name].push_back(cpu / static_cast<double>(st.iterations()));
 }
 
 std::string key(const char* what, int lg) { return std::string("diag_fp32/") + what + "/2^" + std::to_string(lg); }
@@ -198,12 +203,13 @@ void print_table() {
   std::printf("\nDiagonal recurrence fp32, d = %ld, scan/chunked:chunk=%ld on %u threads; loop on 1 thread; "
               "memcpy of a and b on %u threads; arrays %zu-byte aligned\n",
               long(bench_dim), long(bench_chunk), bench_threads, bench_threads, bench_align);
-  std::printf("(wall ms; CPU ms = process CPU time, all threads; chunk 1t = scan/chunked on one thread)\n");
+  std::printf("(wall ms; CPU ms = process CPU time, all threads; chunk 1t = scan/chunked on one thread; each the median of the repetitions)\n");
   std::printf("%6s %7s %8s %8s %8s %8s %8s %8s %8s %8s %8s %6s %9s\n", "T*d", "T", "loop", "chunk", "speedup",
               "loop CPU", "chk CPU", "chunk 1t", "memcpy", "scanGB/s", "mcpyGB/s", "share", "max|diff|");
   for (int lg : log2_sizes) {
     const index_t n = index_t(1) << lg;
-    const double tl = seconds[key("loop", lg)], tc = seconds[key("chunked", lg)], tm = seconds[key("memcpy", lg)];
+    const double tl = median_of(wall_reps, key("loop", lg)), tc = median_of(wall_reps, key("chunked", lg)),
+                 tm = median_of(wall_reps, key("memcpy", lg));
     if (tl == 0 || tc == 0 || tm == 0) continue;
     const double bw_scan = 12.0 * double(n) / tc * 1e-9, bw_copy = 16.0 * double(n) / tm * 1e-9;
     // sanity: chunked vs loop on the last data run (data_for keeps only the last size)
@@ -224,8 +230,8 @@ void print_table() {
       diff = std::max(diff, double(std::fabs(d.h[i] - d.h_loop[i])));
       mx = std::max(mx, double(std::fabs(d.h_loop[i])));
     }
-    const double cl = cpu_seconds[key("loop", lg)], cc = cpu_seconds[key("chunked", lg)];
-    const double t1 = seconds[key("chunked_1t", lg)];
+    const double cl = median_of(cpu_reps, key("loop", lg)), cc = median_of(cpu_reps, key("chunked", lg));
+    const double t1 = median_of(wall_reps, key("chunked_1t", lg));
     std::printf("%6s %7ld %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %5.0f%% %9.2e\n",
                 ("2^" + std::to_string(lg)).c_str(), long(n / bench_dim), 1e3 * tl, 1e3 * tc, tl / tc, 1e3 * cl,
                 1e3 * cc, 1e3 * t1, 1e3 * tm, bw_scan, bw_copy, 100 * bw_scan / bw_copy, diff / mx);
