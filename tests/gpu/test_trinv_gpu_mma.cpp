@@ -357,17 +357,23 @@ Input make_input(const std::vector<double>& A, const ChunkLayout& layout, DType 
   return r;
 }
 
-// Every matrix-unit variant (mma = bf16, fp16, tf32; refine = 0, 1; the default check on)
-// on every generator class, BT, layout; inputs fp32/bf16/fp16 with fp32 output, and fp32
-// input with bf16/fp16 output (refine: fp32 input and output). The well-conditioned classes must not be flagged.
-TEST(TrinvGpuMma, VariantsMatchCpuFp64WithinTheirBoundOrAreFlagged) {
-  TRISCAN_REQUIRE_GPU();
-  std::uint64_t seed = 20261129;
-  Tally tally[3][2];
+MethodSpec product_form(Op op, bool refine, const std::string& extra = "") {
+  return MethodSpec::parse("trinv/product_form:mma=" + std::string(op_name(op)) + (refine ? ",refine=1" : "") + extra);
+}
+
+// One sweep over every generator class, the given BTs and the three chunk layouts of
+// cases_for: for each input dtype in `ins` and operand format in `ops`, the method
+// (variant or product_form) unrefined and refined, fp32 output for every input and 16-bit
+// outputs (`outs`) from fp32 input (refine: fp32 in and out), each run checked by
+// check_run (pf: the product form's bound); the well-conditioned classes must not be
+// flagged. tally[op][refine].
+void sweep(bool pf, std::vector<index_t> bts, std::vector<DType> ins, std::vector<Op> ops, std::vector<DType> outs,
+           std::uint64_t seed, Tally (&tally)[4][2]) {
+  const auto method = [pf](Op op, bool refine) { return pf ? product_form(op, refine) : variant(op, refine); };
   for (const char* cls : classes) {
     const std::string c(cls);
     const bool well_conditioned = c == "deltanet" || c == "gated" || c == "kda";
-    for (index_t bt : {16, 32, 64, 128})
+    for (index_t bt : bts)
       for (const Case& k : cases_for(bt)) {
         validation::GeneratorParams p;
         p.name = cls;
@@ -375,25 +381,26 @@ TEST(TrinvGpuMma, VariantsMatchCpuFp64WithinTheirBoundOrAreFlagged) {
         p.seed = ++seed;
         const auto problem = validation::make_chunk_problem(p, k.layout, k.key_heads);
         const std::vector<double>& A = problem.tensors.at("A").data;
-        for (DType in : {DType::fp32, DType::bf16, DType::fp16}) {
+        for (DType in : ins) {
           const Input input = make_input(A, k.layout, in);
-          for (Op op : {Op::bf16, Op::fp16, Op::tf32}) {
-            const int oi = static_cast<int>(op) - 1;
-            const ChunkRun base = run_chunks(k.layout, in, input.bytes, DType::fp32, variant(op, false));
+          for (Op op : ops) {
+            const int oi = static_cast<int>(op);
+            const double pf_e = pf ? pf_coefficient(static_cast<int>(bt), op) : 0.0;
+            const ChunkRun base = run_chunks(k.layout, in, input.bytes, DType::fp32, method(op, false));
             for (bool refine : {false, true}) {
               const double tau = threshold(static_cast<int>(bt), op, refine);
-              for (DType out : {DType::fp32, DType::bf16, DType::fp16}) {
+              for (DType out : outs) {
                 if (in != DType::fp32 && out != DType::fp32) continue;
                 if (refine && (out != DType::fp32 || in != DType::fp32)) continue;
-                const std::string what = variant(op, refine).to_string() + " " + c + " BT=" + std::to_string(bt) +
+                const std::string what = method(op, refine).to_string() + " " + c + " BT=" + std::to_string(bt) +
                                          " " + k.name + " in=" + std::string(gpu::dtype_name(in)) +
                                          " out=" + std::string(gpu::dtype_name(out)) + " seed=" + std::to_string(seed);
                 const ChunkRun run = (!refine && out == DType::fp32)
                                          ? base
-                                         : run_chunks(k.layout, in, input.bytes, out, variant(op, refine));
+                                         : run_chunks(k.layout, in, input.bytes, out, method(op, refine));
                 const int flagged_before = tally[oi][refine].flagged;
                 check_run(op, refine, tau, k.layout, input.data, run, out, refine ? &base : nullptr, what,
-                          &tally[oi][refine]);
+                          &tally[oi][refine], pf_e);
                 if (well_conditioned) {
                   EXPECT_EQ(tally[oi][refine].flagged, flagged_before) << what << ": a well-conditioned input flagged";
                 }
@@ -404,9 +411,20 @@ TEST(TrinvGpuMma, VariantsMatchCpuFp64WithinTheirBoundOrAreFlagged) {
         }
       }
   }
+}
+
+// Every matrix-unit variant (mma = bf16, fp16, tf32; refine = 0, 1; the default check on)
+// on every generator class, BT, layout; inputs fp32/bf16/fp16 with fp32 output, and fp32
+// input with bf16/fp16 output (refine: fp32 input and output). The well-conditioned classes must not be flagged.
+TEST(TrinvGpuMma, VariantsMatchCpuFp64WithinTheirBoundOrAreFlagged) {
+  TRISCAN_REQUIRE_GPU();
+  Tally tally[4][2];
+  sweep(false, {16, 32, 64, 128}, {DType::fp32, DType::bf16, DType::fp16}, {Op::bf16, Op::fp16, Op::tf32},
+        {DType::fp32, DType::bf16, DType::fp16}, 20261129, tally);
+  if (::testing::Test::HasFatalFailure()) return;
   for (Op op : {Op::bf16, Op::fp16, Op::tf32})
     for (bool refine : {false, true}) {
-      const Tally& t = tally[static_cast<int>(op) - 1][refine];
+      const Tally& t = tally[static_cast<int>(op)][refine];
       std::printf("[ info ] mma=%s refine=%d: %d runs, %d matrices, %d flagged inaccurate, %d overflow, "
                   "max relative Frobenius error (unflagged) %.3g\n",
                   op_name(op), refine ? 1 : 0, t.runs, t.matrices, t.flagged, t.overflow, t.worst_normwise);
@@ -457,27 +475,36 @@ TEST(TrinvGpuMma, StridedLayoutWithinTheBound) {
 // flagged inaccurate, the fp32 path's results with the same tau are not, nor are the
 // bf16 results under the default tau (4 e_bf16 = 0.125). The rule "flagged iff rho > tau"
 // is asserted matrix by matrix with rho recomputed here.
+// The check tests' input: deltanet-equal with beta up to 2 (seed 77) in `layout`, whose
+// chunk size is the generator's n.
+std::vector<double> equal_keys_beta2(const ChunkLayout& layout) {
+  validation::GeneratorParams p;
+  p.name = "deltanet-equal";
+  p.n = layout.chunk;
+  p.seed = 77;
+  p.beta_max = 2.0;
+  return validation::make_chunk_problem(p, layout, 0).tensors.at("A").data;
+}
+// The key ",tau=<tau>" with tau printed to round-trip exactly.
+std::string tau_key(double tau) {
+  char text[64];
+  std::snprintf(text, sizeof text, ",tau=%.17g", tau);
+  return text;
+}
+
 TEST(TrinvGpuMma, CheckFlagsResultsAboveItsThreshold) {
   TRISCAN_REQUIRE_GPU();
   const index_t bt = 64;
   const ChunkLayout layout{2, 4 * bt, 2, bt, {}};
-  validation::GeneratorParams p;
-  p.name = "deltanet-equal";
-  p.n = bt;
-  p.seed = 77;
-  p.beta_max = 2.0;
-  const auto problem = validation::make_chunk_problem(p, layout, 0);
-  const Input input = make_input(problem.tensors.at("A").data, layout, DType::fp32);
+  const Input input = make_input(equal_keys_beta2(layout), layout, DType::fp32);
   const double tau32 = threshold(static_cast<int>(bt), Op::fp32, false);
-  char tau_text[64];
-  std::snprintf(tau_text, sizeof tau_text, "%.17g", tau32);
   struct Run {
     const char* method;
     Op op;
     double tau;
     bool all_flagged;
   };
-  const std::string strict = std::string(",check=1,tau=") + tau_text;
+  const std::string strict = ",check=1" + tau_key(tau32);
   const Run runs[] = {{"trinv/recursive_merge:mma=bf16", Op::bf16, threshold(64, Op::bf16, false), false},
                       {nullptr, Op::bf16, tau32, true},
                       {nullptr, Op::fp32, tau32, false}};
@@ -503,86 +530,39 @@ TEST(TrinvGpuMma, StatusesAndCheckSwitch) {
   TRISCAN_REQUIRE_GPU();
   const index_t bt = 64;
   const ChunkLayout layout{1, 2 * bt, 1, bt, {}};
-  validation::GeneratorParams p;
-  p.name = "deltanet-equal";
-  p.n = bt;
-  p.seed = 77;
-  p.beta_max = 2.0;
-  const auto problem = validation::make_chunk_problem(p, layout, 0);
-  std::vector<double> A = problem.tensors.at("A").data;
+  std::vector<double> A = equal_keys_beta2(layout);
   const double tau32 = threshold(static_cast<int>(bt), Op::fp32, false);
-  char spec[160];
-  std::snprintf(spec, sizeof spec, "trinv/recursive_merge:mma=bf16,check=0");
   const Input input = make_input(A, layout, DType::fp32);
-  const ChunkRun off = run_chunks(layout, DType::fp32, input.bytes, DType::fp32, MethodSpec::parse(spec));
+  const ChunkRun off =
+      run_chunks(layout, DType::fp32, input.bytes, DType::fp32, MethodSpec::parse("trinv/recursive_merge:mma=bf16,check=0"));
   EXPECT_EQ(off.flag, static_cast<int>(Status::ok));
   EXPECT_EQ(off.statuses[0], static_cast<int>(Status::ok));
   EXPECT_EQ(off.statuses[1], static_cast<int>(Status::ok));
   A[static_cast<std::size_t>(layout.row_stride() * 5 + 2)] = std::nan("");  // chunk 0, N(5, 2)
   std::vector<double> seen;
   const auto bytes = encode(A, DType::fp32, &seen);
-  std::snprintf(spec, sizeof spec, "trinv/recursive_merge:mma=bf16,tau=%.17g", tau32);
-  const ChunkRun bad = run_chunks(layout, DType::fp32, bytes, DType::fp32, MethodSpec::parse(spec));
+  const ChunkRun bad = run_chunks(layout, DType::fp32, bytes, DType::fp32,
+                                  MethodSpec::parse("trinv/recursive_merge:mma=bf16" + tau_key(tau32)));
   EXPECT_EQ(bad.statuses[0], static_cast<int>(Status::nonfinite_input));
   EXPECT_EQ(bad.statuses[1], static_cast<int>(Status::inaccurate));  // as in CheckFlagsResultsAboveItsThreshold
   EXPECT_EQ(bad.flag, static_cast<int>(Status::nonfinite_input));
-}
-
-MethodSpec product_form(Op op, bool refine, const std::string& extra = "") {
-  return MethodSpec::parse("trinv/product_form:mma=" + std::string(op_name(op)) + (refine ? ",refine=1" : "") + extra);
 }
 
 // trinv/product_form on tensor cores (mma = bf16, tf32; refine = 0, 1; the default check
 // on) on every generator class, BT = 32, 64, 128 and the three chunk layouts; fp32 and
 // bf16 inputs with fp32 output, fp32 input with bf16 output (refine: fp32 in and out).
 // Each unflagged matrix within the product form's bound (header) or, refined, the
-// refinement's; flagged iff rho > tau; the well-conditioned classes not flagged.
+// refinement's; flagged if rho > tau or by its own tests (normwise residual >= 1,
+// recomputed here; growth); the well-conditioned classes not flagged.
 TEST(TrinvGpuMma, ProductFormMatchesCpuFp64WithinItsBoundOrIsFlagged) {
   TRISCAN_REQUIRE_GPU();
-  std::uint64_t seed = 20261130;
-  Tally tally[2][2];
-  for (const char* cls : classes) {
-    const std::string c(cls);
-    const bool well_conditioned = c == "deltanet" || c == "gated" || c == "kda";
-    for (index_t bt : {32, 64, 128})
-      for (const Case& k : cases_for(bt)) {
-        validation::GeneratorParams p;
-        p.name = cls;
-        p.n = bt;
-        p.seed = ++seed;
-        const auto problem = validation::make_chunk_problem(p, k.layout, k.key_heads);
-        const std::vector<double>& A = problem.tensors.at("A").data;
-        for (DType in : {DType::fp32, DType::bf16}) {
-          const Input input = make_input(A, k.layout, in);
-          for (Op op : {Op::bf16, Op::tf32}) {
-            const int oi = op == Op::bf16 ? 0 : 1;
-            const double e = pf_coefficient(static_cast<int>(bt), op);
-            const ChunkRun base = run_chunks(k.layout, in, input.bytes, DType::fp32, product_form(op, false));
-            for (bool refine : {false, true})
-              for (DType out : {DType::fp32, DType::bf16}) {
-                if (in != DType::fp32 && out != DType::fp32) continue;
-                if (refine && (out != DType::fp32 || in != DType::fp32)) continue;
-                const std::string what = product_form(op, refine).to_string() + " " + c + " BT=" + std::to_string(bt) +
-                                         " " + k.name + " in=" + std::string(gpu::dtype_name(in)) +
-                                         " out=" + std::string(gpu::dtype_name(out)) + " seed=" + std::to_string(seed);
-                const ChunkRun run = (!refine && out == DType::fp32)
-                                         ? base
-                                         : run_chunks(k.layout, in, input.bytes, out, product_form(op, refine));
-                const int flagged_before = tally[oi][refine].flagged;
-                check_run(op, refine, threshold(static_cast<int>(bt), op, refine), k.layout, input.data, run,
-                          out, refine ? &base : nullptr, what, &tally[oi][refine], e);
-                if (well_conditioned) {
-                  EXPECT_EQ(tally[oi][refine].flagged, flagged_before) << what << ": a well-conditioned input flagged";
-                }
-                if (::testing::Test::HasFatalFailure()) return;
-              }
-          }
-        }
-      }
-  }
+  Tally tally[4][2];
+  sweep(true, {32, 64, 128}, {DType::fp32, DType::bf16}, {Op::bf16, Op::tf32}, {DType::fp32, DType::bf16}, 20261130,
+        tally);
+  if (::testing::Test::HasFatalFailure()) return;
   for (Op op : {Op::bf16, Op::tf32})
     for (bool refine : {false, true}) {
-      const Tally& t = tally[op == Op::bf16 ? 0 : 1][refine];
+      const Tally& t = tally[static_cast<int>(op)][refine];
       std::printf("[ info ] product_form mma=%s refine=%d: %d runs, %d matrices, %d flagged inaccurate (%d of them "
                   "with rho <= tau, by its own tests), %d overflow, max relative Frobenius error (unflagged) %.3g\n",
                   op_name(op), refine ? 1 : 0, t.runs, t.matrices, t.flagged, t.own_flags, t.overflow,
@@ -625,17 +605,9 @@ TEST(TrinvGpuMma, ProductFormStridedLayoutAndCheck) {
   }
   const index_t bt = 64;
   const ChunkLayout layout{2, 4 * bt, 2, bt, {}};
-  validation::GeneratorParams p;
-  p.name = "deltanet-equal";
-  p.n = bt;
-  p.seed = 77;
-  p.beta_max = 2.0;
-  const auto problem = validation::make_chunk_problem(p, layout, 0);
-  const Input input = make_input(problem.tensors.at("A").data, layout, DType::fp32);
+  const Input input = make_input(equal_keys_beta2(layout), layout, DType::fp32);
   const double tau32 = threshold(static_cast<int>(bt), Op::fp32, false);
-  char tau_text[64];
-  std::snprintf(tau_text, sizeof tau_text, ",tau=%.17g", tau32);
-  const MethodSpec m = product_form(Op::bf16, false, tau_text);
+  const MethodSpec m = product_form(Op::bf16, false, tau_key(tau32));
   const ChunkRun run = run_chunks(layout, DType::fp32, input.bytes, DType::fp32, m);
   Tally t;
   check_run(Op::bf16, false, tau32, layout, input.data, run, DType::fp32, nullptr, m.to_string(), &t,
