@@ -46,8 +46,9 @@ namespace {
 
 using simd::Vec;
 inline constexpr index_t R = 4;  // rows per register tile
-// Column vectors per tile: R x VB running sums + VB row operands + 1 broadcast.
-inline constexpr int VB = simd::vector_registers >= 32 ? 4 : 2;
+// Column vectors per tile: R x VB running sums + VB row operands + 1 broadcast (16 of 16
+// registers with AVX2).
+inline constexpr int VB = simd::vector_registers >= 32 ? 4 : 3;
 inline constexpr index_t max_n = 256;
 
 template <class T>
@@ -94,29 +95,47 @@ typename Vec<T>::index write_rows(const T* X, index_t ldx, index_t i0, index_t i
   return bad;
 }
 
+// One term k of the vectors 0 .. A of a tile.
+template <class T, int NV, int ROWS, int A>
+[[gnu::always_inline]] inline void tile_term(typename Vec<T>::type (&acc)[ROWS][NV],
+                                             const T* const* l, const T* X, index_t ldx,
+                                             index_t v0, index_t k) {
+  using V = typename Vec<T>::type;
+  constexpr index_t W = Vec<T>::width;
+  const T* y = X + k * ldx + v0 * W;
+  V yv[A + 1];
+#pragma GCC unroll 8
+  for (int b = 0; b <= A; ++b) {
+    V t;
+    std::memcpy(&t, y + b * W, sizeof(V));
+    // With 16 vector registers GCC would rather take y as the multiply-adds' memory
+    // operand, one load per row of the tile; forced into a register it is loaded once
+    // (AVX2 on Zen 3: 5.3 -> 4.1 us per fp64 matrix in cache, docs/benchmarks.md). On
+    // the array element itself the barrier makes GCC keep yv in memory.
+#if defined(__x86_64__) || defined(__i386__)
+    if constexpr (simd::vector_registers < 32) asm("" : "+x"(t));
+#endif
+    yv[b] = t;
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < ROWS; ++r) {
+    const V m = simd::splat<T>(l[r][k]);
+#pragma GCC unroll 8
+    for (int b = 0; b <= A; ++b)
+      acc[r][b] = acc[r][b] - m * yv[b];  // + (-l_rk) x_k: the same rounding
+  }
+}
+
 // The terms k < i0 of a tile: vectors 0 .. A of the tile take part for k in
 // [(v0 + A) W, end of segment A); the last segment runs to i0.
 template <class T, int NV, int ROWS, int A = 0>
 [[gnu::always_inline]] inline void tile_terms(typename Vec<T>::type (&acc)[ROWS][NV],
                                               const T* const* l, const T* X, index_t ldx,
                                               index_t v0, index_t i0) {
-  using V = typename Vec<T>::type;
   constexpr index_t W = Vec<T>::width;
   const index_t kb = (v0 + A) * W;
   const index_t ke = (A == NV - 1) ? i0 : std::min((v0 + A + 1) * W, i0);
-  for (index_t k = kb; k < ke; ++k) {
-    const T* y = X + k * ldx + v0 * W;
-    V yv[A + 1];
-#pragma GCC unroll 8
-    for (int b = 0; b <= A; ++b) std::memcpy(&yv[b], y + b * W, sizeof(V));
-#pragma GCC unroll 4
-    for (int r = 0; r < ROWS; ++r) {
-      const V m = simd::splat<T>(l[r][k]);
-#pragma GCC unroll 8
-      for (int b = 0; b <= A; ++b)
-        acc[r][b] = acc[r][b] - m * yv[b];  // + (-l_rk) x_k: the same rounding
-    }
-  }
+  for (index_t k = kb; k < ke; ++k) tile_term<T, NV, ROWS, A>(acc, l, X, ldx, v0, k);
   if constexpr (A + 1 < NV) tile_terms<T, NV, ROWS, A + 1>(acc, l, X, ldx, v0, i0);
 }
 
@@ -138,7 +157,7 @@ struct Dest {
 // when this is the group's last tile). Out of line, with tile_terms inlined: the running
 // sums then live in registers (inlined into a large caller, the compiler may keep them in
 // memory instead).
-template <class T, int NV, int ROWS, bool DIRECT>
+template <class T, int NV, int ROWS, bool DIRECT, bool DIAG>
 [[gnu::noinline]] void tile(const T* const* l, Dest<T>& dest, index_t i0, index_t v0, bool unit) {
   using V = typename Vec<T>::type;
   using I = typename Vec<T>::index_type;
@@ -164,7 +183,7 @@ template <class T, int NV, int ROWS, bool DIRECT>
       for (int b = 0; b < NV; ++b) acc[r][b] = acc[r][b] / d;
     }
     const index_t dc = i0 + r - v0 * W;  // the diagonal's column within the tile
-    if (dc < NV * W) {
+    if (DIAG && dc < NV * W) {
       const V xd = simd::splat<T>(unit ? T(1) : T(1) / lrr);
 #pragma GCC unroll 8
       for (int b = 0; b < NV; ++b)
@@ -184,7 +203,7 @@ template <class T, int NV, int ROWS, bool DIRECT>
         const index_t c = (v0 + b) * W;
         // Above the diagonal the output holds exact zeros (a division may have left -0).
         const V v =
-            c + W > i ? ((simd::iota<T>() <= static_cast<I>(i - c)) ? acc[r][b] : V{}) : acc[r][b];
+            DIAG && c + W > i ? ((simd::iota<T>() <= static_cast<I>(i - c)) ? acc[r][b] : V{}) : acc[r][b];
         bad |= simd::nonfinite<T>(v);
         streamed |= simd::store<T>(out + i * ld + c, v, stream);
       }
@@ -196,21 +215,30 @@ template <class T, int NV, int ROWS, bool DIRECT>
   }
 }
 
+// Tiles without the diagonal (all columns left of i0) skip its insertion and the masks.
+template <class T, int NV, int ROWS, bool DIRECT>
+inline void tile_at(const T* const* l, Dest<T>& dest, index_t i0, index_t v0, bool unit) {
+  if ((v0 + NV) * Vec<T>::width > i0)
+    tile<T, NV, ROWS, DIRECT, true>(l, dest, i0, v0, unit);
+  else
+    tile<T, NV, ROWS, DIRECT, false>(l, dest, i0, v0, unit);
+}
+
 template <class T, int ROWS, bool DIRECT>
 inline void tiles(const T* const* l, Dest<T>& dest, index_t i0, index_t nvec, bool unit) {
   for (index_t v0 = 0; v0 < nvec; v0 += VB) {
     switch (std::min<index_t>(VB, nvec - v0)) {
       case 1:
-        tile<T, 1, ROWS, DIRECT>(l, dest, i0, v0, unit);
+        tile_at<T, 1, ROWS, DIRECT>(l, dest, i0, v0, unit);
         break;
       case 2:
-        tile<T, 2, ROWS, DIRECT>(l, dest, i0, v0, unit);
+        tile_at<T, 2, ROWS, DIRECT>(l, dest, i0, v0, unit);
         break;
       case 3:
-        if constexpr (VB >= 3) tile<T, 3, ROWS, DIRECT>(l, dest, i0, v0, unit);
+        if constexpr (VB >= 3) tile_at<T, 3, ROWS, DIRECT>(l, dest, i0, v0, unit);
         break;
       default:
-        if constexpr (VB >= 4) tile<T, VB, ROWS, DIRECT>(l, dest, i0, v0, unit);
+        if constexpr (VB >= 4) tile_at<T, VB, ROWS, DIRECT>(l, dest, i0, v0, unit);
         break;
     }
   }
