@@ -119,6 +119,32 @@ __device__ inline void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
 
+// Block blk of the lower 16 x 16 blocks (bj <= bi) numbered row by row: (bi, bj).
+__device__ inline void lower_block(int blk, int& bi, int& bj) {
+  bi = 0;
+  while ((bi + 1) * (bi + 2) / 2 <= blk) ++bi;
+  bj = blk - bi * (bi + 1) / 2;
+}
+
+// acc := the 16 x 16 block (bi, bj) of A B^T on tensor cores (exact 16-bit products, fp32
+// accumulation over the D channels in order), A and B padded 16-bit tiles with row stride
+// kld<D>(); acc[n] is n8 tile n of the block in the mma accumulator layout.
+template <int D, class T16>
+__device__ inline void block_abt(const T16* A, const T16* B, int bi, int bj, int lane, float (&acc)[2][4]) {
+#pragma unroll
+  for (int n = 0; n < 2; ++n)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) acc[n][e] = 0.0f;
+#pragma unroll
+  for (int ks = 0; ks < D / 16; ++ks) {
+    unsigned a[4], b[4];
+    ldmatrix_x4(a, A + (16 * bi + (lane % 8) + ((lane / 8) % 2) * 8) * kld<D>() + 16 * ks + (lane / 16) * 8);
+    ldmatrix_x4(b, B + (16 * bj + (lane % 8) + (lane / 16) * 8) * kld<D>() + 16 * ks + ((lane / 8) % 2) * 8);
+    mma<T16>(acc[0], a, b[0], b[1]);
+    mma<T16>(acc[1], a, b[2], b[3]);
+  }
+}
+
 // Two consecutive 16-bit values (4-byte aligned) as fp32.
 __device__ inline float2 load2(const __nv_bfloat16* p) {
   return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
@@ -550,20 +576,10 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
     constexpr int blocks = NW * (NW + 1) / 2;
 #pragma unroll 1
     for (int blk = warp; blk < blocks; blk += NW) {
-      int bi = 0;
-      while ((bi + 1) * (bi + 2) / 2 <= blk) ++bi;
-      const int bj = blk - bi * (bi + 1) / 2;
-      float acc[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
-#pragma unroll
-      for (int ks = 0; ks < D / 16; ++ks) {
-        unsigned a[4], b[4];
-        ldmatrix_x4(a, Ks + (16 * bi + (lane % 8) + ((lane / 8) % 2) * 8) * kld<D>() + 16 * ks +
-                           (lane / 16) * 8);
-        ldmatrix_x4(b, Ks + (16 * bj + (lane % 8) + (lane / 16) * 8) * kld<D>() + 16 * ks +
-                           ((lane / 8) % 2) * 8);
-        mma<T16>(acc[0], a, b[0], b[1]);
-        mma<T16>(acc[1], a, b[2], b[3]);
-      }
+      int bi, bj;
+      lower_block(blk, bi, bj);
+      float acc[2][4];
+      block_abt<D>(Ks, Ks, bi, bj, lane, acc);
       // Rows i = 16 bi + g (+8), columns j = 16 bj + 8 n + 2 tq (+1); scale by beta_i and,
       // gated, exp(G_i - G_j) (the difference in fp64, one rounding to fp32, one expf).
 #pragma unroll

@@ -82,9 +82,11 @@ namespace delta {
 using fused::cp_async_16;
 using fused::cp_async_commit;
 using fused::cp_async_wait;
+using fused::block_abt;
 using fused::kld;
 using fused::ldmatrix_x4;
 using fused::ldmatrix_x4_trans;
+using fused::lower_block;
 using fused::mma;
 using fused::pack2;
 using fused::smem_addr;
@@ -297,20 +299,10 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
       constexpr int blocks = NB * (NB + 1) / 2;
 #pragma unroll 1
       for (int blk = warp; blk < blocks; blk += NW) {
-        int bi = 0;
-        while ((bi + 1) * (bi + 2) / 2 <= blk) ++bi;
-        const int bj = blk - bi * (bi + 1) / 2;
-        float acc[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
-#pragma unroll
-        for (int ks = 0; ks < D / 16; ++ks) {
-          unsigned a[4], b[4];
-          ldmatrix_x4(a, Qs + (16 * bi + (lane % 8) + ((lane / 8) % 2) * 8) * kld<D>() + 16 * ks +
-                             (lane / 16) * 8);
-          ldmatrix_x4(b, Ks + (16 * bj + (lane % 8) + (lane / 16) * 8) * kld<D>() + 16 * ks +
-                             ((lane / 8) % 2) * 8);
-          mma<T16>(acc[0], a, b[0], b[1]);
-          mma<T16>(acc[1], a, b[2], b[3]);
-        }
+        int bi, bj;
+        lower_block(blk, bi, bj);
+        float acc[2][4];
+        block_abt<D>(Qs, Ks, bi, bj, lane, acc);
 #pragma unroll
         for (int hr = 0; hr < 2; ++hr) {
           const int i = 16 * bi + g + 8 * hr;
