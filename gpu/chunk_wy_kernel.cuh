@@ -130,7 +130,8 @@ __device__ inline void lower_block(int blk, int& bi, int& bj) {
 // accumulation over the D channels in order), A and B padded 16-bit tiles with row stride
 // kld<D>(); acc[n] is n8 tile n of the block in the mma accumulator layout.
 template <int D, class T16>
-__device__ inline void block_abt(const T16* A, const T16* B, int bi, int bj, int lane, float (&acc)[2][4]) {
+__device__ inline void block_abt(const T16* A, const T16* B, int bi, int bj, int lane,
+                                 float (&acc)[2][4]) {
 #pragma unroll
   for (int n = 0; n < 2; ++n)
 #pragma unroll
@@ -138,8 +139,10 @@ __device__ inline void block_abt(const T16* A, const T16* B, int bi, int bj, int
 #pragma unroll
   for (int ks = 0; ks < D / 16; ++ks) {
     unsigned a[4], b[4];
-    ldmatrix_x4(a, A + (16 * bi + (lane % 8) + ((lane / 8) % 2) * 8) * kld<D>() + 16 * ks + (lane / 16) * 8);
-    ldmatrix_x4(b, B + (16 * bj + (lane % 8) + (lane / 16) * 8) * kld<D>() + 16 * ks + ((lane / 8) % 2) * 8);
+    ldmatrix_x4(a, A + (16 * bi + (lane % 8) + ((lane / 8) % 2) * 8) * kld<D>() + 16 * ks +
+                       (lane / 16) * 8);
+    ldmatrix_x4(b, B + (16 * bj + (lane % 8) + (lane / 16) * 8) * kld<D>() + 16 * ks +
+                       ((lane / 8) % 2) * 8);
     mma<T16>(acc[0], a, b[0], b[1]);
     mma<T16>(acc[1], a, b[2], b[3]);
   }

@@ -202,8 +202,9 @@ template <class T, int NV, int ROWS, bool DIRECT, bool DIAG>
       if constexpr (DIRECT) {
         const index_t c = (v0 + b) * W;
         // Above the diagonal the output holds exact zeros (a division may have left -0).
-        const V v =
-            DIAG && c + W > i ? ((simd::iota<T>() <= static_cast<I>(i - c)) ? acc[r][b] : V{}) : acc[r][b];
+        const V v = DIAG && c + W > i
+                        ? ((simd::iota<T>() <= static_cast<I>(i - c)) ? acc[r][b] : V{})
+                        : acc[r][b];
         bad |= simd::nonfinite<T>(v);
         streamed |= simd::store<T>(out + i * ld + c, v, stream);
       }
