@@ -432,6 +432,17 @@ TEST(TrinvGpuMma, VariantsMatchCpuFp64WithinTheirBoundOrAreFlagged) {
     }
 }
 
+// fp32 deltanet inputs (order layout.chunk, this seed) in a strided batch's memory, given
+// as the layout {count, n, 1, BT}.
+Input strided_deltanet(const ChunkLayout& layout, std::uint64_t seed) {
+  validation::GeneratorParams p;
+  p.name = "deltanet";
+  p.n = layout.chunk;
+  p.seed = seed;
+  const auto problem = validation::make_chunk_problem(p, layout, 0);
+  return make_input(problem.tensors.at("A").data, layout, DType::fp32);
+}
+
 // The strided layout [N, n, n] (gpu::invert_batch; the kernel's BT is the bucket of n):
 // every n in a sample of 1..128, each matrix-unit variant and the fp32 merges with
 // check=1 (and refine=1), fp32 in and out, deltanet inputs; the bound and the check as
@@ -443,12 +454,7 @@ TEST(TrinvGpuMma, StridedLayoutWithinTheBound) {
     const index_t bt = n <= 16 ? 16 : n <= 32 ? 32 : n <= 64 ? 64 : 128;
     const index_t count = 5;
     const ChunkLayout layout{count, n, 1, bt, {}};  // the memory of the strided batch
-    validation::GeneratorParams p;
-    p.name = "deltanet";
-    p.n = bt;
-    p.seed = ++seed;
-    const auto problem = validation::make_chunk_problem(p, layout, 0);
-    const Input input = make_input(problem.tensors.at("A").data, layout, DType::fp32);
+    const Input input = strided_deltanet(layout, ++seed);
     for (Op op : {Op::fp32, Op::bf16, Op::fp16, Op::tf32}) {
       const int check = op == Op::fp32 ? 1 : -1;  // the fp32 merges: check opted in
       const ChunkRun base =
@@ -586,12 +592,7 @@ TEST(TrinvGpuMma, ProductFormStridedLayoutAndCheck) {
     const index_t bt = n <= 32 ? 32 : n <= 64 ? 64 : 128;
     const index_t count = 5;
     const ChunkLayout layout{count, n, 1, bt, {}};
-    validation::GeneratorParams p;
-    p.name = "deltanet";
-    p.n = bt;
-    p.seed = ++seed;
-    const auto problem = validation::make_chunk_problem(p, layout, 0);
-    const Input input = make_input(problem.tensors.at("A").data, layout, DType::fp32);
+    const Input input = strided_deltanet(layout, ++seed);
     for (Op op : {Op::bf16, Op::tf32}) {
       const ChunkRun run = run_batch(count, n, bt, DType::fp32, input.bytes, DType::fp32, product_form(op, false));
       const std::string what = product_form(op, false).to_string() + " strided n=" + std::to_string(n);
