@@ -66,8 +66,8 @@ index_t scratch_size(index_t n) {
 
 // Rows [i0, i1) of X, final in the scratch (row i: columns 0 .. stored - 1), to the
 // caller's output: the lower part, the diagonal, exact zeros above it (a division may have
-// left -0 there) and beyond. Returns the lanes (nonzero) where a written entry is not
-// finite; sets `streamed` when a store streamed.
+// left -0 there) and beyond. Returns the lanes (nonzero) where a written entry of the last
+// row (n - 1; see run) is not finite; sets `streamed` when a store streamed.
 template <class T>
 typename Vec<T>::index write_rows(const T* X, index_t ldx, index_t i0, index_t i1, index_t stored,
                                   const MatrixView<T>& out, bool stream, bool& streamed) {
@@ -84,7 +84,7 @@ typename Vec<T>::index write_rows(const T* X, index_t ldx, index_t i0, index_t i
         std::memcpy(&v, X + i * ldx + c, sizeof(V));
         if (c + W > i) v = (simd::iota<T>() <= static_cast<I>(i - c)) ? v : V{};
       }
-      bad |= simd::nonfinite<T>(v);
+      if (i == n - 1) bad |= simd::nonfinite<T>(v);
       if (out.col_stride == 1 && c + W <= n) {
         streamed |= simd::store<T>(o + c, v, stream);
       } else {
@@ -150,7 +150,8 @@ struct Dest {
   index_t ld;
   bool stream;
   bool streamed = false;
-  typename Vec<T>::index bad{};  // nonzero lanes iff a written entry is not finite
+  bool last = false;             // the current group holds row n - 1, the row checked (see run)
+  typename Vec<T>::index bad{};  // nonzero lanes iff an entry of row n - 1 is not finite
 };
 
 // Rows i0 .. i0 + ROWS - 1, column vectors v0 .. v0 + NV - 1 (all columns < i0 + ROWS
@@ -165,7 +166,7 @@ template <class T, int NV, int ROWS, bool DIRECT, bool DIAG>
   T* const X = dest.X;  // locals: the stores below may not be assumed not to alias dest
   const index_t ldx = dest.ldx, ld = dest.ld;
   T* const out = dest.out;
-  const bool stream = dest.stream;
+  const bool stream = dest.stream, last = dest.last;
   V acc[ROWS][NV] = {};
   tile_terms<T, NV, ROWS>(acc, l, X, ldx, v0, i0);
 #pragma GCC unroll 4
@@ -205,7 +206,7 @@ template <class T, int NV, int ROWS, bool DIRECT, bool DIAG>
         const V v = DIAG && c + W > i
                         ? ((simd::iota<T>() <= static_cast<I>(i - c)) ? acc[r][b] : V{})
                         : acc[r][b];
-        bad |= simd::nonfinite<T>(v);
+        if (r == ROWS - 1 && last) bad |= simd::nonfinite<T>(v);
         streamed |= simd::store<T>(out + i * ld + c, v, stream);
       }
     }
@@ -341,17 +342,28 @@ void run(const LaneGroup<T>& g, T* scratch) {
     const T* l[R];
     for (index_t r = 0; r < rows; ++r) l[r] = lbase + (i0 + r) * ldl;
     const index_t nvec = (i0 + rows - 1) / W + 1;  // vectors holding columns 0 .. i0 + rows - 1
+    dest.last = i0 + rows == n;
     if (direct) {
       group_tiles<T, true>(rows, l, dest, i0, nvec, g.unit);
-      for (index_t i = i0; i < i0 + rows; ++i)  // the zeros right of the tiles
+      // The zeros right of the tiles (through locals: the stores may alias `out`).
+      T* const o = out.data;
+      const index_t ld = out.row_stride;
+      bool streamed = false;
+      for (index_t i = i0; i < i0 + rows; ++i)
         for (index_t c = nvec * W; c < n; c += W)
-          dest.streamed |= simd::store<T>(&out(i, c), typename Vec<T>::type{}, dest.stream);
+          streamed |= simd::store<T>(o + i * ld + c, typename Vec<T>::type{}, dest.stream);
+      dest.streamed |= streamed;
     } else {
       group_tiles<T, false>(rows, l, dest, i0, nvec, g.unit);
       // The group's rows are final: to the output now, while the next groups compute.
       dest.bad |= write_rows(X, ldx, i0, i0 + rows, nvec * W, out, dest.stream, dest.streamed);
     }
   }
+  // Only the last row of X is checked: if an entry x_ab (b <= a < n - 1) is not finite,
+  // neither is x_{n-1,b}. Its running sum takes the term -l_{n-1,a} x_ab, which is an
+  // infinity or a NaN whatever l_{n-1,a} (0 * inf is a NaN); a running sum that is not
+  // finite stays so (adding a finite value or an infinity gives an infinity or a NaN), and
+  // so does its division by l_{n-1,n-1} (inf / inf and inf / 0 included).
   // Non-finite input, found without reading the input twice: a non-finite entry of the
   // strictly lower part makes its entry of X non-finite (x_ik gets the term l_ik x_kk with
   // x_kk = 1 / l_kk finite and nonzero, and no later operation of the recurrence makes a
