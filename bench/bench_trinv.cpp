@@ -14,7 +14,10 @@
 //     LAPACK's (target: >= 5x LAPACK at an error no worse than 2x LAPACK's). Batch
 //     buffers are 64-byte aligned. native fp32 / fp64 forward_substitution runs the
 //     batched row kernel (src/trinv/rows.hpp) without the check and the lane kernel
-//     (src/trinv/lanes.hpp) with it.
+//     (src/trinv/lanes.hpp) with it. --huge-pages asks Linux for transparent huge pages
+//     on the batch buffers of both sides (madvise; the table says how much of the
+//     process's memory the kernel gave them): under virtualization a 4 KiB page's TLB
+//     miss is expensive and the batch streams 2 GB through 4 KiB pages.
 //  2. Single large matrices, n = 1024 and 4096 fp64: blocked / recursive /
 //     recursive_merge (OpenBLAS TRMM/TRSM inside) vs OpenBLAS dtrtri, both with
 //     OpenBLAS's default thread count; GFLOP/s at n^3/3 flops (target: >= 0.9x).
@@ -37,6 +40,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "triscan/trinv.hpp"
 #include "validation/generators.hpp"
 
@@ -49,22 +56,54 @@ constexpr index_t batch_count = 32768;
 constexpr index_t distinct = 256;
 constexpr index_t sample = 64;
 unsigned bench_threads = 2;
+bool huge_pages = false;  // --huge-pages
 
 // Batch buffers are 64-byte aligned, as ML frameworks allocate tensors (PyTorch's CPU
-// allocator aligns to 64 bytes); both sides use the same buffers.
+// allocator aligns to 64 bytes); both sides use the same buffers. With --huge-pages they
+// are 2 MiB aligned and advised for transparent huge pages (before first touch).
+constexpr std::size_t huge_page = std::size_t(2) << 20;
 template <class T>
 struct Aligned64 {
   using value_type = T;
   Aligned64() = default;
   template <class U>
   Aligned64(const Aligned64<U>&) {}
-  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
-  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t(64)); }
+  static std::size_t alignment() { return huge_pages ? huge_page : 64; }
+  T* allocate(std::size_t n) {
+    const std::size_t bytes = n * sizeof(T);
+    T* p = static_cast<T*>(::operator new(bytes, std::align_val_t(alignment())));
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (huge_pages && bytes >= huge_page) madvise(p, bytes / huge_page * huge_page, MADV_HUGEPAGE);
+#endif
+    return p;
+  }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t(alignment())); }
   friend bool operator==(const Aligned64&, const Aligned64&) { return true; }
   friend bool operator!=(const Aligned64&, const Aligned64&) { return false; }
 };
 template <class T>
 using Buffer = std::vector<T, Aligned64<T>>;
+
+// The process's anonymous memory in huge pages, MiB (Linux; -1 where unknown), and the
+// most seen at the end of a batch benchmark.
+double anon_huge_mib() {
+  std::FILE* f = std::fopen("/proc/self/smaps_rollup", "r");
+  if (!f) return -1;
+  char line[256];
+  double kib = -1;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "AnonHugePages: %lf kB", &kib) == 1) break;
+  std::fclose(f);
+  return kib < 0 ? -1 : kib / 1024;
+}
+double huge_mib_seen = -1;
+
+std::string pages_note() {
+  if (!huge_pages) return "4 KiB pages";
+  char b[96];
+  std::snprintf(b, sizeof b, "huge pages asked (%.0f MiB of the process in huge pages)", huge_mib_seen);
+  return b;
+}
 
 // Benchmark name -> wall / process CPU seconds per iteration, one entry per repetition
 // (--benchmark_repetitions); the summary tables use the medians.
@@ -181,6 +220,7 @@ void register_batch() {
         }
         record(name, total / static_cast<double>(st.iterations()), cpu / static_cast<double>(st.iterations()));
         st.counters["us_per_matrix"] = 1e6 * wall_runs[name].back() / batch_count;
+        huge_mib_seen = std::max(huge_mib_seen, anon_huge_mib());
         keep_sample<T>(name, X);
       })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
     }
@@ -203,6 +243,7 @@ void register_batch() {
     openblas_set_num_threads(saved);
     record(name, total / static_cast<double>(st.iterations()), cpu / static_cast<double>(st.iterations()));
     st.counters["us_per_matrix"] = 1e6 * wall_runs[name].back() / batch_count;
+    huge_mib_seen = std::max(huge_mib_seen, anon_huge_mib());
     keep_sample<T>(name, X);
   })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 }
@@ -304,8 +345,8 @@ void print_batch_table() {
   if (!wall_runs.count(lapack)) return;
   const double lapack_err = sample_error<T>(lapack);
   const double t_lapack = seconds_of(lapack) / batch_count, c_lapack = cpu_seconds_of(lapack) / batch_count;
-  std::printf("\nBatched %ld x (%ldx%ld) unit lower, %s, %u threads on both sides\n", long(batch_count),
-              long(batch_n), long(batch_n), type_name<T>(), bench_threads);
+  std::printf("\nBatched %ld x (%ldx%ld) unit lower, %s, %u threads on both sides, %s\n", long(batch_count),
+              long(batch_n), long(batch_n), type_name<T>(), bench_threads, pages_note().c_str());
   std::printf("%-36s %9s %9s %9s %9s %11s %8s %s\n", "method", "wall us", "speed-up", "CPU us", "speed-up",
               "max fwd err", "err/LAPK", "target (>= 5x, err <= 2x)");
   std::printf("%-36s %9.3f %9.2f %9.3f %9.2f %11.3e %8.2f\n", "LAPACKE ?trtri (1 BLAS thread)", 1e6 * t_lapack, 1.0,
@@ -350,6 +391,7 @@ void print_large_table() {
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     if (std::strncmp(argv[i], "--threads=", 10) == 0) bench_threads = static_cast<unsigned>(std::atoi(argv[i] + 10));
+    else if (std::strcmp(argv[i], "--huge-pages") == 0) huge_pages = true;
   benchmark::Initialize(&argc, argv);
   register_batch<float>();
   register_batch<double>();

@@ -439,19 +439,22 @@ Status run_lanes(const Problem& p, const trinv_detail::LaneKernel<T>& lk, index_
   };
   const auto width = static_cast<std::size_t>(lk.width);
   std::vector<MatrixView<const T>> L, next_L;
-  std::vector<MatrixView<T>> X;
+  std::vector<MatrixView<T>> X, next_X;
   std::vector<index_t> items, bad_in(width), bad_out(width);
   std::vector<double> rho(p.opt->check_accuracy && lk.checks ? width : 0);
   L.reserve(width);
   X.reserve(width);
   next_L.reserve(width);
+  next_X.reserve(width);
   items.reserve(width);
   auto flush = [&](index_t next) {  // next: the first item after this group
     if (items.empty()) return;
     next_L.clear();
+    next_X.clear();
     for (index_t i = next; i < std::min(hi, next + lk.width); ++i) {
-      const MatrixView<const T> a = views(i).first;
+      const auto [a, x] = views(i);
       next_L.push_back(upper ? a.transposed() : a);
+      next_X.push_back(upper ? x.transposed() : x);
     }
     const index_t n = L.front().rows;
     trinv_detail::LaneGroup<T> g;
@@ -465,6 +468,7 @@ Status run_lanes(const Problem& p, const trinv_detail::LaneKernel<T>& lk, index_
     g.stream_output = stream_output;
     g.prefetch = next_L.data();
     g.prefetch_count = static_cast<index_t>(next_L.size());
+    g.prefetch_out = next_X.data();
     g.rho = rho.empty() ? nullptr : rho.data();
     ws.lanes.resize(static_cast<std::size_t>(lk.scratch_size(n)));
     lk.run(g, ws.lanes.data());

@@ -62,6 +62,9 @@ struct LaneGroup {
   // part into the cache while it computes, so the next gather does not wait on memory.
   const MatrixView<const T>* prefetch = nullptr;
   index_t prefetch_count = 0;
+  // The next group's outputs (prefetch_count views, or null): a kernel that streams its
+  // stores may touch their pages ahead of the stores (see rows.hpp, touch_pages).
+  const MatrixView<T>* prefetch_out = nullptr;
   // The a-posteriori check (src/trinv/check.hpp): when non-null, the kernel writes each
   // matrix's relative residual rho here (count entries), with the scalar accuracy_check's
   // operations in the same order, from the tile (L and X still in cache). Only kernels

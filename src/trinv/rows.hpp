@@ -310,6 +310,26 @@ template <class T>
   }
 }
 
+// Touches the output rows [r0, r1) of X (unit column stride), one read prefetch per 4 KiB
+// page that begins among them, so that their address translations are cached before the
+// streaming stores reach them: a store that misses the TLB waits for the page walk, which
+// under virtualization (nested paging) costs hundreds of cycles. The run below touches
+// each row half a matrix ahead (this matrix's second half, then the next one's first
+// half): 32768 fp64 64 x 64 matrices on two threads of the 2-core Zen 3 VM, 5-9% less
+// time (docs/benchmarks.md, session 11). A prefetch never faults; the addresses lie within
+// the rows' span.
+template <class T>
+[[gnu::always_inline]] inline void touch_pages(const MatrixView<T>& X, index_t r0, index_t r1) {
+  constexpr std::uintptr_t page = 4096;
+  r0 = std::max<index_t>(r0, 0);
+  r1 = std::min(r1, X.rows);
+  if (X.col_stride != 1 || r0 >= r1) return;
+  const auto lo = reinterpret_cast<std::uintptr_t>(X.data + r0 * X.row_stride);
+  const auto hi = reinterpret_cast<std::uintptr_t>(X.data + (r1 - 1) * X.row_stride + X.cols);
+  for (std::uintptr_t a = (lo + page - 1) / page * page; a < hi; a += page)
+    __builtin_prefetch(reinterpret_cast<const void*>(a), 0, 1);
+}
+
 // The LaneKernel entry (width 1): g.count == 1; g.rho must be null (the driver takes the
 // lane kernel, src/trinv/lanes.hpp, when the check is on).
 template <class T>
@@ -336,8 +356,14 @@ void run(const LaneGroup<T>& g, T* scratch) {
   const bool direct = out.col_stride == 1 && n % W == 0;
   Dest<T> dest{X, ldx, out.data, out.row_stride, g.stream_output};
   const MatrixView<const T>* next = g.prefetch_count > 0 ? &g.prefetch[0] : nullptr;
+  const MatrixView<T>* next_out = next && g.prefetch_out ? &g.prefetch_out[0] : nullptr;
+  const index_t half = n / (2 * R) * R;  // rows touched ahead (touch_pages)
   for (index_t i0 = 0; i0 < n; i0 += R) {
     if (next) prefetch_rows(*next, g.unit, i0, i0 + R);
+    if (g.stream_output) {
+      touch_pages(out, i0 + half, i0 + half + R);
+      if (next_out) touch_pages(*next_out, i0 + half - n, i0 + half + R - n);
+    }
     const index_t rows = std::min(R, n - i0);
     const T* l[R];
     for (index_t r = 0; r < rows; ++r) l[r] = lbase + (i0 + r) * ldl;
