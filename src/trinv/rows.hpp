@@ -314,10 +314,10 @@ template <class T>
 // page that begins among them, so that their address translations are cached before the
 // streaming stores reach them: a store that misses the TLB waits for the page walk, which
 // under virtualization (nested paging) costs hundreds of cycles. The run below touches
-// each row half a matrix ahead (this matrix's second half, then the next one's first
-// half): 32768 fp64 64 x 64 matrices on two threads of the 2-core Zen 3 VM, 5-9% less
-// time (docs/benchmarks.md, session 11). A prefetch never faults; the addresses lie within
-// the rows' span.
+// the next matrix's output rows one matrix ahead, a group of rows at a time (32768 fp64
+// 64 x 64 matrices on two threads of the 2-core Zen 3 VM: 9% less time; touching half a
+// matrix ahead gained 1-4%; docs/benchmarks.md, session 11). A prefetch never faults;
+// the addresses lie within the rows' span.
 template <class T>
 [[gnu::always_inline]] inline void touch_pages(const MatrixView<T>& X, index_t r0, index_t r1) {
   constexpr std::uintptr_t page = 4096;
@@ -357,13 +357,9 @@ void run(const LaneGroup<T>& g, T* scratch) {
   Dest<T> dest{X, ldx, out.data, out.row_stride, g.stream_output};
   const MatrixView<const T>* next = g.prefetch_count > 0 ? &g.prefetch[0] : nullptr;
   const MatrixView<T>* next_out = next && g.prefetch_out ? &g.prefetch_out[0] : nullptr;
-  const index_t half = n / (2 * R) * R;  // rows touched ahead (touch_pages)
   for (index_t i0 = 0; i0 < n; i0 += R) {
     if (next) prefetch_rows(*next, g.unit, i0, i0 + R);
-    if (g.stream_output) {
-      touch_pages(out, i0 + half, i0 + half + R);
-      if (next_out) touch_pages(*next_out, i0 + half - n, i0 + half + R - n);
-    }
+    if (g.stream_output && next_out) touch_pages(*next_out, i0, i0 + R);
     const index_t rows = std::min(R, n - i0);
     const T* l[R];
     for (index_t r = 0; r < rows; ++r) l[r] = lbase + (i0 + r) * ldl;
