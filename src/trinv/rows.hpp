@@ -326,7 +326,6 @@ template <class T>
 template <class T>
 [[gnu::always_inline]] inline void touch_pages(const MatrixView<T>& X, index_t r0, index_t r1) {
   constexpr std::uintptr_t page = 4096;
-  r0 = std::max<index_t>(r0, 0);
   r1 = std::min(r1, X.rows);
   if (X.col_stride != 1 || r0 >= r1) return;
   const auto lo = reinterpret_cast<std::uintptr_t>(X.data + r0 * X.row_stride);
