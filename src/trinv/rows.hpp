@@ -26,10 +26,11 @@
 // lower part, the diagonal, zeros above (streaming stores when the driver asks, which
 // spreads the output's memory traffic over the computation). A non-finite input is found
 // from the output (see run: no second pass over the input unless the output is not
-// finite; a flagged matrix is left for the driver to fill), and the next matrix's read part is
-// prefetched into L1 while this one is computed. Inputs with a non-unit column stride
-// (column-major, upper through the transpose) are first copied row-major into the scratch; outputs
-// with a non-unit column stride are written entry by entry.
+// finite; a flagged matrix is left for the driver to fill), and the next matrix's read part
+// is prefetched into L1 while this one is computed, a few lines per tile (PrefetchCursor).
+// Inputs with a non-unit column stride (column-major, upper through the transpose) are
+// first copied row-major into the scratch; outputs with a non-unit column stride are
+// written entry by entry.
 #pragma once
 
 #include <algorithm>
@@ -139,6 +140,46 @@ template <class T, int NV, int ROWS, int A = 0>
   if constexpr (A + 1 < NV) tile_terms<T, NV, ROWS, A + 1>(acc, l, X, ldx, v0, i0);
 }
 
+// A cursor over the lines of the next matrix's read part (unit column stride; rows in
+// order, each line once), prefetched into L1 (locality 3) a few lines at a time: every
+// tile issues `lines_per_tile` of them, and the run the rest at its end. Spread over the
+// computation, the misses no longer come in bursts of up to a group's 32 lines at its
+// start (fp64, n = 64: 288 lines over 51 tiles): 32768 fp64 64 x 64 matrices on two
+// threads of the 2-core Zen 3 VM, 10% less time than a group's rows at the group's start
+// (in-process A/B, session 12; docs/benchmarks.md). Into L1 rather than L2: 4-7% less
+// (session 11). Always inlined: GCC 12 takes a call whose only effect is prefetching for
+// one without effects and deletes it (seen at -O1 and above).
+inline constexpr int lines_per_tile = 6;
+
+template <class T>
+struct PrefetchCursor {
+  const T* base = nullptr;  // null: nothing (left) to prefetch
+  index_t ld = 0, rows = 0, row = 0;
+  std::uintptr_t p = 0, end = 0;  // the next line to prefetch in row `row`; its read part's end
+  bool unit = true;
+  void start_row() {
+    for (; row < rows; ++row) {
+      const index_t m = unit ? row : row + 1;
+      if (m == 0) continue;  // row 0 of a unit matrix: nothing read
+      const T* a = base + row * ld;
+      p = reinterpret_cast<std::uintptr_t>(a) / 64 * 64;
+      end = reinterpret_cast<std::uintptr_t>(a + m);
+      return;
+    }
+    base = nullptr;
+  }
+  [[gnu::always_inline]] void advance(int lines) {
+    while (base && lines-- > 0) {
+      __builtin_prefetch(reinterpret_cast<const void*>(p), 0, 3);
+      p += 64;
+      if (p >= end) {
+        ++row;
+        start_row();
+      }
+    }
+  }
+};
+
 // Where the tiles put final rows: the scratch, and with `direct` (unit column stride and
 // n a multiple of W) the output too, straight from the registers; else write_rows copies
 // them from the scratch after each group.
@@ -152,6 +193,7 @@ struct Dest {
   bool streamed = false;
   bool last = false;             // the current group holds row n - 1, the row checked (see run)
   typename Vec<T>::index bad{};  // nonzero lanes iff an entry of row n - 1 is not finite
+  PrefetchCursor<T> pf{};
 };
 
 // Rows i0 .. i0 + ROWS - 1, column vectors v0 .. v0 + NV - 1 (all columns < i0 + ROWS
@@ -167,6 +209,7 @@ template <class T, int NV, int ROWS, bool DIRECT, bool DIAG>
   const index_t ldx = dest.ldx, ld = dest.ld;
   T* const out = dest.out;
   const bool stream = dest.stream, last = dest.last;
+  dest.pf.advance(lines_per_tile);
   V acc[ROWS][NV] = {};
   tile_terms<T, NV, ROWS>(acc, l, X, ldx, v0, i0);
 #pragma GCC unroll 4
@@ -294,27 +337,6 @@ bool any_lane(const typename Vec<T>::index& v) {
   return any;
 }
 
-// Prefetches rows [r0, r1) of the read part of A into L1 (unit column stride only; each
-// line once). On the Zen 3 VM, into L1 (locality 3) rather than L2 (2): 4-7% less time on
-// the whole fp64 batch (in-process A/B, session 11; the non-temporal hint did as well).
-// Always inlined: GCC 12 takes a call whose only effect is prefetching for one without
-// effects and deletes it (seen at -O1 and above).
-template <class T>
-[[gnu::always_inline]] inline void prefetch_rows(const MatrixView<const T>& A, bool unit,
-                                                 index_t r0, index_t r1) {
-  constexpr index_t line = static_cast<index_t>(64 / sizeof(T));
-  if (A.col_stride != 1) return;
-  for (index_t i = r0; i < std::min(r1, A.rows); ++i) {
-    const T* a = &A(i, 0);
-    const index_t m = unit ? i : i + 1;
-    for (index_t k = 0; k < m; k += line) __builtin_prefetch(a + k, 0, 3);
-    // The line of the last entry, where the loop's last prefetch did not reach it.
-    if (m > 0 && reinterpret_cast<std::uintptr_t>(a + m - 1) / 64 !=
-                     reinterpret_cast<std::uintptr_t>(a + (m - 1) / line * line) / 64)
-      __builtin_prefetch(a + m - 1, 0, 3);
-  }
-}
-
 // Touches the output rows [r0, r1) of X (unit column stride), one read prefetch per 4 KiB
 // page that begins among them, so that their address translations are cached before the
 // streaming stores reach them: a store that misses the TLB waits for the page walk, which
@@ -361,8 +383,14 @@ void run(const LaneGroup<T>& g, T* scratch) {
   Dest<T> dest{X, ldx, out.data, out.row_stride, g.stream_output};
   const MatrixView<const T>* next = g.prefetch_count > 0 ? &g.prefetch[0] : nullptr;
   const MatrixView<T>* next_out = next && g.prefetch_out ? &g.prefetch_out[0] : nullptr;
+  if (next && next->col_stride == 1) {
+    dest.pf.base = next->data;
+    dest.pf.ld = next->row_stride;
+    dest.pf.rows = next->rows;
+    dest.pf.unit = g.unit;
+    dest.pf.start_row();
+  }
   for (index_t i0 = 0; i0 < n; i0 += R) {
-    if (next) prefetch_rows(*next, g.unit, i0, i0 + R);
     if (g.stream_output && next_out) touch_pages(*next_out, i0, i0 + R);
     const index_t rows = std::min(R, n - i0);
     const T* l[R];
@@ -385,6 +413,7 @@ void run(const LaneGroup<T>& g, T* scratch) {
       dest.bad |= write_rows(X, ldx, i0, i0 + rows, nvec * W, out, dest.stream, dest.streamed);
     }
   }
+  dest.pf.advance(static_cast<int>(n * n));  // what the tiles left (more than all lines)
   // Only the last row of X is checked: if an entry x_ab (b <= a < n - 1) is not finite,
   // neither is x_{n-1,b}. Its running sum takes the term -l_{n-1,a} x_ab, which is an
   // infinity or a NaN whatever l_{n-1,a} (0 * inf is a NaN); a running sum that is not
