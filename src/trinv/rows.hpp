@@ -169,14 +169,20 @@ struct PrefetchCursor {
     base = nullptr;
   }
   [[gnu::always_inline]] void advance(int lines) {
-    while (base && lines-- > 0) {
-      __builtin_prefetch(reinterpret_cast<const void*>(p), 0, 3);
-      p += 64;
-      if (p >= end) {
+    if (!base) return;
+    std::uintptr_t q = p, e = end;  // in registers
+    for (; lines > 0; --lines) {
+      __builtin_prefetch(reinterpret_cast<const void*>(q), 0, 3);
+      q += 64;
+      if (q >= e) {
         ++row;
         start_row();
+        if (!base) return;
+        q = p;
+        e = end;
       }
     }
+    p = q;
   }
 };
 
@@ -226,12 +232,12 @@ template <class T, int NV, int ROWS, bool DIRECT, bool DIAG>
 #pragma GCC unroll 8
       for (int b = 0; b < NV; ++b) acc[r][b] = acc[r][b] / d;
     }
-    const index_t dc = i0 + r - v0 * W;  // the diagonal's column within the tile
-    if (DIAG && dc < NV * W) {
+    // The group's diagonal entries all lie in its last vector (nvec - 1 = i0 / W: i0 is a
+    // multiple of R, and R divides W), the tile's last: vector NV - 1.
+    if constexpr (DIAG) {
+      const index_t dc = i0 + r - (v0 + NV - 1) * W;  // the diagonal's lane in that vector
       const V xd = simd::splat<T>(unit ? T(1) : T(1) / lrr);
-#pragma GCC unroll 8
-      for (int b = 0; b < NV; ++b)
-        acc[r][b] = (simd::iota<T>() == static_cast<I>(dc - b * W)) ? xd : acc[r][b];
+      acc[r][NV - 1] = (simd::iota<T>() == static_cast<I>(dc)) ? xd : acc[r][NV - 1];
     }
   }
   typename Vec<T>::index bad{};
@@ -245,8 +251,9 @@ template <class T, int NV, int ROWS, bool DIRECT, bool DIAG>
       std::memcpy(x + b * W, &acc[r][b], sizeof(V));
       if constexpr (DIRECT) {
         const index_t c = (v0 + b) * W;
-        // Above the diagonal the output holds exact zeros (a division may have left -0).
-        const V v = DIAG && c + W > i
+        // Above the diagonal (in the last vector) the output holds exact zeros (a division
+        // may have left -0).
+        const V v = DIAG && b == NV - 1
                         ? ((simd::iota<T>() <= static_cast<I>(i - c)) ? acc[r][b] : V{})
                         : acc[r][b];
         if (r == ROWS - 1 && last) bad |= simd::nonfinite<T>(v);
