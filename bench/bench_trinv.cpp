@@ -18,6 +18,13 @@
 //     on the batch buffers of both sides (madvise; the table says how much of the
 //     process's memory the kernel gave them): under virtualization a 4 KiB page's TLB
 //     miss is expensive and the batch streams 2 GB through 4 KiB pages.
+//     --paired=R (R >= 1) adds a paired comparison after Google Benchmark's runs: R rounds,
+//     each timing one LAPACK batch and one triscan batch (forward_substitution, check
+//     off) back to back, the order alternating from round to round; reported are the
+//     per-round ratios' median, quartiles and extremes, and how many rounds reach 5x.
+//     On a machine whose speed drifts within minutes (the project's 2-core VM) the two
+//     sides of a round see the same conditions, which the medians of separately timed
+//     repetitions do not ensure.
 //  2. Single large matrices, n = 1024 and 4096 fp64: blocked / recursive /
 //     recursive_merge (OpenBLAS TRMM/TRSM inside) vs OpenBLAS dtrtri, both with
 //     OpenBLAS's default thread count; GFLOP/s at n^3/3 flops (target: >= 0.9x).
@@ -57,6 +64,7 @@ constexpr index_t distinct = 256;
 constexpr index_t sample = 64;
 unsigned bench_threads = 2;
 bool huge_pages = false;  // --huge-pages
+int paired_rounds = 0;    // --paired=R
 
 // Batch buffers are 64-byte aligned, as ML frameworks allocate tensors (PyTorch's CPU
 // allocator aligns to 64 bytes); both sides use the same buffers. With --huge-pages they
@@ -366,6 +374,77 @@ void print_batch_table() {
   }
 }
 
+// --paired=R: LAPACK and triscan timed back to back in each of R rounds (order alternating),
+// on the same input; the per-round ratio LAPACK / triscan. Prints a table and one JSON line.
+template <class T>
+void run_paired() {
+  const auto& A = batch_input<T>();
+  Buffer<T> X_lapack(A.size()), X_triscan(A.size());
+  const auto in = BatchView<const T>::contiguous(A.data(), batch_count, batch_n, batch_n);
+  const auto out = BatchView<T>::contiguous(X_triscan.data(), batch_count, batch_n, batch_n);
+  const MethodSpec ms = MethodSpec::parse("trinv/forward_substitution");
+  const TrinvOptions o = batch_options<T>(false);
+  const int saved = openblas_get_num_threads();
+  openblas_set_num_threads(1);
+  auto time = [](auto&& f) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  std::vector<double> tl, tt, ratio;
+  Status status = Status::ok;
+  for (int r = 0; r < paired_rounds; ++r) {
+    double a = 0.0, b = 0.0;
+    if (r % 2 == 0) {
+      a = time([&] { lapack_batch(A.data(), X_lapack.data(), batch_count); });
+      b = time([&] { status = worst(status, invert_batch(ms, in, out, o)); });
+    } else {
+      b = time([&] { status = worst(status, invert_batch(ms, in, out, o)); });
+      a = time([&] { lapack_batch(A.data(), X_lapack.data(), batch_count); });
+    }
+    tl.push_back(a / batch_count);
+    tt.push_back(b / batch_count);
+    ratio.push_back(a / b);
+    std::fprintf(stderr, "paired %s round %d/%d: LAPACK %.3f us, triscan %.3f us, ratio %.2f\n",
+                 type_name<T>(), r + 1, paired_rounds, 1e6 * a / batch_count, 1e6 * b / batch_count,
+                 a / b);
+  }
+  openblas_set_num_threads(saved);
+  const std::string ln = std::string("paired/") + type_name<T>() + "/lapack";
+  const std::string tn = std::string("paired/") + type_name<T>() + "/triscan";
+  keep_sample<T>(ln, X_lapack);
+  keep_sample<T>(tn, X_triscan);
+  const double el = sample_error<T>(ln), et = sample_error<T>(tn);
+  std::vector<double> q = ratio;
+  std::sort(q.begin(), q.end());
+  auto quantile = [&](double f) {
+    return q[static_cast<std::size_t>(f * static_cast<double>(q.size() - 1) + 0.5)];
+  };
+  const long reached = std::count_if(q.begin(), q.end(), [](double x) { return x >= 5.0; });
+  const bool err_ok = et <= 2.0 * std::max(el, 1e-300);
+  std::printf(
+      "\nPaired rounds, %ld x (%ldx%ld) unit lower, %s, %u threads on both sides, %s: LAPACK and\n"
+      "triscan (forward_substitution, check off) back to back, their order alternating; ratio =\n"
+      "LAPACK / triscan per round\n",
+      long(batch_count), long(batch_n), long(batch_n), type_name<T>(), bench_threads,
+      pages_note().c_str());
+  std::printf("%6s %12s %12s %8s %8s %8s %8s %8s %9s %8s %s\n", "rounds", "LAPACK us", "triscan us",
+              "median", "q25", "q75", "min", "max", "rounds>=5", "err/LAPK",
+              "target (median >= 5x, err <= 2x)");
+  std::printf("%6d %12.3f %12.3f %8.2f %8.2f %8.2f %8.2f %8.2f %9ld %8.2f %s\n", paired_rounds,
+              1e6 * median(tl), 1e6 * median(tt), median(ratio), quantile(0.25), quantile(0.75),
+              q.front(), q.back(), reached, et / el,
+              median(ratio) >= 5.0 && err_ok ? "met" : "not met");
+  std::printf(
+      "{\"paired\": {\"format\": \"%s\", \"rounds\": %d, \"threads\": %u, \"lapack_us\": %.4f, "
+      "\"triscan_us\": %.4f, \"ratio_median\": %.4f, \"ratio_q25\": %.4f, \"ratio_q75\": %.4f, "
+      "\"ratio_min\": %.4f, \"ratio_max\": %.4f, \"rounds_at_5x\": %ld, \"lapack_error\": %.4e, "
+      "\"triscan_error\": %.4e, \"status\": \"%s\"}}\n",
+      type_name<T>(), paired_rounds, bench_threads, 1e6 * median(tl), 1e6 * median(tt),
+      median(ratio), quantile(0.25), quantile(0.75), q.front(), q.back(), reached, el, et,
+      std::string(status_name(status)).c_str());
+}
+
 void print_large_table() {
   std::printf("\nSingle large unit lower fp64 (deltanet), OpenBLAS default threads (%d)\n", openblas_get_num_threads());
   std::printf("%-28s %6s %10s %10s %10s %10s %s\n", "method", "n", "wall ms", "GFLOP/s", "vs dtrtri", "CPU ms",
@@ -392,6 +471,13 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     if (std::strncmp(argv[i], "--threads=", 10) == 0) bench_threads = static_cast<unsigned>(std::atoi(argv[i] + 10));
     else if (std::strcmp(argv[i], "--huge-pages") == 0) huge_pages = true;
+    else if (std::strncmp(argv[i], "--paired=", 9) == 0) {
+      paired_rounds = std::atoi(argv[i] + 9);
+      if (paired_rounds < 1) {
+        std::fprintf(stderr, "bench_trinv: --paired=R needs R >= 1 (got '%s')\n", argv[i] + 9);
+        return 2;
+      }
+    }
   benchmark::Initialize(&argc, argv);
   register_batch<float>();
   register_batch<double>();
@@ -401,5 +487,9 @@ int main(int argc, char** argv) {
   print_batch_table<float>();
   print_batch_table<double>();
   print_large_table();
+  if (paired_rounds > 0) {
+    run_paired<float>();
+    run_paired<double>();
+  }
   return 0;
 }
