@@ -202,6 +202,13 @@ struct Dest {
   PrefetchCursor<T> pf{};
 };
 
+// Where R divides W (AVX and AVX-512; not fp64 with 16-byte vectors), the diagonal
+// entries of a group's rows i0 .. i0 + R - 1 all lie in one vector, i0 / W = nvec - 1:
+// the last vector of the group's last tile, the only one that needs the diagonal's
+// insertion and the mask above it. Else they may span two vectors (and two tiles).
+template <class T>
+inline constexpr bool diagonal_in_last_vector = Vec<T>::width % R == 0;
+
 // Rows i0 .. i0 + ROWS - 1, column vectors v0 .. v0 + NV - 1 (all columns < i0 + ROWS
 // when this is the group's last tile). Out of line, with tile_terms inlined: the running
 // sums then live in registers (inlined into a large caller, the compiler may keep them in
@@ -232,12 +239,16 @@ template <class T, int NV, int ROWS, bool DIRECT, bool DIAG>
 #pragma GCC unroll 8
       for (int b = 0; b < NV; ++b) acc[r][b] = acc[r][b] / d;
     }
-    // The group's diagonal entries all lie in its last vector (nvec - 1 = i0 / W: i0 is a
-    // multiple of R, and R divides W), the tile's last: vector NV - 1.
     if constexpr (DIAG) {
-      const index_t dc = i0 + r - (v0 + NV - 1) * W;  // the diagonal's lane in that vector
       const V xd = simd::splat<T>(unit ? T(1) : T(1) / lrr);
-      acc[r][NV - 1] = (simd::iota<T>() == static_cast<I>(dc)) ? xd : acc[r][NV - 1];
+      if constexpr (diagonal_in_last_vector<T>) {
+        const index_t dc = i0 + r - (v0 + NV - 1) * W;  // the diagonal's lane there
+        acc[r][NV - 1] = (simd::iota<T>() == static_cast<I>(dc)) ? xd : acc[r][NV - 1];
+      } else {
+#pragma GCC unroll 8
+        for (int b = 0; b < NV; ++b)
+          acc[r][b] = (simd::iota<T>() == static_cast<I>(i0 + r - (v0 + b) * W)) ? xd : acc[r][b];
+      }
     }
   }
   typename Vec<T>::index bad{};
@@ -251,9 +262,9 @@ template <class T, int NV, int ROWS, bool DIRECT, bool DIAG>
       std::memcpy(x + b * W, &acc[r][b], sizeof(V));
       if constexpr (DIRECT) {
         const index_t c = (v0 + b) * W;
-        // Above the diagonal (in the last vector) the output holds exact zeros (a division
-        // may have left -0).
-        const V v = DIAG && b == NV - 1
+        // Above the diagonal the output holds exact zeros (a division may have left -0).
+        const bool masked = diagonal_in_last_vector<T> ? b == NV - 1 : c + W > i;
+        const V v = DIAG && masked
                         ? ((simd::iota<T>() <= static_cast<I>(i - c)) ? acc[r][b] : V{})
                         : acc[r][b];
         if (r == ROWS - 1 && last) bad |= simd::nonfinite<T>(v);
