@@ -113,11 +113,22 @@ std::string pages_note() {
   return b;
 }
 
-// Benchmark name -> wall / process CPU seconds per iteration, one entry per repetition
-// (--benchmark_repetitions); the summary tables use the medians.
+// Benchmark name -> wall / process CPU seconds per iteration of each call of the
+// benchmark's function. Google Benchmark first calls it with a few iterations to choose
+// the count it then reports (one call per --benchmark_repetitions); only the calls with
+// the largest iteration count are kept, so the medians in the summary tables are over
+// the reported repetitions, not over the first, shorter (often colder) trials.
 std::map<std::string, std::vector<double>> wall_runs, cpu_runs;
+std::map<std::string, long long> run_iterations;
 
-void record(const std::string& name, double wall, double cpu) {
+void record(const std::string& name, double wall, double cpu, long long iterations) {
+  long long& kept = run_iterations[name];
+  if (iterations < kept) return;
+  if (iterations > kept) {
+    wall_runs[name].clear();
+    cpu_runs[name].clear();
+    kept = iterations;
+  }
   wall_runs[name].push_back(wall);
   cpu_runs[name].push_back(cpu);
 }
@@ -226,8 +237,9 @@ void register_batch() {
           cpu += process_cpu() - c0;
           total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         }
-        record(name, total / static_cast<double>(st.iterations()), cpu / static_cast<double>(st.iterations()));
-        st.counters["us_per_matrix"] = 1e6 * wall_runs[name].back() / batch_count;
+        record(name, total / static_cast<double>(st.iterations()), cpu / static_cast<double>(st.iterations()),
+               static_cast<long long>(st.iterations()));
+        st.counters["us_per_matrix"] = 1e6 * total / static_cast<double>(st.iterations()) / batch_count;
         huge_mib_seen = std::max(huge_mib_seen, anon_huge_mib());
         keep_sample<T>(name, X);
       })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
@@ -249,8 +261,9 @@ void register_batch() {
       benchmark::DoNotOptimize(X.data());
     }
     openblas_set_num_threads(saved);
-    record(name, total / static_cast<double>(st.iterations()), cpu / static_cast<double>(st.iterations()));
-    st.counters["us_per_matrix"] = 1e6 * wall_runs[name].back() / batch_count;
+    record(name, total / static_cast<double>(st.iterations()), cpu / static_cast<double>(st.iterations()),
+               static_cast<long long>(st.iterations()));
+    st.counters["us_per_matrix"] = 1e6 * total / static_cast<double>(st.iterations()) / batch_count;
     huge_mib_seen = std::max(huge_mib_seen, anon_huge_mib());
     keep_sample<T>(name, X);
   })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
@@ -293,9 +306,10 @@ void register_large() {
           total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           benchmark::DoNotOptimize(X.data());
         }
-        record(name, total / static_cast<double>(st.iterations()), cpu / static_cast<double>(st.iterations()));
+        record(name, total / static_cast<double>(st.iterations()), cpu / static_cast<double>(st.iterations()),
+               static_cast<long long>(st.iterations()));
         const double nd = static_cast<double>(n);
-        st.counters["GFLOPs"] = nd * nd * nd / 3.0 / wall_runs[name].back() * 1e-9;
+        st.counters["GFLOPs"] = nd * nd * nd / 3.0 / (total / static_cast<double>(st.iterations())) * 1e-9;
       })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
     }
   }
