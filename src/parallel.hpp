@@ -1,11 +1,13 @@
 // src/parallel.hpp — the worker pool the CPU batch drivers share (src/trinv/driver.cpp,
-// src/wy/): a static partition of [0, count) over W threads, the worst status of all
-// items, the first worker exception rethrown, and OpenBLAS kept single-threaded meanwhile.
+// src/wy/): contiguous chunks of [0, count) taken in turn by W threads, the worst status
+// of all items, the first worker exception rethrown, and OpenBLAS kept single-threaded
+// meanwhile.
 #pragma once
 
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <thread>
 #include <vector>
@@ -36,21 +38,34 @@ inline unsigned worker_count(unsigned requested, index_t items) {
   return static_cast<unsigned>(std::min<index_t>(w, std::max<index_t>(items, 1)));
 }
 
-// Runs range(lo, hi, w) in worker w over the contiguous range [w count / W, (w+1) count / W)
-// (W = worker_count(threads, count)); the partition depends only on count and W. Returns
-// the worst status the ranges returned; rethrows the first worker's exception.
+// Contiguous chunks per worker that parallel_ranges hands out (W = 1: one chunk).
+inline constexpr index_t chunks_per_worker = 16;
+
+// Runs range(lo, hi, w) over [0, count) in W = worker_count(threads, count) workers: the
+// range is cut into min(count, 16 W) contiguous chunks (the cut depends only on count and
+// W), and each worker takes the next chunk not yet taken until none is left, so a worker
+// slowed down (a busy core, a host's other tenants) takes fewer chunks instead of
+// delaying the end. range may be called several times per worker, never concurrently
+// with the same w. Each item's result must depend only on its index (the drivers'
+// contract), so results do not depend on which worker ran it. Returns the worst status
+// the ranges returned; rethrows the first exception (after every worker has stopped; no
+// chunk is started after it was thrown).
 template <class Range>
 Status parallel_ranges(index_t count, unsigned threads, const Range& range) {
   if (count == 0) return Status::ok;
   const SingleThreadedBlas blas_guard;
   const unsigned W = worker_count(threads, count);
+  const index_t chunks = W == 1 ? 1 : std::min<index_t>(count, static_cast<index_t>(W) * chunks_per_worker);
+  std::atomic<index_t> next{0};
   std::vector<Status> worst_of(W, Status::ok);
   std::vector<std::exception_ptr> errors(W);
   auto work = [&](unsigned w) {
     try {
-      worst_of[w] = range(count * w / W, count * (w + 1) / W, w);
+      for (index_t c = next.fetch_add(1); c < chunks; c = next.fetch_add(1))
+        worst_of[w] = worst(worst_of[w], range(count * c / chunks, count * (c + 1) / chunks, w));
     } catch (...) {
       errors[w] = std::current_exception();
+      next.store(chunks);  // the others start no further chunk
     }
   };
   std::vector<std::thread> pool;

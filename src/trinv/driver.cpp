@@ -352,16 +352,16 @@ TrinvResult run_one(const Problem& p, std::uint64_t stream, MatrixView<const In>
 
 // ---- Batches ------------------------------------------------------------------------------
 
-// Runs range(lo, hi, workspaces) over a static partition of [0, count): worker w takes
-// the contiguous range [w count / W, (w+1) count / W). Each item's result depends only on
-// its index (the batched fast path gives every matrix the operations of the one-matrix
-// kernel, whichever matrices share its group), so results do not depend on W. Returns the
-// worst status.
+// Runs range(lo, hi, workspaces) over [0, count) in contiguous chunks that the workers
+// take in turn (src/parallel.hpp), with one set of workspaces per worker. Each item's
+// result depends only on its index (the batched fast path gives every matrix the
+// operations of the one-matrix kernel, whichever matrices share its group), so results do
+// not depend on W or on which worker ran it. Returns the worst status.
 template <class In, class Range>
 Status run_ranges(index_t count, unsigned threads, const Range& range) {
-  return detail::parallel_ranges(count, threads, [&](index_t lo, index_t hi, unsigned) {
-    Workspaces<In> ws;
-    return range(lo, hi, ws);
+  std::vector<Workspaces<In>> ws(detail::worker_count(threads, count));
+  return detail::parallel_ranges(count, threads, [&](index_t lo, index_t hi, unsigned w) {
+    return range(lo, hi, ws[w]);
   });
 }
 
