@@ -381,11 +381,19 @@ void print_batch_table() {
       const double err = sample_error<T>(name);
       const bool err_ok = err <= 2.0 * std::max(lapack_err, 1e-300);
       const bool met_wall = t_lapack / t >= 5.0 && err_ok, met_cpu = c_lapack / c >= 5.0 && err_ok;
-      std::printf("%-36s %9.3f %9.2f %9.3f %9.2f %11.3e %8.2f %s (wall), %s (CPU)\n", (m.name + suffix).c_str(),
-                  1e6 * t, t_lapack / t, 1e6 * c, c_lapack / c, err, err / lapack_err, met_wall ? "met" : "not met",
-                  met_cpu ? "met" : "not met");
+      std::printf("%-36s %9.3f %9.2f %9.3f %9.2f %11.3e %8.2f %s (wall), %s (CPU)\n",
+                  (m.name + suffix).c_str(), 1e6 * t, t_lapack / t, 1e6 * c, c_lapack / c, err,
+                  err / lapack_err, met_wall ? "met" : "not met", met_cpu ? "met" : "not met");
     }
   }
+}
+
+// A JSON number with four decimals, or null where there is none (NaN: no such rounds).
+std::string json_number(double x) {
+  if (!std::isfinite(x)) return "null";
+  char b[64];
+  std::snprintf(b, sizeof b, "%.4f", x);
+  return b;
 }
 
 // --paired=R: LAPACK and triscan timed back to back in each of R rounds (order alternating),
@@ -405,7 +413,7 @@ void run_paired() {
     f();
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
-  std::vector<double> tl, tt, ratio;
+  std::vector<double> tl, tt, ratio, ratio_lapack_first, ratio_triscan_first;
   Status status = Status::ok;
   for (int r = 0; r < paired_rounds; ++r) {
     double a = 0.0, b = 0.0;
@@ -419,6 +427,7 @@ void run_paired() {
     tl.push_back(a / batch_count);
     tt.push_back(b / batch_count);
     ratio.push_back(a / b);
+    (r % 2 == 0 ? ratio_lapack_first : ratio_triscan_first).push_back(a / b);
     std::fprintf(stderr, "paired %s round %d/%d: LAPACK %.3f us, triscan %.3f us, ratio %.2f\n",
                  type_name<T>(), r + 1, paired_rounds, 1e6 * a / batch_count, 1e6 * b / batch_count,
                  a / b);
@@ -449,20 +458,28 @@ void run_paired() {
               1e6 * median(tl), 1e6 * median(tt), median(ratio), quantile(0.25), quantile(0.75),
               q.front(), q.back(), reached, et / el,
               median(ratio) >= 5.0 && err_ok ? "met" : "not met");
+  // The medians of each order within a round, so that an effect of the order shows (on
+  // the 2-core VM they differed by up to 0.7x, either way from run to run: noise).
+  std::printf("median ratio of the rounds with LAPACK first %.2f, with triscan first %.2f\n",
+              median(ratio_lapack_first), median(ratio_triscan_first));
   std::printf(
       "{\"paired\": {\"format\": \"%s\", \"rounds\": %d, \"threads\": %u, \"lapack_us\": %.4f, "
       "\"triscan_us\": %.4f, \"ratio_median\": %.4f, \"ratio_q25\": %.4f, \"ratio_q75\": %.4f, "
-      "\"ratio_min\": %.4f, \"ratio_max\": %.4f, \"rounds_at_5x\": %ld, \"lapack_error\": %.4e, "
-      "\"triscan_error\": %.4e, \"status\": \"%s\"}}\n",
+      "\"ratio_min\": %.4f, \"ratio_max\": %.4f, \"rounds_at_5x\": %ld, "
+      "\"ratio_median_lapack_first\": %s, \"ratio_median_triscan_first\": %s, "
+      "\"lapack_error\": %.4e, \"triscan_error\": %.4e, \"status\": \"%s\"}}\n",
       type_name<T>(), paired_rounds, bench_threads, 1e6 * median(tl), 1e6 * median(tt),
-      median(ratio), quantile(0.25), quantile(0.75), q.front(), q.back(), reached, el, et,
+      median(ratio), quantile(0.25), quantile(0.75), q.front(), q.back(), reached,
+      json_number(median(ratio_lapack_first)).c_str(),
+      json_number(median(ratio_triscan_first)).c_str(), el, et,
       std::string(status_name(status)).c_str());
 }
 
 void print_large_table() {
-  std::printf("\nSingle large unit lower fp64 (deltanet), OpenBLAS default threads (%d)\n", openblas_get_num_threads());
-  std::printf("%-28s %6s %10s %10s %10s %10s %s\n", "method", "n", "wall ms", "GFLOP/s", "vs dtrtri", "CPU ms",
-              "target (>= 0.9x, wall)");
+  std::printf("\nSingle large unit lower fp64 (deltanet), OpenBLAS default threads (%d)\n",
+              openblas_get_num_threads());
+  std::printf("%-28s %6s %10s %10s %10s %10s %s\n", "method", "n", "wall ms", "GFLOP/s",
+              "vs dtrtri", "CPU ms", "target (>= 0.9x, wall)");
   for (index_t n : {1024, 4096}) {
     const std::string base = "large/fp64/lapack/" + std::to_string(n);
     if (!wall_runs.count(base)) continue;
