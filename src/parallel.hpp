@@ -48,14 +48,15 @@ inline constexpr index_t chunks_per_worker = 16;
 // delaying the end. range may be called several times per worker, never concurrently
 // with the same w. Each item's result must depend only on its index (the drivers'
 // contract), so results do not depend on which worker ran it. Returns the worst status
-// the ranges returned; rethrows the first exception (after every worker has stopped; no
-// chunk is started after it was thrown).
+// the ranges returned; after an exception the workers take no further chunk, and once
+// all have stopped the first worker's exception is rethrown.
 template <class Range>
 Status parallel_ranges(index_t count, unsigned threads, const Range& range) {
   if (count == 0) return Status::ok;
   const SingleThreadedBlas blas_guard;
   const unsigned W = worker_count(threads, count);
-  const index_t chunks = W == 1 ? 1 : std::min<index_t>(count, static_cast<index_t>(W) * chunks_per_worker);
+  const index_t chunks =
+      W == 1 ? 1 : std::min<index_t>(count, static_cast<index_t>(W) * chunks_per_worker);
   std::atomic<index_t> next{0};
   std::vector<Status> worst_of(W, Status::ok);
   std::vector<std::exception_ptr> errors(W);
@@ -65,7 +66,7 @@ Status parallel_ranges(index_t count, unsigned threads, const Range& range) {
         worst_of[w] = worst(worst_of[w], range(count * c / chunks, count * (c + 1) / chunks, w));
     } catch (...) {
       errors[w] = std::current_exception();
-      next.store(chunks);  // the others start no further chunk
+      next.store(chunks);  // no worker takes a further chunk
     }
   };
   std::vector<std::thread> pool;

@@ -299,7 +299,8 @@ Geometry check_arguments(WyFamily f, const ChunkLayout& layout, const WyInputs<V
 
 // Runs item(i, w) for i in [0, count) on the shared worker pool (src/parallel.hpp:
 // contiguous chunks taken in turn; each item depends only on its index, so results do not
-// depend on the worker count or on which worker ran it). Returns the worst status; rethrows a worker's exception.
+// depend on the worker count or on which worker ran it). Returns the worst status;
+// rethrows a worker's exception.
 template <class Item>
 Status run_items(index_t count, unsigned threads, const Item& item) {
   return detail::parallel_ranges(count, threads, [&](index_t lo, index_t hi, unsigned w) {
