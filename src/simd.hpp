@@ -105,6 +105,32 @@ template <class T>
   return false;
 }
 
+// Whether store_stream streams (AVX / AVX-512 builds).
+#if defined(__AVX512F__) || defined(__AVX__)
+inline constexpr bool can_stream = true;
+#else
+inline constexpr bool can_stream = false;
+#endif
+
+// Stores one vector to o, aligned to the vector size, with a streaming store where
+// can_stream (else an ordinary store); the caller ends with a store fence.
+template <class T>
+[[gnu::always_inline]] inline void store_stream(T* o, const typename Vec<T>::type& v) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>)
+    _mm512_stream_ps(o, reinterpret_cast<const __m512&>(v));
+  else
+    _mm512_stream_pd(o, reinterpret_cast<const __m512d&>(v));
+#elif defined(__AVX__)
+  if constexpr (std::is_same_v<T, float>)
+    _mm256_stream_ps(o, reinterpret_cast<const __m256&>(v));
+  else
+    _mm256_stream_pd(o, reinterpret_cast<const __m256d&>(v));
+#else
+  std::memcpy(o, &v, sizeof(v));
+#endif
+}
+
 // Stores lanes [lo, hi) of v to o + lo .. o + hi - 1 (ordinary stores).
 template <class T>
 [[gnu::always_inline]] inline void store_lanes(T* o, const typename Vec<T>::type& v, int lo,
