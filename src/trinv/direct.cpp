@@ -23,7 +23,8 @@ constexpr long max_block = 1L << 20;
 bool is_unit(const Context& ctx) { return ctx.diagonal == Diagonal::unit; }
 
 // Every direct method writes all of the lower triangle; the strictly upper part of X is
-// zeroed first because the block methods read whole diagonal blocks of X as operands.
+// zeroed first where a block method reads whole diagonal blocks of X as operands (the
+// driver writes the caller's zeros above the diagonal in any case).
 template <class T>
 void zero(const View<T>& X) {
   for (index_t i = 0; i < X.rows; ++i)
@@ -95,7 +96,10 @@ void invert_recursive(A& a, const CView<T>& L, const View<T>& X, bool unit, inde
 
 template <class A, class T = typename A::value_type>
 MethodOutcome recursive(const MethodSpec& spec, A& a, CView<T> L, View<T> X, const Context& ctx) {
-  zero(X);
+  // No zeroing: every operand read here is a lower triangle (X11 in the TRMM, L22 in the
+  // TRSM, L in the base blocks), and the driver writes the zeros above the diagonal. At
+  // n = 1024 the single-threaded pass over all of X cost 8% of the method's time next
+  // to OpenBLAS's two threads (docs/benchmarks.md, session 13).
   invert_recursive(a, L, X, is_unit(ctx), spec.get_int("base", 16, 1, max_block));
   return {};
 }

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "tests/trinv/trinv_test_util.hpp"
+#include "validation/generators.hpp"
 
 namespace triscan {
 namespace {
@@ -89,6 +90,33 @@ TEST(TrinvDriver, InputContractIgnoresUpperPartAndUnitDiagonal) {
     for (index_t i = 0; i < n; ++i) {
       EXPECT_EQ(X2(i, i), 1.0) << m.name << " diagonal " << i;
       for (index_t j = i + 1; j < n; ++j) EXPECT_EQ(X2(i, j), 0.0) << m.name << " (" << i << ", " << j << ")";
+    }
+  }
+}
+
+// The output buffer's previous contents are never read: X filled with NaN beforehand gives
+// the bits of X filled with zeros, with 1 on the diagonal and 0 above it, for every method
+// at orders where the blocked methods' updates go to OpenBLAS (blocks of 64 and more) and
+// the recursion reaches its base blocks (trinv/recursive no longer zeroes X first).
+TEST(TrinvDriver, OutputBufferContentsAreNeverRead) {
+  for (index_t n : {9, 130, 300}) {
+    validation::GeneratorParams gp;
+    gp.name = "deltanet";
+    gp.n = n;
+    gp.seed = 5;
+    const Matrix<double> L = validation::generate(gp).L;
+    for (const auto& m : trinv_methods()) {
+      Matrix<double> X1(n, n, 0.0), X2(n, n, nan);
+      const auto spec = MethodSpec::parse(m.name);
+      const auto r1 = invert(spec, L.view(), X1.view()), r2 = invert(spec, L.view(), X2.view());
+      EXPECT_EQ(r1.status, r2.status) << m.name << " n = " << n;
+      EXPECT_EQ(trinv_test::first_difference<double>(X1.view(), X2.view()), "") << m.name << " n = " << n;
+      index_t wrong = 0;
+      for (index_t i = 0; i < n; ++i) {
+        wrong += X2(i, i) != 1.0;
+        for (index_t j = i + 1; j < n; ++j) wrong += X2(i, j) != 0.0;
+      }
+      EXPECT_EQ(wrong, 0) << m.name << " n = " << n << ": diagonal or upper entries not 1 / 0";
     }
   }
 }
