@@ -79,32 +79,6 @@ template <class T>
   return v;
 }
 
-// Stores one vector to o (W entries, unit stride). Streaming (non-temporal) when asked
-// and o is aligned to the vector size on AVX / AVX-512 hardware; else an ordinary store.
-// Returns whether it streamed (the caller then ends with a store fence).
-template <class T>
-[[gnu::always_inline]] inline bool store(T* o, const typename Vec<T>::type& v, bool stream) {
-#if defined(__AVX512F__) || defined(__AVX__)
-  if (stream && reinterpret_cast<std::uintptr_t>(o) % vector_bytes == 0) {
-#if defined(__AVX512F__)
-    if constexpr (std::is_same_v<T, float>)
-      _mm512_stream_ps(o, reinterpret_cast<const __m512&>(v));
-    else
-      _mm512_stream_pd(o, reinterpret_cast<const __m512d&>(v));
-#else
-    if constexpr (std::is_same_v<T, float>)
-      _mm256_stream_ps(o, reinterpret_cast<const __m256&>(v));
-    else
-      _mm256_stream_pd(o, reinterpret_cast<const __m256d&>(v));
-#endif
-    return true;
-  }
-#endif
-  (void)stream;
-  std::memcpy(o, &v, sizeof(v));
-  return false;
-}
-
 // Whether store_stream streams (AVX / AVX-512 builds).
 #if defined(__AVX512F__) || defined(__AVX__)
 inline constexpr bool can_stream = true;
@@ -129,6 +103,22 @@ template <class T>
 #else
   std::memcpy(o, &v, sizeof(v));
 #endif
+}
+
+// Stores one vector to o (W entries, unit stride). Streaming (non-temporal) when asked
+// and o is aligned to the vector size on AVX / AVX-512 hardware; else an ordinary store.
+// Returns whether it streamed (the caller then ends with a store fence).
+template <class T>
+[[gnu::always_inline]] inline bool store(T* o, const typename Vec<T>::type& v, bool stream) {
+#if defined(__AVX512F__) || defined(__AVX__)
+  if (stream && reinterpret_cast<std::uintptr_t>(o) % vector_bytes == 0) {
+    store_stream<T>(o, v);
+    return true;
+  }
+#endif
+  (void)stream;
+  std::memcpy(o, &v, sizeof(v));
+  return false;
 }
 
 // Stores lanes [lo, hi) of v to o + lo .. o + hi - 1 (ordinary stores).
