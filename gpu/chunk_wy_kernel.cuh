@@ -157,17 +157,19 @@ __device__ inline float2 load2(const __half* p) {
 }
 
 // Loads the chunk's rows of a [.., heads_of_tensor, D] 16-bit tensor into a padded tile
-// (rows >= m zero-filled), 16 bytes per cp.async; thread t copies column block t % per_row
-// of rows t / per_row, t / per_row + rows_per_pass, ...
-template <int BT, int D, class T16>
+// (rows >= m zero-filled), 16 bytes per cp.async, NT threads; thread t copies column block
+// t % per_row of rows t / per_row, t / per_row + rows_per_pass, ... (its source address
+// advanced by a fixed stride: no per-copy index arithmetic).
+template <int BT, int D, int NT = 2 * BT, class T16>
 __device__ void load_tile(const T16* __restrict__ base, long long row0, int m,
                           long long token_stride, long long head_offset, T16* tile, int t) {
   constexpr int per_row = D * 2 / 16;
-  constexpr int rows_per_pass = 2 * BT / per_row;
+  static_assert(NT % per_row == 0 && BT % (NT / per_row) == 0, "whole rows per pass");
+  constexpr int rows_per_pass = NT / per_row;
   const int e0 = (t % per_row) * 8;
   T16* dst = tile + (t / per_row) * kld<D>() + e0;
-  const T16* src = base + (row0 + t / per_row) * token_stride + head_offset + e0;
   const T16* any = base + row0 * token_stride + head_offset;  // a valid address for the zero fill
+  const T16* src = any + (t / per_row) * token_stride + e0;
 #pragma unroll
   for (int it = 0; it < BT / rows_per_pass; ++it) {
     const int i = t / per_row + it * rows_per_pass;
@@ -302,7 +304,7 @@ __device__ bool stage(const float (&acc)[2][Half<D>::tiles][4], Tout* tile, int 
   constexpr int NW = BT / 16;
   const int g = lane / 4, tq = lane % 4;
   const int p = warp / 2, c_half = (warp % 2) * Half<D>::cols;
-  unsigned worst = 0;  // the largest |value| bit pattern: NaNs and Infs compare above every finite
+  merge::NonfiniteProbe<Tout> probe;  // one packed FMA per pair
 #pragma unroll
   for (int si = 0; si < 2; ++si) {
     const int rs = si == 0 ? p : NW - 1 - p;
@@ -310,16 +312,15 @@ __device__ bool stage(const float (&acc)[2][Half<D>::tiles][4], Tout* tile, int 
     for (int n = 0; n < Half<D>::tiles; ++n)
 #pragma unroll
       for (int hr = 0; hr < 2; ++hr) {
-        float r0, r1;
-        const unsigned packed = pack2<Tout>(acc[si][n][2 * hr], acc[si][n][2 * hr + 1], r0, r1);
+        const unsigned packed = pack2<Tout>(acc[si][n][2 * hr], acc[si][n][2 * hr + 1]);
         *reinterpret_cast<unsigned*>(tile + (16 * rs + g + 8 * hr) * kld<D>() + c_half + 8 * n +
                                      2 * tq) = packed;
-        worst = max(worst, max(packed & 0x7fffu, (packed >> 16) & 0x7fffu));
+        probe.add_word(packed);
       }
   }
   // Rows >= m of a partial chunk hold finite values (zero inputs), so the check over all
-  // rows equals the check over the stored ones. 16-bit Inf: 0x7c00 (fp16), 0x7f80 (bf16).
-  return worst >= (std::is_same<Tout, __half>::value ? 0x7c00u : 0x7f80u);
+  // rows equals the check over the stored ones.
+  return probe.found();
 }
 
 // ... to global memory in 16-byte stores (a warp writes whole rows). Rows < m.

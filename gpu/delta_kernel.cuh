@@ -86,6 +86,7 @@ using fused::block_abt;
 using fused::kld;
 using fused::ldmatrix_x4;
 using fused::ldmatrix_x4_trans;
+using fused::load_tile;
 using fused::lower_block;
 using fused::mma;
 using fused::pack2;
@@ -100,7 +101,8 @@ __device__ inline void cp_async_4(void* dst, const void* src, int src_bytes) {
 // The state's dv rows are split over D / DV blocks per (sequence, head); DV / 16 warps each.
 constexpr int DV = 64;
 
-template <int BT, int D>
+// STAGE_O: 16-bit outputs go through a tile in shared memory (16-byte stores).
+template <int BT, int D, bool STAGE_O = false>
 struct Layout {
   static constexpr int warps = DV / 16;
   static constexpr int threads = 32 * warps;
@@ -116,23 +118,10 @@ struct Layout {
   static constexpr std::size_t gam_off = g_off + sizeof(double) * BT;   // gamma_i (float)
   static constexpr std::size_t rho_off = gam_off + sizeof(float) * BT;   // gamma_C / gamma_i
   static constexpr std::size_t flag_off = rho_off + sizeof(float) * BT;  // ints [2][4]
-  static constexpr std::size_t bytes = flag_off + 8 * sizeof(int);
+  static constexpr std::size_t o_off = flag_off + 8 * sizeof(int);  // o: BT x kld<DV>()
+  static constexpr std::size_t bytes = o_off + (STAGE_O ? 2 * BT * kld<DV>() : 0);
+  static_assert(o_off % 16 == 0, "16-byte accesses");
 };
-
-// Copies the chunk's rows [row0, row0 + m) of a [.., heads_of_tensor, D] 16-bit tensor into a
-// padded tile (rows >= m zero-filled), 16 bytes per cp.async, all threads.
-template <int BT, int D, int NT, class T16>
-__device__ void load_rows(const T16* __restrict__ base, long long row0, int m,
-                          long long token_stride, long long head_offset, T16* tile, int t) {
-  constexpr int per_row = D / 8;
-  const T16* any = base + row0 * token_stride + head_offset;
-#pragma unroll
-  for (int e = t; e < BT * per_row; e += NT) {
-    const int i = e / per_row, c = (e % per_row) * 8;
-    const T16* src = base + (row0 + i) * token_stride + head_offset + c;
-    cp_async_16(tile + i * kld<D>() + c, i < m ? src : any, i < m ? 16 : 0);
-  }
-}
 
 // The A operand (m16 x k16) of a product from fp32 accumulator tiles n0 and n0 + 1 (rows g,
 // g + 8; columns 2 tq.. of each tile), as hi and lo 16-bit parts.
@@ -154,7 +143,9 @@ __device__ inline void a_from_acc(const float (&t0)[4], const float (&t1)[4], un
 // form, args.o == nullptr): steps 2-4 are compiled out.
 template <int BT, int D, class T16, class Tout, bool WITH_O>
 __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) {
-  using L = Layout<BT, D>;
+  // 16-bit o: rounded into a shared tile, then written in 16-byte stores of whole rows.
+  constexpr bool stage_o = WITH_O && sizeof(Tout) == 2;
+  using L = Layout<BT, D, stage_o>;
   constexpr int NT = L::threads, NW = L::warps, NB = BT / 16, ALD = L::ald;
   constexpr int TILES = D / 8;  // n8 tiles of a state row strip (dk columns)
   constexpr int CT = BT / 8;    // n8 tiles of a chunk strip (token columns)
@@ -196,17 +187,17 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
     return static_cast<int>(eos - row0 < BT ? eos - row0 : BT);
   };
   auto load_k = [&](long long c) {
-    load_rows<BT, D, NT>(static_cast<const T16*>(args.k), bos + c * BT, rows_of(c), qk_stride,
+    load_tile<BT, D, NT>(static_cast<const T16*>(args.k), bos + c * BT, rows_of(c), qk_stride,
                          qk_off, kbuf(c), t);
   };
   auto load_qwu = [&](long long c) {
     const long long row0 = bos + c * BT;
     const int m = rows_of(c);
     if (with_o)
-      load_rows<BT, D, NT>(static_cast<const T16*>(args.q), row0, m, qk_stride, qk_off, Qs, t);
-    load_rows<BT, D, NT>(static_cast<const T16*>(args.w), row0, m, wu_stride, wu_off, Ws, t);
+      load_tile<BT, D, NT>(static_cast<const T16*>(args.q), row0, m, qk_stride, qk_off, Qs, t);
+    load_tile<BT, D, NT>(static_cast<const T16*>(args.w), row0, m, wu_stride, wu_off, Ws, t);
     if (with_u)
-      load_rows<BT, DV, NT>(static_cast<const T16*>(args.u), row0, m, wu_stride, wu_off + dv0, Us,
+      load_tile<BT, DV, NT>(static_cast<const T16*>(args.u), row0, m, wu_stride, wu_off + dv0, Us,
                             t);
     if (gated && t < BT) {
       const float* src = args.g + (row0 + (t < m ? t : 0)) * H + h;
@@ -396,8 +387,25 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
     }
     // o rows [row0, row0 + m): column r of the warp's O^T strip is channel r.
     bool bad = false;
-    if (with_o) {
-      Tout* o = static_cast<Tout*>(args.o);
+    Tout* o = static_cast<Tout*>(args.o);
+    if constexpr (stage_o) {
+      // Rounded in pairs of tokens (i, i + 1) into the tile (row i, column r), written out
+      // below once every warp has staged; a pair's probe sees rows >= m as 0.
+      auto* Os = reinterpret_cast<unsigned short*>(smem + L::o_off);  // the 16-bit patterns
+      merge::NonfiniteProbe<Tout> probe;
+#pragma unroll
+      for (int j = 0; j < CT; ++j)
+#pragma unroll
+        for (int hr = 0; hr < 2; ++hr) {
+          const int r = 16 * warp + g + 8 * hr, i = 8 * j + 2 * tq;
+          const unsigned y = pack2<Tout>(i < m ? args.scale * O[j][2 * hr] : 0.0f,
+                                         i + 1 < m ? args.scale * O[j][2 * hr + 1] : 0.0f);
+          Os[i * kld<DV>() + r] = static_cast<unsigned short>(y & 0xffffu);
+          Os[(i + 1) * kld<DV>() + r] = static_cast<unsigned short>(y >> 16);
+          probe.add_word(y);
+        }
+      bad = probe.found();
+    } else if (with_o) {
 #pragma unroll
       for (int j = 0; j < CT; ++j)
 #pragma unroll
@@ -440,11 +448,15 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
         }
       }
     }
-    bool bad_state = false;
+    // A non-finite state entry: x * 0 + z is NaN for an infinity or a NaN, +-0 + z
+    // otherwise (one FMA per entry, four independent chains).
+    float z[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
     for (int j = 0; j < TILES; ++j)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) bad_state |= !isfinite(S[j][e]);
+      for (int e = 0; e < 4; ++e) z[e] = fmaf(S[j][e], 0.0f, z[e]);
+    const float zs = (z[0] + z[1]) + (z[2] + z[3]);
+    const bool bad_state = zs != zs;
 
     // Status of the chunk: its own (a non-finite output: nonfinite_input if one of its q
     // rows is, else overflow; a non-finite state from finite W, U: overflow), chunk_wy's,
@@ -453,6 +465,19 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
     if (bad) flags[0] = 1;
     if (bad_state) flags[2] = 1;
     __syncthreads();
+    if constexpr (stage_o) {
+      // The staged o rows < m, 16 bytes per store (the tile is next written after the
+      // next chunk's first barrier).
+      constexpr int per_row = DV / 8;
+      const auto* Os = reinterpret_cast<const unsigned short*>(smem + L::o_off);
+#pragma unroll
+      for (int e = t; e < BT * per_row; e += NT) {
+        const int i = e / per_row, c = (e % per_row) * 8;
+        if (i < m)
+          __stcs(reinterpret_cast<uint4*>(o + ((row0 + i) * H + h) * D + dv0 + c),
+                 *reinterpret_cast<const uint4*>(Os + i * kld<DV>() + c));
+      }
+    }
     if (flags[0]) {
       bool nonfinite_q = false;
       const T16* q = static_cast<const T16*>(args.q);
@@ -489,7 +514,7 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
 
 template <int BT, int D, class T16, class Tout, bool WITH_O>
 void launch_typed(long long sequences, const DeltaArgs& args, cudaStream_t stream) {
-  using L = Layout<BT, D>;
+  using L = Layout<BT, D, WITH_O && sizeof(Tout) == 2>;
   auto kernel = delta_state_kernel<BT, D, T16, Tout, WITH_O>;
   static const cudaError_t attr_err = cudaFuncSetAttribute(
       kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(L::bytes));

@@ -664,25 +664,28 @@ __device__ inline uint4 pack16(const float (&y)[vec]) {
 template <class Tout>
 struct NonfiniteProbe {
   float acc = 0.0f;
+  __device__ void add_word(unsigned w) { acc = fmaf(__uint_as_float(w), 0.0f, acc); }
   __device__ void add(const uint4& p) {
-    const unsigned w[4] = {p.x, p.y, p.z, p.w};
-#pragma unroll
-    for (int e = 0; e < 4; ++e) acc = fmaf(__uint_as_float(w[e]), 0.0f, acc);
+    add_word(p.x);
+    add_word(p.y);
+    add_word(p.z);
+    add_word(p.w);
   }
   __device__ bool found() const { return acc != acc; }
 };
 template <class T16, class T2>
 struct NonfiniteProbe16 {
   T2 acc = T2(T16(0.0f), T16(0.0f));
+  __device__ void add_word(unsigned w) {  // a pair of 16-bit values
+    T2 v;
+    memcpy(&v, &w, sizeof(v));
+    acc = __hfma2(v, T2(T16(0.0f), T16(0.0f)), acc);
+  }
   __device__ void add(const uint4& p) {
-    const unsigned w[4] = {p.x, p.y, p.z, p.w};
-    const T2 zero(T16(0.0f), T16(0.0f));
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      T2 v;
-      memcpy(&v, &w[e], sizeof(v));
-      acc = __hfma2(v, zero, acc);
-    }
+    add_word(p.x);
+    add_word(p.y);
+    add_word(p.z);
+    add_word(p.w);
   }
   __device__ bool found() const { return !isfinite(to_float(acc.x)) || !isfinite(to_float(acc.y)); }
 };
