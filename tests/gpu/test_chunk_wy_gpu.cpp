@@ -69,6 +69,9 @@ struct Case {
   // g passed in base-2 logarithms (g / ln 2 rounded to fp32; the reference gets ln 2 times
   // that fp32 value in fp64, the product the kernel forms, so the fp64 sums still agree).
   bool log2_g = false;
+  // > 0: every rising_every-th gate entry negated (a positive log-decay: G rises there and
+  // factors e^(G_i - G_j) above 1 occur; accepted input, same bound).
+  int rising_every = 0;
   std::uint64_t seed = 1;
 };
 
@@ -111,7 +114,11 @@ Inputs make_inputs(const Case& c) {
   if (has_gate(c)) {  // [rows, H] (gated) or [rows, H, dk] (kda)
     const auto& g = p.tensors.at(c.cumulative_g ? "g" : "g_token").data;
     const double ln2 = 0.69314718055994530942;
-    for (double x : g) in.gf.push_back(static_cast<float>(c.log2_g ? x / ln2 : x));
+    for (std::size_t e = 0; e < g.size(); ++e) {
+      const bool flip = c.rising_every > 0 && e % static_cast<std::size_t>(c.rising_every) == 0;
+      const double x = flip ? -g[e] : g[e];
+      in.gf.push_back(static_cast<float>(c.log2_g ? x / ln2 : x));
+    }
     for (float x : in.gf)
       in.g.push_back(c.log2_g ? ln2 * static_cast<double>(x) : static_cast<double>(x));
   }
@@ -455,6 +462,17 @@ TEST(ChunkWyGpu, GatedEveryGate) {
     run_case(c);
     c.cumulative_g = true;
     c.chunk = 32;
+    run_case(c);
+  }
+}
+
+// Positive log-decays among the negative ones: G not monotone within a chunk.
+TEST(ChunkWyGpu, GatedRisingLogDecays) {
+  for (double gate : {-0.1, -5.0}) {
+    Case c;
+    c.generator = "gated";
+    c.gate = gate;
+    c.rising_every = 7;
     run_case(c);
   }
 }

@@ -49,6 +49,9 @@ struct Case {
   bool split = true, cumulative_g = false, log2_g = false, initial_state = true, transposed = false;
   float scale = 1.0f;
   int segments = 1;
+  // > 0: every rising_every-th gate entry negated (a positive log-decay: G rises there and
+  // factors e^(G_i - G_j) above 1 occur; accepted input, same bound).
+  int rising_every = 0;
   std::uint64_t seed = 3;
 };
 
@@ -87,7 +90,9 @@ Inputs make_inputs(const Case& c) {
   in.betab = encode(p.tensors.at("beta").data, c.in, &in.beta);
   if (c.generator == "gated") {
     const auto& g = p.tensors.at(c.cumulative_g ? "g" : "g_token").data;
-    for (double x : g) {
+    for (std::size_t e = 0; e < g.size(); ++e) {
+      const bool flip = c.rising_every > 0 && e % static_cast<std::size_t>(c.rising_every) == 0;
+      const double x = flip ? -g[e] : g[e];
       // log2_g: the kernel reads base-2 logs and scales by ln 2 in fp64; the CPU reference
       // gets that same fp64 product.
       const float f = static_cast<float>(c.log2_g ? x / std::log(2.0) : x);
@@ -494,6 +499,14 @@ TEST(DeltaForwardGpu, GatedEveryGate) {
   run_case(c);
   c.cumulative_g = false;
   c.log2_g = true;
+  run_case(c);
+}
+
+// Positive log-decays among the negative ones: G not monotone within a chunk.
+TEST(DeltaForwardGpu, GatedRisingLogDecays) {
+  Case c;
+  c.generator = "gated";
+  c.rising_every = 7;
   run_case(c);
 }
 
