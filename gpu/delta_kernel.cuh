@@ -4,8 +4,8 @@
 //
 // D / 64 thread blocks per (sequence, head), 4 warps each; the block with index y owns the
 // state rows dv0 = 64 y .. dv0 + 63, warp w rows dv0 + 16 w .. + 15 of the state S (dv x dk,
-// fp32 accumulators in registers) for the whole sequence. Two blocks fit on an SM (255
-// registers per thread, ~100 KB of shared memory), so one block's barriers and loads hide
+// fp32 accumulators in registers) for the whole sequence. Two blocks fit on an SM (~250
+// registers per thread, ~105 KB of shared memory), so one block's barriers and loads hide
 // behind the other's arithmetic. Per chunk of BT tokens (K loaded one chunk ahead into a
 // second buffer; Q, W, U of the next chunk loaded as soon as this chunk is done with them):
 //   3. A = Q K^T ⊙ exp(G_i - G_j) ⊙ M (lower 16 x 16 blocks spread over the warps; M the

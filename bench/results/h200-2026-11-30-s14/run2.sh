@@ -2,7 +2,8 @@
 # Session 14's third device call: the GPU tests (plain, memcheck and racecheck of the delta
 # and WY subsets) with the working tree's build (lib/) and with the variant that forms two
 # K K^T / Q K^T blocks at once (var/), then the in-process A/Bs HEAD vs working tree
-# (ab_old_new.log) and working tree vs variant (ab_new_var.log).
+# (ab_old_new.log) and working tree vs variant (ab_new_var.log). The fourth call ran it
+# with BUILDS=var SKIP_OLD_NEW=1 (the variant: balanced K K^T / Q K^T tiles).
 set -u
 W=$PWD/.gpuwork
 OUT=${OUT:-/tmp/out}
@@ -14,7 +15,7 @@ export PYTHONPATH=$PWD/python:/tmp/site060 TRISCAN_LIBRARY_PATH=$W/lib PYTHONUNB
 base=$W/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 { date -u; nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv; } > "$OUT/info.log" 2>&1
 cat "$OUT/info.log"
-for build in lib var; do
+for build in ${BUILDS:-lib var}; do
   export LD_LIBRARY_PATH=$W/$build:$base
   echo "== $build tests $(date -u +%T)"
   timeout 150 "$W/bin/test_gpu" > "$OUT/${build}_tests.log" 2>&1; echo "test_gpu rc=$?"
@@ -27,10 +28,12 @@ for build in lib var; do
   echo "racecheck rc=$?"; tail -n 2 "$OUT/${build}_racecheck.log"
 done
 export LD_LIBRARY_PATH=$base
-echo "== ab old/new $(date -u +%T)"
-timeout 200 python3 $R/ab.py "$W/old/libtriscan_gpu.so.0" "$W/lib/libtriscan_gpu.so.0" 9 > "$OUT/ab_old_new.log" 2>&1
-echo "ab rc=$?"; grep -E "new/old|FLA /|median" "$OUT/ab_old_new.log"
+if [ "${SKIP_OLD_NEW:-0}" = 0 ]; then
+  echo "== ab old/new $(date -u +%T)"
+  timeout 200 python3 $R/ab.py "$W/old/libtriscan_gpu.so.0" "$W/lib/libtriscan_gpu.so.0" 9 > "$OUT/ab_old_new.log" 2>&1
+  echo "ab rc=$?"; grep -E "new/old|FLA /|median" "$OUT/ab_old_new.log"
+fi
 echo "== ab new/var $(date -u +%T)"
 timeout 200 python3 $R/ab.py "$W/lib/libtriscan_gpu.so.0" "$W/var/libtriscan_gpu.so.0" 9 > "$OUT/ab_new_var.log" 2>&1
-echo "ab rc=$?"; grep -E "new/old|output|FLA /" "$OUT/ab_new_var.log"
+echo "ab rc=$?"; grep -E "new/old|output|FLA /|median" "$OUT/ab_new_var.log"
 echo "== done $(date -u +%T)"
