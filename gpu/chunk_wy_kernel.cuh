@@ -323,12 +323,14 @@ __device__ bool stage(const float (&acc)[2][Half<D>::tiles][4], Tout* tile, int 
   return probe.found();
 }
 
-// ... to global memory in 16-byte stores (a warp writes whole rows). Rows < m.
-template <int BT, int D, class Tout>
+// ... to global memory in 16-byte stores (a warp writes whole rows), NT threads. Rows < m.
+template <int BT, int D, int NT = 2 * BT, class Tout>
 __device__ void store_staged(const Tout* tile, Tout* __restrict__ out, long long row0, int m,
                              long long token_stride, long long head_offset, int t) {
+  static_assert(sizeof(Tout) == 2, "16-bit outputs: 8 per 16-byte store");
   constexpr int per_row = D / 8;
-  constexpr int rows_per_pass = 2 * BT / per_row;
+  static_assert(NT % per_row == 0 && BT % (NT / per_row) == 0, "whole rows per pass");
+  constexpr int rows_per_pass = NT / per_row;
   const int e0 = (t % per_row) * 8;
   const Tout* src = tile + (t / per_row) * kld<D>() + e0;
   Tout* dst = out + (row0 + t / per_row) * token_stride + head_offset + e0;

@@ -465,19 +465,11 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
     if (bad) flags[0] = 1;
     if (bad_state) flags[2] = 1;
     __syncthreads();
-    if constexpr (stage_o) {
-      // The staged o rows < m, 16 bytes per store (the tile is next written after the
-      // next chunk's first barrier).
-      constexpr int per_row = DV / 8;
-      const auto* Os = reinterpret_cast<const unsigned short*>(smem + L::o_off);
-#pragma unroll
-      for (int e = t; e < BT * per_row; e += NT) {
-        const int i = e / per_row, c = (e % per_row) * 8;
-        if (i < m)
-          __stcs(reinterpret_cast<uint4*>(o + ((row0 + i) * H + h) * D + dv0 + c),
-                 *reinterpret_cast<const uint4*>(Os + i * kld<DV>() + c));
-      }
-    }
+    // The staged o rows < m (the tile is next written after the next chunk's first barrier).
+    if constexpr (stage_o)
+      fused::store_staged<BT, DV, NT>(reinterpret_cast<const Tout*>(smem + L::o_off), o, row0, m,
+                                      static_cast<long long>(H) * D,
+                                      static_cast<long long>(h) * D + dv0, t);
     if (flags[0]) {
       bool nonfinite_q = false;
       const T16* q = static_cast<const T16*>(args.q);

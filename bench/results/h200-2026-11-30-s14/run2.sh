@@ -3,7 +3,8 @@
 # and WY subsets) with the working tree's build (lib/) and with the variant that forms two
 # K K^T / Q K^T blocks at once (var/), then the in-process A/Bs HEAD vs working tree
 # (ab_old_new.log) and working tree vs variant (ab_new_var.log). The fourth call ran it
-# with BUILDS=var SKIP_OLD_NEW=1 (the variant: balanced K K^T / Q K^T tiles).
+# with BUILDS="lib var" SKIP_OLD_NEW=1 (the variant: balanced K K^T / Q K^T tiles), the
+# fifth with BUILDS=lib SKIP_NEW_VAR=1 ROUNDS=5 (o stored by the WY kernel's store_staged).
 set -u
 W=$PWD/.gpuwork
 OUT=${OUT:-/tmp/out}
@@ -30,10 +31,12 @@ done
 export LD_LIBRARY_PATH=$base
 if [ "${SKIP_OLD_NEW:-0}" = 0 ]; then
   echo "== ab old/new $(date -u +%T)"
-  timeout 200 python3 $R/ab.py "$W/old/libtriscan_gpu.so.0" "$W/lib/libtriscan_gpu.so.0" 9 > "$OUT/ab_old_new.log" 2>&1
+  timeout 200 python3 $R/ab.py "$W/old/libtriscan_gpu.so.0" "$W/lib/libtriscan_gpu.so.0" ${ROUNDS:-9} > "$OUT/ab_old_new.log" 2>&1
   echo "ab rc=$?"; grep -E "new/old|FLA /|median" "$OUT/ab_old_new.log"
 fi
-echo "== ab new/var $(date -u +%T)"
-timeout 200 python3 $R/ab.py "$W/lib/libtriscan_gpu.so.0" "$W/var/libtriscan_gpu.so.0" 9 > "$OUT/ab_new_var.log" 2>&1
-echo "ab rc=$?"; grep -E "new/old|output|FLA /|median" "$OUT/ab_new_var.log"
+if [ "${SKIP_NEW_VAR:-0}" = 0 ]; then
+  echo "== ab new/var $(date -u +%T)"
+  timeout 200 python3 $R/ab.py "$W/lib/libtriscan_gpu.so.0" "$W/var/libtriscan_gpu.so.0" 9 > "$OUT/ab_new_var.log" 2>&1
+  echo "ab rc=$?"; grep -E "new/old|output|FLA /|median" "$OUT/ab_new_var.log"
+fi
 echo "== done $(date -u +%T)"
