@@ -101,7 +101,10 @@ __device__ inline void cp_async_4(void* dst, const void* src, int src_bytes) {
 // The state's dv rows are split over D / DV blocks per (sequence, head); DV / 16 warps each.
 constexpr int DV = 64;
 
-// STAGE_O: 16-bit outputs go through a tile in shared memory (16-byte stores).
+// 16-bit outputs (with o) go through a tile in shared memory for 16-byte row stores.
+template <bool WITH_O, class Tout>
+constexpr bool stages_o = WITH_O && sizeof(Tout) == 2;
+
 template <int BT, int D, bool STAGE_O = false>
 struct Layout {
   static constexpr int warps = DV / 16;
@@ -144,7 +147,7 @@ __device__ inline void a_from_acc(const float (&t0)[4], const float (&t1)[4], un
 template <int BT, int D, class T16, class Tout, bool WITH_O>
 __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) {
   // 16-bit o: rounded into a shared tile, then written in 16-byte stores of whole rows.
-  constexpr bool stage_o = WITH_O && sizeof(Tout) == 2;
+  constexpr bool stage_o = stages_o<WITH_O, Tout>;
   using L = Layout<BT, D, stage_o>;
   constexpr int NT = L::threads, NW = L::warps, NB = BT / 16, ALD = L::ald;
   constexpr int TILES = D / 8;  // n8 tiles of a state row strip (dk columns)
@@ -506,7 +509,7 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
 
 template <int BT, int D, class T16, class Tout, bool WITH_O>
 void launch_typed(long long sequences, const DeltaArgs& args, cudaStream_t stream) {
-  using L = Layout<BT, D, WITH_O && sizeof(Tout) == 2>;
+  using L = Layout<BT, D, stages_o<WITH_O, Tout>>;
   auto kernel = delta_state_kernel<BT, D, T16, Tout, WITH_O>;
   static const cudaError_t attr_err = cudaFuncSetAttribute(
       kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(L::bytes));
