@@ -38,6 +38,13 @@ using detail::span_of;
 void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in,
               const WyGpuOutputs& out, const WyGpuOptions& options, std::int32_t* statuses,
               std::int32_t* flag, void* stream) {
+  detail::chunk_wy_impl(family, plan, in, out, options, statuses, flag, stream, nullptr);
+}
+
+void detail::chunk_wy_impl(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in,
+                           const WyGpuOutputs& out, const WyGpuOptions& options,
+                           std::int32_t* statuses, std::int32_t* flag, void* stream,
+                           double* g_out) {
   if (family != WyFamily::deltanet && family != WyFamily::gated && family != WyFamily::kda)
     bad("family '" + wy_family_name(family) +
         "' has no GPU kernel (GPU families: deltanet, gated, kda)");
@@ -112,7 +119,8 @@ void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in,
                            out.inverse,
                            statuses,
                            flag,
-                           family == WyFamily::kda};
+                           family == WyFamily::kda,
+                           family == WyFamily::gated ? g_out : nullptr};
   auto s = static_cast<cudaStream_t>(stream);
   const int d = static_cast<int>(in.dk);
   if (bt == 32)

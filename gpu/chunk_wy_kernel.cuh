@@ -55,7 +55,16 @@ struct ChunkWyArgs {
   int* statuses;
   int* flag;
   bool per_channel_g;  // kda: g is [.., H, D] per-channel log-decays (else [.., H])
+  // Optional, gated (per-token g) only: [chunks, H, BT] fp64, each chunk's in-chunk
+  // cumulative log-decays G as the kernel forms them, rows >= m of a partial chunk set to
+  // G_{m-1}, for the chunk-state kernel of the delta-rule forward (gpu/delta_kernel.cuh).
+  double* g_out = nullptr;
 };
+
+// gpu::chunk_wy with the optional G output (gpu/delta.cu's call).
+void chunk_wy_impl(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in,
+                   const WyGpuOutputs& out, const WyGpuOptions& options, std::int32_t* statuses,
+                   std::int32_t* flag, void* stream, double* g_out);
 
 template <int BT, int D>
 void launch_chunk_wy(DType in, DType out, const MatrixAddressing& addr, const ChunkWyArgs& args,
@@ -566,6 +575,7 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
     __syncthreads();
   }
   if (t < BT) {
+    if (args.g_out && args.g && !KDA) args.g_out[q * BT + t] = G[t < m ? t : m - 1];
     // gamma_t = exp(G_t) (1 when ungated); rows >= m have beta = 0.
     const float gamma = args.g && !KDA ? expf(static_cast<float>(G[t])) : 1.0f;
     colW[t] = beta_t * gamma;

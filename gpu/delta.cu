@@ -225,17 +225,26 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
   const std::size_t stat_bytes = static_cast<std::size_t>(plan.chunk_rows() * H) * 4;
   const std::size_t table_bytes =
       (sbos.size() + sfirst.size() + sbegin.size()) * sizeof(std::int64_t);
+  // Gated: chunk_wy's in-chunk cumulative log-decays (fp64, BT per chunk and head), which
+  // the chunk-state kernel reads instead of forming them again.
+  const std::size_t g_bytes =
+      family == WyFamily::gated ? static_cast<std::size_t>(plan.chunk_rows() * H) * bt * 8 : 0;
   // Segmented: the transitions P, the zero-start states B and the start states per segment.
   const std::size_t seg_states = segmented ? nseg * static_cast<std::size_t>(H) * d * d * 4 : 0;
   const std::size_t seg_status = segmented ? nseg * static_cast<std::size_t>(H) * 4 : 0;
-  AsyncBytes work(
-      wu_bytes + round16(stat_bytes) + round16(table_bytes) + 3 * seg_states + seg_status, s);
+  AsyncBytes work(wu_bytes + round16(stat_bytes) + round16(table_bytes) + g_bytes +
+                       3 * seg_states + seg_status,
+                   s);
   auto* base = static_cast<unsigned char*>(work.ptr);
   void* w = out.w ? out.w : base;
   void* u = out.u ? out.u : base + r * H * d * 2;
   auto* wy_st = reinterpret_cast<std::int32_t*>(base + wu_bytes);
   auto* table = reinterpret_cast<std::int64_t*>(base + wu_bytes + round16(stat_bytes));
-  unsigned char* seg_base = base + wu_bytes + round16(stat_bytes) + round16(table_bytes);
+  auto* G = g_bytes ? reinterpret_cast<double*>(base + wu_bytes + round16(stat_bytes) +
+                                                round16(table_bytes))
+                    : nullptr;
+  unsigned char* seg_base =
+      base + wu_bytes + round16(stat_bytes) + round16(table_bytes) + g_bytes;
   auto* P = reinterpret_cast<float*>(seg_base);
   auto* Bz = reinterpret_cast<float*>(seg_base + seg_states);
   auto* starts = reinterpret_cast<float*>(seg_base + 2 * seg_states);
@@ -269,7 +278,7 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
   wopt.cumulative_g = options.cumulative_g;
   wopt.log2_g = options.log2_g;
   wopt.split_products = options.split_products;
-  chunk_wy(family, plan, wi, wo, wopt, wy_st, flag, stream);
+  detail::chunk_wy_impl(family, plan, wi, wo, wopt, wy_st, flag, stream, G);
   if (statuses)
     check_cuda(cudaMemsetAsync(statuses, 0, stat_bytes, s), "cudaMemsetAsync(statuses)");
 
@@ -278,9 +287,7 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
   args.k = in.k;
   args.w = w;
   args.u = u;
-  args.g = family == WyFamily::gated ? in.g : nullptr;
-  args.cumulative_g = options.cumulative_g;
-  args.log2_g = options.log2_g;
+  args.G = G;
   args.split = options.split_products;
   args.transposed = options.state_transposed;
   args.heads = static_cast<int>(H);

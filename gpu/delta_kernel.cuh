@@ -43,9 +43,10 @@ struct DeltaArgs {
   const void* k;
   const void* w;  // W, U from the chunk WY kernel, in the input dtype
   const void* u;
-  const float* g;  // nullptr: ungated
-  bool cumulative_g;
-  bool log2_g;
+  // nullptr: ungated; else the in-chunk cumulative log-decays G of each chunk in fp64,
+  // [chunk rows, H, BT], as the fused WY kernel formed them, rows >= m of a partial chunk
+  // holding G_{m-1} (ChunkWyArgs::g_out).
+  const double* G;
   bool split;
   bool transposed;  // states as S^T
   int heads;        // H
@@ -92,12 +93,6 @@ using fused::mma;
 using fused::pack2;
 using fused::smem_addr;
 
-__device__ inline void cp_async_4(void* dst, const void* src, int src_bytes) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
-               "r"(src_bytes)
-               : "memory");
-}
-
 // The state's dv rows are split over D / DV blocks per (sequence, head); DV / 16 warps each.
 constexpr int DV = 64;
 
@@ -112,13 +107,12 @@ struct Layout {
   static constexpr int ald = BT + 8;  // A's rows (16-bit), padded as kld
   static constexpr std::size_t tile = 2 * BT * kld<D>();
   static constexpr std::size_t utile = 2 * BT * kld<DV>();
-  // Q | K (two buffers) | W | U (DV columns) | g (fp32): Q, W, U, g of the next chunk are
+  // Q | K (two buffers) | W | U (DV columns) | G (fp64): Q, W, U, G of the next chunk are
   // loaded once the current chunk is done with them, K one chunk ahead.
   static constexpr std::size_t q_off = 0, k_off = tile, w_off = 3 * tile, u_off = 4 * tile;
-  static constexpr std::size_t gs_off = u_off + utile;
-  static constexpr std::size_t a_off = gs_off + sizeof(float) * BT;  // A hi | A lo
-  static constexpr std::size_t g_off = a_off + 2 * 2 * BT * ald;       // G (double)
-  static constexpr std::size_t gam_off = g_off + sizeof(double) * BT;   // gamma_i (float)
+  static constexpr std::size_t g_off = u_off + utile;
+  static constexpr std::size_t a_off = g_off + sizeof(double) * BT;  // A hi | A lo
+  static constexpr std::size_t gam_off = a_off + 2 * 2 * BT * ald;     // gamma_i (float)
   static constexpr std::size_t rho_off = gam_off + sizeof(float) * BT;   // gamma_C / gamma_i
   static constexpr std::size_t flag_off = rho_off + sizeof(float) * BT;  // ints [2][4]
   static constexpr std::size_t o_off = flag_off + 8 * sizeof(int);  // o: BT x kld<DV>()
@@ -172,7 +166,8 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
   const long long chunks = (eos - bos + BT - 1) / BT;
   const long long qk_stride = static_cast<long long>(args.key_heads) * D, qk_off = hk * D;
   const long long wu_stride = static_cast<long long>(H) * D, wu_off = static_cast<long long>(h) * D;
-  const bool gated = args.g != nullptr;
+  const bool gated = args.G != nullptr;
+  const long long first_row = args.first_row[n];  // chunk row of the sequence's first chunk
   // Without u, U = 0 (the transition pass of the associative form).
   constexpr bool with_o = WITH_O;
   const bool with_u = args.u != nullptr;
@@ -181,7 +176,6 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
   T16* Qs = reinterpret_cast<T16*>(smem + L::q_off);
   T16* Ws = reinterpret_cast<T16*>(smem + L::w_off);
   T16* Us = reinterpret_cast<T16*>(smem + L::u_off);
-  float* gs = reinterpret_cast<float*>(smem + L::gs_off);
   auto kbuf = [&](long long c) {
     return reinterpret_cast<T16*>(smem + L::k_off + (c & 1) * L::tile);
   };
@@ -202,10 +196,8 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
     if (with_u)
       load_tile<BT, DV, NT>(static_cast<const T16*>(args.u), row0, m, wu_stride, wu_off + dv0, Us,
                             t);
-    if (gated && t < BT) {
-      const float* src = args.g + (row0 + (t < m ? t : 0)) * H + h;
-      cp_async_4(gs + t, src, t < m ? 4 : 0);
-    }
+    if (gated && t < BT / 2)
+      cp_async_16(G + 2 * t, args.G + ((first_row + c) * H + h) * BT + 2 * t, 16);
   };
 
   // The state: warp rows r = 16 warp + g (+8), columns 8 j + 2 tq (+1).
@@ -244,48 +236,16 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
     __syncthreads();
     const long long row0 = bos + c * BT;
     const int m = static_cast<int>(eos - row0 < BT ? eos - row0 : BT);
-    const long long qrow = (args.first_row[n] + c) * H + h;
+    const long long qrow = (first_row + c) * H + h;
     const int wy = args.wy_statuses[qrow];  // chunk_wy's status of the chunk (used at the end)
     int* flags = flag_sets + 4 * s;
     const T16* Ks = kbuf(c);
 
-    // G: the in-chunk cumulative log-decay in fp64 (the fused WY kernel's order), rows >= m
-    // set to G_{m-1} so gamma_C / gamma = 1 there.
-    if (gated) {
-      if (warp == 0) {
-        constexpr int per = (BT + 31) / 32;
-        double local[per], run = 0.0;
-#pragma unroll
-        for (int e = 0; e < per; ++e) {
-          const int i = lane * per + e;
-          const double x = i < BT ? static_cast<double>(gs[i]) : 0.0;
-          local[e] = (args.cumulative_g ? 0.0 : run) + (args.log2_g ? 0.69314718055994530942 * x : x);
-          run = local[e];
-        }
-        if (!args.cumulative_g) {
-          double incl = run;
-#pragma unroll
-          for (int off = 1; off < 32; off *= 2) {
-            const double up = __shfl_up_sync(0xffffffffu, incl, off);
-            if (lane >= off) incl += up;
-          }
-          const double up1 = __shfl_up_sync(0xffffffffu, incl, 1);
-          const double before = lane == 0 ? 0.0 : up1;
-#pragma unroll
-          for (int e = 0; e < per; ++e) local[e] += before;
-        }
-#pragma unroll
-        for (int e = 0; e < per; ++e)
-          if (lane * per + e < BT) G[lane * per + e] = local[e];
-      }
-      __syncthreads();
-      if (t < BT) {
-        if (t >= m) G[t] = G[m - 1];
-        const double Gt = t < m ? G[t] : G[m - 1];
-        gam[t] = expf(static_cast<float>(Gt));
-        rho[t] = expf(static_cast<float>(G[m - 1] - Gt));
-      }
-      __syncthreads();
+    // gamma_i = exp(G_i) and gamma_C / gamma_i = exp(G_{m-1} - G_i) (1 for rows >= m, where
+    // G_i = G_{m-1}); read after the barrier that follows A.
+    if (gated && t < BT) {
+      gam[t] = expf(static_cast<float>(G[t]));
+      rho[t] = expf(static_cast<float>(G[m - 1] - G[t]));
     }
 
     // 3. A = Q K^T ⊙ exp(G_i - G_j) on and below the diagonal, into Ahi/Alo.
@@ -349,18 +309,23 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
         }
       }
     }
-    // U'^T = U^T - P (P's storage reused); O columns (tokens) scaled by gamma.
+    // U'^T = U^T - P (P's storage reused).
 #pragma unroll
     for (int j = 0; j < CT; ++j)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int r = 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * tq + (e & 1);
         P[j][e] = (with_u ? to_float(Us[col * kld<DV>() + r]) : 0.0f) - P[j][e];
-        if (gated) O[j][e] *= gam[col];
       }
-    __syncthreads();  // A complete; Q, W, U and g are no longer read in this chunk
+    __syncthreads();  // A, gamma complete; Q, W, U and G are no longer read in this chunk
     if (c + 1 < chunks) load_qwu(c + 1);
     cp_async_commit();
+    // O columns (tokens) scaled by gamma.
+    if (gated && with_o)
+#pragma unroll
+      for (int j = 0; j < CT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) O[j][e] *= gam[8 * j + 2 * tq + (e & 1)];
 
     // 4. O += U'^T A^T: k over tokens j (blocks kb), n over tokens i (blocks np >= kb).
     if (with_o) {
