@@ -5,7 +5,8 @@ kernel, then the chunk-state kernel; docs/gpu-delta.md) vs flash-linear-attentio
 chunk_gated_delta_rule / chunk_delta_rule forward (fla-core 0.6.0), on the same inputs.
 
 Timing: CUDA events, median of --runs calls after warm-up, at B=4, T=16384, H=32,
-dk=dv=128, bf16 inputs, fp32 state, chunk 64, final state written (the shape of issue 10),
+dk=dv=128, bf16 inputs, fp32 state, final state written (the shape of issue 10), triscan at
+its default chunk 32 and at chunk 64 (FLA's), rounded products at chunk 32,
 forward only (torch.inference_mode). Per-token gates uniform in [-0.1, 0] (gated), keys and
 queries unit-norm. The floor: reading q, k, v, beta, g once and writing o once at the copy
 bandwidth measured in the same run.
@@ -64,13 +65,14 @@ def run(name, q, k, v, beta, g, segments=1):
                 return fla_delta(q, k, v, beta, output_final_state=True)
             return fla_gated(q, k, v, g, beta, output_final_state=True)
         kw = dict(output_final_state=True, status="ignore", rounded_products=name == "triscan_rounded",
-                  segments=segments)
+                  segments=segments, chunk_size=CHUNK[name])
         if g is None:
             return triscan.chunk_delta_rule(q, k, v, beta, **kw)
         return triscan.chunk_gated_delta_rule(q, k, v, g, beta, **kw)
 
 
-METHODS = ("fla", "triscan", "triscan_rounded")
+METHODS = ("fla", "triscan", "triscan_chunk64", "triscan_rounded")
+CHUNK = {"fla": 64, "triscan": 32, "triscan_chunk64": 64, "triscan_rounded": 32}  # 32: triscan's default
 
 
 def recurrence(q, k, v, beta, g, scale):
@@ -120,7 +122,7 @@ def main():
     if not args.skip_timing:
         B, T, H, D = 4, 16384, 32, 128
         bw = copy_bandwidth()
-        print("# chunkwise delta-rule forward, B=%d T=%d H=%d dk=dv=%d bf16 in/out, fp32 state, chunk 64, %s, %s"
+        print("# chunkwise delta-rule forward, B=%d T=%d H=%d dk=dv=%d bf16 in/out, fp32 state, %s, %s"
               % (B, T, H, D, dev, date))
         for gate in (-0.1, None):
             q, k, v, beta, g = make_inputs(B, T, H, D, gate, "gaussian", 1)
@@ -132,19 +134,23 @@ def main():
             for name in METHODS:
                 us = time_call(lambda: run(name, q, k, v, beta, g), args.runs)
                 rows.append((name, us))
-                record(kind="timing", method=name, gated=gate is not None, B=B, T=T, H=H, dk=D, dv=D, chunk=64,
-                       dtype="bf16", gate=gate, median_us=us, floor_us=floor_us, copy_GBps=bw / 1e9)
-            # triscan's two kernels apart: the chunk WY kernel alone.
-            g_chunk = g.view(B, T // 64, 64, H).cumsum(2).view(B, T, H) if g is not None else None
+                record(kind="timing", method=name, gated=gate is not None, B=B, T=T, H=H, dk=D, dv=D,
+                       chunk=CHUNK[name], dtype="bf16", gate=gate, median_us=us, floor_us=floor_us,
+                       copy_GBps=bw / 1e9)
+            # triscan's two kernels apart: the chunk WY kernel alone (default chunk).
+            bt = CHUNK["triscan"]
+            g_chunk = g.view(B, T // bt, bt, H).cumsum(2).view(B, T, H) if g is not None else None
             wy = time_call(lambda: triscan.chunk_gated_delta_rule_fwd_intra(
-                k, v, g_chunk, beta, log2_gates=False, output_inverse=False, status="ignore"), args.runs)
+                k, v, g_chunk, beta, chunk_size=bt, log2_gates=False, output_inverse=False, status="ignore"),
+                args.runs)
             base = rows[0][1]
             print("%-18s %10s %10s %10s" % ("method", "median us", "vs fla", "vs floor"))
             for name, us in rows:
                 print("%-18s %10.1f %9.2fx %9.2fx" % (name, us, base / us, us / floor_us))
-            print("  (triscan's chunk WY kernel alone: %.1f us; the chunk-state kernel: the rest)" % wy)
+            print("  (triscan's chunk WY kernel alone, chunk %d: %.1f us; the chunk-state kernel: the rest)"
+                  % (bt, wy))
             record(kind="timing", method="triscan_wy_only", gated=gate is not None, B=B, T=T, H=H, dk=D, dv=D,
-                   chunk=64, dtype="bf16", gate=gate, median_us=wy, floor_us=floor_us, copy_GBps=bw / 1e9)
+                   chunk=bt, dtype="bf16", gate=gate, median_us=wy, floor_us=floor_us, copy_GBps=bw / 1e9)
             del q, k, v, beta, g, g_chunk
             torch.cuda.empty_cache()
 
@@ -153,16 +159,17 @@ def main():
         # sequence over several blocks.
         B, T, H, D = 1, 65536, 8, 128
         q, k, v, beta, g = make_inputs(B, T, H, D, -0.1, "gaussian", 2)
-        print("# few sequences: B=%d T=%d H=%d dk=dv=%d bf16, gated, chunk 64" % (B, T, H, D))
+        print("# few sequences: B=%d T=%d H=%d dk=dv=%d bf16, gated, triscan chunk %d"
+              % (B, T, H, D, CHUNK["triscan"]))
         base = time_call(lambda: run("fla", q, k, v, beta, g), args.runs)
-        record(kind="timing_segments", method="fla", B=B, T=T, H=H, dk=D, dv=D, chunk=64, gate=-0.1, segments=0,
-               median_us=base)
+        record(kind="timing_segments", method="fla", B=B, T=T, H=H, dk=D, dv=D, chunk=CHUNK["fla"], gate=-0.1,
+               segments=0, median_us=base)
         print("%-24s %10s %10s" % ("method", "median us", "vs fla"))
         print("%-24s %10.1f %9.2fx" % ("fla", base, 1.0))
         for segs in (1, 4, 8, 16, 32):
             us = time_call(lambda: run("triscan", q, k, v, beta, g, segments=segs), args.runs)
-            record(kind="timing_segments", method="triscan", B=B, T=T, H=H, dk=D, dv=D, chunk=64, gate=-0.1,
-                   segments=segs, median_us=us)
+            record(kind="timing_segments", method="triscan", B=B, T=T, H=H, dk=D, dv=D, chunk=CHUNK["triscan"],
+                   gate=-0.1, segments=segs, median_us=us)
             print("%-24s %10.1f %9.2fx" % ("triscan segments=%d" % segs, us, base / us))
         # Accuracy of the segmented form on the accuracy slice (gate -0.1).
         qa, ka, va, ba, ga = make_inputs(1, args.acc_length, 8, D, -0.1, "gaussian", 7)

@@ -525,7 +525,7 @@ def _gpu_delta_forward(q, k, v, beta, g, scale, initial_state, output_final_stat
 
 
 def chunk_gated_delta_rule(q, k, v, g, beta, scale=None, initial_state=None, output_final_state=False,
-                           cu_seqlens=None, chunk_size=64, *, log2_gates=False, cumulative_g=False,
+                           cu_seqlens=None, chunk_size=32, *, log2_gates=False, cumulative_g=False,
                            rounded_products=False, output_dtype=None, segments=1, status="raise"):
     """Forward-only stand-in for flash-linear-attention's ``fla.ops.gated_delta_rule.chunk_gated_delta_rule``
     on the GPU (no autograd): returns (o, final_state) for q, k [B, T, H, K], v [B, T, HV, V],
@@ -533,7 +533,8 @@ def chunk_gated_delta_rule(q, k, v, g, beta, scale=None, initial_state=None, out
     CUDA tensors in one 16-bit dtype; scale defaults to K^-1/2; initial_state and final_state
     are float32 [N, HV, K, V] (FLA's layout); final_state is None unless output_final_state.
     Kernels: include/triscan/gpu.hpp "Chunkwise delta-rule forward", docs/gpu-delta.md; chunk
-    size 32 or 64, K = V in {64, 128}. triscan's own keywords: log2_gates / cumulative_g (g's
+    size 32 (default: o and the final state do not depend on it, and on the H200 it is
+    faster than 64 at equal or lower error, docs/benchmarks.md) or 64, K = V in {64, 128}. triscan's own keywords: log2_gates / cumulative_g (g's
     convention), rounded_products (FLA's single rounding of fp32 operands; default hi + lo),
     output_dtype (default q's dtype; torch.float32 allowed), segments (> 1: the associative
     form across chunks, for few (sequence, head) pairs; docs/gpu-delta.md), status as for triscan.invert
@@ -547,7 +548,7 @@ def chunk_gated_delta_rule(q, k, v, g, beta, scale=None, initial_state=None, out
 
 
 def chunk_delta_rule(q, k, v, beta, scale=None, initial_state=None, output_final_state=False, cu_seqlens=None,
-                     chunk_size=64, *, rounded_products=False, output_dtype=None, segments=1, status="raise"):
+                     chunk_size=32, *, rounded_products=False, output_dtype=None, segments=1, status="raise"):
     """Forward-only stand-in for flash-linear-attention's ``fla.ops.delta_rule.chunk_delta_rule`` on the
     GPU (ungated DeltaNet; no autograd): returns (o, final_state), arguments as
     triscan.chunk_gated_delta_rule without g."""

@@ -323,20 +323,25 @@ class Gpu(unittest.TestCase):
         d = lambda x: x.double().numpy()
         o_ref, s_ref = triscan.delta_forward(d(q), d(k), d(v), d(beta), d(g), family="gated", initial_state=d(h0),
                                              output_final_state=True, state_transposed=True)
+        ref_ungated = triscan.delta_forward(d(q), d(k), d(v), d(beta), initial_state=d(h0),
+                                            output_final_state=True, state_transposed=True)
         cuda = lambda x: x.cuda()
         for gated in (True, False):
-            if gated:
-                o, s = triscan.chunk_gated_delta_rule(cuda(q), cuda(k), cuda(v), cuda(g), cuda(beta),
-                                                      initial_state=cuda(h0), output_final_state=True,
-                                                      output_dtype=torch.float32)
-            else:
-                o, s = triscan.chunk_delta_rule(cuda(q), cuda(k), cuda(v), cuda(beta), initial_state=cuda(h0),
-                                                output_final_state=True, output_dtype=torch.float32)
-                o_ref, s_ref = triscan.delta_forward(d(q), d(k), d(v), d(beta), initial_state=d(h0),
-                                                     output_final_state=True, state_transposed=True)
-            rel = lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(b)
-            self.assertLess(rel(o.cpu().double().numpy(), scale * o_ref), 2.0 ** -5)
-            self.assertLess(rel(s.cpu().double().numpy(), s_ref), 2.0 ** -5)
+            for chunk in (32, 64):  # 32: the default
+                with self.subTest(gated=gated, chunk=chunk):
+                    if gated:
+                        o, s = triscan.chunk_gated_delta_rule(cuda(q), cuda(k), cuda(v), cuda(g), cuda(beta),
+                                                              initial_state=cuda(h0), output_final_state=True,
+                                                              chunk_size=chunk, output_dtype=torch.float32)
+                        want_o, want_s = o_ref, s_ref
+                    else:
+                        o, s = triscan.chunk_delta_rule(cuda(q), cuda(k), cuda(v), cuda(beta),
+                                                        initial_state=cuda(h0), output_final_state=True,
+                                                        chunk_size=chunk, output_dtype=torch.float32)
+                        want_o, want_s = ref_ungated
+                    rel = lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(b)
+                    self.assertLess(rel(o.cpu().double().numpy(), scale * want_o), 2.0 ** -5)
+                    self.assertLess(rel(s.cpu().double().numpy(), want_s), 2.0 ** -5)
         with self.assertRaises(triscan.TriscanError):
             triscan.chunk_delta_rule(cuda(q), cuda(k), cuda(v), cuda(beta), chunk_size=16)
 
