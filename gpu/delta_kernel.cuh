@@ -137,8 +137,10 @@ __device__ inline void a_from_acc(const float (&t0)[4], const float (&t1)[4], un
 }
 
 // WITH_O = false: the block only carries the state (the segment passes of the associative
-// form, args.o == nullptr): steps 2-4 are compiled out.
-template <int BT, int D, class T16, class Tout, bool WITH_O>
+// form, args.o == nullptr): steps 2-4 are compiled out. GATED: args.G != nullptr (a
+// compile-time branch, so that no gate test splits the chunk's code into blocks the
+// compiler cannot schedule across).
+template <int BT, int D, class T16, class Tout, bool WITH_O, bool GATED>
 __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) {
   // 16-bit o: rounded into a shared tile, then written in 16-byte stores of whole rows.
   constexpr bool stage_o = stages_o<WITH_O, Tout>;
@@ -166,7 +168,7 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
   const long long chunks = (eos - bos + BT - 1) / BT;
   const long long qk_stride = static_cast<long long>(args.key_heads) * D, qk_off = hk * D;
   const long long wu_stride = static_cast<long long>(H) * D, wu_off = static_cast<long long>(h) * D;
-  const bool gated = args.G != nullptr;
+  constexpr bool gated = GATED;
   const long long first_row = args.first_row[n];  // chunk row of the sequence's first chunk
   // Without u, U = 0 (the transition pass of the associative form).
   constexpr bool with_o = WITH_O;
@@ -472,10 +474,10 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
       }
 }
 
-template <int BT, int D, class T16, class Tout, bool WITH_O>
-void launch_typed(long long sequences, const DeltaArgs& args, cudaStream_t stream) {
+template <int BT, int D, class T16, class Tout, bool WITH_O, bool GATED>
+void launch_kernel(long long sequences, const DeltaArgs& args, cudaStream_t stream) {
   using L = Layout<BT, D, stages_o<WITH_O, Tout>>;
-  auto kernel = delta_state_kernel<BT, D, T16, Tout, WITH_O>;
+  auto kernel = delta_state_kernel<BT, D, T16, Tout, WITH_O, GATED>;
   static const cudaError_t attr_err = cudaFuncSetAttribute(
       kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(L::bytes));
   check_cuda(attr_err, "cudaFuncSetAttribute(delta_state_kernel)");
@@ -484,6 +486,14 @@ void launch_typed(long long sequences, const DeltaArgs& args, cudaStream_t strea
     throw std::invalid_argument("gpu::delta_forward: too many (sequence, head) pairs for one launch");
   kernel<<<dim3(static_cast<unsigned>(blocks), D / DV), L::threads, L::bytes, stream>>>(args);
   check_cuda(cudaGetLastError(), "delta_state_kernel launch");
+}
+
+template <int BT, int D, class T16, class Tout, bool WITH_O>
+void launch_typed(long long sequences, const DeltaArgs& args, cudaStream_t stream) {
+  if (args.G)
+    launch_kernel<BT, D, T16, Tout, WITH_O, true>(sequences, args, stream);
+  else
+    launch_kernel<BT, D, T16, Tout, WITH_O, false>(sequences, args, stream);
 }
 
 template <int BT, int D, class T16>

@@ -534,11 +534,12 @@ def chunk_gated_delta_rule(q, k, v, g, beta, scale=None, initial_state=None, out
     are float32 [N, HV, K, V] (FLA's layout); final_state is None unless output_final_state.
     Kernels: include/triscan/gpu.hpp "Chunkwise delta-rule forward", docs/gpu-delta.md; chunk
     size 32 (default: o and the final state do not depend on it, and on the H200 it is
-    faster than 64 at equal or lower error, docs/benchmarks.md) or 64, K = V in {64, 128}. triscan's own keywords: log2_gates / cumulative_g (g's
-    convention), rounded_products (FLA's single rounding of fp32 operands; default hi + lo),
-    output_dtype (default q's dtype; torch.float32 allowed), segments (> 1: the associative
-    form across chunks, for few (sequence, head) pairs; docs/gpu-delta.md), status as for triscan.invert
-    ("return" appends the [chunk_rows, HV] status tensor).
+    faster than 64 at equal or lower error, docs/benchmarks.md) or 64, K = V in {64, 128}.
+    triscan's own keywords: log2_gates / cumulative_g (g's convention), rounded_products
+    (FLA's single rounding of fp32 operands; default hi + lo), output_dtype (default q's
+    dtype; torch.float32 allowed), segments (> 1: the associative form across chunks, for
+    few (sequence, head) pairs; docs/gpu-delta.md), status as for triscan.invert ("return"
+    appends the [chunk_rows, HV] status tensor, one row per chunk of chunk_size tokens).
     """
     if g is None:
         raise TriscanArgumentError("g: chunk_gated_delta_rule needs gates (use chunk_delta_rule without)")
