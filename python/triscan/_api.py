@@ -533,8 +533,9 @@ def chunk_gated_delta_rule(q, k, v, g, beta, scale=None, initial_state=None, out
     CUDA tensors in one 16-bit dtype; scale defaults to K^-1/2; initial_state and final_state
     are float32 [N, HV, K, V] (FLA's layout); final_state is None unless output_final_state.
     Kernels: include/triscan/gpu.hpp "Chunkwise delta-rule forward", docs/gpu-delta.md; chunk
-    size 32 (default: o and the final state do not depend on it, and on the H200 it is
-    faster than 64 at equal or lower error, docs/benchmarks.md) or 64, K = V in {64, 128}.
+    size 32 (default: o and the final state are those of any chunk size up to rounding, and
+    on the H200 it is faster than 64 at equal or lower error, docs/benchmarks.md) or 64,
+    K = V in {64, 128}.
     triscan's own keywords: log2_gates / cumulative_g (g's convention), rounded_products
     (FLA's single rounding of fp32 operands; default hi + lo), output_dtype (default q's
     dtype; torch.float32 allowed), segments (> 1: the associative form across chunks, for
