@@ -267,8 +267,10 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
             const int j = 16 * bj + 8 * nn + 2 * tq;
             float x0 = j <= i ? acc[nn][2 * hr] : 0.0f, x1 = j + 1 <= i ? acc[nn][2 * hr + 1] : 0.0f;
             if (gated) {
-              x0 *= j <= i ? expf(static_cast<float>(G[i] - G[j])) : 0.0f;
-              x1 *= j + 1 <= i ? expf(static_cast<float>(G[i] - G[j + 1])) : 0.0f;
+              // exp(G_i - G_j); above the diagonal (x = 0 there) the exponent is 0, so the
+              // factor is computed without a branch and never 0 * inf.
+              x0 *= expf(static_cast<float>(G[i] - G[j <= i ? j : i]));
+              x1 *= expf(static_cast<float>(G[i] - G[j + 1 <= i ? j + 1 : i]));
             }
             float r0, r1;
             *reinterpret_cast<unsigned*>(Ahi + i * ALD + j) = pack2<T16>(x0, x1, r0, r1);
