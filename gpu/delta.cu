@@ -240,11 +240,9 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
   void* u = out.u ? out.u : base + r * H * d * 2;
   auto* wy_st = reinterpret_cast<std::int32_t*>(base + wu_bytes);
   auto* table = reinterpret_cast<std::int64_t*>(base + wu_bytes + round16(stat_bytes));
-  auto* G = g_bytes ? reinterpret_cast<double*>(base + wu_bytes + round16(stat_bytes) +
-                                                round16(table_bytes))
-                    : nullptr;
-  unsigned char* seg_base =
-      base + wu_bytes + round16(stat_bytes) + round16(table_bytes) + g_bytes;
+  unsigned char* g_base = base + wu_bytes + round16(stat_bytes) + round16(table_bytes);
+  auto* G = g_bytes ? reinterpret_cast<double*>(g_base) : nullptr;
+  unsigned char* seg_base = g_base + g_bytes;
   auto* P = reinterpret_cast<float*>(seg_base);
   auto* Bz = reinterpret_cast<float*>(seg_base + seg_states);
   auto* starts = reinterpret_cast<float*>(seg_base + 2 * seg_states);
