@@ -114,8 +114,7 @@ struct Layout {
   static constexpr std::size_t a_off = g_off + sizeof(double) * BT;  // A hi | A lo
   static constexpr std::size_t gam_off = a_off + 2 * 2 * BT * ald;     // gamma_i (float)
   static constexpr std::size_t rho_off = gam_off + sizeof(float) * BT;   // gamma_C / gamma_i
-  static constexpr std::size_t flag_off = rho_off + sizeof(float) * BT;  // ints [2][4]
-  static constexpr std::size_t o_off = flag_off + 8 * sizeof(int);  // o: BT x kld<DV>()
+  static constexpr std::size_t o_off = rho_off + sizeof(float) * BT;  // o: BT x kld<DV>()
   static constexpr std::size_t bytes = o_off + (STAGE_O ? 2 * BT * kld<DV>() : 0);
   static_assert(o_off % 16 == 0, "16-byte accesses");
 };
@@ -154,9 +153,6 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
   double* G = reinterpret_cast<double*>(smem + L::g_off);
   float* gam = reinterpret_cast<float*>(smem + L::gam_off);
   float* rho = reinterpret_cast<float*>(smem + L::rho_off);
-  // Per chunk parity: bad o, bad q, bad state (the parity lets thread 0 clear the other
-  // set without a barrier after the reads).
-  int* flag_sets = reinterpret_cast<int*>(smem + L::flag_off);
 
   const int t = threadIdx.x, warp = t / 32, lane = t % 32, g = lane / 4, tq = lane % 4;
   const int H = args.heads;
@@ -218,8 +214,6 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
       bad_input |= !isfinite(x);
       S[j][e] = x;
     }
-  if (t < 8) flag_sets[t] = 0;
-  __syncthreads();
   int carry = __syncthreads_or(bad_input) ? static_cast<int>(Status::nonfinite_input) : 0;
   if (args.start_status) carry = args.start_status[n * H + h];
 
@@ -230,24 +224,27 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
   cp_async_commit();
 #pragma unroll 1
   for (long long c = 0; c < chunks; ++c) {
-    const int s = static_cast<int>(c & 1);
-    // K of the next chunk into the other buffer (last read in the previous chunk's step 5).
+    // The chunk's tiles landed (K loaded one chunk ahead, Q, W, U, G after the previous
+    // chunk's second barrier). The chunk's only other barrier is the one after A: past this
+    // one, every warp is done with the previous chunk, so K's other buffer is free.
+    cp_async_wait<0>();
+    __syncthreads();
     if (c + 1 < chunks) load_k(c + 1);
     cp_async_commit();
-    cp_async_wait<1>();
-    __syncthreads();
     const long long row0 = bos + c * BT;
     const int m = static_cast<int>(eos - row0 < BT ? eos - row0 : BT);
     const long long qrow = (first_row + c) * H + h;
     const int wy = args.wy_statuses[qrow];  // chunk_wy's status of the chunk (used at the end)
-    int* flags = flag_sets + 4 * s;
     const T16* Ks = kbuf(c);
 
     // gamma_i = exp(G_i) and gamma_C / gamma_i = exp(G_{m-1} - G_i) (1 for rows >= m, where
-    // G_i = G_{m-1}); read after the barrier that follows A.
-    if (gated && t < BT) {
-      gam[t] = expf(static_cast<float>(G[t]));
-      rho[t] = expf(static_cast<float>(G[m - 1] - G[t]));
+    // G_i = G_{m-1}); read after the barrier that follows A. By the last BT threads: the
+    // blocks of A go to the first warps, so the last ones have the least of it (none at
+    // BT = 32).
+    if (gated && t >= NT - BT) {
+      const int i = t - (NT - BT);
+      gam[i] = expf(static_cast<float>(G[i]));
+      rho[i] = expf(static_cast<float>(G[m - 1] - G[i]));
     }
 
     // 3. A = Q K^T ⊙ exp(G_i - G_j) on and below the diagonal, into Ahi/Alo.
@@ -361,8 +358,11 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
     bool bad = false;
     Tout* o = static_cast<Tout*>(args.o);
     if constexpr (stage_o) {
-      // Rounded in pairs of tokens (i, i + 1) into the tile (row i, column r), written out
-      // below once every warp has staged; a pair's probe sees rows >= m as 0.
+      // Rounded in pairs of tokens (i, i + 1) into the tile (row i, column r), then the
+      // warp's own 16 columns of rows < m written in two 16-byte stores per row (a whole
+      // 32-byte sector): no other warp's data is read, so no block barrier is needed. A
+      // pair's probe sees rows >= m as 0. The tile is next written in the next chunk,
+      // after its barriers.
       auto* Os = reinterpret_cast<unsigned short*>(smem + L::o_off);  // the 16-bit patterns
       merge::NonfiniteProbe<Tout> probe;
 #pragma unroll
@@ -377,6 +377,14 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
           probe.add_word(y);
         }
       bad = probe.found();
+      __syncwarp();
+#pragma unroll
+      for (int it = 0; it < BT / 16; ++it) {
+        const int i = 16 * it + lane / 2, c0 = 16 * warp + 8 * (lane % 2);
+        if (i < m)
+          __stcs(reinterpret_cast<uint4*>(o + ((row0 + i) * H + h) * D + dv0 + c0),
+                 *reinterpret_cast<const uint4*>(Os + i * kld<DV>() + c0));
+      }
     } else if (with_o) {
 #pragma unroll
       for (int j = 0; j < CT; ++j)
@@ -430,38 +438,29 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
     const float zs = (z[0] + z[1]) + (z[2] + z[3]);
     const bool bad_state = zs != zs;
 
-    // Status of the chunk: its own (a non-finite output: nonfinite_input if one of its q
-    // rows is, else overflow; a non-finite state from finite W, U: overflow), chunk_wy's,
-    // and the one carried in by the state. A status reaches later chunks only through the
-    // state (chunk_wy's, or the state's own), not through an output (q is not in S).
-    if (bad) flags[0] = 1;
-    if (bad_state) flags[2] = 1;
-    __syncthreads();
-    // The staged o rows < m (the tile is next written after the next chunk's first barrier).
-    if constexpr (stage_o)
-      fused::store_staged<BT, DV, NT>(reinterpret_cast<const Tout*>(smem + L::o_off), o, row0, m,
-                                      static_cast<long long>(H) * D,
-                                      static_cast<long long>(h) * D + dv0, t);
-    if (flags[0]) {
+    // Status of the chunk, per warp (its o columns and state rows): its own (a non-finite
+    // output: nonfinite_input if one of the chunk's q rows is, else overflow; a non-finite
+    // state from finite W, U: overflow), chunk_wy's, and the one carried in by the state.
+    // A status reaches later chunks only through the state (chunk_wy's, or the state's
+    // own), not through an output (q is not in S). The chunk's status is the largest of
+    // its warps' (atomicMax over the warps of the D / DV blocks; the array was zeroed):
+    // that of a block-wide evaluation, without a barrier.
+    const unsigned all = 0xffffffffu;
+    int st_o = 0;
+    if (__any_sync(all, bad)) {  // rare path, warp-uniform
       bool nonfinite_q = false;
       const T16* q = static_cast<const T16*>(args.q);
-      for (int e = t; e < m * D; e += NT)
+      for (int e = lane; e < m * D; e += 32)
         nonfinite_q |= !isfinite(to_float(q[(row0 + e / D) * qk_stride + qk_off + e % D]));
-      if (nonfinite_q) flags[1] = 1;
-      __syncthreads();
+      st_o = __any_sync(all, nonfinite_q) ? static_cast<int>(Status::nonfinite_input)
+                                          : static_cast<int>(Status::overflow);
     }
-    const int st_o = flags[0] ? (flags[1] ? static_cast<int>(Status::nonfinite_input)
-                                          : static_cast<int>(Status::overflow))
-                              : 0;
-    const int st_s = flags[2] ? static_cast<int>(Status::overflow) : 0;
+    const int st_s = __any_sync(all, bad_state) ? static_cast<int>(Status::overflow) : 0;
     const int st = max(max(carry, wy), max(st_o, st_s));
     carry = max(max(carry, wy), st_s);
-    if (t == 0) {
-      // The D / DV blocks of a chunk each contribute their status (the array was zeroed).
-      if (st != 0 && args.statuses) atomicMax(args.statuses + qrow, st);
-      if (st != 0 && args.flag) atomicMax(args.flag, st);
-      // The other parity's flags were last read before this chunk's first barrier.
-      flag_sets[4 * (s ^ 1)] = flag_sets[4 * (s ^ 1) + 1] = flag_sets[4 * (s ^ 1) + 2] = 0;
+    if (lane == 0 && st != 0) {
+      if (args.statuses) atomicMax(args.statuses + qrow, st);
+      if (args.flag) atomicMax(args.flag, st);
     }
   }
   cp_async_wait<0>();
