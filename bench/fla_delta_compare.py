@@ -137,7 +137,8 @@ def main():
                 record(kind="timing", method=name, gated=gate is not None, B=B, T=T, H=H, dk=D, dv=D,
                        chunk=CHUNK[name], dtype="bf16", gate=gate, median_us=us, floor_us=floor_us,
                        copy_GBps=bw / 1e9)
-            # triscan's two kernels apart: the chunk WY kernel alone (default chunk).
+            # For scale: triscan's chunk WY kernel as chunk_gated_delta_rule_fwd_intra runs it
+            # (W and U written; the forward runs it without them, writing (I + N)^-1 diag(beta)).
             bt = CHUNK["triscan"]
             g_chunk = g.view(B, T // bt, bt, H).cumsum(2).view(B, T, H) if g is not None else None
             wy = time_call(lambda: triscan.chunk_gated_delta_rule_fwd_intra(
@@ -147,9 +148,9 @@ def main():
             print("%-18s %10s %10s %10s" % ("method", "median us", "vs fla", "vs floor"))
             for name, us in rows:
                 print("%-18s %10.1f %9.2fx %9.2fx" % (name, us, base / us, us / floor_us))
-            print("  (triscan's chunk WY kernel alone, chunk %d: %.1f us; the chunk-state kernel: the rest)"
-                  % (bt, wy))
-            record(kind="timing", method="triscan_wy_only", gated=gate is not None, B=B, T=T, H=H, dk=D, dv=D,
+            print("  (for scale: triscan's chunk WY kernel with W and U, chunk %d: %.1f us; the forward's"
+                  " own call of it skips W and U)" % (bt, wy))
+            record(kind="timing", method="triscan_fwd_intra_wu", gated=gate is not None, B=B, T=T, H=H, dk=D, dv=D,
                    chunk=bt, dtype="bf16", gate=gate, median_us=wy, floor_us=floor_us, copy_GBps=bw / 1e9)
             del q, k, v, beta, g, g_chunk
             torch.cuda.empty_cache()

@@ -44,7 +44,7 @@ void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in,
 void detail::chunk_wy_impl(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in,
                            const WyGpuOutputs& out, const WyGpuOptions& options,
                            std::int32_t* statuses, std::int32_t* flag, void* stream,
-                           double* g_out) {
+                           double* g_out, void* xs_out, float* gamma_out) {
   if (family != WyFamily::deltanet && family != WyFamily::gated && family != WyFamily::kda)
     bad("family '" + wy_family_name(family) +
         "' has no GPU kernel (GPU families: deltanet, gated, kda)");
@@ -86,8 +86,13 @@ void detail::chunk_wy_impl(WyFamily family, const ChunkPlan& plan, const WyGpuIn
   check_pointer(in.v, "v");
   check_pointer(in.beta, "beta");
   if (gated) check_pointer(in.g, "g");
-  check_pointer(out.w, "w");
-  check_pointer(out.u, "u");
+  // W and U are required, except on the delta forward's path (xs_out), where they are
+  // optional.
+  const bool with_wu = !xs_out || out.w;
+  if (with_wu) {
+    check_pointer(out.w, "w");
+    check_pointer(out.u, "u");
+  }
   if (out.inverse) check_pointer(out.inverse, "inverse");
 
   // Byte ranges: rows = B * T token rows (the packed total with cu_seqlens).
@@ -100,8 +105,11 @@ void detail::chunk_wy_impl(WyFamily family, const ChunkPlan& plan, const WyGpuIn
   // g: [rows, H] (gated) or [rows, H, dk] (kda) fp32.
   const std::size_t gw = family == WyFamily::kda ? static_cast<std::size_t>(in.dk) : 1;
   if (gated) inputs.push_back(span_of("g", in.g, r * H * gw * sizeof(float)));
-  std::vector<Span> outputs = {span_of("w", out.w, r * H * in.dk * osz),
-                               span_of("u", out.u, r * H * in.dv * osz)};
+  std::vector<Span> outputs;
+  if (with_wu) {
+    outputs.push_back(span_of("w", out.w, r * H * in.dk * osz));
+    outputs.push_back(span_of("u", out.u, r * H * in.dv * osz));
+  }
   if (out.inverse) outputs.push_back(span_of("inverse", out.inverse, r * H * bt * osz));
   check.no_overlap(outputs, inputs);
 
@@ -120,7 +128,9 @@ void detail::chunk_wy_impl(WyFamily family, const ChunkPlan& plan, const WyGpuIn
                            statuses,
                            flag,
                            family == WyFamily::kda,
-                           family == WyFamily::gated ? g_out : nullptr};
+                           family == WyFamily::gated ? g_out : nullptr,
+                           xs_out,
+                           family == WyFamily::gated ? gamma_out : nullptr};
   auto s = static_cast<cudaStream_t>(stream);
   const int d = static_cast<int>(in.dk);
   if (bt == 32)

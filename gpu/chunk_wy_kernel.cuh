@@ -17,6 +17,8 @@
 //      the K (then V) tile and written in 16-byte stores; fp32 results go straight out.
 // Rows >= m of a partial chunk are zero-filled in shared memory (so N, X are the identity
 // there) and never written.
+// For the delta-rule forward (ChunkWyArgs::xs_out): after step 3, X diag(beta) is written as
+// hi + lo 16-bit tiles (and gated, gamma); step 4 (and the load of V) only if w is given.
 // kda (per-channel log-decays; template KDA, docs/gpu-chunk-wy.md "kda"): G per channel
 // in an fp32 tile Gc; step 2 by kda_kkt (off-diagonal blocks on tensor cores against the
 // row block's first token, diagonal blocks elementwise in fp32); before step 3, Gc is
@@ -59,12 +61,19 @@ struct ChunkWyArgs {
   // cumulative log-decays G as the kernel forms them, rows >= m of a partial chunk set to
   // G_{m-1}, for the chunk-state kernel of the delta-rule forward (gpu/delta_kernel.cuh).
   double* g_out = nullptr;
+  // Optional (the delta-rule forward): X diag(beta) as hi and lo 16-bit tiles (T16),
+  // [chunks, H, 2, BT, BT] (hi then lo, row i column j, zero above the diagonal), and, gated,
+  // gamma_i = exp(G_i) as fp32 [chunks, H, BT]. With xs_out, w == nullptr skips W and U
+  // (and the load of V).
+  void* xs_out = nullptr;
+  float* gamma_out = nullptr;
 };
 
 // gpu::chunk_wy with the optional G output (gpu/delta.cu's call).
 void chunk_wy_impl(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in,
                    const WyGpuOutputs& out, const WyGpuOptions& options, std::int32_t* statuses,
-                   std::int32_t* flag, void* stream, double* g_out);
+                   std::int32_t* flag, void* stream, double* g_out, void* xs_out = nullptr,
+                   float* gamma_out = nullptr);
 
 template <int BT, int D>
 void launch_chunk_wy(DType in, DType out, const MatrixAddressing& addr, const ChunkWyArgs& args,
@@ -514,8 +523,10 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
   load_tile<BT, D>(static_cast<const T16*>(args.k), row0, m,
                    static_cast<long long>(args.key_heads) * D, hk * D, Ks, t);
   cp_async_commit();
-  load_tile<BT, D>(static_cast<const T16*>(args.v), row0, m, static_cast<long long>(H) * D,
-                   static_cast<long long>(h) * D, Vs, t);
+  const bool with_wu = args.w != nullptr;
+  if (with_wu)
+    load_tile<BT, D>(static_cast<const T16*>(args.v), row0, m, static_cast<long long>(H) * D,
+                     static_cast<long long>(h) * D, Vs, t);
   cp_async_commit();
   if (t < 2) flags[t] = 0;
   float beta_t = 0.0f, g_t = 0.0f;
@@ -578,6 +589,7 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
     if (args.g_out && args.g && !KDA) args.g_out[q * BT + t] = G[t < m ? t : m - 1];
     // gamma_t = exp(G_t) (1 when ungated); rows >= m have beta = 0.
     const float gamma = args.g && !KDA ? expf(static_cast<float>(G[t])) : 1.0f;
+    if (args.gamma_out) args.gamma_out[q * BT + t] = gamma;
     colW[t] = beta_t * gamma;
     colU[t] = beta_t;
   }
@@ -644,22 +656,42 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
   Tout* u = static_cast<Tout*>(args.u);
   bool bad = false;
   float acc[2][Half<D>::tiles][4];
-  if constexpr (sizeof(Tout) == 4) {
-    products<BT, D, T16, KDA>(S, KDA ? colU : colW, Ks, args.split, warp, lane, acc, Gc);
-    bad |= store_direct<BT, D>(acc, w, row0, m, stride, h_out, warp, lane);
-    products<BT, D, T16>(S, colU, Vs, args.split, warp, lane, acc);
-    bad |= store_direct<BT, D>(acc, u, row0, m, stride, h_out, warp, lane);
-  } else {
-    // W staged in K's tile once every warp is done with K, U in V's likewise.
-    products<BT, D, T16, KDA>(S, KDA ? colU : colW, Ks, args.split, warp, lane, acc, Gc);
-    __syncthreads();
-    bad |= stage<BT, D>(acc, reinterpret_cast<Tout*>(Ks), warp, lane);
-    products<BT, D, T16>(S, colU, Vs, args.split, warp, lane, acc);
-    __syncthreads();
-    bad |= stage<BT, D>(acc, reinterpret_cast<Tout*>(Vs), warp, lane);
-    __syncthreads();
-    store_staged<BT, D>(reinterpret_cast<const Tout*>(Ks), w, row0, m, stride, h_out, t);
-    store_staged<BT, D>(reinterpret_cast<const Tout*>(Vs), u, row0, m, stride, h_out, t);
+  if (args.xs_out) {
+    // X diag(beta) as hi + lo 16-bit tiles (row i, column j; 0 above the diagonal): each
+    // entry one fp32 product, then hi = rn16(x), lo = rn16(x - hi). The overflow check sees hi.
+    T16* xs = static_cast<T16*>(args.xs_out) + q * 2 * BT * BT;
+    merge::NonfiniteProbe<T16> probe;
+    for (int p = t; p < BT * BT / 2; p += 2 * BT) {
+      const int i = p / (BT / 2), j = 2 * (p % (BT / 2));
+      const float2 sv = *reinterpret_cast<const float2*>(S + i * LD + j);
+      const float x0 = (j < i ? sv.x : (j == i ? 1.0f : 0.0f)) * colU[j];
+      const float x1 = (j + 1 < i ? sv.y : (j + 1 == i ? 1.0f : 0.0f)) * colU[j + 1];
+      float r0, r1;
+      const unsigned hi = pack2<T16>(x0, x1, r0, r1);
+      *reinterpret_cast<unsigned*>(xs + i * BT + j) = hi;
+      *reinterpret_cast<unsigned*>(xs + BT * BT + i * BT + j) = pack2<T16>(r0, r1);
+      probe.add_word(hi);
+    }
+    bad |= probe.found();
+  }
+  if (with_wu) {
+    if constexpr (sizeof(Tout) == 4) {
+      products<BT, D, T16, KDA>(S, KDA ? colU : colW, Ks, args.split, warp, lane, acc, Gc);
+      bad |= store_direct<BT, D>(acc, w, row0, m, stride, h_out, warp, lane);
+      products<BT, D, T16>(S, colU, Vs, args.split, warp, lane, acc);
+      bad |= store_direct<BT, D>(acc, u, row0, m, stride, h_out, warp, lane);
+    } else {
+      // W staged in K's tile once every warp is done with K, U in V's likewise.
+      products<BT, D, T16, KDA>(S, KDA ? colU : colW, Ks, args.split, warp, lane, acc, Gc);
+      __syncthreads();
+      bad |= stage<BT, D>(acc, reinterpret_cast<Tout*>(Ks), warp, lane);
+      products<BT, D, T16>(S, colU, Vs, args.split, warp, lane, acc);
+      __syncthreads();
+      bad |= stage<BT, D>(acc, reinterpret_cast<Tout*>(Vs), warp, lane);
+      __syncthreads();
+      store_staged<BT, D>(reinterpret_cast<const Tout*>(Ks), w, row0, m, stride, h_out, t);
+      store_staged<BT, D>(reinterpret_cast<const Tout*>(Vs), u, row0, m, stride, h_out, t);
+    }
   }
   if (args.inverse && t < BT) {
     const MatrixLocation loc{(row0 * H + h) * BT, static_cast<long long>(H) * BT, m};

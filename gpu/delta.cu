@@ -171,6 +171,7 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
     check_pointer(out.w, "w");
     check_pointer(out.u, "u");
   }
+  if (out.inverse_beta) check_pointer(out.inverse_beta, "inverse_beta");
   const std::size_t r = static_cast<std::size_t>(rows), d = static_cast<std::size_t>(in.dk),
                     osz = out.dtype == DType::fp32 ? 4 : 2,
                     states = static_cast<std::size_t>(N * H) * d * d * 4;
@@ -185,6 +186,9 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
     outputs.push_back(span_of("w", out.w, r * H * d * 2));
     outputs.push_back(span_of("u", out.u, r * H * d * 2));
   }
+  if (out.inverse_beta)
+    outputs.push_back(span_of("inverse_beta", out.inverse_beta,
+                              static_cast<std::size_t>(plan.chunk_rows() * H) * 2 * bt * bt * 2));
   check.no_overlap(outputs, inputs);
 
   // Segment tables: each sequence's chunks are split into at most options.segments runs of
@@ -219,7 +223,14 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
   const bool segmented = nseg > static_cast<std::size_t>(N);
 
   auto round16 = [](std::size_t x) { return (x + 15) / 16 * 16; };
-  const std::size_t wu_bytes = out.w ? 0 : 2 * r * H * d * 2;
+  // X~ = (I + N)^-1 diag(beta) per chunk and head (hi and lo 16-bit tiles; unless the
+  // caller keeps it in inverse_beta) and, gated, gamma_i = exp(G_i) (fp32): what chunk_wy
+  // hands the chunk-state kernel.
+  const std::size_t cr = static_cast<std::size_t>(plan.chunk_rows() * H);
+  const std::size_t xs_size = cr * 2 * bt * bt * 2;
+  const std::size_t xs_bytes = out.inverse_beta ? 0 : xs_size;
+  const std::size_t gam_bytes = family == WyFamily::gated ? cr * bt * 4 : 0;
+  const std::size_t wu_bytes = xs_bytes + gam_bytes;
   // chunk_wy's statuses in the workspace: the chunk-state kernel's blocks read them while
   // sibling blocks (the D / 64 blocks of a (sequence, head)) add theirs to `statuses`.
   const std::size_t stat_bytes = static_cast<std::size_t>(plan.chunk_rows() * H) * 4;
@@ -236,8 +247,8 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
                        3 * seg_states + seg_status,
                    s);
   auto* base = static_cast<unsigned char*>(work.ptr);
-  void* w = out.w ? out.w : base;
-  void* u = out.u ? out.u : base + r * H * d * 2;
+  void* xs = out.inverse_beta ? out.inverse_beta : base;
+  auto* gam = gam_bytes ? reinterpret_cast<float*>(base + xs_bytes) : nullptr;
   auto* wy_st = reinterpret_cast<std::int32_t*>(base + wu_bytes);
   auto* table = reinterpret_cast<std::int64_t*>(base + wu_bytes + round16(stat_bytes));
   unsigned char* g_base = base + wu_bytes + round16(stat_bytes) + round16(table_bytes);
@@ -270,22 +281,23 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
   wi.key_heads = in.key_heads;
   WyGpuOutputs wo;
   wo.dtype = in.dtype;
-  wo.w = w;
-  wo.u = u;
+  wo.w = out.w;  // null: chunk_wy skips W and U
+  wo.u = out.u;
   WyGpuOptions wopt;
   wopt.cumulative_g = options.cumulative_g;
   wopt.log2_g = options.log2_g;
   wopt.split_products = options.split_products;
-  detail::chunk_wy_impl(family, plan, wi, wo, wopt, wy_st, flag, stream, G);
+  detail::chunk_wy_impl(family, plan, wi, wo, wopt, wy_st, flag, stream, G, xs, gam);
   if (statuses)
     check_cuda(cudaMemsetAsync(statuses, 0, stat_bytes, s), "cudaMemsetAsync(statuses)");
 
   detail::DeltaArgs args{};
   args.q = in.q;
   args.k = in.k;
-  args.w = w;
-  args.u = u;
   args.G = G;
+  args.xs = xs;
+  args.gamma = gam;
+  args.v = in.v;
   args.split = options.split_products;
   args.transposed = options.state_transposed;
   args.heads = static_cast<int>(H);
@@ -319,11 +331,15 @@ void delta_forward(WyFamily family, const ChunkPlan& plan, const DeltaGpuInputs&
   pass.o = nullptr;
   pass.h0 = nullptr;
   pass.transposed = false;
-  pass.statuses = nullptr;
+  // The state from 0 adds its statuses to chunk_wy's (atomicMax; both only grow): v is
+  // first read by the chunk-state kernel, so a NaN in v is classified there, and the
+  // combine carries what the segment's chunks got into the later segments.
+  pass.statuses = wy_st;
   pass.flag = nullptr;
   pass.hT = Bz;
   launch(pass);
-  pass.u = nullptr;
+  pass.statuses = nullptr;
+  pass.v = nullptr;
   pass.identity_h0 = true;
   pass.hT = P;
   launch(pass);

@@ -7,11 +7,16 @@
 // fp32 accumulators in registers) for the whole sequence. Two blocks fit on an SM (~250
 // registers per thread, ~105 KB of shared memory), so one block's barriers and loads hide
 // behind the other's arithmetic. Per chunk of BT tokens (K loaded one chunk ahead into a
-// second buffer; Q, W, U of the next chunk loaded as soon as this chunk is done with them):
+// second buffer; Q, X̃, V, G, gamma of the next chunk loaded once this chunk is done with
+// them, after its second and last barrier):
 //   3. A = Q K^T ⊙ exp(G_i - G_j) ⊙ M (lower 16 x 16 blocks spread over the warps; M the
 //      causal mask with its diagonal), split into hi + lo 16-bit parts in shared memory;
-//   1. U'^T = U^T - S W^T   (warp: 16 x BT; S is the A operand straight from its
-//                            accumulators, as hi + lo; W^T through ldmatrix)
+//   1. Y = V^T - (S K^T) diag(gamma)  (warp: 16 x BT; S is the A operand straight from its
+//                            accumulators, as hi + lo; K^T through ldmatrix), then
+//      U'^T = Y X̃^T        (X̃ = (I + N)^-1 diag(beta) from the chunk WY kernel as hi + lo
+//                            16-bit tiles; Y from registers as hi + lo: hi*hi + lo*hi +
+//                            hi*lo). This is U^T - S W^T without W = X̃ diag(gamma) K and
+//                            U = X̃ V ever being formed or rounded to 16 bits;
 //   2. O^T  = (S Q^T) diag(gamma)
 //   4. O^T += U'^T A^T      (U'^T from registers as hi + lo, A^T from shared memory:
 //                            hi*hi + lo*hi + hi*lo)
@@ -41,12 +46,16 @@ namespace triscan::gpu::detail {
 struct DeltaArgs {
   const void* q;
   const void* k;
-  const void* w;  // W, U from the chunk WY kernel, in the input dtype
-  const void* u;
   // nullptr: ungated; else the in-chunk cumulative log-decays G of each chunk in fp64,
   // [chunk rows, H, BT], as the fused WY kernel formed them, rows >= m of a partial chunk
   // holding G_{m-1} (ChunkWyArgs::g_out).
   const double* G;
+  // X diag(beta) of each chunk as hi + lo 16-bit tiles [chunk rows, H, 2, BT, BT] and, gated,
+  // gamma_i = exp(G_i) [chunk rows, H, BT] (ChunkWyArgs::xs_out, gamma_out); v replaces u
+  // (nullptr: V = 0, the transition pass).
+  const void* xs;
+  const float* gamma;
+  const void* v;
   bool split;
   bool transposed;  // states as S^T
   int heads;        // H
@@ -60,7 +69,8 @@ struct DeltaArgs {
                                   // (replaces the check of h0)
   const std::int64_t* bos;        // [N + 1]: first token row of each sequence, then the total
   const std::int64_t* first_row;  // [N + 1]: chunk row of each sequence's first chunk
-  const int* wy_statuses;         // [chunk_rows, H]: chunk_wy's statuses (read only)
+  const int* wy_statuses;         // [chunk_rows, H]: chunk_wy's statuses (the segment pass
+                                  // from 0 also adds its own to them, as `statuses`)
   int* statuses;                  // optional [chunk_rows, H], zeroed before the launch
   int* flag;
 };
@@ -107,11 +117,13 @@ struct Layout {
   static constexpr int ald = BT + 8;  // A's rows (16-bit), padded as kld
   static constexpr std::size_t tile = 2 * BT * kld<D>();
   static constexpr std::size_t utile = 2 * BT * kld<DV>();
-  // Q | K (two buffers) | W | U (DV columns) | G (fp64): Q, W, U, G of the next chunk are
-  // loaded once the current chunk is done with them, K one chunk ahead.
-  static constexpr std::size_t q_off = 0, k_off = tile, w_off = 3 * tile, u_off = 4 * tile;
-  static constexpr std::size_t g_off = u_off + utile;
-  static constexpr std::size_t a_off = g_off + sizeof(double) * BT;  // A hi | A lo
+  // Q | K (two buffers) | X diag(beta) hi | lo | V (DV columns) | G (fp64) | gamma: all but K
+  // of the next chunk are loaded once the current chunk is done with them, K one chunk ahead.
+  static constexpr std::size_t xtile = 2 * 2 * BT * ald;
+  static constexpr std::size_t q_off = 0, k_off = tile, x_off = 3 * tile, v_off = x_off + xtile;
+  static constexpr std::size_t g_off = v_off + utile;
+  static constexpr std::size_t gt_off = g_off + sizeof(double) * BT;  // gamma (float)
+  static constexpr std::size_t a_off = gt_off + sizeof(float) * BT;   // A hi | A lo
   static constexpr std::size_t gam_off = a_off + 2 * 2 * BT * ald;     // gamma_i (float)
   static constexpr std::size_t rho_off = gam_off + sizeof(float) * BT;   // gamma_C / gamma_i
   static constexpr std::size_t o_off = rho_off + sizeof(float) * BT;  // o: BT x kld<DV>()
@@ -163,17 +175,19 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
   const long long bos = args.bos[n], eos = args.bos[n + 1];
   const long long chunks = (eos - bos + BT - 1) / BT;
   const long long qk_stride = static_cast<long long>(args.key_heads) * D, qk_off = hk * D;
-  const long long wu_stride = static_cast<long long>(H) * D, wu_off = static_cast<long long>(h) * D;
+  const long long v_stride = static_cast<long long>(H) * D, v_off = static_cast<long long>(h) * D;
   constexpr bool gated = GATED;
   const long long first_row = args.first_row[n];  // chunk row of the sequence's first chunk
-  // Without u, U = 0 (the transition pass of the associative form).
+  // Without v, V = 0 (the transition pass of the associative form).
   constexpr bool with_o = WITH_O;
-  const bool with_u = args.u != nullptr;
+  const bool with_u = args.v != nullptr;
   const std::size_t state0 = (static_cast<std::size_t>(n) * H + h) * D * D;
 
   T16* Qs = reinterpret_cast<T16*>(smem + L::q_off);
-  T16* Ws = reinterpret_cast<T16*>(smem + L::w_off);
-  T16* Us = reinterpret_cast<T16*>(smem + L::u_off);
+  T16* Xhi = reinterpret_cast<T16*>(smem + L::x_off);
+  T16* Xlo = Xhi + BT * ALD;
+  float* gt = reinterpret_cast<float*>(smem + L::gt_off);
+  T16* Vs = reinterpret_cast<T16*>(smem + L::v_off);
   auto kbuf = [&](long long c) {
     return reinterpret_cast<T16*>(smem + L::k_off + (c & 1) * L::tile);
   };
@@ -185,17 +199,26 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
     load_tile<BT, D, NT>(static_cast<const T16*>(args.k), bos + c * BT, rows_of(c), qk_stride,
                          qk_off, kbuf(c), t);
   };
-  auto load_qwu = [&](long long c) {
+  auto load_chunk = [&](long long c) {
     const long long row0 = bos + c * BT;
     const int m = rows_of(c);
     if (with_o)
       load_tile<BT, D, NT>(static_cast<const T16*>(args.q), row0, m, qk_stride, qk_off, Qs, t);
-    load_tile<BT, D, NT>(static_cast<const T16*>(args.w), row0, m, wu_stride, wu_off, Ws, t);
+    const long long qr = (first_row + c) * H + h;
+    {  // X diag(beta), hi and lo: 2 BT rows of BT 16-bit values, BT / 8 copies per row
+      constexpr int per_row = BT / 8;
+      const T16* src = static_cast<const T16*>(args.xs) + qr * 2 * BT * BT;
+      for (int e = t; e < 2 * BT * per_row; e += NT) {
+        const int row = e / per_row, col = 8 * (e % per_row);
+        cp_async_16(Xhi + row * ALD + col, src + row * BT + col, 16);
+      }
+    }
     if (with_u)
-      load_tile<BT, DV, NT>(static_cast<const T16*>(args.u), row0, m, wu_stride, wu_off + dv0, Us,
+      load_tile<BT, DV, NT>(static_cast<const T16*>(args.v), row0, m, v_stride, v_off + dv0, Vs,
                             t);
-    if (gated && t < BT / 2)
-      cp_async_16(G + 2 * t, args.G + ((first_row + c) * H + h) * BT + 2 * t, 16);
+    if (gated && t < BT / 2) cp_async_16(G + 2 * t, args.G + qr * BT + 2 * t, 16);
+    if (gated && t >= NT - BT / 4)
+      cp_async_16(gt + 4 * (t - (NT - BT / 4)), args.gamma + qr * BT + 4 * (t - (NT - BT / 4)), 16);
   };
 
   // The state: warp rows r = 16 warp + g (+8), columns 8 j + 2 tq (+1).
@@ -218,7 +241,7 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
   if (args.start_status) carry = args.start_status[n * H + h];
 
   if (chunks > 0) {
-    load_qwu(0);
+    load_chunk(0);
     load_k(0);
   }
   cp_async_commit();
@@ -292,7 +315,7 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
         const int off = (16 * np + (lane % 8) + (lane / 16) * 8) * kld<D>() + 16 * ks +
                         ((lane / 8) % 2) * 8;
         unsigned bw[4], bq[4];
-        ldmatrix_x4(bw, Ws + off);
+        ldmatrix_x4(bw, Ks + off);
         mma<T16>(P[2 * np], ahi, bw[0], bw[1]);
         mma<T16>(P[2 * np + 1], ahi, bw[2], bw[3]);
         if (args.split) {
@@ -310,16 +333,46 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
         }
       }
     }
-    // U'^T = U^T - P (P's storage reused).
+    // Y = V^T - (S K^T) diag(gamma) (P's storage), then U'^T = Y (X diag(beta))^T: k over
+    // tokens j (blocks kb), n over tokens i (blocks np >= kb), X's hi and lo tiles as B.
+    {
+      unsigned yhi[NB][4], ylo[NB][4];
 #pragma unroll
-    for (int j = 0; j < CT; ++j)
+      for (int j = 0; j < CT; ++j)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int r = 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * tq + (e & 1);
-        P[j][e] = (with_u ? to_float(Us[col * kld<DV>() + r]) : 0.0f) - P[j][e];
-      }
-    __syncthreads();  // A, gamma complete; Q, W, U and G are no longer read in this chunk
-    if (c + 1 < chunks) load_qwu(c + 1);
+        for (int e = 0; e < 4; ++e) {
+          const int r = 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * tq + (e & 1);
+          const float pg = gated ? P[j][e] * gt[col] : P[j][e];
+          P[j][e] = (with_u ? to_float(Vs[col * kld<DV>() + r]) : 0.0f) - pg;
+        }
+#pragma unroll
+      for (int kb = 0; kb < NB; ++kb) a_from_acc<T16>(P[2 * kb], P[2 * kb + 1], yhi[kb], ylo[kb]);
+#pragma unroll
+      for (int j = 0; j < CT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) P[j][e] = 0.0f;
+#pragma unroll
+      for (int kb = 0; kb < NB; ++kb)
+#pragma unroll
+        for (int np = kb; np < NB; ++np) {
+          const int off =
+              (16 * np + (lane % 8) + (lane / 16) * 8) * ALD + 16 * kb + ((lane / 8) % 2) * 8;
+          unsigned bh[4];
+          ldmatrix_x4(bh, Xhi + off);
+          mma<T16>(P[2 * np], yhi[kb], bh[0], bh[1]);
+          mma<T16>(P[2 * np + 1], yhi[kb], bh[2], bh[3]);
+          if (args.split) {
+            unsigned bl[4];
+            ldmatrix_x4(bl, Xlo + off);
+            mma<T16>(P[2 * np], ylo[kb], bh[0], bh[1]);
+            mma<T16>(P[2 * np + 1], ylo[kb], bh[2], bh[3]);
+            mma<T16>(P[2 * np], yhi[kb], bl[0], bl[1]);
+            mma<T16>(P[2 * np + 1], yhi[kb], bl[2], bl[3]);
+          }
+        }
+    }
+    __syncthreads();  // A, gamma, rho complete; Q, X, V, G are no longer read in this chunk
+    if (c + 1 < chunks) load_chunk(c + 1);
     cp_async_commit();
     // O columns (tokens) scaled by gamma.
     if (gated && with_o)
@@ -439,23 +492,32 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
     const bool bad_state = zs != zs;
 
     // Status of the chunk, per warp (its o columns and state rows): its own (a non-finite
-    // output: nonfinite_input if one of the chunk's q rows is, else overflow; a non-finite
-    // state from finite W, U: overflow), chunk_wy's, and the one carried in by the state.
-    // A status reaches later chunks only through the state (chunk_wy's, or the state's
-    // own), not through an output (q is not in S). The chunk's status is the largest of
-    // its warps' (atomicMax over the warps of the D / DV blocks; the array was zeroed):
-    // that of a block-wide evaluation, without a barrier.
+    // output: nonfinite_input if one of the chunk's q or v rows is, else overflow; a
+    // non-finite state: nonfinite_input if one of its v rows is, else overflow), chunk_wy's
+    // (k, beta, g), and the one carried in by the state. A status reaches later chunks only
+    // through the state (chunk_wy's, or the state's own), not through an output (q is not
+    // in S). The chunk's status is the largest of its warps' (atomicMax over the warps of
+    // the D / DV blocks; the array was zeroed): that of a block-wide evaluation, without a
+    // barrier.
     const unsigned all = 0xffffffffu;
-    int st_o = 0;
-    if (__any_sync(all, bad)) {  // rare path, warp-uniform
-      bool nonfinite_q = false;
+    const bool bad_o = __any_sync(all, bad), bad_s = __any_sync(all, bad_state);
+    int st_o = 0, st_s = 0;
+    if (bad_o || bad_s) {  // rare path, warp-uniform: classify
+      constexpr int nonfinite = static_cast<int>(Status::nonfinite_input);
+      constexpr int overflow = static_cast<int>(Status::overflow);
+      bool nonfinite_q = false, nonfinite_v = false;
       const T16* q = static_cast<const T16*>(args.q);
-      for (int e = lane; e < m * D; e += 32)
-        nonfinite_q |= !isfinite(to_float(q[(row0 + e / D) * qk_stride + qk_off + e % D]));
-      st_o = __any_sync(all, nonfinite_q) ? static_cast<int>(Status::nonfinite_input)
-                                          : static_cast<int>(Status::overflow);
+      const T16* v = static_cast<const T16*>(args.v);
+      for (int e = lane; e < m * D; e += 32) {
+        if (with_o)
+          nonfinite_q |= !isfinite(to_float(q[(row0 + e / D) * qk_stride + qk_off + e % D]));
+        if (with_u)
+          nonfinite_v |= !isfinite(to_float(v[(row0 + e / D) * v_stride + v_off + e % D]));
+      }
+      nonfinite_v = __any_sync(all, nonfinite_v);
+      if (bad_o) st_o = __any_sync(all, nonfinite_q) || nonfinite_v ? nonfinite : overflow;
+      if (bad_s) st_s = nonfinite_v ? nonfinite : overflow;
     }
-    const int st_s = __any_sync(all, bad_state) ? static_cast<int>(Status::overflow) : 0;
     const int st = max(max(carry, wy), max(st_o, st_s));
     carry = max(max(carry, wy), st_s);
     if (lane == 0 && st != 0) {

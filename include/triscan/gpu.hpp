@@ -207,15 +207,17 @@ void chunk_wy(WyFamily family, const ChunkPlan& plan, const WyGpuInputs& in, con
 // o_t = S_t q_t for the delta-rule recurrence of include/triscan/delta.hpp,
 //     S_t = S_{t-1} D_t (I - beta_t k_t k_t^T) + beta_t v_t k_t^T,  D_t = I (deltanet) or
 //     exp(g_t) I (gated),
-// computed chunk by chunk on the GPU in two kernels: the fused chunk WY kernel above
-// (W, U per chunk, written in the input dtype to w/u or to a stream-ordered workspace),
-// then dv / 64 thread blocks per (sequence, head) that carry 64 rows each of the state S
-// (dv x dk, fp32, in registers) across the sequence's chunks and for each chunk form
-//     U' = U - W S^T,   O = scale ((gamma ⊙ Q) S^T + (Q K^T ⊙ Gamma ⊙ M) U'),
+// computed chunk by chunk on the GPU in two kernels: the fused chunk WY kernel above,
+// which here writes X~ = (I + N)^-1 diag(beta) per chunk (as hi + lo 16-bit parts) to a
+// stream-ordered workspace (or to inverse_beta) instead of W and U, then dv / 64 thread
+// blocks per (sequence, head) that carry 64 rows each of the state S (dv x dk, fp32, in
+// registers) across the sequence's chunks and for each chunk form
+//     U' = X~ (V - diag(gamma) K S^T)  (= U - W S^T, with W = X~ diag(gamma) K, U = X~ V),
+//     O = scale ((gamma ⊙ Q) S^T + (Q K^T ⊙ Gamma ⊙ M) U'),
 //     S <- gamma_C S + (diag(gamma_C / gamma) U')^T K
 // (M the causal mask with its diagonal, Gamma_ij = exp(G_i - G_j), G the in-chunk
-// cumulative log-decay) on tensor cores: fp32 operands (S, U', the masked Q K^T) enter
-// the mma as hi + lo 16-bit pairs when split_products is set (default), the 16-bit
+// cumulative log-decay) on tensor cores: fp32 operands (S, Y, X~, U', the masked Q K^T)
+// enter the mma as hi + lo 16-bit pairs when split_products is set (default), the 16-bit
 // inputs exactly; fp32 accumulation. Error bound: docs/gpu-delta.md.
 struct DeltaGpuInputs {
   DType dtype = DType::bf16;        // q, k, v, beta: bf16 or fp16
@@ -232,8 +234,14 @@ struct DeltaGpuOutputs {
   DType dtype = DType::bf16;        // o: bf16, fp16 or fp32
   void* o = nullptr;                // [B, T, H, dv]
   float* final_state = nullptr;     // optional fp32 [N, H, dv, dk] ([N, H, dk, dv] transposed)
-  void* w = nullptr;                // optional [B, T, H, dk] in the input dtype: W kept; with u,
-  void* u = nullptr;                // or both null: a stream-ordered workspace (cudaMallocAsync)
+  void* w = nullptr;                // optional [B, T, H, dk] in the input dtype: W and U as
+  void* u = nullptr;                // gpu::chunk_wy writes them (give both or neither); the
+                                    // forward itself does not use them
+  // Optional [chunk_rows, H, 2, BT, BT] in the input dtype: per chunk and head the hi tile,
+  // then the lo tile, of X~ = (I + N)^-1 diag(beta) (row i, column j; zero above the
+  // diagonal; rows past a partial chunk's end zero): exactly the operand the chunk-state
+  // kernel multiplies by (hi alone without split_products). Null: a workspace.
+  void* inverse_beta = nullptr;
 };
 struct DeltaGpuOptions {
   bool cumulative_g = false;        // as WyGpuOptions
@@ -252,7 +260,9 @@ struct DeltaGpuOptions {
 // The [B, T, H, .] layout of `plan` (BT in {32, 64}; cu_seqlens and partial last chunks
 // allowed), asynchronously on `stream`. Pointers are device pointers, 16-byte aligned;
 // outputs must not overlap inputs. Statuses per chunk and head ([chunk_rows, H]) and the
-// worst in *flag, as chunk_wy's (its statuses for W, U), plus:
+// worst in *flag, as chunk_wy's (its statuses for k, beta, g and X~), plus:
+//   nonfinite_input  an output or the state is not finite and one of the chunk's q (for
+//                    an output) or v rows is;
 //   overflow         an output or the state left the fp32 range (or o the output type's);
 //   a chunk after a flagged chunk of the same sequence and head carries that status (its
 //   state came from the flagged chunk); a non-finite initial state flags the sequence's

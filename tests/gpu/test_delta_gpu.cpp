@@ -3,10 +3,15 @@
 // (triscan::delta_forward, itself checked against the MPFR token recurrence in tests/wy) on
 // the same 16-bit inputs, output entry by output entry and for the final state, under the
 // first-order componentwise bound of docs/gpu-delta.md ("Error bound"). The bound takes the
-// GPU's W^, U^ (written in the input type) as given perturbations of the exact W, U
-// (|W^ - W| measured against the CPU fp64 chunk WY; the WY kernel itself is held to its own
-// bound in test_chunk_wy_gpu.cpp) and adds the chunk-state kernel's arithmetic, per chunk:
-//   E_U' = |dU| + |dW||S|^T + |W| E^T + c1 (|W||S|^T) + u (|U| + |W||S|^T)
+// GPU's X~^ = (I + N)^-1 diag(beta) (the hi + lo tiles the chunk-state kernel multiplies
+// by, from DeltaGpuOutputs::inverse_beta) as a given perturbation of the exact X~ (|X~^ - X~|
+// measured against an fp64 substitution, plus that substitution's own bound
+// gamma_2BT(u64) M^-1 M^-1 diag|beta|, M = I - |N|; the inversion itself is held to its own
+// bound in test_chunk_wy_gpu.cpp) and adds the chunk-state kernel's arithmetic, per chunk
+// (row j token, column r value channel):
+//   E_Y  = gamma ⊙ (|K| E^T + c1' |K||S|^T) + u (|V| + gamma ⊙ |K||S|^T),
+//          Y = V - gamma ⊙ K S^T, c1' = c1 + (Gm + 6) u,
+//   E_U' = |X~| E_Y + |dX~| |Y| + c2 |X~||Y| + 3 eta_in |X~| 1,  c2 = 2 e_s + gamma_{3BT}(u_tc)
 //   E_O  = s (gamma (|Q| E^T) + Abar E_U' + cO (gamma |Q||S|^T + Abar |U'|)) + u_out |O| + eta_out
 //   E    := gamma_C E + (rho ⊙ E_U')^T |K| + cS (gamma_C |S| + (rho ⊙ |U'|)^T |K|)
 // with Abar_ij = exp(G_i - G_j) sum_c |q_ic k_jc| (j <= i), rho_i = exp(G_C - G_i),
@@ -113,7 +118,7 @@ Inputs make_inputs(const Case& c) {
 }
 
 struct GpuResult {
-  std::vector<unsigned char> o, w, u;
+  std::vector<unsigned char> o, w, u, xs;
   std::vector<float> hT;
   std::vector<std::int32_t> statuses;
   std::int32_t flag = -1;
@@ -128,7 +133,7 @@ GpuResult run_gpu(const Case& c, const Inputs& in) {
   gpu::DeviceBytes dq(in.qb.size()), dk(in.kb.size()), dv(in.vb.size()), db(in.betab.size()),
       dg(std::max<std::size_t>(16, 4 * in.gf.size())), dh0(std::max<std::size_t>(16, sbytes)),
       dhT(std::max<std::size_t>(16, sbytes)), dout(obytes), dw(wbytes), du(wbytes),
-      ds(4 * nstat + 4), df(4);
+      ds(4 * nstat + 4), df(4), dxs(nstat * 2 * c.chunk * c.chunk * 2);
   dq.upload(in.qb.data(), in.qb.size());
   dk.upload(in.kb.data(), in.kb.size());
   dv.upload(in.vb.data(), in.vb.size());
@@ -138,6 +143,7 @@ GpuResult run_gpu(const Case& c, const Inputs& in) {
   dout.fill32(poison_word(c.out));
   dw.fill32(poison_word(c.in));
   du.fill32(poison_word(c.in));
+  dxs.fill32(poison_word(c.in));
   dhT.fill32(poison_word(DType::fp32));
   ds.fill32(0xffffffffu);
   df.fill32(0xffffffffu);
@@ -157,6 +163,7 @@ GpuResult run_gpu(const Case& c, const Inputs& in) {
   go.final_state = static_cast<float*>(dhT.data());
   go.w = dw.data();
   go.u = du.data();
+  go.inverse_beta = dxs.data();
   gpu::DeltaGpuOptions opt;
   opt.split_products = c.split;
   opt.cumulative_g = c.cumulative_g;
@@ -174,6 +181,8 @@ GpuResult run_gpu(const Case& c, const Inputs& in) {
   res.u.resize(wbytes);
   dw.download(res.w.data(), wbytes);
   du.download(res.u.data(), wbytes);
+  res.xs.resize(dxs.size());
+  dxs.download(res.xs.data(), dxs.size());
   res.hT.resize(sbytes / 4);
   dhT.download(res.hT.data(), sbytes);
   res.statuses.resize(nstat + 1);
@@ -234,13 +243,22 @@ CpuResult run_cpu(const Case& c, const Inputs& in) {
 double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResult& ref) {
   const double u = std::ldexp(1.0, -24), u_tc = std::ldexp(1.0, -23), u64 = std::ldexp(1.0, -53);
   const double uin = unit_roundoff(c.in), uout = unit_roundoff(c.out),
-               eta_out = half_min_subnormal(c.out);
+               eta_out = half_min_subnormal(c.out), eta_in = half_min_subnormal(c.in);
   const double e_s = c.split ? uin * uin * (1 + uin) : uin;
   const index_t D = c.d, BT = c.chunk, H = c.heads, Hk = in.Hk;
   const double sc = std::fabs(static_cast<double>(c.scale));
   const std::size_t DD = static_cast<std::size_t>(D * D);
   double worst = 0.0;
   int fails = 0;
+  // Chunk row of each sequence's first chunk (the layout's chunk numbering).
+  std::vector<index_t> first_row(static_cast<std::size_t>(in.N) + 1, 0);
+  for (index_t n = 0; n < in.N; ++n) {
+    const index_t len = c.cu_seqlens.empty() ? c.length
+                                             : c.cu_seqlens[static_cast<std::size_t>(n) + 1] -
+                                                   c.cu_seqlens[static_cast<std::size_t>(n)];
+    first_row[static_cast<std::size_t>(n) + 1] =
+        first_row[static_cast<std::size_t>(n)] + (len + BT - 1) / BT;
+  }
   auto one = [&](const char* what, double got, double want, double bound, long long a, long long b,
                  long long e) {
     const double err = std::fabs(got - want);
@@ -291,30 +309,107 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
         const double cO_64 =
             gamma_n(static_cast<int>(3 * D + 3 * BT + 2), u64) + (2 * Gm + 12) * u64;
         const double cS_64 = gamma_n(static_cast<int>(2 * BT + 1), u64) + (2 * Gm + 12) * u64;
-        // U' and its bounds (m x D, row i token, column r value channel).
+        // U' = U - W S^T (m x D, row i token, column r value channel) from the CPU fp64 W, U,
+        // and the bound E64 of this fp64 evaluation.
         std::vector<double> Up(static_cast<std::size_t>(m * D)), EU(Up.size()), EU64(Up.size()),
             aUp(Up.size());
         for (index_t i = 0; i < m; ++i)
           for (index_t r = 0; r < D; ++r) {
             const std::size_t e = idx(row0 + i, r);
-            double ws = 0.0, aws = 0.0, dws = 0.0, wE = 0.0, wE64 = 0.0;
+            double ws = 0.0, aws = 0.0, wE64 = 0.0;
             for (index_t col = 0; col < D; ++col) {
               const std::size_t we = idx(row0 + i, col), se = static_cast<std::size_t>(r * D + col);
               const double Wv = ref.w[we], Sv = S[se];
-              const double dW = std::fabs(decode_at(gr.w, c.in, we) - Wv);
               ws += Wv * Sv;
               aws += std::fabs(Wv * Sv);
-              dws += dW * std::fabs(Sv);
-              wE += std::fabs(Wv) * E[se];
               wE64 += std::fabs(Wv) * E64[se];
             }
             const double U = with_u ? ref.u[e] : 0.0;
-            const double dU = with_u ? std::fabs(decode_at(gr.u, c.in, e) - U) : 0.0;
             const std::size_t k = static_cast<std::size_t>(i * D + r);
             Up[k] = U - ws;
             aUp[k] = std::fabs(Up[k]);
-            EU[k] = dU + dws + wE + c1 * aws + u * (std::fabs(U) + aws);
             EU64[k] = wE64 + c1_64 * aws + u64 * (std::fabs(U) + aws);
+          }
+        // The GPU's U' = X~ Y, Y = V - gamma ⊙ K S^T, X~ = (I + N)^-1 diag(beta) (file comment).
+        // X~ exact by fp64 substitution, within gsub (M^-1 M^-1)_ij |beta_j| of exact.
+        const std::size_t mm = static_cast<std::size_t>(m * m);
+        std::vector<double> Nm(mm, 0.0), X(mm, 0.0), Mi(mm, 0.0), M2(mm, 0.0);
+        for (index_t i = 0; i < m; ++i)
+          for (index_t j = 0; j < i; ++j) {
+            double kk = 0.0;
+            for (index_t e = 0; e < D; ++e) kk += kat(row0 + i, e) * kat(row0 + j, e);
+            Nm[static_cast<std::size_t>(i * m + j)] =
+                in.beta[static_cast<std::size_t>((row0 + i) * H + h)] * kk *
+                std::exp(G[static_cast<std::size_t>(i)] - G[static_cast<std::size_t>(j)]);
+          }
+        for (index_t j = 0; j < m; ++j) {
+          X[static_cast<std::size_t>(j * m + j)] = Mi[static_cast<std::size_t>(j * m + j)] = 1.0;
+          for (index_t i = j + 1; i < m; ++i) {
+            double sx = 0.0, sm = 0.0;
+            for (index_t k = j; k < i; ++k) {
+              const double nik = Nm[static_cast<std::size_t>(i * m + k)];
+              sx += nik * X[static_cast<std::size_t>(k * m + j)];
+              sm += std::fabs(nik) * Mi[static_cast<std::size_t>(k * m + j)];
+            }
+            X[static_cast<std::size_t>(i * m + j)] = -sx;
+            Mi[static_cast<std::size_t>(i * m + j)] = sm;
+          }
+        }
+        for (index_t i = 0; i < m; ++i)
+          for (index_t j = 0; j <= i; ++j) {
+            double sm = 0.0;
+            for (index_t k = j; k <= i; ++k)
+              sm += Mi[static_cast<std::size_t>(i * m + k)] *
+                    Mi[static_cast<std::size_t>(k * m + j)];
+            M2[static_cast<std::size_t>(i * m + j)] = sm;
+          }
+        const double gsub = gamma_n(static_cast<int>(2 * BT), u64);
+        const double c1y = c1 + (Gm + 6) * u;
+        const double c2 = 2 * e_s + gamma_n(static_cast<int>(3 * BT), u_tc);
+        const std::size_t xbase =
+            static_cast<std::size_t>((first_row[static_cast<std::size_t>(n)] + (row0 - bos) / BT) *
+                                         H +
+                                     h) *
+            2 * static_cast<std::size_t>(BT * BT);
+        std::vector<double> aX(mm, 0.0), dX(mm, 0.0);  // |X~| + |dX~|, |dX~|
+        for (index_t i = 0; i < m; ++i)
+          for (index_t j = 0; j <= i; ++j) {
+            const std::size_t q = static_cast<std::size_t>(i * m + j);
+            const double bj = in.beta[static_cast<std::size_t>((row0 + j) * H + h)];
+            const std::size_t t = xbase + static_cast<std::size_t>(i * BT + j);
+            const double hi = decode_at(gr.xs, c.in, t),
+                         lo = decode_at(gr.xs, c.in, t + static_cast<std::size_t>(BT * BT));
+            const double got = c.split ? hi + lo : hi;
+            dX[q] = std::fabs(got - X[q] * bj) + gsub * M2[q] * std::fabs(bj);
+            aX[q] = std::fabs(X[q] * bj) + dX[q];
+          }
+        std::vector<double> aY(Up.size()), EY(Up.size());
+        for (index_t j = 0; j < m; ++j) {
+          const double gam = std::exp(G[static_cast<std::size_t>(j)]);
+          for (index_t r = 0; r < D; ++r) {
+            double p = 0.0, ap = 0.0, ke = 0.0;
+            for (index_t col = 0; col < D; ++col) {
+              const std::size_t se = static_cast<std::size_t>(r * D + col);
+              const double kv = kat(row0 + j, col);
+              p += S[se] * kv;
+              ap += std::fabs(S[se] * kv);
+              ke += std::fabs(kv) * E[se];
+            }
+            const double V = with_u ? in.v[idx(row0 + j, r)] : 0.0;
+            const std::size_t k = static_cast<std::size_t>(j * D + r);
+            aY[k] = std::fabs(V - gam * p);
+            EY[k] = gam * (ke + c1y * ap) + u * (std::fabs(V) + gam * ap);
+          }
+        }
+        for (index_t i = 0; i < m; ++i)
+          for (index_t r = 0; r < D; ++r) {
+            double eu = 0.0;
+            for (index_t j = 0; j <= i; ++j) {
+              const std::size_t q = static_cast<std::size_t>(i * m + j),
+                                k = static_cast<std::size_t>(j * D + r);
+              eu += aX[q] * (EY[k] + c2 * aY[k] + 3 * eta_in) + dX[q] * aY[k];
+            }
+            EU[static_cast<std::size_t>(i * D + r)] = eu;
           }
         // O rows.
         for (index_t i = 0; i < m && with_o; ++i) {
@@ -450,8 +545,15 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
 void expect_all_written(const Case& c, const Inputs& in, const GpuResult& gr) {
   const std::size_t n = static_cast<std::size_t>(in.rows * c.heads * c.d);
   std::size_t poisoned = 0;
-  for (std::size_t e = 0; e < n; ++e) poisoned += is_poison(gr.o, c.out, e);
+  std::size_t poisoned_wu = 0, poisoned_xs = 0;
+  for (std::size_t e = 0; e < n; ++e) {
+    poisoned += is_poison(gr.o, c.out, e);
+    poisoned_wu += is_poison(gr.w, c.in, e) + is_poison(gr.u, c.in, e);
+  }
+  for (std::size_t e = 0; e < gr.xs.size() / 2; ++e) poisoned_xs += is_poison(gr.xs, c.in, e);
   EXPECT_EQ(poisoned, 0u) << "o entries left unwritten";
+  EXPECT_EQ(poisoned_wu, 0u) << "w, u entries left unwritten";
+  EXPECT_EQ(poisoned_xs, 0u) << "inverse_beta entries left unwritten";
 }
 
 void run_case(const Case& c) {
@@ -585,16 +687,20 @@ TEST(DeltaForwardGpu, StatusesCarryAlongTheSequence) {
     // Sequence 0, head 0: a NaN in q in chunk 1 (the WY kernel does not read q; the state
     // stays finite, so chunk 2 is ok);
     // sequence 0, head 1: a NaN in k in chunk 2 (the WY kernel flags it);
-    // sequence 1, head 1: an Inf in the initial state (every chunk flagged).
+    // sequence 1, head 1: an Inf in the initial state (every chunk flagged);
+    // sequence 1, head 0: a NaN in v in chunk 1 (read first by the chunk-state kernel, which
+    // classifies it; the state carries it to chunk 2).
     set16(in.qb, static_cast<std::size_t>(((64 + 3) * 2 + 0) * c.d + 7), std::nan(""));
+    set16(in.vb, static_cast<std::size_t>(((192 + 64 + 5) * 2 + 0) * c.d + 9), std::nan(""));
     set16(in.kb, static_cast<std::size_t>(((128 + 1) * 2 + 1) * c.d + 2), std::nan(""));
     in.h0f[static_cast<std::size_t>((1 * 2 + 1) * c.d * c.d + 5)] =
         std::numeric_limits<float>::infinity();
     const GpuResult gr = run_gpu(c, in);
     const std::int32_t ok = 0, nonfinite = static_cast<std::int32_t>(Status::nonfinite_input);
     // statuses [chunk row (seq 0: 0..2, seq 1: 3..5), head]
-    const std::vector<std::int32_t> want = {ok, ok,        nonfinite, ok,        ok, nonfinite,
-                                            ok, nonfinite, ok,        nonfinite, ok, nonfinite};
+    const std::vector<std::int32_t> want = {ok,        ok,        nonfinite, ok,
+                                            ok,        nonfinite, ok,        nonfinite,
+                                            nonfinite, nonfinite, nonfinite, nonfinite};
     for (std::size_t s = 0; s < want.size(); ++s)
       EXPECT_EQ(gr.statuses[s], want[s])
           << "chunk row " << s / 2 << " head " << s % 2 << " segments " << segments;
@@ -680,6 +786,12 @@ TEST(DeltaForwardGpu, BadArgumentsThrowBeforeLaunch) {
   bo = go;
   bo.final_state = reinterpret_cast<float*>(base + 5 * step + 16);
   expect_throw(gi, bo, WyFamily::deltanet, "overlap");
+  bo = go;
+  bo.inverse_beta = base + 7 * step + 8;
+  expect_throw(gi, bo, WyFamily::deltanet, "inverse_beta is not 16-byte aligned");
+  bo = go;
+  bo.inverse_beta = base + 2 * step;  // = v
+  expect_throw(gi, bo, WyFamily::deltanet, "inverse_beta overlaps input v");
   gpu::DeltaGpuOptions opt;
   opt.scale = std::numeric_limits<float>::quiet_NaN();
   expect_throw(gi, go, WyFamily::deltanet, "scale", opt);
