@@ -30,6 +30,7 @@
 #include <cuda_runtime.h>
 
 #include <climits>
+#include <stdexcept>
 #include <cstdint>
 #include <type_traits>
 
@@ -100,7 +101,8 @@ __host__ __device__ constexpr int gld() {
   return D + 4;
 }
 
-template <int BT, int D, bool KDA = false>
+// XS: the X~-only instance of the delta forward (no V tile).
+template <int BT, int D, bool KDA = false, bool XS = false>
 struct Layout {
   static constexpr int threads = 2 * BT;
   static constexpr int warps = BT / 16;
@@ -109,7 +111,7 @@ struct Layout {
   // S | K | V | G (double) | colW | colU | flags
   static constexpr std::size_t k_off = s_bytes;
   static constexpr std::size_t v_off = k_off + kv_bytes;
-  static constexpr std::size_t g_off = v_off + kv_bytes;
+  static constexpr std::size_t g_off = v_off + (XS ? 0 : kv_bytes);
   static constexpr std::size_t cw_off = g_off + sizeof(double) * BT;
   static constexpr std::size_t cu_off = cw_off + sizeof(float) * BT;
   static constexpr std::size_t flag_off = cu_off + sizeof(float) * BT;
@@ -385,6 +387,28 @@ __device__ bool inputs_nonfinite(const ChunkWyArgs& a, long long row0, int m, in
   return bad;
 }
 
+// X diag(beta) as hi + lo 16-bit tiles at xs (BT x BT each, row i, column j; 0 above the
+// diagonal), 2 BT threads: each entry one fp32 product, then hi = rn16(x), lo = rn16(x - hi).
+// Returns true if a hi part is not finite.
+template <int BT, class T16>
+__device__ bool write_xs(const float* S, const float* colU, T16* __restrict__ xs,
+                                      int t) {
+  constexpr int LD = merge::ld<BT>();
+  merge::NonfiniteProbe<T16> probe;
+  for (int p = t; p < BT * BT / 2; p += 2 * BT) {
+    const int i = p / (BT / 2), j = 2 * (p % (BT / 2));
+    const float2 sv = *reinterpret_cast<const float2*>(S + i * LD + j);
+    const float x0 = (j < i ? sv.x : (j == i ? 1.0f : 0.0f)) * colU[j];
+    const float x1 = (j + 1 < i ? sv.y : (j + 1 == i ? 1.0f : 0.0f)) * colU[j + 1];
+    float r0, r1;
+    const unsigned hi = pack2<T16>(x0, x1, r0, r1);
+    *reinterpret_cast<unsigned*>(xs + i * BT + j) = hi;
+    *reinterpret_cast<unsigned*>(xs + BT * BT + i * BT + j) = pack2<T16>(r0, r1);
+    probe.add_word(hi);
+  }
+  return probe.found();
+}
+
 // kda: N = strictly_lower(diag(beta) sum_c k_ic k_jc exp(G_ic - G_jc)) into S (G per
 // channel, fp32 in Gc). Blocks below the diagonal (bi > bj) on tensor cores with the
 // reference token r = 16 bi (the first row of the row block, as flash-linear-attention's
@@ -492,12 +516,14 @@ __device__ void kda_kkt(const T16* Ks, const float* Gc, const float* beta, float
   }
 }
 
-template <int BT, int D, class T16, class Tout, bool KDA>
-__global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
-                                          : BT == 64 ? 4
-                                                     : 8)
+// XS: X~ (and gamma, G) only, W and U compiled out (the delta forward's call without w):
+// fewer registers and no V tile, so more blocks fit on an SM.
+template <int BT, int D, class T16, class Tout, bool KDA, bool XS = false>
+__global__ void __launch_bounds__(2 * BT, BT == 128 ? 1
+                                          : BT == 64 ? (XS ? 6 : 4)
+                                                     : (XS ? 12 : 8))
     chunk_wy_kernel(MatrixAddressing addr, ChunkWyArgs args) {
-  using L = Layout<BT, D, KDA>;
+  using L = Layout<BT, D, KDA, XS>;
   constexpr int NW = BT / 16;
   constexpr int LD = merge::ld<BT>();
   extern __shared__ __align__(16) unsigned char smem[];
@@ -523,7 +549,7 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
   load_tile<BT, D>(static_cast<const T16*>(args.k), row0, m,
                    static_cast<long long>(args.key_heads) * D, hk * D, Ks, t);
   cp_async_commit();
-  const bool with_wu = args.w != nullptr;
+  constexpr bool with_wu = !XS;  // launch_out: every instance but XS has w and u
   if (with_wu)
     load_tile<BT, D>(static_cast<const T16*>(args.v), row0, m, static_cast<long long>(H) * D,
                      static_cast<long long>(h) * D, Vs, t);
@@ -656,25 +682,7 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
   Tout* u = static_cast<Tout*>(args.u);
   bool bad = false;
   float acc[2][Half<D>::tiles][4];
-  if (args.xs_out) {
-    // X diag(beta) as hi + lo 16-bit tiles (row i, column j; 0 above the diagonal): each
-    // entry one fp32 product, then hi = rn16(x), lo = rn16(x - hi). The overflow check sees hi.
-    T16* xs = static_cast<T16*>(args.xs_out) + q * 2 * BT * BT;
-    merge::NonfiniteProbe<T16> probe;
-    for (int p = t; p < BT * BT / 2; p += 2 * BT) {
-      const int i = p / (BT / 2), j = 2 * (p % (BT / 2));
-      const float2 sv = *reinterpret_cast<const float2*>(S + i * LD + j);
-      const float x0 = (j < i ? sv.x : (j == i ? 1.0f : 0.0f)) * colU[j];
-      const float x1 = (j + 1 < i ? sv.y : (j + 1 == i ? 1.0f : 0.0f)) * colU[j + 1];
-      float r0, r1;
-      const unsigned hi = pack2<T16>(x0, x1, r0, r1);
-      *reinterpret_cast<unsigned*>(xs + i * BT + j) = hi;
-      *reinterpret_cast<unsigned*>(xs + BT * BT + i * BT + j) = pack2<T16>(r0, r1);
-      probe.add_word(hi);
-    }
-    bad |= probe.found();
-  }
-  if (with_wu) {
+  if constexpr (with_wu) {
     if constexpr (sizeof(Tout) == 4) {
       products<BT, D, T16, KDA>(S, KDA ? colU : colW, Ks, args.split, warp, lane, acc, Gc);
       bad |= store_direct<BT, D>(acc, w, row0, m, stride, h_out, warp, lane);
@@ -693,6 +701,11 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
       store_staged<BT, D>(reinterpret_cast<const Tout*>(Vs), u, row0, m, stride, h_out, t);
     }
   }
+  // After W and U when both are formed (the delta forward's call with w), so as not to
+  // lengthen their live ranges.
+  if constexpr (!KDA && sizeof(Tout) == 2)  // launch_out: X~ only with these
+    if (args.xs_out)
+      bad |= write_xs<BT, T16>(S, colU, static_cast<T16*>(args.xs_out) + q * 2 * BT * BT, t);
   if (args.inverse && t < BT) {
     const MatrixLocation loc{(row0 * H + h) * BT, static_cast<long long>(H) * BT, m};
     bad |= merge::store<BT>(static_cast<Tout*>(args.inverse), loc, S, t);
@@ -710,11 +723,11 @@ __global__ void __launch_bounds__(2 * BT, BT == 128  ? 1
   }
 }
 
-template <int BT, int D, class T16, class Tout, bool KDA>
+template <int BT, int D, class T16, class Tout, bool KDA, bool XS = false>
 void launch_typed(const MatrixAddressing& addr, const ChunkWyArgs& args, cudaStream_t stream) {
-  using L = Layout<BT, D, KDA>;
+  using L = Layout<BT, D, KDA, XS>;
   static_assert(L::bytes <= 227 * 1024, "shared memory per block");
-  auto kernel = chunk_wy_kernel<BT, D, T16, Tout, KDA>;
+  auto kernel = chunk_wy_kernel<BT, D, T16, Tout, KDA, XS>;
   static const cudaError_t attr_err = cudaFuncSetAttribute(
       kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(L::bytes));
   check_cuda(attr_err, "cudaFuncSetAttribute(chunk_wy_kernel)");
@@ -727,6 +740,15 @@ void launch_typed(const MatrixAddressing& addr, const ChunkWyArgs& args, cudaStr
 template <int BT, int D, class T16>
 void launch_out(DType out, const MatrixAddressing& addr, const ChunkWyArgs& args,
                 cudaStream_t stream) {
+  // X~ (the delta forward's call): 16-bit outputs (so fp32 base blocks), no kda, BT <= 64;
+  // without W, U and the inverse, the X~-only instance, else the full one writes X~ after W
+  // and U.
+  if (args.xs_out) {
+    if (args.per_channel_g || out == DType::fp32 || BT > 64 || (!args.w && args.inverse))
+      throw std::logic_error("chunk_wy_kernel: X~ needs 16-bit outputs, no kda, BT <= 64");
+    if constexpr (BT <= 64)
+      if (!args.w) return launch_typed<BT, D, T16, T16, false, true>(addr, args, stream);
+  }
   if (args.per_channel_g) switch (out) {
       case DType::bf16:
         return launch_typed<BT, D, T16, __nv_bfloat16, true>(addr, args, stream);
