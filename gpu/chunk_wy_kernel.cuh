@@ -30,8 +30,8 @@
 #include <cuda_runtime.h>
 
 #include <climits>
-#include <stdexcept>
 #include <cstdint>
+#include <stdexcept>
 #include <type_traits>
 
 #include "gpu/cuda_check.hpp"
@@ -391,8 +391,7 @@ __device__ bool inputs_nonfinite(const ChunkWyArgs& a, long long row0, int m, in
 // diagonal), 2 BT threads: each entry one fp32 product, then hi = rn16(x), lo = rn16(x - hi).
 // Returns true if a hi part is not finite.
 template <int BT, class T16>
-__device__ bool write_xs(const float* S, const float* colU, T16* __restrict__ xs,
-                                      int t) {
+__device__ bool write_xs(const float* S, const float* colU, T16* __restrict__ xs, int t) {
   constexpr int LD = merge::ld<BT>();
   merge::NonfiniteProbe<T16> probe;
   for (int p = t; p < BT * BT / 2; p += 2 * BT) {
@@ -550,7 +549,7 @@ __global__ void __launch_bounds__(2 * BT, BT == 128 ? 1
                    static_cast<long long>(args.key_heads) * D, hk * D, Ks, t);
   cp_async_commit();
   constexpr bool with_wu = !XS;  // launch_out: every instance but XS has w and u
-  if (with_wu)
+  if constexpr (with_wu)
     load_tile<BT, D>(static_cast<const T16*>(args.v), row0, m, static_cast<long long>(H) * D,
                      static_cast<long long>(h) * D, Vs, t);
   cp_async_commit();

@@ -217,8 +217,10 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
       load_tile<BT, DV, NT>(static_cast<const T16*>(args.v), row0, m, v_stride, v_off + dv0, Vs,
                             t);
     if (gated && t < BT / 2) cp_async_16(G + 2 * t, args.G + qr * BT + 2 * t, 16);
-    if (gated && t >= NT - BT / 4)
-      cp_async_16(gt + 4 * (t - (NT - BT / 4)), args.gamma + qr * BT + 4 * (t - (NT - BT / 4)), 16);
+    if (gated && t >= NT - BT / 4) {
+      const int e = 4 * (t - (NT - BT / 4));
+      cp_async_16(gt + e, args.gamma + qr * BT + e, 16);
+    }
   };
 
   // The state: warp rows r = 16 warp + g (+8), columns 8 j + 2 tq (+1).
@@ -247,8 +249,8 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
   cp_async_commit();
 #pragma unroll 1
   for (long long c = 0; c < chunks; ++c) {
-    // The chunk's tiles landed (K loaded one chunk ahead, Q, W, U, G after the previous
-    // chunk's second barrier). The chunk's only other barrier is the one after A: past this
+    // The chunk's tiles landed (K loaded one chunk ahead, Q, X, V, G, gamma after the
+    // previous chunk's second barrier). The chunk's only other barrier is the one after A: past this
     // one, every warp is done with the previous chunk, so K's other buffer is free.
     cp_async_wait<0>();
     __syncthreads();
