@@ -125,6 +125,7 @@ using tc::ldmatrix_x4;
 using tc::ldmatrix_x4_trans;
 using tc::mma;
 using tc::pack2;
+using tc::unpack2;
 
 __device__ inline void cp_async_16(void* dst, const void* src, int src_bytes) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),

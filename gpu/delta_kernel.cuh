@@ -4,11 +4,13 @@
 //
 // D / 64 thread blocks per (sequence, head), 4 warps each; the block with index y owns the
 // state rows dv0 = 64 y .. dv0 + 63, warp w rows dv0 + 16 w .. + 15 of the state S (dv x dk,
-// fp32 accumulators in registers) for the whole sequence. Two blocks fit on an SM (~250
-// registers per thread, ~105 KB of shared memory), so one block's barriers and loads hide
-// behind the other's arithmetic. Per chunk of BT tokens (K loaded one chunk ahead into a
-// second buffer; Q, X̃, V, G, gamma of the next chunk loaded once this chunk is done with
-// them, after its second and last barrier):
+// fp32 accumulators in registers) for the whole sequence. Two blocks fit on an SM (~230
+// registers per thread, 64 KB (BT = 32) to 106 KB (BT = 64) of shared memory), so one
+// block's barriers and loads hide behind the other's arithmetic. The next chunk's inputs are
+// loaded by cp.async into a second buffer one chunk ahead (at BT = 64, where two sets of
+// buffers would leave one block per SM, only K; Q, X̃, V, G, gamma once the chunk is done
+// with them, after its second and last barrier); at BT = 32 by the warp that forms no block
+// of A. Per chunk of BT tokens:
 //   3. A = Q K^T ⊙ exp(G_i - G_j) ⊙ M (lower 16 x 16 blocks spread over the warps; M the
 //      causal mask with its diagonal), split into hi + lo 16-bit parts in shared memory;
 //   1. Y = V^T - (S K^T) diag(gamma)  (warp: 16 x BT; S is the A operand straight from its
@@ -101,6 +103,7 @@ using fused::load_tile;
 using fused::lower_block;
 using fused::mma;
 using fused::pack2;
+using fused::unpack2;
 using fused::smem_addr;
 
 // The state's dv rows are split over D / DV blocks per (sequence, head); DV / 16 warps each.
@@ -117,18 +120,28 @@ struct Layout {
   static constexpr int ald = BT + 8;  // A's rows (16-bit), padded as kld
   static constexpr std::size_t tile = 2 * BT * kld<D>();
   static constexpr std::size_t utile = 2 * BT * kld<DV>();
-  // Q | K (two buffers) | X diag(beta) hi | lo | V (DV columns) | G (fp64) | gamma: all but K
-  // of the next chunk are loaded once the current chunk is done with them, K one chunk ahead.
   static constexpr std::size_t xtile = 2 * 2 * BT * ald;
-  static constexpr std::size_t q_off = 0, k_off = tile, x_off = 3 * tile, v_off = x_off + xtile;
-  static constexpr std::size_t g_off = v_off + utile;
-  static constexpr std::size_t gt_off = g_off + sizeof(double) * BT;  // gamma (float)
-  static constexpr std::size_t a_off = gt_off + sizeof(float) * BT;   // A hi | A lo
-  static constexpr std::size_t gam_off = a_off + 2 * 2 * BT * ald;     // gamma_i (float)
-  static constexpr std::size_t rho_off = gam_off + sizeof(float) * BT;   // gamma_C / gamma_i
-  static constexpr std::size_t o_off = rho_off + sizeof(float) * BT;  // o: BT x kld<DV>()
-  static constexpr std::size_t bytes = o_off + (STAGE_O ? 2 * BT * kld<DV>() : 0);
-  static_assert(o_off % 16 == 0, "16-byte accesses");
+  // A chunk's inputs but K ("set"): Q | X diag(beta) hi | lo | V (DV columns) | G (fp64) |
+  // gamma (float).
+  static constexpr std::size_t set_q = 0, set_x = tile, set_v = set_x + xtile;
+  static constexpr std::size_t set_g = set_v + utile, set_gt = set_g + sizeof(double) * BT;
+  static constexpr std::size_t set_bytes = set_gt + sizeof(float) * BT;
+  // K (two buffers) | sets | A hi | A lo | gamma_i | gamma_C / gamma_i | o (BT x kld<DV>(),
+  // 16-bit o only).
+  static constexpr std::size_t k_off = 0, set_off = 2 * tile;
+  static constexpr std::size_t rest = 2 * 2 * BT * ald + 2 * sizeof(float) * BT +
+                                      (STAGE_O ? 2 * BT * kld<DV>() : 0);
+  // Two buffers of the sets too (the next chunk's inputs loaded one chunk ahead, with its
+  // K) where two blocks still fit on an SM (227 KB of shared memory, 1 KB reserved per
+  // block); otherwise one, refilled once the current chunk is done with it.
+  static constexpr bool ahead = set_off + 2 * set_bytes + rest + 1024 <= 227 * 1024 / 2;
+  static constexpr int sets = ahead ? 2 : 1;
+  static constexpr std::size_t a_off = set_off + sets * set_bytes;  // A hi | A lo
+  static constexpr std::size_t gam_off = a_off + 2 * 2 * BT * ald;    // gamma_i (float)
+  static constexpr std::size_t rho_off = gam_off + sizeof(float) * BT;  // gamma_C / gamma_i
+  static constexpr std::size_t o_off = rho_off + sizeof(float) * BT;
+  static constexpr std::size_t bytes = a_off + rest;
+  static_assert(set_bytes % 16 == 0 && o_off % 16 == 0, "16-byte accesses");
 };
 
 // The A operand (m16 x k16) of a product from fp32 accumulator tiles n0 and n0 + 1 (rows g,
@@ -162,7 +175,6 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
   extern __shared__ __align__(16) unsigned char smem[];
   T16* Ahi = reinterpret_cast<T16*>(smem + L::a_off);
   T16* Alo = Ahi + BT * ALD;
-  double* G = reinterpret_cast<double*>(smem + L::g_off);
   float* gam = reinterpret_cast<float*>(smem + L::gam_off);
   float* rho = reinterpret_cast<float*>(smem + L::rho_off);
 
@@ -183,11 +195,10 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
   const bool with_u = args.v != nullptr;
   const std::size_t state0 = (static_cast<std::size_t>(n) * H + h) * D * D;
 
-  T16* Qs = reinterpret_cast<T16*>(smem + L::q_off);
-  T16* Xhi = reinterpret_cast<T16*>(smem + L::x_off);
-  T16* Xlo = Xhi + BT * ALD;
-  float* gt = reinterpret_cast<float*>(smem + L::gt_off);
-  T16* Vs = reinterpret_cast<T16*>(smem + L::v_off);
+  // The set of chunk c's inputs but K (Layout).
+  auto set_of = [&](long long c) {
+    return smem + L::set_off + (L::ahead ? (c & 1) * L::set_bytes : 0);
+  };
   auto kbuf = [&](long long c) {
     return reinterpret_cast<T16*>(smem + L::k_off + (c & 1) * L::tile);
   };
@@ -195,30 +206,42 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
     const long long row0 = bos + c * BT;
     return static_cast<int>(eos - row0 < BT ? eos - row0 : BT);
   };
+  // The tile loads: where some warp has no block of A (BT = 32: three blocks, four warps),
+  // the last warp issues them all, its share of the chunk's work; else every thread.
+  constexpr bool one_loader = NB * (NB + 1) / 2 < NW;
+  constexpr int LT = one_loader ? 32 : NT;  // loading threads
+  const bool loader = !one_loader || warp == NW - 1;
+  const int lt = one_loader ? lane : t;
   auto load_k = [&](long long c) {
-    load_tile<BT, D, NT>(static_cast<const T16*>(args.k), bos + c * BT, rows_of(c), qk_stride,
-                         qk_off, kbuf(c), t);
+    load_tile<BT, D, LT>(static_cast<const T16*>(args.k), bos + c * BT, rows_of(c), qk_stride,
+                         qk_off, kbuf(c), lt);
   };
   auto load_chunk = [&](long long c) {
     const long long row0 = bos + c * BT;
     const int m = rows_of(c);
+    unsigned char* const set = set_of(c);
+    T16* Qs = reinterpret_cast<T16*>(set + L::set_q);
+    T16* Xhi = reinterpret_cast<T16*>(set + L::set_x);
+    T16* Vs = reinterpret_cast<T16*>(set + L::set_v);
+    double* G = reinterpret_cast<double*>(set + L::set_g);
+    float* gt = reinterpret_cast<float*>(set + L::set_gt);
     if (with_o)
-      load_tile<BT, D, NT>(static_cast<const T16*>(args.q), row0, m, qk_stride, qk_off, Qs, t);
+      load_tile<BT, D, LT>(static_cast<const T16*>(args.q), row0, m, qk_stride, qk_off, Qs, lt);
     const long long qr = (first_row + c) * H + h;
     {  // X diag(beta), hi and lo: 2 BT rows of BT 16-bit values, BT / 8 copies per row
       constexpr int per_row = BT / 8;
       const T16* src = static_cast<const T16*>(args.xs) + qr * 2 * BT * BT;
-      for (int e = t; e < 2 * BT * per_row; e += NT) {
+      for (int e = lt; e < 2 * BT * per_row; e += LT) {
         const int row = e / per_row, col = 8 * (e % per_row);
         cp_async_16(Xhi + row * ALD + col, src + row * BT + col, 16);
       }
     }
     if (with_u)
-      load_tile<BT, DV, NT>(static_cast<const T16*>(args.v), row0, m, v_stride, v_off + dv0, Vs,
-                            t);
-    if (gated && t < BT / 2) cp_async_16(G + 2 * t, args.G + qr * BT + 2 * t, 16);
-    if (gated && t >= NT - BT / 4) {
-      const int e = 4 * (t - (NT - BT / 4));
+      load_tile<BT, DV, LT>(static_cast<const T16*>(args.v), row0, m, v_stride, v_off + dv0, Vs,
+                            lt);
+    if (gated && lt < BT / 2) cp_async_16(G + 2 * lt, args.G + qr * BT + 2 * lt, 16);
+    if (gated && lt >= LT - BT / 4) {
+      const int e = 4 * (lt - (LT - BT / 4));
       cp_async_16(gt + e, args.gamma + qr * BT + e, 16);
     }
   };
@@ -242,25 +265,36 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
   int carry = __syncthreads_or(bad_input) ? static_cast<int>(Status::nonfinite_input) : 0;
   if (args.start_status) carry = args.start_status[n * H + h];
 
-  if (chunks > 0) {
+  if (chunks > 0 && loader) {
     load_chunk(0);
     load_k(0);
   }
   cp_async_commit();
 #pragma unroll 1
   for (long long c = 0; c < chunks; ++c) {
-    // The chunk's tiles landed (K loaded one chunk ahead, Q, X, V, G, gamma after the
-    // previous chunk's second barrier). The chunk's only other barrier is the one after A: past this
-    // one, every warp is done with the previous chunk, so K's other buffer is free.
+    // The chunk's tiles landed (loaded one chunk ahead; with one set, the set after the
+    // previous chunk's second barrier). The chunk's only other barrier is the one after A:
+    // past this one, every warp is done with the previous chunk, so the other buffers are
+    // free.
     cp_async_wait<0>();
     __syncthreads();
-    if (c + 1 < chunks) load_k(c + 1);
+    if (c + 1 < chunks && loader) {
+      load_k(c + 1);
+      if (L::ahead) load_chunk(c + 1);
+    }
     cp_async_commit();
     const long long row0 = bos + c * BT;
     const int m = static_cast<int>(eos - row0 < BT ? eos - row0 : BT);
     const long long qrow = (first_row + c) * H + h;
     const int wy = args.wy_statuses[qrow];  // chunk_wy's status of the chunk (used at the end)
     const T16* Ks = kbuf(c);
+    const unsigned char* const set = set_of(c);
+    const T16* Qs = reinterpret_cast<const T16*>(set + L::set_q);
+    const T16* Xhi = reinterpret_cast<const T16*>(set + L::set_x);
+    const T16* Xlo = Xhi + BT * ALD;
+    const T16* Vs = reinterpret_cast<const T16*>(set + L::set_v);
+    const double* G = reinterpret_cast<const double*>(set + L::set_g);
+    const float* gt = reinterpret_cast<const float*>(set + L::set_gt);
 
     // gamma_i = exp(G_i) and gamma_C / gamma_i = exp(G_{m-1} - G_i) (1 for rows >= m, where
     // G_i = G_{m-1}); read after the barrier that follows A. By the last BT threads: the
@@ -340,13 +374,27 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
     {
       unsigned yhi[NB][4], ylo[NB][4];
 #pragma unroll
-      for (int j = 0; j < CT; ++j)
+      for (int jp = 0; jp < CT; jp += 2) {
+        // V^T for tiles jp, jp + 1 in the accumulator layout: ldmatrix.trans of the 8 x 8
+        // blocks (tokens 8 j.., channels 16 warp (+8)..), register 2 (j - jp) + (e >> 1)
+        // holding entries e, e + 1 (tokens 2 tq, 2 tq + 1 of channel row g (+8)).
+        unsigned vt[4] = {0u, 0u, 0u, 0u};
+        if (with_u)
+          ldmatrix_x4_trans(vt, Vs + (8 * jp + 8 * (lane / 16) + lane % 8) * kld<DV>() +
+                                    16 * warp + 8 * ((lane / 8) % 2));
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int r = 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * tq + (e & 1);
-          const float pg = gated ? P[j][e] * gt[col] : P[j][e];
-          P[j][e] = (with_u ? to_float(Vs[col * kld<DV>() + r]) : 0.0f) - pg;
-        }
+        for (int jj = 0; jj < 2; ++jj)
+#pragma unroll
+          for (int hr = 0; hr < 2; ++hr) {
+            const int j = jp + jj, col = 8 * j + 2 * tq;
+            // Gated: V - P gamma with one rounding (an FMA), ungated V - P.
+            const float2 vv = unpack2<T16>(vt[2 * jj + hr]);
+            float& p0 = P[j][2 * hr];
+            float& p1 = P[j][2 * hr + 1];
+            p0 = gated ? fmaf(-p0, gt[col], vv.x) : vv.x - p0;
+            p1 = gated ? fmaf(-p1, gt[col + 1], vv.y) : vv.y - p1;
+          }
+      }
 #pragma unroll
       for (int kb = 0; kb < NB; ++kb) a_from_acc<T16>(P[2 * kb], P[2 * kb + 1], yhi[kb], ylo[kb]);
 #pragma unroll
@@ -374,8 +422,10 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
         }
     }
     __syncthreads();  // A, gamma, rho complete; Q, X, V, G are no longer read in this chunk
-    if (c + 1 < chunks) load_chunk(c + 1);
-    cp_async_commit();
+    if (!L::ahead) {
+      if (c + 1 < chunks && loader) load_chunk(c + 1);
+      cp_async_commit();
+    }
     // O columns (tokens) scaled by gamma.
     if (gated && with_o)
 #pragma unroll

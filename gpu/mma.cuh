@@ -82,10 +82,11 @@ __device__ inline unsigned pack2(float x0, float x1, float& r0, float& r1);
 template <>
 __device__ inline unsigned pack2<__nv_bfloat16>(float x0, float x1, float& r0, float& r1) {
   const __nv_bfloat162 h = __floats2bfloat162_rn(x0, x1);
-  const float2 back = __bfloat1622float2(h);
-  r0 = x0 - back.x;
-  r1 = x1 - back.y;
-  return *reinterpret_cast<const unsigned*>(&h);
+  const unsigned u = *reinterpret_cast<const unsigned*>(&h);
+  // A bf16 value is the upper half of the fp32 with the same bits: one shift or mask each.
+  r0 = x0 - __uint_as_float(u << 16);
+  r1 = x1 - __uint_as_float(u & 0xffff0000u);
+  return u;
 }
 template <>
 __device__ inline unsigned pack2<__half>(float x0, float x1, float& r0, float& r1) {
@@ -94,6 +95,17 @@ __device__ inline unsigned pack2<__half>(float x0, float x1, float& r0, float& r
   r0 = x0 - back.x;
   r1 = x1 - back.y;
   return *reinterpret_cast<const unsigned*>(&h);
+}
+// The two 16-bit numbers of a register (the low half first) as fp32, exactly.
+template <class T16>
+__device__ inline float2 unpack2(unsigned u);
+template <>
+__device__ inline float2 unpack2<__nv_bfloat16>(unsigned u) {
+  return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+}
+template <>
+__device__ inline float2 unpack2<__half>(unsigned u) {
+  return __half22float2(*reinterpret_cast<const __half2*>(&u));
 }
 template <class T16>
 __device__ inline unsigned pack2(float x0, float x1) {

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""bench/ab_gpu_builds.py — several builds of libtriscan_gpu timed against each other in one
+process, alternated round by round, with flash-linear-attention's production paths timed in
+the same rounds: the A/B measurement behind the performance notes in docs/benchmarks.md
+(speed drifts between device calls by several percent; only ratios taken in the same
+rounds are compared).
+
+Calls (inputs as bench/fla_delta_compare.py and bench/fla_wy_compare.py: B=4, T=16384,
+H=32, dk=dv=128, bf16, per-token gates U(-0.1, 0), forward only):
+  gdn, dn      triscan.chunk_gated_delta_rule / chunk_delta_rule (chunk 32, final state)
+  gdn64        the same at chunk 64
+  wy, wy_noinv the fused chunk WY kernel (chunk 64) with and without the inverse
+Each round runs every build (in a rotated order) and then FLA; each entry is the median of
+--calls-per-round calls. Prints per-round times, per-build medians, each build's per-round
+ratio to the first build (median over rounds), FLA / build, and the largest difference of
+each build's outputs from the first build's relative to the largest entry (0 = same bits).
+
+Usage: ab_gpu_builds.py NAME=LIBPATH NAME=LIBPATH [...] [--rounds 7] [--calls gdn,dn]
+       [--calls-per-round 20] [--out FILE.jsonl]
+Needs torch, triton, fla-core >= 0.6 and the triscan Python package (python/); the builds'
+libtriscan_gpu.so files are loaded side by side (libtriscan from TRISCAN_LIBRARY_PATH).
+"""
+import argparse
+import ctypes
+import json
+import statistics
+import sys
+
+import torch
+
+import fla_delta_compare as FD
+import fla_wy_compare as F
+from triscan import _lib
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("builds", nargs="+", help="NAME=PATH of a libtriscan_gpu.so; the first is the reference")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--calls", default="gdn,dn")
+    ap.add_argument("--calls-per-round", type=int, default=20)
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    builds = []
+    for b in a.builds:
+        name, sep, path = b.partition("=")
+        if not sep or not name or not path:
+            sys.exit("ab_gpu_builds.py: a build is NAME=PATH, got %r" % b)
+        builds.append((name, path))
+    if len(builds) < 2 or len({n for n, _ in builds}) != len(builds):
+        sys.exit("ab_gpu_builds.py: two or more builds with distinct names are needed")
+    wanted = a.calls.split(",")
+
+    _lib.cpu()  # libtriscan (RTLD_GLOBAL), which every build of libtriscan_gpu needs
+    handles = []
+    for _, path in builds:
+        h = ctypes.CDLL(path)
+        _lib._declare(h, _lib._GPU_SIGNATURES)
+        handles.append(h)
+
+    B, T, H, D = 4, 16384, 32, 128
+    q, k, v, beta, g = FD.make_inputs(B, T, H, D, -0.1, "gaussian", 1)
+    triscan_calls = {
+        "gdn": (lambda: FD.run("triscan", q, k, v, beta, g), "fla_gdn"),
+        "dn": (lambda: FD.run("triscan", q, k, v, beta, None), "fla_dn"),
+        "gdn64": (lambda: FD.run("triscan_chunk64", q, k, v, beta, g), "fla_gdn"),
+    }
+    fla_calls = {
+        "fla_gdn": lambda: FD.run("fla", q, k, v, beta, g),
+        "fla_dn": lambda: FD.run("fla", q, k, v, beta, None),
+    }
+    if "wy" in wanted or "wy_noinv" in wanted:
+        kw, vw, bw, gw = F.make_inputs(B, T, H, D, -0.1, "gaussian", 1)
+        triscan_calls["wy"] = (lambda: F.triscan_fused(kw, vw, bw, gw), "fla_wy")
+        triscan_calls["wy_noinv"] = (lambda: F.triscan_fused(kw, vw, bw, gw, output_inverse=False), "fla_wy")
+        fla_calls["fla_wy"] = lambda: F.fla_production(kw, vw, bw, gw)
+    unknown = [c for c in wanted if c not in triscan_calls]
+    if unknown:
+        sys.exit("ab_gpu_builds.py: unknown calls %s (known: %s)" % (unknown, ", ".join(triscan_calls)))
+    calls = {c: triscan_calls[c] for c in wanted}
+    flas = {f: fla_calls[f] for f in sorted({fla for _, fla in calls.values()})}
+
+    res, outs = {}, {}
+    print("# %s; builds: %s" % (torch.cuda.get_device_name(), ", ".join("%s=%s" % b for b in builds)))
+    for r in range(a.rounds):
+        order = list(range(len(builds)))
+        order = order[r % len(order):] + order[:r % len(order)]
+        for i in order:
+            _lib._gpu = handles[i]
+            for c, (f, _) in calls.items():
+                res.setdefault((builds[i][0], c), []).append(F.time_call(f, a.calls_per_round))
+                if r == 0:
+                    with torch.inference_mode():
+                        o = f()
+                    outs[(builds[i][0], c)] = [x.float().clone() for x in (o if isinstance(o, tuple) else [o])
+                                               if torch.is_tensor(x)]
+        for c, f in flas.items():
+            res.setdefault(("fla", c), []).append(F.time_call(f, a.calls_per_round))
+        print("round %d: " % r + "  ".join("%s:%s %.1f" % (n, c, x[-1]) for (n, c), x in res.items()) + " us",
+              flush=True)
+    rows = []
+    for (n, c), x in res.items():
+        print("%-10s %-9s median %8.1f us (min %.1f)" % (n, c, statistics.median(x), min(x)))
+        rows.append(dict(kind="median", build=n, call=c, median_us=statistics.median(x), min_us=min(x)))
+    ref = builds[0][0]
+    for n, _ in builds[1:]:
+        for c, (_, fla) in calls.items():
+            ratio = statistics.median([y / x for x, y in zip(res[(ref, c)], res[(n, c)])])
+            print("%s: %s / %s per-round median %.3f" % (c, n, ref, ratio))
+            rows.append(dict(kind="ratio", call=c, build=n, reference=ref, ratio=ratio))
+    for n, _ in builds:
+        for c, (_, fla) in calls.items():
+            ratio = statistics.median([x / y for x, y in zip(res[("fla", fla)], res[(n, c)])])
+            print("%s: FLA / %s %.3f" % (c, n, ratio))
+            rows.append(dict(kind="fla_ratio", call=c, build=n, fla_over_build=ratio))
+    for n, _ in builds[1:]:
+        for c in calls:
+            for i, (x, y) in enumerate(zip(outs[(ref, c)], outs[(n, c)])):
+                d = (x - y).abs().max().item() / max(x.abs().max().item(), 1e-30)
+                print("%s output %d: max |%s - %s| / max |%s| = %.3g" % (c, i, n, ref, ref, d))
+                rows.append(dict(kind="output_difference", call=c, build=n, output=i, relative=d))
+    if a.out:
+        with open(a.out, "w") as fh:
+            for row in rows:
+                fh.write(json.dumps(dict(row, device=torch.cuda.get_device_name(), rounds=a.rounds)) + "\n")
+
+
+if __name__ == "__main__":
+    main()
