@@ -9,6 +9,7 @@ Calls (inputs as bench/fla_delta_compare.py and bench/fla_wy_compare.py: B=4, T=
 H=32, dk=dv=128, bf16, per-token gates U(-0.1, 0), forward only):
   gdn, dn      triscan.chunk_gated_delta_rule / chunk_delta_rule (chunk 32, final state)
   gdn64        the same at chunk 64
+  rgdn, rdn    gdn and dn with rounded products (rounded_products=True)
   wy, wy_noinv the fused chunk WY kernel (chunk 64) with and without the inverse
 Each round runs every build (in a rotated order) and then FLA; each entry is the median of
 --calls-per-round calls. Prints per-round times, per-build medians, each build's per-round
@@ -64,6 +65,8 @@ def main():
         "gdn": (lambda: FD.run("triscan", q, k, v, beta, g), "fla_gdn"),
         "dn": (lambda: FD.run("triscan", q, k, v, beta, None), "fla_dn"),
         "gdn64": (lambda: FD.run("triscan_chunk64", q, k, v, beta, g), "fla_gdn"),
+        "rgdn": (lambda: FD.run("triscan_rounded", q, k, v, beta, g), "fla_gdn"),
+        "rdn": (lambda: FD.run("triscan_rounded", q, k, v, beta, None), "fla_dn"),
     }
     fla_calls = {
         "fla_gdn": lambda: FD.run("fla", q, k, v, beta, g),

@@ -161,10 +161,11 @@ __device__ inline void a_from_acc(const float (&t0)[4], const float (&t1)[4], un
 }
 
 // WITH_O = false: the block only carries the state (the segment passes of the associative
-// form, args.o == nullptr): steps 2-4 are compiled out. GATED: args.G != nullptr (a
-// compile-time branch, so that no gate test splits the chunk's code into blocks the
-// compiler cannot schedule across).
-template <int BT, int D, class T16, class Tout, bool WITH_O, bool GATED>
+// form, args.o == nullptr): steps 2-4 are compiled out. GATED: args.G != nullptr; SPLIT:
+// args.split (compile-time branches, so that no gate or mode test splits the chunk's code
+// into blocks the compiler cannot schedule across, and the rounded mode computes no lo
+// parts and loads no lo tile).
+template <int BT, int D, class T16, class Tout, bool WITH_O, bool GATED, bool SPLIT>
 __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) {
   // 16-bit o: rounded into a shared tile, then written in 16-byte stores of whole rows.
   constexpr bool stage_o = stages_o<WITH_O, Tout>;
@@ -228,10 +229,11 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
     if (with_o)
       load_tile<BT, D, LT>(static_cast<const T16*>(args.q), row0, m, qk_stride, qk_off, Qs, lt);
     const long long qr = (first_row + c) * H + h;
-    {  // X diag(beta), hi and lo: 2 BT rows of BT 16-bit values, BT / 8 copies per row
-      constexpr int per_row = BT / 8;
+    {  // X diag(beta), hi and lo (hi only when rounded): BT rows of BT 16-bit values each,
+       // BT / 8 copies per row
+      constexpr int per_row = BT / 8, parts = SPLIT ? 2 : 1;
       const T16* src = static_cast<const T16*>(args.xs) + qr * 2 * BT * BT;
-      for (int e = lt; e < 2 * BT * per_row; e += LT) {
+      for (int e = lt; e < parts * BT * per_row; e += LT) {
         const int row = e / per_row, col = 8 * (e % per_row);
         cp_async_16(Xhi + row * ALD + col, src + row * BT + col, 16);
       }
@@ -330,7 +332,7 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
             }
             float r0, r1;
             *reinterpret_cast<unsigned*>(Ahi + i * ALD + j) = pack2<T16>(x0, x1, r0, r1);
-            *reinterpret_cast<unsigned*>(Alo + i * ALD + j) = pack2<T16>(r0, r1);
+            if (SPLIT) *reinterpret_cast<unsigned*>(Alo + i * ALD + j) = pack2<T16>(r0, r1);
           }
         }
       }
@@ -354,7 +356,7 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
         ldmatrix_x4(bw, Ks + off);
         mma<T16>(P[2 * np], ahi, bw[0], bw[1]);
         mma<T16>(P[2 * np + 1], ahi, bw[2], bw[3]);
-        if (args.split) {
+        if (SPLIT) {
           mma<T16>(P[2 * np], alo, bw[0], bw[1]);
           mma<T16>(P[2 * np + 1], alo, bw[2], bw[3]);
         }
@@ -362,7 +364,7 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
           ldmatrix_x4(bq, Qs + off);
           mma<T16>(O[2 * np], ahi, bq[0], bq[1]);
           mma<T16>(O[2 * np + 1], ahi, bq[2], bq[3]);
-          if (args.split) {
+          if (SPLIT) {
             mma<T16>(O[2 * np], alo, bq[0], bq[1]);
             mma<T16>(O[2 * np + 1], alo, bq[2], bq[3]);
           }
@@ -411,7 +413,7 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
           ldmatrix_x4(bh, Xhi + off);
           mma<T16>(P[2 * np], yhi[kb], bh[0], bh[1]);
           mma<T16>(P[2 * np + 1], yhi[kb], bh[2], bh[3]);
-          if (args.split) {
+          if (SPLIT) {
             unsigned bl[4];
             ldmatrix_x4(bl, Xlo + off);
             mma<T16>(P[2 * np], ylo[kb], bh[0], bh[1]);
@@ -448,7 +450,7 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
           ldmatrix_x4(bh, Ahi + off);
           mma<T16>(O[2 * np], ahi, bh[0], bh[1]);
           mma<T16>(O[2 * np + 1], ahi, bh[2], bh[3]);
-          if (args.split) {
+          if (SPLIT) {
             unsigned bl[4];
             ldmatrix_x4(bl, Alo + off);
             mma<T16>(O[2 * np], alo, bh[0], bh[1]);
@@ -527,7 +529,7 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
         ldmatrix_x4_trans(b, Ks + tok * kld<D>() + 8 * nn + (lane / 16) * 8);
         mma<T16>(S[nn], ahi, b[0], b[1]);
         mma<T16>(S[nn + 1], ahi, b[2], b[3]);
-        if (args.split) {
+        if (SPLIT) {
           mma<T16>(S[nn], alo, b[0], b[1]);
           mma<T16>(S[nn + 1], alo, b[2], b[3]);
         }
@@ -589,10 +591,10 @@ __global__ void __launch_bounds__(2 * DV, 2) delta_state_kernel(DeltaArgs args) 
       }
 }
 
-template <int BT, int D, class T16, class Tout, bool WITH_O, bool GATED>
+template <int BT, int D, class T16, class Tout, bool WITH_O, bool GATED, bool SPLIT>
 void launch_kernel(long long sequences, const DeltaArgs& args, cudaStream_t stream) {
   using L = Layout<BT, D, stages_o<WITH_O, Tout>>;
-  auto kernel = delta_state_kernel<BT, D, T16, Tout, WITH_O, GATED>;
+  auto kernel = delta_state_kernel<BT, D, T16, Tout, WITH_O, GATED, SPLIT>;
   static const cudaError_t attr_err = cudaFuncSetAttribute(
       kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(L::bytes));
   check_cuda(attr_err, "cudaFuncSetAttribute(delta_state_kernel)");
@@ -605,10 +607,14 @@ void launch_kernel(long long sequences, const DeltaArgs& args, cudaStream_t stre
 
 template <int BT, int D, class T16, class Tout, bool WITH_O>
 void launch_typed(long long sequences, const DeltaArgs& args, cudaStream_t stream) {
-  if (args.G)
-    launch_kernel<BT, D, T16, Tout, WITH_O, true>(sequences, args, stream);
+  if (args.G && args.split)
+    launch_kernel<BT, D, T16, Tout, WITH_O, true, true>(sequences, args, stream);
+  else if (args.G)
+    launch_kernel<BT, D, T16, Tout, WITH_O, true, false>(sequences, args, stream);
+  else if (args.split)
+    launch_kernel<BT, D, T16, Tout, WITH_O, false, true>(sequences, args, stream);
   else
-    launch_kernel<BT, D, T16, Tout, WITH_O, false>(sequences, args, stream);
+    launch_kernel<BT, D, T16, Tout, WITH_O, false, false>(sequences, args, stream);
 }
 
 template <int BT, int D, class T16>
