@@ -12,6 +12,7 @@ H=32, dk=dv=128, bf16, per-token gates U(-0.1, 0), forward only):
   rgdn, rdn    gdn and dn with rounded products (rounded_products=True)
   seg8         gdn with segments=8 at B=1, T=65536, H=8 (few sequences)
   wy, wy_noinv the fused chunk WY kernel (chunk 64) with and without the inverse
+  rwy          wy with rounded products
 Each round runs every build (in a rotated order) and then FLA; each entry is the median of
 --calls-per-round calls. Prints per-round times, per-build medians, each build's per-round
 ratio to the first build (median over rounds), FLA / build, and the largest difference of
@@ -77,10 +78,11 @@ def main():
         qs, ks, vs, bs, gs = FD.make_inputs(1, 65536, 8, D, -0.1, "gaussian", 1)
         triscan_calls["seg8"] = (lambda: FD.run("triscan", qs, ks, vs, bs, gs, segments=8), "fla_few")
         fla_calls["fla_few"] = lambda: FD.run("fla", qs, ks, vs, bs, gs)
-    if "wy" in wanted or "wy_noinv" in wanted:
+    if {"wy", "wy_noinv", "rwy"} & set(wanted):
         kw, vw, bw, gw = F.make_inputs(B, T, H, D, -0.1, "gaussian", 1)
         triscan_calls["wy"] = (lambda: F.triscan_fused(kw, vw, bw, gw), "fla_wy")
         triscan_calls["wy_noinv"] = (lambda: F.triscan_fused(kw, vw, bw, gw, output_inverse=False), "fla_wy")
+        triscan_calls["rwy"] = (lambda: F.triscan_fused(kw, vw, bw, gw, rounded_products=True), "fla_wy")
         fla_calls["fla_wy"] = lambda: F.fla_production(kw, vw, bw, gw)
     unknown = [c for c in wanted if c not in triscan_calls]
     if unknown:
