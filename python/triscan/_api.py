@@ -537,8 +537,8 @@ def chunk_gated_delta_rule(q, k, v, g, beta, scale=None, initial_state=None, out
     on the H200 it is faster than 64 at equal or lower error, docs/benchmarks.md) or 64,
     K = V in {64, 128}.
     triscan's own keywords: log2_gates / cumulative_g (g's convention), rounded_products
-    (FLA's single rounding of fp32 operands: faster, errors just below FLA's; default hi + lo, the
-    accurate mode; docs/api.md says by how much on the H200), output_dtype (default q's
+    (FLA's single rounding of fp32 operands: faster, errors just below FLA's; default
+    hi + lo, the accurate mode; docs/api.md says by how much on the H200), output_dtype (default q's
     dtype; torch.float32 allowed), segments (> 1: the associative form across chunks, for
     few (sequence, head) pairs; docs/gpu-delta.md), status as for triscan.invert ("return"
     appends the [chunk_rows, HV] status tensor, one row per chunk of chunk_size tokens).
