@@ -10,7 +10,7 @@ H=32, dk=dv=128, bf16, per-token gates U(-0.1, 0), forward only):
   gdn, dn      triscan.chunk_gated_delta_rule / chunk_delta_rule (chunk 32, final state)
   gdn64        the same at chunk 64
   rgdn, rdn    gdn and dn with rounded products (rounded_products=True)
-  seg8         gdn with segments=8 at B=1, T=65536, H=8 (few sequences)
+  segN         gdn with segments=N at B=1, T=65536, H=8 (few sequences), e.g. seg8
   wy, wy_noinv the fused chunk WY kernel (chunk 64) with and without the inverse
   rwy          wy with rounded products
 Each round runs every build (in a rotated order) and then FLA; each entry is the median of
@@ -74,9 +74,12 @@ def main():
         "fla_gdn": lambda: FD.run("fla", q, k, v, beta, g),
         "fla_dn": lambda: FD.run("fla", q, k, v, beta, None),
     }
-    if "seg8" in wanted:  # few sequences (fla_delta_compare.py's second shape)
+    segs = [c for c in wanted if c.startswith("seg") and c[3:].isdigit()]
+    if segs:  # few sequences (fla_delta_compare.py's second shape)
         qs, ks, vs, bs, gs = FD.make_inputs(1, 65536, 8, D, -0.1, "gaussian", 1)
-        triscan_calls["seg8"] = (lambda: FD.run("triscan", qs, ks, vs, bs, gs, segments=8), "fla_few")
+        for c in segs:
+            triscan_calls[c] = ((lambda n: lambda: FD.run("triscan", qs, ks, vs, bs, gs, segments=n))(int(c[3:])),
+                                "fla_few")
         fla_calls["fla_few"] = lambda: FD.run("fla", qs, ks, vs, bs, gs)
     if {"wy", "wy_noinv", "rwy"} & set(wanted):
         kw, vw, bw, gw = F.make_inputs(B, T, H, D, -0.1, "gaussian", 1)

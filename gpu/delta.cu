@@ -49,63 +49,145 @@ struct AsyncBytes {
   AsyncBytes& operator=(const AsyncBytes&) = delete;
 };
 
-// One block per (sequence, head); S double-buffered in shared memory (2 D^2 floats). Each
-// entry of S P + B is one fp32 fma chain over k = 0..D-1 in order (deterministic).
-__global__ void combine_segments_kernel(int heads, int D, const std::int64_t* seg_begin,
-                                        const std::int64_t* seg_first_row, const float* h0,
-                                        bool transposed, const float* P, const float* B,
-                                        float* starts, float* final_state, const int* wy,
-                                        int* start_status) {
-  extern __shared__ float buf[];
+// One block of 256 threads per (sequence, head). S (row stride D + 4) and the segment's P
+// (two buffers: P_{j+1} is copied by cp.async while S P_j + B_j is formed) in shared memory;
+// thread (tr, tc) = (t / 16, t % 16) forms the TS x TS entries of S P_j + B_j (TS = D / 16)
+// in rows TS tr.. and in TS / 4 groups of 4 columns, 4 tc.. + D / (TS / 4) per group (so that
+// the 16-byte reads of a row of P by 8 lanes are contiguous), in registers, each entry one
+// fp32 fma chain over k = 0..D-1 in order starting from B_j (deterministic; the order of
+// docs/gpu-delta.md "Segments").
+constexpr int combine_threads = 256;
+template <int D>
+constexpr int combine_ld() {
+  return D + 4;
+}
+template <int D>
+constexpr int combine_bytes() {
+  return (D * combine_ld<D>() + 2 * D * D) * static_cast<int>(sizeof(float));
+}
+
+template <int D>
+__global__ void __launch_bounds__(combine_threads)
+    combine_segments_kernel(int heads, const std::int64_t* seg_begin,
+                            const std::int64_t* seg_first_row, const float* h0, bool transposed,
+                            const float* P, const float* B, float* starts, float* final_state,
+                            const int* wy, int* start_status) {
+  constexpr int TS = D / 16, LD = combine_ld<D>(), NT = combine_threads, GW = D / (TS / 4);
+  static_assert(TS % 4 == 0, "float4 rows of P");
+  extern __shared__ __align__(16) float buf[];
   __shared__ int seg_max;
-  float* cur = buf;
-  float* next = buf + D * D;
-  const int t = threadIdx.x, NT = blockDim.x, h = static_cast<int>(blockIdx.x % heads);
+  float* cur = buf;            // D x LD
+  float* pbuf = buf + D * LD;  // two D x D
+  const int t = threadIdx.x, tr = t / 16, tc = t % 16, h = static_cast<int>(blockIdx.x % heads);
+  // The first of the 4 columns of group c / 4 (c = 0, 4, ..).
+  auto col = [&](int c) { return (c / 4) * GW + 4 * tc; };
   const long long n = blockIdx.x / heads;
-  const std::size_t DD = static_cast<std::size_t>(D) * D,
-                    s0 = (static_cast<std::size_t>(n) * heads + h) * DD;
+  constexpr std::size_t DD = static_cast<std::size_t>(D) * D;
+  const std::size_t s0 = (static_cast<std::size_t>(n) * heads + h) * DD;
   bool bad = false;
   for (int e = t; e < D * D; e += NT) {
     const int r = e / D, c = e % D;
     const float x = h0 ? h0[s0 + (transposed ? c * D + r : e)] : 0.0f;
     bad |= !isfinite(x);
-    cur[e] = x;
+    cur[r * LD + c] = x;
   }
+  const long long j0 = seg_begin[n], j1 = seg_begin[n + 1];
+  auto load_p = [&](long long j) {  // P_j into buffer (j - j0) mod 2, one commit group
+    const float* src = P + (static_cast<std::size_t>(j) * heads + h) * DD;
+    float* dst = pbuf + ((j - j0) & 1) * DD;
+    for (int e = 4 * t; e < D * D; e += 4 * NT) detail::fused::cp_async_16(dst + e, src + e, 16);
+    detail::fused::cp_async_commit();
+  };
+  if (j0 < j1) load_p(j0);
   int status = __syncthreads_or(bad) ? static_cast<int>(Status::nonfinite_input) : 0;
-  for (long long j = seg_begin[n]; j < seg_begin[n + 1]; ++j) {
+  for (long long j = j0; j < j1; ++j) {
+    // Past the previous segment's last barrier nobody reads the other buffer any more.
+    if (j + 1 < j1)
+      load_p(j + 1);
+    else
+      detail::fused::cp_async_commit();  // an empty group: P_j is then the older one
     const std::size_t sj = (static_cast<std::size_t>(j) * heads + h) * DD;
+    const float* pj = pbuf + ((j - j0) & 1) * DD;
     bool nf = false;
     for (int e = t; e < D * D; e += NT) {
-      starts[sj + e] = cur[e];
-      nf |= !isfinite(cur[e]);
+      const float x = cur[(e / D) * LD + e % D];
+      starts[sj + e] = x;
+      nf |= !isfinite(x);
     }
     if (t == 0) seg_max = 0;
+    // This thread's copies of P_j landed; the barrier publishes everyone's.
+    detail::fused::cp_async_wait<1>();
     const int st = max(status, __syncthreads_or(nf) ? static_cast<int>(Status::overflow) : 0);
     if (t == 0) start_status[j * heads + h] = st;
-    for (int e = t; e < D * D; e += NT) {
-      const int r = e / D, c = e % D;
-      float a = B[sj + e];
-      for (int k = 0; k < D; ++k)
-        a = fmaf(cur[r * D + k], P[sj + static_cast<std::size_t>(k) * D + c], a);
-      next[e] = a;
+    float acc[TS][TS];
+#pragma unroll
+    for (int i = 0; i < TS; ++i)
+#pragma unroll
+      for (int c = 0; c < TS; c += 4) {
+        const float4 bv =
+            *reinterpret_cast<const float4*>(B + sj + (TS * tr + i) * D + col(c));
+        acc[i][c] = bv.x;
+        acc[i][c + 1] = bv.y;
+        acc[i][c + 2] = bv.z;
+        acc[i][c + 3] = bv.w;
+      }
+#pragma unroll 1
+    for (int k0 = 0; k0 < D; k0 += 4) {
+      float4 a[TS];
+#pragma unroll
+      for (int i = 0; i < TS; ++i)
+        a[i] = *reinterpret_cast<const float4*>(cur + (TS * tr + i) * LD + k0);
+#pragma unroll
+      for (int kk = 0; kk < 4; ++kk) {
+        float b[TS];
+#pragma unroll
+        for (int c = 0; c < TS; c += 4)
+          *reinterpret_cast<float4*>(b + c) =
+              *reinterpret_cast<const float4*>(pj + (k0 + kk) * D + col(c));
+#pragma unroll
+        for (int i = 0; i < TS; ++i) {
+          const float x = kk == 0 ? a[i].x : kk == 1 ? a[i].y : kk == 2 ? a[i].z : a[i].w;
+#pragma unroll
+          for (int c = 0; c < TS; ++c) acc[i][c] = fmaf(x, b[c], acc[i][c]);
+        }
+      }
     }
     // chunk_wy's statuses of the segment's chunks reach the later segments.
     int m = 0;
     for (long long row = seg_first_row[j] + t; row < seg_first_row[j + 1]; row += NT)
       m = max(m, wy[row * heads + h]);
     atomicMax(&seg_max, m);
-    __syncthreads();
+    __syncthreads();  // S and P_j read by everyone; seg_max complete
+#pragma unroll
+    for (int i = 0; i < TS; ++i)
+#pragma unroll
+      for (int c = 0; c < TS; c += 4)
+        *reinterpret_cast<float4*>(cur + (TS * tr + i) * LD + col(c)) =
+            make_float4(acc[i][c], acc[i][c + 1], acc[i][c + 2], acc[i][c + 3]);
     status = max(st, seg_max);
-    float* tmp = cur;
-    cur = next;
-    next = tmp;
     __syncthreads();
   }
   if (final_state)
     for (int e = t; e < D * D; e += NT) {
       const int r = e / D, c = e % D;
-      final_state[s0 + (transposed ? c * D + r : e)] = cur[e];
+      final_state[s0 + (transposed ? c * D + r : e)] = cur[r * LD + c];
     }
+}
+
+template <int D>
+void launch_combine(int sequences, int heads, const std::int64_t* seg_begin,
+                    const std::int64_t* seg_first_row, const float* h0, bool transposed,
+                    const float* P, const float* B, float* starts, float* final_state,
+                    const int* wy_statuses, int* start_status, cudaStream_t stream) {
+  static const cudaError_t attr_err =
+      cudaFuncSetAttribute(combine_segments_kernel<D>,
+                           cudaFuncAttributeMaxDynamicSharedMemorySize, combine_bytes<D>());
+  check_cuda(attr_err, "cudaFuncSetAttribute(combine_segments_kernel)");
+  combine_segments_kernel<D><<<static_cast<unsigned>(sequences) * heads, combine_threads,
+                               combine_bytes<D>(), stream>>>(
+      heads, seg_begin, seg_first_row, h0, transposed, P, B, starts, final_state, wy_statuses,
+      start_status);
+  check_cuda(cudaGetLastError(), "combine_segments_kernel launch");
 }
 
 }  // namespace
@@ -115,14 +197,12 @@ void launch_combine_segments(int sequences, int heads, int D, const std::int64_t
                              const std::int64_t* seg_first_row, const float* h0, bool transposed,
                              const float* P, const float* B, float* starts, float* final_state,
                              const int* wy_statuses, int* start_status, cudaStream_t stream) {
-  const int bytes = 2 * D * D * static_cast<int>(sizeof(float));
-  static const cudaError_t attr_err = cudaFuncSetAttribute(
-      combine_segments_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 2 * 128 * 128 * 4);
-  check_cuda(attr_err, "cudaFuncSetAttribute(combine_segments_kernel)");
-  combine_segments_kernel<<<static_cast<unsigned>(sequences) * heads, 256, bytes, stream>>>(
-      heads, D, seg_begin, seg_first_row, h0, transposed, P, B, starts, final_state, wy_statuses,
-      start_status);
-  check_cuda(cudaGetLastError(), "combine_segments_kernel launch");
+  if (D == 64)
+    return launch_combine<64>(sequences, heads, seg_begin, seg_first_row, h0, transposed, P, B,
+                              starts, final_state, wy_statuses, start_status, stream);
+  if (D != 128) throw std::logic_error("launch_combine_segments: D must be 64 or 128");
+  launch_combine<128>(sequences, heads, seg_begin, seg_first_row, h0, transposed, P, B, starts,
+                      final_state, wy_statuses, start_status, stream);
 }
 }  // namespace detail
 

@@ -667,6 +667,14 @@ TEST(DeltaForwardGpu, SegmentsAssociativeForm) {
   c.chunk = 32;
   c.segments = 2;
   run_case(c);
+  // Head size 64 (the combine's other instance), a transposed initial and final state, and
+  // the rounded products' instances of the segment passes.
+  c.d = 64;
+  c.segments = 3;
+  c.transposed = true;
+  run_case(c);
+  c.split = false;
+  run_case(c);
 }
 
 TEST(DeltaForwardGpu, StatusesCarryAlongTheSequence) {
