@@ -298,6 +298,45 @@ class Gpu(unittest.TestCase):
         with self.assertRaises(triscan.TriscanArgumentError):
             triscan.scan(torch.ones_like(bt), bt, kind="dense")
 
+    def test_gpu_chunk_wy_writes_every_output_entry(self):
+        # On a GPU with torch: orthogonal keys (k_t = e_(t mod 64), head size 64, chunk 64) make
+        # N = 0, so A = I and, ungated, W = diag(beta) K, U = diag(beta) V, each entry one
+        # product of two bf16 numbers rounded once (the hi + lo split of an exact bf16 beta has
+        # lo = 0): known exactly. The outputs are allocated uninitialised when the kernel writes
+        # every entry (full chunks, cu_seqlens covering T) and zeroed otherwise; the memory
+        # they get is filled with NaN first, so an entry the kernel left out shows.
+        try:
+            import torch
+        except ImportError:
+            self.skipTest("torch is not installed")
+        if not (torch.cuda.is_available() and triscan.gpu_available()):
+            self.skipTest("no usable GPU")
+        D, BT, H = 64, 64, 2
+        bf = torch.bfloat16
+        for T, cu in ((128, None), (100, None), (128, [0, 64, 128]), (128, [0, 50, 90])):
+            B = 2 if cu is None else 1
+            k = torch.zeros(B, T, H, D, dtype=bf, device="cuda")
+            t = torch.arange(T, device="cuda")
+            k[:, t, :, t % D] = 1.0
+            v = torch.randn(B, T, H, D, device="cuda").to(bf)
+            beta = torch.rand(B, T, H, device="cuda").to(bf)
+            for shape in ((B, T, H, D), (B, T, H, BT)):
+                torch.full(shape, float("nan"), dtype=bf, device="cuda")  # freed: the next block
+            w, u, A = triscan.chunk_gated_delta_rule_fwd_intra(k, v, None, beta, cu_seqlens=cu, chunk_size=BT)
+            rows = torch.ones(B, T, dtype=torch.bool, device="cuda")
+            if cu is not None:
+                rows[:, cu[-1]:] = False  # past cu_seqlens[-1]: left 0
+            bounds = [0, T] if cu is None else cu
+            want_a = torch.zeros(B, T, H, BT, dtype=bf, device="cuda")
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                for i in range(a, b):
+                    want_a[:, i, :, (i - a) % BT] = 1.0
+            scale = (beta.float() * rows[..., None])[..., None]
+            what = "T %d cu %s" % (T, cu)
+            torch.testing.assert_close(w, (scale * k.float()).to(bf), rtol=0, atol=0, msg=what)
+            torch.testing.assert_close(u, (scale * v.float()).to(bf), rtol=0, atol=0, msg=what)
+            torch.testing.assert_close(A, want_a, rtol=0, atol=0, msg=what)
+
     def test_gpu_delta_forward_matches_cpu(self):
         # Plumbing (argument order, FLA's layouts, scale, per-token gates, transposed states):
         # the GPU forward against the CPU fp64 forward on the same bf16 inputs. The kernels are
