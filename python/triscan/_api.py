@@ -200,9 +200,10 @@ def _cpu_invert_chunks(a, cu, method, flags):
 # ---- GPU (torch CUDA tensors) ----------------------------------------------------------
 
 def _gpu_output(torch, shape, dtype, device, cu, T, BT, chunk_columns):
-    """An output of the chunk kernels, uninitialised where they write every entry, else zeros.
+    """An output of the fused chunk WY kernel, uninitialised where it writes every entry, else
+    zeros (tests/python/test_smoke.py checks both cases against exact answers).
 
-    The kernels write every row of every sequence (rows [bos, eos)); an output with one column
+    The kernel writes every row of every sequence (rows [bos, eos)); an output with one column
     per chunk position ([.., BT]: the inverse) gets only columns < m in a chunk of m < BT rows.
     Rows past cu_seqlens[-1] and those columns stay 0, as in FLA; when nothing is left
     unwritten, torch.empty saves a pass over the output (for W and U of the issue-8 shape,
@@ -238,7 +239,7 @@ def _gpu_invert_chunks(A, cu, out_dtype, method, status):
     B, T, H, BT = A.shape
     Teff = _effective_length(cu, T)
     rows = chunk_rows(B, Teff, BT, cu)
-    X = _gpu_output(torch, A.shape, out_dtype, A.device, cu, T, BT, chunk_columns=True)
+    X = torch.zeros(A.shape, dtype=out_dtype, device=A.device)
     st = torch.empty((rows, H), dtype=torch.int32, device=A.device) if status != "ignore" else None
     flag = torch.empty(1, dtype=torch.int32, device=A.device) if status == "raise" else None
     with torch.cuda.device(A.device):

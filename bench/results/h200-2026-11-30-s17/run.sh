@@ -7,7 +7,9 @@
 # (the whole bench/fla_delta_compare.py after the A/B), PROF=1 (Nsight Compute with source
 # counters of one gated forward with the -lineinfo build in .gpuwork/prof: session 16's
 # prof.py), ACC_VAR=1 (the variant's delta forward errors against the fp64 recurrence next to
-# FLA's: bench/fla_delta_compare.py --skip-timing).
+# FLA's: bench/fla_delta_compare.py --skip-timing), SAN_FILTER / RACE_FILTER (gtest filters of the
+# memcheck and racecheck runs; default: the delta subsets), WYCMP=1 (the whole
+# bench/fla_wy_compare.py, timing and accuracy, after the A/B). Used again in session 19.
 set -u
 W=$PWD/.gpuwork
 OUT=${OUT:-/tmp/out}
@@ -26,10 +28,11 @@ if [ "${SKIP_TESTS:-0}" = 0 ]; then
 fi
 if [ "${SKIP_SAN:-0}" = 0 ]; then
   timeout 120 compute-sanitizer --tool memcheck --error-exitcode 9 "$W/bin/test_gpu" \
-    --gtest_filter='DeltaForwardGpu.VariableLength*:DeltaForwardGpu.Statuses*:DeltaForwardGpu.BadArguments*:DeltaForwardGpu.GatedRising*:DeltaForwardGpu.Segment*' \
+    --gtest_filter="${SAN_FILTER:-DeltaForwardGpu.VariableLength*:DeltaForwardGpu.Statuses*:DeltaForwardGpu.BadArguments*:DeltaForwardGpu.GatedRising*:DeltaForwardGpu.Segment*}" \
     > "$OUT/memcheck.log" 2>&1; echo "memcheck rc=$?"; tail -n 2 "$OUT/memcheck.log"
   timeout 100 compute-sanitizer --tool racecheck --error-exitcode 9 "$W/bin/test_gpu" \
-    --gtest_filter='DeltaForwardGpu.Statuses*:DeltaForwardGpu.VariableLength*' > "$OUT/racecheck.log" 2>&1
+    --gtest_filter="${RACE_FILTER:-DeltaForwardGpu.Statuses*:DeltaForwardGpu.VariableLength*:DeltaForwardGpu.Segment*}" \
+    > "$OUT/racecheck.log" 2>&1
   echo "racecheck rc=$?"; tail -n 2 "$OUT/racecheck.log"
 fi
 builds="old=$W/old/libtriscan_gpu.so.0 new=$W/lib/libtriscan_gpu.so.0"
@@ -64,6 +67,11 @@ if [ "${FULL:-0}" = 1 ]; then
   echo "== fla_delta_compare $(date -u +%T)"
   timeout 240 python3 bench/fla_delta_compare.py --out "$OUT/fla_delta.jsonl" > "$OUT/fla_delta.log" 2>&1
   echo "fla_delta rc=$?"; grep -v '^{' "$OUT/fla_delta.log" | tail -40
+fi
+if [ "${WYCMP:-0}" = 1 ]; then
+  echo "== fla_wy_compare $(date -u +%T)"
+  timeout 240 python3 bench/fla_wy_compare.py --out "$OUT/fla_wy.jsonl" > "$OUT/fla_wy.log" 2>&1
+  echo "fla_wy rc=$?"; grep -v '^{' "$OUT/fla_wy.log" | tail -60
 fi
 if [ "${ACC_VAR:-0}" = 1 ] && [ -e "$W/var/libtriscan_gpu.so.0" ]; then  # the variant in .gpuwork/var
   echo "== var accuracy $(date -u +%T)"
