@@ -269,6 +269,16 @@ class LinearAttention(unittest.TestCase):
 
 
 class Gpu(unittest.TestCase):
+    def torch_on_gpu(self):
+        """torch, or the test skipped (visibly) when torch or a usable GPU is missing."""
+        try:
+            import torch
+        except ImportError:
+            self.skipTest("torch is not installed")
+        if not (torch.cuda.is_available() and triscan.gpu_available()):
+            self.skipTest("no usable GPU")
+        return torch
+
     def test_gpu_answers_cleanly(self):
         # No device in CI: the query answers False instead of failing.
         available = triscan.gpu_available()
@@ -278,12 +288,7 @@ class Gpu(unittest.TestCase):
     def test_gpu_scan_integer_prefix_sums(self):
         # On a GPU with torch: a = 1 makes h the running sum of b; integers below 2^24 are
         # exact in fp32, so the answer is known exactly (np.cumsum in int64).
-        try:
-            import torch
-        except ImportError:
-            self.skipTest("torch is not installed")
-        if not (torch.cuda.is_available() and triscan.gpu_available()):
-            self.skipTest("no usable GPU")
+        torch = self.torch_on_gpu()
         rng = np.random.default_rng(3)
         b = rng.integers(-50, 50, size=(2, 1000, 40))
         want = np.cumsum(b, axis=1)
@@ -305,12 +310,7 @@ class Gpu(unittest.TestCase):
         # lo = 0): known exactly. The outputs are allocated uninitialised when the kernel writes
         # every entry (full chunks, cu_seqlens covering T) and zeroed otherwise; the memory
         # they get is filled with NaN first, so an entry the kernel left out shows.
-        try:
-            import torch
-        except ImportError:
-            self.skipTest("torch is not installed")
-        if not (torch.cuda.is_available() and triscan.gpu_available()):
-            self.skipTest("no usable GPU")
+        torch = self.torch_on_gpu()
         D, BT, H = 64, 64, 2
         bf = torch.bfloat16
         for T, cu in ((128, None), (100, None), (128, [0, 64, 128]), (128, [0, 50, 90])):
@@ -344,12 +344,7 @@ class Gpu(unittest.TestCase):
         # in bf16 between its kernels (relative errors of a few 2^-8, docs/gpu-delta.md), so a
         # relative Frobenius error below 2^-5 passes while a wrong layout, scale or gate
         # convention gives O(1).
-        try:
-            import torch
-        except ImportError:
-            self.skipTest("torch is not installed")
-        if not (torch.cuda.is_available() and triscan.gpu_available()):
-            self.skipTest("no usable GPU")
+        torch = self.torch_on_gpu()
         B, T, H, D = 1, 150, 2, 64
         gen = torch.Generator().manual_seed(5)
         q = torch.nn.functional.normalize(torch.randn(B, T, H, D, generator=gen), dim=-1).bfloat16()
