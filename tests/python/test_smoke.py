@@ -320,8 +320,11 @@ class Gpu(unittest.TestCase):
             k[:, t, :, t % D] = 1.0
             v = torch.randn(B, T, H, D, device="cuda").to(bf)
             beta = torch.rand(B, T, H, device="cuda").to(bf)
-            for shape in ((B, T, H, D), (B, T, H, BT)):
-                torch.full(shape, float("nan"), dtype=bf, device="cuda")  # freed: the next block
+            # Three NaN-filled blocks of the outputs' sizes, freed together: the caching
+            # allocator hands them to w, u and A.
+            junk = [torch.full(shape, float("nan"), dtype=bf, device="cuda")
+                    for shape in ((B, T, H, D), (B, T, H, D), (B, T, H, BT))]
+            del junk
             w, u, A = triscan.chunk_gated_delta_rule_fwd_intra(k, v, None, beta, cu_seqlens=cu, chunk_size=BT)
             rows = torch.ones(B, T, dtype=torch.bool, device="cuda")
             if cu is not None:
