@@ -9,12 +9,14 @@
 //      products, fp32 accumulation), scaled in fp32 into the shared fp32 array S.
 //   3. (I + N)^-1 in S by the recursive-merge inversion of gpu/trinv_merge_kernel.cuh
 //      (16 x 16 base blocks in fp64, or fp32 for 16-bit outputs; fp32 merges), by the first BT threads.
-//   4. W = X diag(beta gamma) K and U = X diag(beta) V on tensor cores. Warp w computes
-//      row strips p = w / 2 and NW - 1 - p (together NW + 1 blocks of X, the same work for
-//      every warp) for column half w % 2; the A operand is X's 16 x 16 block read from S,
-//      scaled by its column factors in fp32 and split into hi + lo 16-bit parts (or
-//      rounded once); blocks above the diagonal are skipped. 16-bit results are staged in
-//      the K (then V) tile and written in 16-byte stores; fp32 results go straight out.
+//   4. W = X diag(beta gamma) K and U = X diag(beta) V on tensor cores. Warp w computes W
+//      (w even) or U (w odd), all D columns, for row strip NW - 1 - p, then p (p = w / 2;
+//      together NW + 1 blocks of X, the same work for every warp); the A operand is X's
+//      16 x 16 block read from S, scaled by its column factors in fp32 and split into
+//      hi + lo 16-bit parts (or rounded once), once per block and product; blocks above the
+//      diagonal are skipped. 16-bit results are staged in the K (W) and V (U) tiles, the
+//      long strips as soon as every warp is past them, and written in 16-byte stores; fp32
+//      results go straight out.
 // Rows >= m of a partial chunk are zero-filled in shared memory (so N, X are the identity
 // there) and never written.
 // For the delta-rule forward (ChunkWyArgs::xs_out): after step 3, X diag(beta) is written as
@@ -200,145 +202,129 @@ __device__ void load_tile(const T16* __restrict__ base, long long row0, int m,
   }
 }
 
-// Product work of one warp: row strips rs0 = p and rs1 = NW - 1 - p (p = warp / 2; they
-// need p + 1 and NW - p blocks of X, NW + 1 together, so every warp does the same work)
-// for one half of the columns (warp % 2). acc[s][n][e]: strip s, n8 tile n of the half.
+// Product work of one warp: warp w computes W (w even) or U (w odd) for row strips p = w / 2
+// and NW - 1 - p, all D columns, one strip after the other (they need p + 1 and NW - p
+// blocks of X, NW + 1 together, so every warp does the same work). Each A operand (a block
+// of X scaled by its column factors and split) is thus built once per product, and no two
+// warps write the same rows of the same output. acc[n][e]: n8 tile n of the strip.
 template <int D>
-struct Half {
-  static constexpr int cols = D / 2;
-  static constexpr int tiles = cols / 8;
+struct Strip {
+  static constexpr int tiles = D / 8;
 };
 
-// acc := X diag(col) B for the warp's two strips and column half: X from S (unit lower,
-// read through selects: S holds stale data on and above the diagonal; blocks above the
-// diagonal skipped), B the 16-bit tile (K or V) or, with FP32B (kda's W), the fp32 tile
-// `tile32` (exp(G) ⊙ K, row stride gld<D>()), split into hi + lo 16-bit parts like the A
-// operand (three products: hi hi, lo hi, hi lo) or rounded once.
+// acc := rows [16 rs, 16 rs + 16) of X diag(col) B: X from S (unit lower, read through
+// selects: S holds stale data on and above the diagonal; blocks above the diagonal
+// skipped), B the 16-bit tile (K or V) or, with FP32B (kda's W), the fp32 tile `tile32`
+// (exp(G) ⊙ K, row stride gld<D>()), split into hi + lo 16-bit parts like the A operand
+// (three products: hi hi, lo hi, hi lo) or rounded once.
 template <int BT, int D, class T16, bool FP32B = false>
-__device__ void products(const float* S, const float* col, const T16* tile, bool split, int warp,
-                         int lane, float (&acc)[2][Half<D>::tiles][4],
-                         const float* tile32 = nullptr) {
-  constexpr int NW = BT / 16;
-  constexpr int NT = Half<D>::tiles;
+__device__ void strip_product(const float* S, const float* col, const T16* tile, bool split,
+                              int rs, int lane, float (&acc)[Strip<D>::tiles][4],
+                              const float* tile32 = nullptr) {
+  constexpr int NT = Strip<D>::tiles;
   static_assert(NT % 2 == 0, "ldmatrix.x4.trans loads n8 tiles in pairs");
   constexpr int LD = merge::ld<BT>();
   const int g = lane / 4, tq = lane % 4;
-  const int p = warp / 2, c_half = (warp % 2) * Half<D>::cols;
 #pragma unroll
-  for (int si = 0; si < 2; ++si) {
-    const int rs = si == 0 ? p : NW - 1 - p;
+  for (int n = 0; n < NT; ++n)
 #pragma unroll
-    for (int n = 0; n < NT; ++n)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) acc[si][n][e] = 0.0f;
-    const int i0 = 16 * rs + g, i1 = i0 + 8;
+    for (int e = 0; e < 4; ++e) acc[n][e] = 0.0f;
+  const int i0 = 16 * rs + g, i1 = i0 + 8;
 #pragma unroll 1
-    for (int kb = 0; kb <= rs; ++kb) {
-      // A fragment: X rows i0, i1; columns l = 16 kb + 2 tq (+1, +8, +9), scaled by col[l].
-      unsigned ahi[4], alo[4];
-      const int l0 = 16 * kb + 2 * tq;
-      const bool diagonal = kb == rs;
+  for (int kb = 0; kb <= rs; ++kb) {
+    // A fragment: X rows i0, i1; columns l = 16 kb + 2 tq (+1, +8, +9), scaled by col[l].
+    unsigned ahi[4], alo[4];
+    const int l0 = 16 * kb + 2 * tq;
+    const bool diagonal = kb == rs;
 #pragma unroll
-      for (int r = 0; r < 4; ++r) {
-        const int i = (r & 1) ? i1 : i0;
-        const int l = l0 + ((r & 2) ? 8 : 0);
-        float2 sv = *reinterpret_cast<const float2*>(S + i * LD + l);
-        const float2 cv = *reinterpret_cast<const float2*>(col + l);
-        if (diagonal) {  // X_il: the stored value below the diagonal, 1 on it, 0 above
-          sv.x = l < i ? sv.x : (l == i ? 1.0f : 0.0f);
-          sv.y = l + 1 < i ? sv.y : (l + 1 == i ? 1.0f : 0.0f);
-        }
-        float r0, r1;
-        ahi[r] = pack2<T16>(sv.x * cv.x, sv.y * cv.y, r0, r1);
-        alo[r] = pack2<T16>(r0, r1);
+    for (int r = 0; r < 4; ++r) {
+      const int i = (r & 1) ? i1 : i0;
+      const int l = l0 + ((r & 2) ? 8 : 0);
+      float2 sv = *reinterpret_cast<const float2*>(S + i * LD + l);
+      const float2 cv = *reinterpret_cast<const float2*>(col + l);
+      if (diagonal) {  // X_il: the stored value below the diagonal, 1 on it, 0 above
+        sv.x = l < i ? sv.x : (l == i ? 1.0f : 0.0f);
+        sv.y = l + 1 < i ? sv.y : (l + 1 == i ? 1.0f : 0.0f);
       }
-      if constexpr (FP32B) {
+      float r0, r1;
+      ahi[r] = pack2<T16>(sv.x * cv.x, sv.y * cv.y, r0, r1);
+      alo[r] = pack2<T16>(r0, r1);
+    }
+    if constexpr (FP32B) {
 #pragma unroll
-        for (int n = 0; n < NT; ++n) {
-          // B fragment of n8 tile n: B[k = token 16 kb + 2 tq (+1, +8, +9)][n = channel].
-          const int ch = c_half + 8 * n + g;
-          const float* b32 = tile32 + (16 * kb + 2 * tq) * gld<D>() + ch;
-          float r0, r1, r2, r3;
-          const unsigned bh0 = pack2<T16>(b32[0], b32[gld<D>()], r0, r1);
-          const unsigned bh1 = pack2<T16>(b32[8 * gld<D>()], b32[9 * gld<D>()], r2, r3);
-          mma<T16>(acc[si][n], ahi, bh0, bh1);
-          if (split) {
-            mma<T16>(acc[si][n], alo, bh0, bh1);
-            mma<T16>(acc[si][n], ahi, pack2<T16>(r0, r1), pack2<T16>(r2, r3));
-          }
+      for (int n = 0; n < NT; ++n) {
+        // B fragment of n8 tile n: B[k = token 16 kb + 2 tq (+1, +8, +9)][n = channel].
+        const float* b32 = tile32 + (16 * kb + 2 * tq) * gld<D>() + 8 * n + g;
+        float r0, r1, r2, r3;
+        const unsigned bh0 = pack2<T16>(b32[0], b32[gld<D>()], r0, r1);
+        const unsigned bh1 = pack2<T16>(b32[8 * gld<D>()], b32[9 * gld<D>()], r2, r3);
+        mma<T16>(acc[n], ahi, bh0, bh1);
+        if (split) {
+          mma<T16>(acc[n], alo, bh0, bh1);
+          mma<T16>(acc[n], ahi, pack2<T16>(r0, r1), pack2<T16>(r2, r3));
         }
-      } else {
+      }
+    } else {
 #pragma unroll
-        for (int n = 0; n < NT; n += 2) {
-          // B fragments of n8 tiles n, n+1: tile rows (tokens) 16 kb.., columns c_half + 8 n..
-          unsigned b[4];
-          const int tok = 16 * kb + (lane % 8) + ((lane / 8) % 2) * 8;
-          const int ch = c_half + 8 * n + (lane / 16) * 8;
-          ldmatrix_x4_trans(b, tile + tok * kld<D>() + ch);
-          mma<T16>(acc[si][n], ahi, b[0], b[1]);
-          mma<T16>(acc[si][n + 1], ahi, b[2], b[3]);
-          if (split) {
-            mma<T16>(acc[si][n], alo, b[0], b[1]);
-            mma<T16>(acc[si][n + 1], alo, b[2], b[3]);
-          }
+      for (int n = 0; n < NT; n += 2) {
+        // B fragments of n8 tiles n, n+1: tile rows (tokens) 16 kb.., columns 8 n..
+        unsigned b[4];
+        const int tok = 16 * kb + (lane % 8) + ((lane / 8) % 2) * 8;
+        const int ch = 8 * n + (lane / 16) * 8;
+        ldmatrix_x4_trans(b, tile + tok * kld<D>() + ch);
+        mma<T16>(acc[n], ahi, b[0], b[1]);
+        mma<T16>(acc[n + 1], ahi, b[2], b[3]);
+        if (split) {
+          mma<T16>(acc[n], alo, b[0], b[1]);
+          mma<T16>(acc[n + 1], alo, b[2], b[3]);
         }
       }
     }
   }
 }
 
-// fp32 outputs: straight from the accumulators (4 lanes write a full 32-byte sector).
-// Returns true if a stored value is not finite.
-template <int BT, int D>
-__device__ bool store_direct(const float (&acc)[2][Half<D>::tiles][4], float* __restrict__ out,
-                             long long row0, int m, long long token_stride, long long head_offset,
-                             int warp, int lane) {
-  constexpr int NW = BT / 16;
+// fp32 outputs: the strip's rows < m straight from the accumulators (4 lanes write a full
+// 32-byte sector). Returns true if a stored value is not finite.
+template <int D>
+__device__ bool store_strip(const float (&acc)[Strip<D>::tiles][4], float* __restrict__ out,
+                            long long row0, int m, long long token_stride, long long head_offset,
+                            int rs, int lane) {
   const int g = lane / 4, tq = lane % 4;
-  const int p = warp / 2, c_half = (warp % 2) * Half<D>::cols;
   bool bad = false;
 #pragma unroll
-  for (int si = 0; si < 2; ++si) {
-    const int rs = si == 0 ? p : NW - 1 - p;
+  for (int hr = 0; hr < 2; ++hr) {
+    const int i = 16 * rs + g + 8 * hr;
+    if (i >= m) continue;
+    float* row = out + (row0 + i) * token_stride + head_offset + 2 * tq;
 #pragma unroll
-    for (int n = 0; n < Half<D>::tiles; ++n)
-#pragma unroll
-      for (int hr = 0; hr < 2; ++hr) {
-        const int i = 16 * rs + g + 8 * hr;
-        const float a = acc[si][n][2 * hr], b = acc[si][n][2 * hr + 1];
-        if (i < m) {
-          __stcs(reinterpret_cast<float2*>(out + (row0 + i) * token_stride + head_offset + c_half +
-                                           8 * n + 2 * tq),
-                 make_float2(a, b));
-          bad |= !isfinite(a) || !isfinite(b);
-        }
-      }
+    for (int n = 0; n < Strip<D>::tiles; ++n) {
+      const float a = acc[n][2 * hr], b = acc[n][2 * hr + 1];
+      __stcs(reinterpret_cast<float2*>(row + 8 * n), make_float2(a, b));
+      bad |= !isfinite(a) || !isfinite(b);
+    }
   }
   return bad;
 }
 
-// 16-bit outputs: the accumulators, rounded, into a padded tile in shared memory (the
-// caller's K or V tile, no longer read), then ...
+// 16-bit outputs: the strip's accumulators, rounded, into its rows of a padded tile in shared
+// memory (the K or V tile, rows no longer read), then ... Storing the pairs straight from
+// the registers (16 bytes in each of 8 rows per instruction) was measured on the H200
+// (docs/gpu-chunk-wy.md, session 20): 72 M L1 wavefronts per launch for the global stores
+// against 13 M for all non-shared traffic of this path, and 6% slower.
 // Returns true if a value rounds to Inf or is NaN.
-template <int BT, int D, class Tout>
-__device__ bool stage(const float (&acc)[2][Half<D>::tiles][4], Tout* tile, int warp, int lane) {
-  constexpr int NW = BT / 16;
+template <int D, class Tout>
+__device__ bool stage_strip(const float (&acc)[Strip<D>::tiles][4], Tout* tile, int rs, int lane) {
   const int g = lane / 4, tq = lane % 4;
-  const int p = warp / 2, c_half = (warp % 2) * Half<D>::cols;
   merge::NonfiniteProbe<Tout> probe;  // one packed FMA per pair
 #pragma unroll
-  for (int si = 0; si < 2; ++si) {
-    const int rs = si == 0 ? p : NW - 1 - p;
+  for (int hr = 0; hr < 2; ++hr)
 #pragma unroll
-    for (int n = 0; n < Half<D>::tiles; ++n)
-#pragma unroll
-      for (int hr = 0; hr < 2; ++hr) {
-        const unsigned packed = pack2<Tout>(acc[si][n][2 * hr], acc[si][n][2 * hr + 1]);
-        *reinterpret_cast<unsigned*>(tile + (16 * rs + g + 8 * hr) * kld<D>() + c_half + 8 * n +
-                                     2 * tq) = packed;
-        probe.add_word(packed);
-      }
-  }
+    for (int n = 0; n < Strip<D>::tiles; ++n) {
+      const unsigned packed = pack2<Tout>(acc[n][2 * hr], acc[n][2 * hr + 1]);
+      *reinterpret_cast<unsigned*>(tile + (16 * rs + g + 8 * hr) * kld<D>() + 8 * n + 2 * tq) =
+          packed;
+      probe.add_word(packed);
+    }
   // Rows >= m of a partial chunk hold finite values (zero inputs), so the check over all
   // rows equals the check over the stored ones.
   return probe.found();
@@ -681,21 +667,33 @@ __global__ void __launch_bounds__(2 * BT, BT == 128 ? 1
   Tout* w = static_cast<Tout*>(args.w);
   Tout* u = static_cast<Tout*>(args.u);
   bool bad = false;
-  float acc[2][Half<D>::tiles][4];
   if constexpr (with_wu) {
+    // Warp w: W (w even) or U (w odd) for row strips NW - 1 - p, then p (p = w / 2).
+    const bool is_u = warp % 2 == 1;
+    const int p = warp / 2;
+    float acc[Strip<D>::tiles][4];
+    auto product = [&](int rs) {
+      if (is_u)
+        strip_product<BT, D, T16>(S, colU, Vs, args.split, rs, lane, acc);
+      else
+        strip_product<BT, D, T16, KDA>(S, KDA ? colU : colW, Ks, args.split, rs, lane, acc, Gc);
+    };
     if constexpr (sizeof(Tout) == 4) {
-      products<BT, D, T16, KDA>(S, KDA ? colU : colW, Ks, args.split, warp, lane, acc, Gc);
-      bad |= store_direct<BT, D>(acc, w, row0, m, stride, h_out, warp, lane);
-      products<BT, D, T16>(S, colU, Vs, args.split, warp, lane, acc);
-      bad |= store_direct<BT, D>(acc, u, row0, m, stride, h_out, warp, lane);
+      product(NW - 1 - p);
+      bad |= store_strip<D>(acc, is_u ? u : w, row0, m, stride, h_out, NW - 1 - p, lane);
+      product(p);
+      bad |= store_strip<D>(acc, is_u ? u : w, row0, m, stride, h_out, p, lane);
     } else {
-      // W staged in K's tile once every warp is done with K, U in V's likewise.
-      products<BT, D, T16, KDA>(S, KDA ? colU : colW, Ks, args.split, warp, lane, acc, Gc);
+      // W is staged in K's tile, U in V's. A short strip p < NW / 2 reads K (V) rows
+      // < 16 (p + 1) <= BT / 2 only, so once every long strip is done (the barrier), each
+      // warp stages its long strip (rows >= BT / 2) while the short strips are still to come.
+      Tout* tile = reinterpret_cast<Tout*>(is_u ? Vs : Ks);
+      product(NW - 1 - p);
       __syncthreads();
-      bad |= stage<BT, D>(acc, reinterpret_cast<Tout*>(Ks), warp, lane);
-      products<BT, D, T16>(S, colU, Vs, args.split, warp, lane, acc);
+      bad |= stage_strip<D>(acc, tile, NW - 1 - p, lane);
+      product(p);
       __syncthreads();
-      bad |= stage<BT, D>(acc, reinterpret_cast<Tout*>(Vs), warp, lane);
+      bad |= stage_strip<D>(acc, tile, p, lane);
       __syncthreads();
       store_staged<BT, D>(reinterpret_cast<const Tout*>(Ks), w, row0, m, stride, h_out, t);
       store_staged<BT, D>(reinterpret_cast<const Tout*>(Vs), u, row0, m, stride, h_out, t);
