@@ -13,6 +13,8 @@ H=32, dk=dv=128, bf16, per-token gates U(-0.1, 0), forward only):
   segN         gdn with segments=N at B=1, T=65536, H=8 (few sequences), e.g. seg8
   wy, wy_noinv the fused chunk WY kernel (chunk 64) with and without the inverse
   rwy          wy with rounded products
+  tril, tril_bf16  triscan.solve_tril on FLA's kkt output ([4, 16384, 32, 64] fp32; fp32 / bf16
+               out) against FLA's solve_tril
 Each round runs every build (in a rotated order) and then FLA; each entry is the median of
 --calls-per-round calls. Prints per-round times, per-build medians, each build's per-round
 ratio to the first build (median over rounds), FLA / build, and the largest difference of
@@ -33,6 +35,7 @@ import torch
 
 import fla_delta_compare as FD
 import fla_wy_compare as F
+import triscan
 from triscan import _lib
 
 
@@ -87,6 +90,13 @@ def main():
         triscan_calls["wy_noinv"] = (lambda: F.triscan_fused(kw, vw, bw, gw, output_inverse=False), "fla_wy")
         triscan_calls["rwy"] = (lambda: F.triscan_fused(kw, vw, bw, gw, rounded_products=True), "fla_wy")
         fla_calls["fla_wy"] = lambda: F.fla_production(kw, vw, bw, gw)
+    if {"tril", "tril_bf16"} & set(wanted):  # the inversion alone, FLA's solve_tril shape and input
+        kt, _, bt, gt = F.make_inputs(B, T, H, D, -0.1, "gaussian", 1)
+        At = F.chunk_scaled_dot_kkt_fwd(k=kt, g=gt, beta=bt, chunk_size=64, output_dtype=torch.float32)
+        triscan_calls["tril"] = (lambda: triscan.solve_tril(At, output_dtype=torch.float32), "fla_tril")
+        triscan_calls["tril_bf16"] = (lambda: triscan.solve_tril(At, output_dtype=torch.bfloat16), "fla_tril_bf16")
+        fla_calls["fla_tril"] = lambda: F.solve_tril(A=At, output_dtype=torch.float32)
+        fla_calls["fla_tril_bf16"] = lambda: F.solve_tril(A=At, output_dtype=torch.bfloat16)
     unknown = [c for c in wanted if c not in triscan_calls]
     if unknown:
         sys.exit("ab_gpu_builds.py: unknown calls %s (known: %s)" % (unknown, ", ".join(triscan_calls)))
