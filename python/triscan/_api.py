@@ -200,8 +200,9 @@ def _cpu_invert_chunks(a, cu, method, flags):
 # ---- GPU (torch CUDA tensors) ----------------------------------------------------------
 
 def _gpu_output(torch, shape, dtype, device, cu, T, BT, chunk_columns):
-    """An output of the fused chunk WY kernel, uninitialised where it writes every entry, else
-    zeros (tests/python/test_smoke.py checks both cases against exact answers).
+    """An output of the fused chunk WY kernel or of the chunked inversion, uninitialised where
+    the kernel writes every entry, else zeros (tests/python/test_smoke.py checks both cases
+    against exact answers for every GPU method).
 
     The kernel writes every row of every sequence (rows [bos, eos)); an output with one column
     per chunk position ([.., BT]: the inverse) gets only columns < m in a chunk of m < BT rows.
@@ -239,7 +240,10 @@ def _gpu_invert_chunks(A, cu, out_dtype, method, status):
     B, T, H, BT = A.shape
     Teff = _effective_length(cu, T)
     rows = chunk_rows(B, Teff, BT, cu)
-    X = torch.zeros(A.shape, dtype=out_dtype, device=A.device)
+    # Every GPU kernel writes all BT x BT entries of a full chunk (the forward substitution
+    # column by column, zeros above the diagonal included; the merge kernel's store_full):
+    # uninitialised where every chunk is full, as for the fused WY's inverse.
+    X = _gpu_output(torch, A.shape, out_dtype, A.device, cu, T, BT, True)
     st = torch.empty((rows, H), dtype=torch.int32, device=A.device) if status != "ignore" else None
     flag = torch.empty(1, dtype=torch.int32, device=A.device) if status == "raise" else None
     with torch.cuda.device(A.device):

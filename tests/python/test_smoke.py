@@ -340,6 +340,45 @@ class Gpu(unittest.TestCase):
             torch.testing.assert_close(u, (scale * v.float()).to(bf), rtol=0, atol=0, msg=what)
             torch.testing.assert_close(A, want_a, rtol=0, atol=0, msg=what)
 
+    def test_gpu_solve_tril_writes_every_output_entry(self):
+        # On a GPU with torch, for every GPU method: A with 1/2 on each chunk's subdiagonal
+        # (0 at chunk positions 64 and 0) and 0 elsewhere has the inverse X_ij = (-1/2)^(i-j)
+        # for j <= i in the same 64-row half of the chunk, else 0: powers of two down to 2^-63
+        # that every method's operations (substitution, fp32 or 16-bit merges, products of
+        # factors) give exactly. X is allocated uninitialised when all chunks are full and
+        # zeroed otherwise; the memory it gets is filled with NaN first, so an entry the kernel
+        # left out shows.
+        torch = self.torch_on_gpu()
+        H = 2
+        # Each GPU kernel and store path: the product form runs only on tensor cores (mma=).
+        methods = [m for m in triscan.gpu_methods() if m != "trinv/product_form"]
+        methods += ["trinv/recursive_merge:mma=bf16", "trinv/product_form:mma=bf16",
+                    "trinv/product_form:mma=tf32"]
+        for BT in (16, 32, 64, 128):
+            for T, cu in ((2 * BT, None), (2 * BT - 5, None), (2 * BT, [0, BT, 2 * BT]),
+                          (2 * BT, [0, BT - 10, 2 * BT - 20])):
+                B = 2 if cu is None else 1
+                bounds = [0, T] if cu is None else cu
+                A = np.zeros((B, T, H, BT), dtype=np.float32)
+                want = np.zeros((B, T, H, BT))
+                for a, b in zip(bounds[:-1], bounds[1:]):
+                    for i in range(a, b):
+                        p = (i - a) % BT
+                        if p % 64:
+                            A[:, i, :, p - 1] = 0.5
+                        for c in range(p - p % 64, p + 1):
+                            want[:, i, :, c] = (-0.5) ** (p - c)
+                A, want = torch.from_numpy(A).cuda(), torch.from_numpy(want).cuda()
+                for method in methods:
+                    if BT == 16 and "product_form" in method:
+                        continue  # needs BT >= 32: gpu::invert rejects BT = 16 with a message
+                    for out in (torch.float32, torch.bfloat16):
+                        junk = torch.full((B, T, H, BT), float("nan"), dtype=out, device="cuda")
+                        del junk  # the caching allocator hands this block to X
+                        X = triscan.solve_tril(A, cu_seqlens=cu, output_dtype=out, method=method)
+                        what = "%s BT %d T %d cu %s %s" % (method, BT, T, cu, out)
+                        torch.testing.assert_close(X, want.to(out), rtol=0, atol=0, msg=what)
+
     def test_gpu_delta_forward_matches_cpu(self):
         # Plumbing (argument order, FLA's layouts, scale, per-token gates, transposed states):
         # the GPU forward against the CPU fp64 forward on the same bf16 inputs. The kernels are
