@@ -3,8 +3,8 @@
 # racecheck), the CUDA-event bench and the FLA comparison. Expects binaries, shared
 # libraries, scripts and wheels copied under .gpuwork/ (see docs/benchmarks.md), writes
 # logs under $OUT. Usage: bench/gpu_device_run.sh STEP... with STEP one of tests,
-# quicktests, bench, fla, fla060, fla052, capi, dropin (DROPIN_FILTER=...), counters,
-# wy, wybench (WY_ARGS=...), wyncu, scan, scanbench (SCAN_ARGS=...), delta,
+# quicktests, bench, fla, fla060, fla052, capi, dropin (DROPIN_FILTER=..., DROPIN_TIMEOUT=s,
+# default 400), counters, wy, wybench (WY_ARGS=...), wyncu, scan, scanbench (SCAN_ARGS=...), delta,
 # deltabench (DELTA_ARGS=...), deltancu, mma, newcheck, pysmoke, all.
 set -u
 W=$PWD/.gpuwork
@@ -66,7 +66,7 @@ pysmoke() {
 # FLA's own solve_tril (and DeltaNet) tests with triscan.solve_tril substituted.
 dropin() {
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site060 .whl/fla_core-0.6.0*.whl
-  PYTHONPATH=$PWD/python:/tmp/site060 TRISCAN_LIBRARY_PATH=$W/lib PYTHONUNBUFFERED=1 timeout 400 \
+  PYTHONPATH=$PWD/python:/tmp/site060 TRISCAN_LIBRARY_PATH=$W/lib PYTHONUNBUFFERED=1 timeout ${DROPIN_TIMEOUT:-400} \
     python3 bench/fla_dropin.py ${DROPIN_FILTER:-} > "$OUT/dropin.log" 2>&1; echo "fla_dropin rc=$?"
   grep -vE "^\s*$" "$OUT/dropin.log" | tail -25
 }
