@@ -96,6 +96,19 @@ __host__ __device__ constexpr int kld() {
   return D + 8;
 }
 
+// Offset of element (row, col) of a 16-bit tile with D columns: rows padded as above, or
+// (SW, the blocked-solve kernel) unpadded with the 16-byte chunks of row r XOR-swizzled by
+// r % 8, which keeps the 8 rows of an ldmatrix/stmatrix in distinct banks without the
+// padding. Accesses are whole 16-byte chunks or lie inside one (col % 8 + width <= 8).
+template <int D, bool SW>
+__device__ __forceinline__ int toff(int row, int col) {
+  static_assert(!SW || D >= 64, "8 chunks per row to swizzle over");
+  if constexpr (SW)
+    return row * D + (((col >> 3) ^ (row & 7)) << 3) + (col & 7);
+  else
+    return row * kld<D>() + col;
+}
+
 // fp32 per-channel tiles (kda's cumulative log-decays, then exp(G) ⊙ K) padded by 4
 // floats: the B fragments of the W product (rows 2 tq, columns g) hit 32 distinct banks.
 template <int D>
@@ -152,22 +165,51 @@ __device__ inline void lower_block(int blk, int& bi, int& bj) {
 // acc := the 16 x 16 block (bi, bj) of A B^T on tensor cores (exact 16-bit products, fp32
 // accumulation over the D channels in order), A and B padded 16-bit tiles with row stride
 // kld<D>(); acc[n] is n8 tile n of the block in the mma accumulator layout.
-template <int D, class T16>
+template <int D, class T16, bool SW = false>
 __device__ inline void block_abt(const T16* A, const T16* B, int bi, int bj, int lane,
                                  float (&acc)[2][4]) {
 #pragma unroll
   for (int n = 0; n < 2; ++n)
 #pragma unroll
     for (int e = 0; e < 4; ++e) acc[n][e] = 0.0f;
+  const int ra = 16 * bi + (lane % 8) + ((lane / 8) % 2) * 8;
+  const int rb = 16 * bj + (lane % 8) + (lane / 16) * 8;
 #pragma unroll
   for (int ks = 0; ks < D / 16; ++ks) {
     unsigned a[4], b[4];
-    ldmatrix_x4(a, A + (16 * bi + (lane % 8) + ((lane / 8) % 2) * 8) * kld<D>() + 16 * ks +
-                       (lane / 16) * 8);
-    ldmatrix_x4(b, B + (16 * bj + (lane % 8) + (lane / 16) * 8) * kld<D>() + 16 * ks +
-                       ((lane / 8) % 2) * 8);
+    ldmatrix_x4(a, A + toff<D, SW>(ra, 16 * ks + (lane / 16) * 8));
+    ldmatrix_x4(b, B + toff<D, SW>(rb, 16 * ks + ((lane / 8) % 2) * 8));
     mma<T16>(acc[0], a, b[0], b[1]);
     mma<T16>(acc[1], a, b[2], b[3]);
+  }
+}
+
+// N's entries of the 16 x 16 block (bi, bj) from its K K^T accumulators: nv[hr][n][c] at row
+// i = 16 bi + g + 8 hr, column j = 16 bj + 8 n + 2 tq + c is N_ij = beta_i (K K^T)_ij and, gated,
+// times exp(G_i - G_j) (the difference in fp64, one rounding to fp32, one expf); 0 on and above
+// the diagonal and in rows >= m of a partial chunk (not beta_i * 0 * exp(G_i - G_j), which can
+// be 0 * inf for gates: X is the identity there and the staged rows stay finite).
+__device__ inline void scale_block(const float (&acc)[2][4], int bi, int bj, int m, int lane,
+                                   const float* beta, const double* G, bool gated,
+                                   float (&nv)[2][2][2]) {
+  const int g = lane / 4, tq = lane % 4;
+#pragma unroll
+  for (int hr = 0; hr < 2; ++hr) {
+    const int i = 16 * bi + g + 8 * hr;
+    const float bi_scale = beta[i];
+    const double Gi = G[i];
+#pragma unroll
+    for (int n = 0; n < 2; ++n)
+#pragma unroll
+      for (int c = 0; c < 2; ++c) {
+        const int j = 16 * bj + 8 * n + 2 * tq + c;
+        float nij = 0.0f;
+        if (i > j && i < m) {
+          nij = bi_scale * acc[n][2 * hr + c];
+          if (gated) nij *= expf(static_cast<float>(Gi - G[j]));
+        }
+        nv[hr][n][c] = nij;
+      }
   }
 }
 
@@ -183,21 +225,19 @@ __device__ inline float2 load2(const __half* p) {
 // (rows >= m zero-filled), 16 bytes per cp.async, NT threads; thread t copies column block
 // t % per_row of rows t / per_row, t / per_row + rows_per_pass, ... (its source address
 // advanced by a fixed stride: no per-copy index arithmetic).
-template <int BT, int D, int NT = 2 * BT, class T16>
+template <int BT, int D, int NT = 2 * BT, bool SW = false, class T16>
 __device__ void load_tile(const T16* __restrict__ base, long long row0, int m,
                           long long token_stride, long long head_offset, T16* tile, int t) {
   constexpr int per_row = D * 2 / 16;
   static_assert(NT % per_row == 0 && BT % (NT / per_row) == 0, "whole rows per pass");
   constexpr int rows_per_pass = NT / per_row;
   const int e0 = (t % per_row) * 8;
-  T16* dst = tile + (t / per_row) * kld<D>() + e0;
   const T16* any = base + row0 * token_stride + head_offset;  // a valid address for the zero fill
   const T16* src = any + (t / per_row) * token_stride + e0;
 #pragma unroll
   for (int it = 0; it < BT / rows_per_pass; ++it) {
     const int i = t / per_row + it * rows_per_pass;
-    cp_async_16(dst, i < m ? src : any, i < m ? 16 : 0);
-    dst += rows_per_pass * kld<D>();
+    cp_async_16(tile + toff<D, SW>(i, e0), i < m ? src : any, i < m ? 16 : 0);
     src += rows_per_pass * token_stride;
   }
 }
@@ -331,7 +371,7 @@ __device__ bool stage_strip(const float (&acc)[Strip<D>::tiles][4], Tout* tile, 
 }
 
 // ... to global memory in 16-byte stores (a warp writes whole rows), NT threads. Rows < m.
-template <int BT, int D, int NT = 2 * BT, class Tout>
+template <int BT, int D, int NT = 2 * BT, bool SW = false, class Tout>
 __device__ void store_staged(const Tout* tile, Tout* __restrict__ out, long long row0, int m,
                              long long token_stride, long long head_offset, int t) {
   static_assert(sizeof(Tout) == 2, "16-bit outputs: 8 per 16-byte store");
@@ -339,13 +379,13 @@ __device__ void store_staged(const Tout* tile, Tout* __restrict__ out, long long
   static_assert(NT % per_row == 0 && BT % (NT / per_row) == 0, "whole rows per pass");
   constexpr int rows_per_pass = NT / per_row;
   const int e0 = (t % per_row) * 8;
-  const Tout* src = tile + (t / per_row) * kld<D>() + e0;
   Tout* dst = out + (row0 + t / per_row) * token_stride + head_offset + e0;
 #pragma unroll
   for (int it = 0; it < BT / rows_per_pass; ++it) {
     const int i = t / per_row + it * rows_per_pass;
-    if (i < m) __stcs(reinterpret_cast<uint4*>(dst), *reinterpret_cast<const uint4*>(src));
-    src += rows_per_pass * kld<D>();
+    if (i < m)
+      __stcs(reinterpret_cast<uint4*>(dst),
+             *reinterpret_cast<const uint4*>(tile + toff<D, SW>(i, e0)));
     dst += rows_per_pass * token_stride;
   }
 }
@@ -502,6 +542,346 @@ __device__ void kda_kkt(const T16* Ks, const float* Gc, const float* beta, float
   }
 }
 
+// The prologue and epilogue both kernels share. Thread t < BT reads beta_t and (scalar
+// gates) g_t, stores G[t] = g_t (times ln 2 for base-2 gates) in fp64 and returns beta_t
+// (0 for rows >= m).
+template <int BT, class T16, bool KDA>
+__device__ float read_beta_g(const ChunkWyArgs& args, long long row0, int m, int H, int h, int t,
+                             double* G) {
+  float beta_t = 0.0f, g_t = 0.0f;
+  if (t < BT && t < m) {
+    beta_t = to_float(static_cast<const T16*>(args.beta)[(row0 + t) * H + h]);
+    if (args.g && !KDA) g_t = args.g[(row0 + t) * H + h];
+  }
+  if (t < BT)
+    G[t] =
+        args.log2_g ? 0.69314718055994530942 * static_cast<double>(g_t) : static_cast<double>(g_t);
+  return beta_t;
+}
+
+// G: the in-chunk inclusive cumulative sum in fp64, by one warp: each lane sums BT / 32
+// consecutive tokens, an inclusive shuffle scan over the lanes' totals (a fixed order: the
+// result never depends on timing), then each lane adds the previous lanes' total.
+template <int BT>
+__device__ void cumulative_G(double* G, int lane) {
+  constexpr int per = BT / 32;
+  double local[per], run = 0.0;
+#pragma unroll
+  for (int e = 0; e < per; ++e) local[e] = run += G[lane * per + e];
+  double incl = run;
+#pragma unroll
+  for (int off = 1; off < 32; off *= 2) {
+    const double up = __shfl_up_sync(0xffffffffu, incl, off);
+    if (lane >= off) incl += up;
+  }
+  const double up1 = __shfl_up_sync(0xffffffffu, incl, 1);
+  const double before = lane == 0 ? 0.0 : up1;
+#pragma unroll
+  for (int e = 0; e < per; ++e) G[lane * per + e] = before + local[e];
+}
+
+// The column factors of W (beta_t gamma_t, gamma_t = exp(G_t), 1 when ungated) and U (beta_t),
+// and the optional G and gamma outputs. Rows >= m have beta = 0.
+template <int BT, bool KDA>
+__device__ void column_factors(const ChunkWyArgs& args, long long q, int m, int t, float beta_t,
+                               const double* G, float* colW, float* colU) {
+  if (t < BT) {
+    if (args.g_out && args.g && !KDA) args.g_out[q * BT + t] = G[t < m ? t : m - 1];
+    const float gamma = args.g && !KDA ? expf(static_cast<float>(G[t])) : 1.0f;
+    if (args.gamma_out) args.gamma_out[q * BT + t] = gamma;
+    colW[t] = beta_t * gamma;
+    colU[t] = beta_t;
+  }
+}
+
+// The chunk's status: overflow if an output was not finite (bad, from any thread), unless a
+// read input is NaN/Inf (checked again from global memory only then): nonfinite_input.
+// flags[0..1] are shared and were cleared at the start; every thread calls this.
+template <int D, class T16>
+__device__ void finish_status(const ChunkWyArgs& args, long long q, long long row0, int m, int H,
+                              int h, int t, int nthreads, bool bad, int* flags) {
+  if (bad) flags[0] = 1;
+  __syncthreads();
+  if (flags[0]) {  // rare path: classify
+    if (inputs_nonfinite<D, T16>(args, row0, m, H, h, t, nthreads)) flags[1] = 1;
+    __syncthreads();
+  }
+  if (t == 0) {
+    const int s = flags[1] ? status_nonfinite : flags[0] ? status_overflow : status_ok;
+    if (args.statuses) args.statuses[q] = s;
+    if (args.flag && s != status_ok) atomicMax(args.flag, s);
+  }
+}
+
+// ---- W and U by a blocked triangular solve (no inverse formed; docs/gpu-chunk-wy.md
+// "Blocked solve"): the launch without the inverse at BT = 64 with 16-bit outputs. ----
+//
+// W = (I + N)^-1 R, R = diag(beta gamma) K (U: R = diag(beta) V), by block rows b of 16 tokens:
+//     W_b = X_bb (R_b - sum_{j<b} N_bj W_j),   X_bb = (I + N_bb)^-1 by substitution,
+// transposed so that every operand of the products stays in registers:
+//     W_b^T = (R_b^T - sum_{j<b} W_j^T N_bj^T) X_bb^T.
+// Warp w owns 16 MT columns of W and of U (MT = D / (16 NW)) and solves them one m16 tile at a
+// time, with no barrier: the accumulators of W_j^T are the A operands of the later products
+// (the C and A fragments of m16n8k16 coincide), split into hi + lo 16-bit parts; the B operands
+// -N_bj^T and X_bb^T are packed once per chunk in fragment order (hi, lo: one 16-byte load per
+// lane) — N_bj^T is the K K^T accumulator itself, so packing needs no exchange. K and V sit in
+// unpadded, swizzled tiles (toff<D, true>), so that 5 blocks fit on an SM; W and U are staged in
+// place in the warp's own columns (stmatrix .trans) and stored once all warps are done.
+namespace bsolve {
+
+template <int BT, int D>
+struct Layout {
+  static constexpr int NW = BT / 16;
+  static constexpr int nblocks = NW * (NW + 1) / 2;  // 16 x 16 blocks on and below the diagonal
+  static constexpr std::size_t tile_bytes = 2 * BT * D;
+  static constexpr std::size_t frag_bytes = 2 * 32 * 16;  // one block: 2 n8 tiles x 32 lanes
+  static constexpr std::size_t k_off = 0;
+  static constexpr std::size_t v_off = tile_bytes;
+  // Packed B fragments, block (b, j) at index b (b + 1) / 2 + j; the slot of a diagonal block
+  // first holds N_bb and then X_bb as 16 x 16 fp32 (exactly its 1 KiB), packed over after a
+  // barrier.
+  static constexpr std::size_t f_off = 2 * tile_bytes;
+  static constexpr std::size_t g_off = f_off + nblocks * frag_bytes;
+  static constexpr std::size_t cw_off = g_off + sizeof(double) * BT;
+  static constexpr std::size_t cu_off = cw_off + sizeof(float) * BT;
+  static constexpr std::size_t flag_off = cu_off + sizeof(float) * BT;
+  static constexpr std::size_t bytes = flag_off + 4 * sizeof(int);
+};
+
+__host__ __device__ constexpr int blk(int b, int j) { return b * (b + 1) / 2 + j; }
+
+__device__ inline void stmatrix_x4_trans(void* p, const unsigned (&r)[4]) {
+  asm volatile("stmatrix.sync.aligned.m8n8.x4.trans.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(
+                   smem_addr(p)),
+               "r"(r[0]), "r"(r[1]), "r"(r[2]), "r"(r[3])
+               : "memory");
+}
+
+// The A fragment (16 x 16) made of two n8 accumulator tiles c[0], c[1], split into hi + lo.
+template <class T16>
+__device__ inline void split_a(const float (&c)[2][4], unsigned (&hi)[4], unsigned (&lo)[4]) {
+  float r0, r1;
+#pragma unroll
+  for (int q = 0; q < 4; ++q) {
+    hi[q] = pack2<T16>(c[q / 2][2 * (q % 2)], c[q / 2][2 * (q % 2) + 1], r0, r1);
+    lo[q] = pack2<T16>(r0, r1);
+  }
+}
+
+// One m16 tile (columns [c0, c0 + 16)) of W (tile K, factors colW) or U (V, colU): the solve
+// over the block rows, each W_b^T rounded to Tout and staged in place in the tile (rows of block
+// b, read as R_b just before). Products of split operands: hi hi + lo hi + hi lo (three mma).
+// Returns true if a staged value is not finite.
+template <int BT, int D, class T16, class Tout>
+__device__ bool solve_tile(T16* tile, const float* col, const uint4* F, int c0, int lane) {
+  constexpr int NW = BT / 16;
+  const int tq = lane % 4;
+  // ldmatrix/stmatrix .trans rows: lanes 8q..8q+7 address 8x8 matrix q = (token half, column
+  // half) = (q / 2, q % 2), which is accumulator half e = 2 (q % 2) of n8 tile q / 2.
+  const int row_in_block = (lane % 8) + (lane / 16) * 8;
+  const int cl = c0 + ((lane / 8) % 2) * 8;
+  unsigned ah[NW > 1 ? NW - 1 : 1][4], al[NW > 1 ? NW - 1 : 1][4];  // W_j^T, j < b
+  merge::NonfiniteProbe<Tout> probe;
+#pragma unroll
+  for (int b = 0; b < NW; ++b) {
+    // y := R_b^T (rows: the 16 columns; columns: the block's tokens 16 b + 8 n + 2 tq (+1)),
+    // each entry one fp32 product of the 16-bit input and its row's factor.
+    float y[2][4];
+    {
+      unsigned r[4];
+      ldmatrix_x4_trans(r, tile + toff<D, true>(16 * b + row_in_block, cl));
+#pragma unroll
+      for (int n = 0; n < 2; ++n) {
+        const float2 cv = *reinterpret_cast<const float2*>(col + 16 * b + 8 * n + 2 * tq);
+        const float2 top = unpack2<T16>(r[2 * n]), bottom = unpack2<T16>(r[2 * n + 1]);
+        y[n][0] = top.x * cv.x, y[n][1] = top.y * cv.y;
+        y[n][2] = bottom.x * cv.x, y[n][3] = bottom.y * cv.y;
+      }
+    }
+    // y += W_j^T (-N_bj^T), j < b, accumulated in the tensor core in order j = 0, 1, ...
+#pragma unroll
+    for (int j = 0; j < b; ++j)
+#pragma unroll
+      for (int n = 0; n < 2; ++n) {
+        const uint4 f = F[(blk(b, j) * 2 + n) * 32 + lane];  // hi (x, y), lo (z, w)
+        mma<T16>(y[n], ah[j], f.x, f.y);
+        mma<T16>(y[n], al[j], f.x, f.y);
+        mma<T16>(y[n], ah[j], f.z, f.w);
+      }
+    // W_b^T = y X_bb^T.
+    unsigned yh[4], yl[4];
+    split_a<T16>(y, yh, yl);
+    float w[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+#pragma unroll
+    for (int n = 0; n < 2; ++n) {
+      const uint4 f = F[(blk(b, b) * 2 + n) * 32 + lane];
+      mma<T16>(w[n], yh, f.x, f.y);
+      mma<T16>(w[n], yl, f.x, f.y);
+      mma<T16>(w[n], yh, f.z, f.w);
+    }
+    if (b + 1 < NW) split_a<T16>(w, ah[b < NW - 1 ? b : 0], al[b < NW - 1 ? b : 0]);
+    unsigned st[4];
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      st[q] = pack2<Tout>(w[q / 2][2 * (q % 2)], w[q / 2][2 * (q % 2) + 1]);
+      probe.add_word(st[q]);
+    }
+    stmatrix_x4_trans(tile + toff<D, true>(16 * b + row_in_block, cl), st);
+  }
+  return probe.found();
+}
+
+}  // namespace bsolve
+
+template <int BT, int D, class T16, class Tout>
+__global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddressing addr,
+                                                                     ChunkWyArgs args) {
+  static_assert(BT == 64 && sizeof(Tout) == 2, "the blocked solve serves BT = 64, 16-bit W, U");
+  using L = bsolve::Layout<BT, D>;
+  constexpr int NW = BT / 16;
+  constexpr int MT = D / (16 * NW);  // m16 tiles of W and of U per warp
+  static_assert(MT >= 1 && D == 16 * NW * MT, "whole m16 tiles per warp");
+  extern __shared__ __align__(16) unsigned char smem[];
+  T16* Ks = reinterpret_cast<T16*>(smem + L::k_off);
+  T16* Vs = reinterpret_cast<T16*>(smem + L::v_off);
+  uint4* F = reinterpret_cast<uint4*>(smem + L::f_off);
+  double* G = reinterpret_cast<double*>(smem + L::g_off);
+  float* colW = reinterpret_cast<float*>(smem + L::cw_off);
+  float* colU = reinterpret_cast<float*>(smem + L::cu_off);
+  int* flags = reinterpret_cast<int*>(smem + L::flag_off);
+  // Diagonal block b's fp32 scratch (16 x 16): its slot in F.
+  auto diag = [&](int b) { return reinterpret_cast<float*>(F + bsolve::blk(b, b) * 2 * 32); };
+
+  const int t = threadIdx.x, warp = t / 32, lane = t % 32;
+  const long long q = blockIdx.x;
+  const int H = static_cast<int>(addr.heads);
+  const int h = static_cast<int>(q % H);
+  const ChunkSpan span = chunk_span<BT>(addr, q / H);
+  const long long row0 = span.row0;
+  const int m = span.size;
+  const long long hk = static_cast<long long>(h) * args.key_heads / H;
+  const long long h_out = static_cast<long long>(h) * D, stride = static_cast<long long>(H) * D;
+
+  // 1. Loads (K, then V in a second group), beta, g, G, the column factors.
+  load_tile<BT, D, 2 * BT, true>(static_cast<const T16*>(args.k), row0, m,
+                                 static_cast<long long>(args.key_heads) * D, hk * D, Ks, t);
+  cp_async_commit();
+  load_tile<BT, D, 2 * BT, true>(static_cast<const T16*>(args.v), row0, m, stride, h_out, Vs, t);
+  cp_async_commit();
+  if (t < 2) flags[t] = 0;
+  const float beta_t = read_beta_g<BT, T16, false>(args, row0, m, H, h, t, G);
+  __syncthreads();
+  if (args.g && !args.cumulative_g) {
+    if (warp == 0) cumulative_G<BT>(G, lane);
+    __syncthreads();
+  }
+  column_factors<BT, false>(args, q, m, t, beta_t, G, colW, colU);
+  cp_async_wait<1>();
+  __syncthreads();
+
+  // 2. N's lower 16 x 16 blocks on tensor cores, scaled exactly as in chunk_wy_kernel (so N is
+  // the same to the bit): below the diagonal packed as B fragments of -N_bj^T (hi, lo), on it
+  // into the block's fp32 scratch. Rows >= m: N = 0.
+  {
+    const int g = lane / 4, tq = lane % 4;
+#pragma unroll 1
+    for (int bk = warp; bk < L::nblocks; bk += NW) {
+      int bi, bj;
+      lower_block(bk, bi, bj);
+      float acc[2][4];
+      block_abt<D, T16, true>(Ks, Ks, bi, bj, lane, acc);
+      float nv[2][2][2];
+      scale_block(acc, bi, bj, m, lane, colU, G, args.g != nullptr, nv);
+      if (bi == bj) {
+#pragma unroll
+        for (int hr = 0; hr < 2; ++hr)
+#pragma unroll
+          for (int n = 0; n < 2; ++n)
+            *reinterpret_cast<float2*>(diag(bi) + (g + 8 * hr) * 16 + 8 * n + 2 * tq) =
+                make_float2(nv[hr][n][0], nv[hr][n][1]);
+      } else {
+        // B fragment of n8 tile hr of -N_bj^T: B[k = j][n = i] = -N_ij, i = 16 bi + 8 hr + g,
+        // j = 16 bj + 2 tq (+1) and + 8: the accumulator's row half hr.
+#pragma unroll
+        for (int hr = 0; hr < 2; ++hr) {
+          float r0, r1, r2, r3;
+          const unsigned h0 = pack2<T16>(-nv[hr][0][0], -nv[hr][0][1], r0, r1);
+          const unsigned h1 = pack2<T16>(-nv[hr][1][0], -nv[hr][1][1], r2, r3);
+          F[(bk * 2 + hr) * 32 + lane] =
+              make_uint4(h0, h1, pack2<T16>(r0, r1), pack2<T16>(r2, r3));
+        }
+      }
+    }
+  }
+  __syncthreads();
+
+  // 3. X_bb = (I + N_bb)^-1 by forward substitution in fp32, thread 16 b + j column j of block b
+  // (merge::solve_base_column's order and roundings: the inversion kernel's base blocks), then
+  // packed as B fragments of X_bb^T over the scratch.
+  {
+    const int b = t / 16, j = t % 16;  // 2 BT = 8 NW threads: the first 16 NW work
+    float x[16];
+    if (t < 16 * NW) {
+      const float* Nb = diag(b);
+#pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        float acc0 = 0.0f, acc1 = 0.0f;
+        const float* row = Nb + i * 16;
+#pragma unroll
+        for (int k = 0; k < i; k += 4) {
+          const float4 v = *reinterpret_cast<const float4*>(row + k);
+          acc0 = fmaf(v.x, x[k], acc0);
+          if (k + 1 < i) acc1 = fmaf(v.y, x[k + 1], acc1);
+          if (k + 2 < i) acc0 = fmaf(v.z, x[k + 2], acc0);
+          if (k + 3 < i) acc1 = fmaf(v.w, x[k + 3], acc1);
+        }
+        x[i] = i < j ? 0.0f : (i == j ? 1.0f : -(acc0 + acc1));
+      }
+    }
+    __syncthreads();
+    if (t < 16 * NW)
+#pragma unroll
+      for (int i = 0; i < 16; ++i) diag(b)[i * 16 + j] = x[i];
+    __syncthreads();
+    // B fragment of n8 tile n of X_bb^T: B[k][i] = X_bb[i][k], i = 8 n + g, k = 2 tq (+1), + 8.
+    // 2 x 32 fragment lanes per block, 4 NW = BT / 4 blocks' worth over 2 BT threads: two each,
+    // all read before any is written.
+    uint4 packed[2];
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int p = t + 2 * BT * e, bb = p / 64, n = (p / 32) % 2, ln = p % 32;
+      const float* row = diag(bb) + (8 * n + ln / 4) * 16 + 2 * (ln % 4);
+      float r0, r1, r2, r3;
+      const unsigned h0 = pack2<T16>(row[0], row[1], r0, r1);
+      const unsigned h1 = pack2<T16>(row[8], row[9], r2, r3);
+      packed[e] = make_uint4(h0, h1, pack2<T16>(r0, r1), pack2<T16>(r2, r3));
+    }
+    __syncthreads();
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int p = t + 2 * BT * e, bb = p / 64, n = (p / 32) % 2, ln = p % 32;
+      F[(bsolve::blk(bb, bb) * 2 + n) * 32 + ln] = packed[e];
+    }
+  }
+  cp_async_wait<0>();
+  __syncthreads();
+
+  // 4. W, then U, for the warp's columns; then every warp's staged rows out.
+  bool bad = false;
+#pragma unroll 1
+  for (int p = 0; p < MT; ++p)
+    bad |= bsolve::solve_tile<BT, D, T16, Tout>(Ks, colW, F, 16 * (MT * warp + p), lane);
+#pragma unroll 1
+  for (int p = 0; p < MT; ++p)
+    bad |= bsolve::solve_tile<BT, D, T16, Tout>(Vs, colU, F, 16 * (MT * warp + p), lane);
+  __syncthreads();
+  store_staged<BT, D, 2 * BT, true>(reinterpret_cast<const Tout*>(Ks), static_cast<Tout*>(args.w),
+                                    row0, m, stride, h_out, t);
+  store_staged<BT, D, 2 * BT, true>(reinterpret_cast<const Tout*>(Vs), static_cast<Tout*>(args.u),
+                                    row0, m, stride, h_out, t);
+  finish_status<D, T16>(args, q, row0, m, H, h, t, 2 * BT, bad, flags);
+}
+
 // XS: X~ (and gamma, G) only, W and U compiled out (the delta forward's call without w):
 // fewer registers and no V tile, so more blocks fit on an SM.
 template <int BT, int D, class T16, class Tout, bool KDA, bool XS = false>
@@ -541,14 +921,7 @@ __global__ void __launch_bounds__(2 * BT, BT == 128 ? 1
                      static_cast<long long>(h) * D, Vs, t);
   cp_async_commit();
   if (t < 2) flags[t] = 0;
-  float beta_t = 0.0f, g_t = 0.0f;
-  if (t < BT && t < m) {
-    beta_t = to_float(static_cast<const T16*>(args.beta)[(row0 + t) * H + h]);
-    if (args.g && !KDA) g_t = args.g[(row0 + t) * H + h];
-  }
-  if (t < BT)
-    G[t] =
-        args.log2_g ? 0.69314718055994530942 * static_cast<double>(g_t) : static_cast<double>(g_t);
+  const float beta_t = read_beta_g<BT, T16, KDA>(args, row0, m, H, h, t, G);
   __syncthreads();
   if constexpr (KDA) {
     // Per-channel G (kda): thread t sums channels t, t + 2 BT, ... over the chunk's tokens in fp64, in
@@ -576,35 +949,10 @@ __global__ void __launch_bounds__(2 * BT, BT == 128 ? 1
       if (bad_g) flags[1] = 1;
     }
   } else if (args.g && !args.cumulative_g) {
-    // G: the in-chunk inclusive cumulative sum in fp64, by warp 0: each lane sums BT / 32
-    // consecutive tokens, an inclusive shuffle scan over the lanes' totals (a fixed order:
-    // the result never depends on timing), then each lane adds the previous lanes' total.
-    if (warp == 0) {
-      constexpr int per = BT / 32;
-      double local[per], run = 0.0;
-#pragma unroll
-      for (int e = 0; e < per; ++e) local[e] = run += G[lane * per + e];
-      double incl = run;
-#pragma unroll
-      for (int off = 1; off < 32; off *= 2) {
-        const double up = __shfl_up_sync(0xffffffffu, incl, off);
-        if (lane >= off) incl += up;
-      }
-      const double up1 = __shfl_up_sync(0xffffffffu, incl, 1);
-      const double before = lane == 0 ? 0.0 : up1;
-#pragma unroll
-      for (int e = 0; e < per; ++e) G[lane * per + e] = before + local[e];
-    }
+    if (warp == 0) cumulative_G<BT>(G, lane);
     __syncthreads();
   }
-  if (t < BT) {
-    if (args.g_out && args.g && !KDA) args.g_out[q * BT + t] = G[t < m ? t : m - 1];
-    // gamma_t = exp(G_t) (1 when ungated); rows >= m have beta = 0.
-    const float gamma = args.g && !KDA ? expf(static_cast<float>(G[t])) : 1.0f;
-    if (args.gamma_out) args.gamma_out[q * BT + t] = gamma;
-    colW[t] = beta_t * gamma;
-    colU[t] = beta_t;
-  }
+  column_factors<BT, KDA>(args, q, m, t, beta_t, G, colW, colU);
   cp_async_wait<1>();
   __syncthreads();
 
@@ -620,28 +968,17 @@ __global__ void __launch_bounds__(2 * BT, BT == 128 ? 1
       lower_block(blk, bi, bj);
       float acc[2][4];
       block_abt<D>(Ks, Ks, bi, bj, lane, acc);
-      // Rows i = 16 bi + g (+8), columns j = 16 bj + 8 n + 2 tq (+1); scale by beta_i and,
-      // gated, exp(G_i - G_j) (the difference in fp64, one rounding to fp32, one expf).
+      float nv[2][2][2];
+      scale_block(acc, bi, bj, m, lane, colU, G, args.g != nullptr, nv);
 #pragma unroll
-      for (int hr = 0; hr < 2; ++hr) {
-        const int i = 16 * bi + g + 8 * hr;
-        // Rows >= m of a partial chunk: N_ij = 0 (not beta_i * 0 * exp(G_i - G_j), which can be
-        // 0 * inf for gates), so X is the identity there and the staged rows stay finite.
-        const bool row_in = i < m;
-        const float bi_scale = colU[i];
-        const double Gi = G[i];
+      for (int hr = 0; hr < 2; ++hr)
 #pragma unroll
         for (int n = 0; n < 2; ++n)
 #pragma unroll
           for (int c = 0; c < 2; ++c) {
-            const int j = 16 * bj + 8 * n + 2 * tq + c;
-            if (i > j) {
-              float nij = bi_scale * acc[n][2 * hr + c];
-              if (args.g) nij *= expf(static_cast<float>(Gi - G[j]));
-              S[i * LD + j] = row_in ? nij : 0.0f;
-            }
+            const int i = 16 * bi + g + 8 * hr, j = 16 * bj + 8 * n + 2 * tq + c;
+            if (i > j) S[i * LD + j] = nv[hr][n][c];
           }
-      }
     }
   }
   __syncthreads();
@@ -708,17 +1045,7 @@ __global__ void __launch_bounds__(2 * BT, BT == 128 ? 1
     const MatrixLocation loc{(row0 * H + h) * BT, static_cast<long long>(H) * BT, m};
     bad |= merge::store<BT>(static_cast<Tout*>(args.inverse), loc, S, t);
   }
-  if (bad) flags[0] = 1;
-  __syncthreads();
-  if (flags[0]) {  // rare path: classify
-    if (inputs_nonfinite<D, T16>(args, row0, m, H, h, t, 2 * BT)) flags[1] = 1;
-    __syncthreads();
-  }
-  if (t == 0) {
-    const int s = flags[1] ? status_nonfinite : flags[0] ? status_overflow : status_ok;
-    if (args.statuses) args.statuses[q] = s;
-    if (args.flag && s != status_ok) atomicMax(args.flag, s);
-  }
+  finish_status<D, T16>(args, q, row0, m, H, h, t, 2 * BT, bad, flags);
 }
 
 template <int BT, int D, class T16, class Tout, bool KDA, bool XS = false>
@@ -735,9 +1062,41 @@ void launch_typed(const MatrixAddressing& addr, const ChunkWyArgs& args, cudaStr
   check_cuda(cudaGetLastError(), "chunk_wy_kernel launch");
 }
 
+template <int BT, int D, class T16, class Tout>
+void launch_bsolve(const MatrixAddressing& addr, const ChunkWyArgs& args, cudaStream_t stream) {
+  using L = bsolve::Layout<BT, D>;
+  static_assert(L::bytes <= 227 * 1024, "shared memory per block");
+  auto kernel = chunk_wy_bsolve_kernel<BT, D, T16, Tout>;
+  static const cudaError_t attr_err = cudaFuncSetAttribute(
+      kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(L::bytes));
+  check_cuda(attr_err, "cudaFuncSetAttribute(chunk_wy_bsolve_kernel)");
+  if (addr.count > INT_MAX)
+    throw std::invalid_argument("gpu::chunk_wy: too many chunks for one launch");
+  kernel<<<static_cast<unsigned>(addr.count), 2 * BT, L::bytes, stream>>>(addr, args);
+  check_cuda(cudaGetLastError(), "chunk_wy_bsolve_kernel launch");
+}
+
+// Which kernel a launch takes: the blocked solve for W and U alone (no inverse, no X~, no G
+// output) at BT = 64 with 16-bit outputs, split products and scalar or no gates;
+// chunk_wy_kernel otherwise. tests/gpu/test_chunk_wy_gpu.cpp asserts each kernel's own bound by
+// the same rule. Rounded products stay with chunk_wy_kernel: in the solve, N rounded once puts
+// u_in |N| |W| into each block's right-hand side, which for correlated keys left U's error at 2x
+// flash-linear-attention's (session 23, bench/results/h200-2026-11-30-s23/).
+__host__ __device__ constexpr bool blocked_solve_serves(int bt, bool per_channel_g, bool xs_out,
+                                                        bool inverse, bool g_out, bool out32,
+                                                        bool split) {
+  return bt == 64 && !per_channel_g && !xs_out && !inverse && !g_out && !out32 && split;
+}
+
 template <int BT, int D, class T16>
 void launch_out(DType out, const MatrixAddressing& addr, const ChunkWyArgs& args,
                 cudaStream_t stream) {
+  if constexpr (BT == 64)
+    if (blocked_solve_serves(BT, args.per_channel_g, args.xs_out, args.inverse, args.g_out,
+                             out == DType::fp32, args.split) &&
+        args.w && args.u)
+      return out == DType::bf16 ? launch_bsolve<BT, D, T16, __nv_bfloat16>(addr, args, stream)
+                                : launch_bsolve<BT, D, T16, __half>(addr, args, stream);
   // X~ (the delta forward's call): 16-bit outputs (so fp32 base blocks), no kda, BT <= 64;
   // without W, U and the inverse, the X~-only instance, else the full one writes X~ after W
   // and U.

@@ -245,7 +245,7 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
       if (!kda)
         for (double x : G) Gmax = std::max(Gmax, std::fabs(x));
       auto Gc = [&](index_t i, index_t col) { return G[static_cast<std::size_t>(i * D + col)]; };
-      // kda: operand parts (hi + lo, or one rounding), absolute floor eta.
+      // kda and the blocked solve: operand parts (hi + lo, or one rounding), absolute floor eta.
       const int n_p = c.split ? 3 : 1;
       const double e_prod = c.split ? (3 + 3 * uin) * uin * uin : (2 + uin) * uin;
       const double eta = eta_in + std::ldexp(1.0, -125);
@@ -339,6 +339,95 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
           X[static_cast<std::size_t>(i * m + j)] = -s;
         }
       }
+      // The blocked solve (gpu/chunk_wy_kernel.cuh, chunk_wy_bsolve_kernel) serves the launches
+      // without the inverse at BT = 64 with 16-bit outputs, split products, scalar or no gates
+      // (the library's blocked_solve_serves); its own bound (docs/gpu-chunk-wy.md "Blocked
+      // solve"), first order, with R = S K (S = diag(beta gamma) for W, diag(beta) for U) and
+      // Y_b = M_bb W_b:
+      //   |W^ - W| <= M^-1 (rho + E_N |W|),
+      //   rho_b = e_R |R_b| + g_A (|R_b| + |N_b<| |W_<|) + e_prod |N_b<| |W_<| + eta terms
+      //         + |M_bb| [gamma_16(u) M_bb^-1 |M_bb| M_bb^-1 + (e_prod + g_16) M_bb^-1] |Y_b|,
+      // N_b< the blocks left of the diagonal, M_bb^-1 (comparison) >= |X_bb|; e_R the scaling's
+      // roundings, g_A = gamma_{3 BT + 1}(u_tc) the tensor-core sum onto R, g_16 =
+      // gamma_{16 n_p}(u_tc) that of the diagonal product; every operand part (hi, lo) carries an
+      // absolute eta, every fp32 tensor-core sum 2^-125 per term (a subnormal result flushed).
+      const bool bsolve = !c.with_inverse && BT == 64 && c.out != DType::fp32 && !kda && c.split;
+      std::vector<double> rho;  // [which][l][col], the bracket of the first line above
+      if (bsolve) {
+        const double gA = gamma_n(n_p * static_cast<int>(BT) + 1, u_tc);
+        const double g16 = gamma_n(16 * n_p, u_tc), gsub = gamma_n(16, u);
+        const double ftz = std::ldexp(1.0, -125);
+        rho.assign(static_cast<std::size_t>(2 * m * D), 0.0);
+        auto Ma = [&](index_t i, index_t j) {  // |M|_ij, j <= i
+          return i == j ? 1.0 : std::fabs(Nat(i, j));
+        };
+        for (int which = 0; which < 2; ++which)
+          for (index_t col = 0; col < D; ++col) {
+            std::vector<double> Wa(static_cast<std::size_t>(m)), Ya(Wa.size()), R(Wa.size()),
+                R0(Wa.size());
+            for (index_t l = 0; l < m; ++l) {
+              const std::size_t e = static_cast<std::size_t>(((row0 + l) * H + h) * D + col);
+              Wa[l] = std::fabs(which == 0 ? ref.w[e] : ref.u[e]);
+              R0[l] = std::fabs(bat(l)) * std::fabs(which == 0 ? kat(l, col) : vat(l, col));
+              R[l] = R0[l] * (which == 0 && !in.g.empty() ? std::exp(G[static_cast<std::size_t>(l)])
+                                                          : 1.0);
+            }
+            // gamma_l = expf(G_l) with the fp64 G rounded to fp32, times beta (fp32), times k:
+            // (|G| + 6) u, as e_P's; U: one product.
+            const double e_R = u + (which == 0 && !in.g.empty() ? (Gmax + 6) * u : 0.0);
+            for (index_t b0 = 0; b0 < m; b0 += 16) {
+              const index_t b1 = std::min(m, b0 + 16);
+              // |Y_b| = |M_bb W_b| (exact reference values, signed sum).
+              for (index_t l = b0; l < b1; ++l) {
+                const std::size_t e = static_cast<std::size_t>(((row0 + l) * H + h) * D + col);
+                double y = which == 0 ? ref.w[e] : ref.u[e];
+                for (index_t k = b0; k < l; ++k) {
+                  const std::size_t ek = static_cast<std::size_t>(((row0 + k) * H + h) * D + col);
+                  y += Nat(l, k) * (which == 0 ? ref.w[ek] : ref.u[ek]);
+                }
+                Ya[l] = std::fabs(y);
+              }
+              // v1 = M_bb^-1 |Y|, v2 = |M_bb| v1, v3 = M_bb^-1 v2, then |M_bb| (...) below.
+              auto minv_bb = [&](const std::vector<double>& x, index_t l) {
+                double r = 0.0;
+                for (index_t k = b0; k <= l; ++k)
+                  r += Minv[static_cast<std::size_t>(l * m + k)] * x[k];
+                return r;
+              };
+              auto m_bb = [&](const std::vector<double>& x, index_t l) {
+                double r = 0.0;
+                for (index_t k = b0; k <= l; ++k) r += Ma(l, k) * x[k];
+                return r;
+              };
+              std::vector<double> v1(Wa.size()), v2(Wa.size()), v3(Wa.size()), z(Wa.size());
+              for (index_t l = b0; l < b1; ++l) v1[l] = minv_bb(Ya, l);
+              for (index_t l = b0; l < b1; ++l) v2[l] = m_bb(v1, l);
+              for (index_t l = b0; l < b1; ++l) v3[l] = minv_bb(v2, l);
+              // The diagonal product X_bb Y_b, per entry: the relative terms, the operand parts'
+              // eta, the flushed sums, and X_bb's fp32 underflow (16 steps, 2^-149 each).
+              for (index_t l = b0; l < b1; ++l) {
+                double etas = 0.0;
+                for (index_t k = b0; k <= l; ++k)
+                  etas += 2 * eta * (Minv[static_cast<std::size_t>(l * m + k)] + Ya[k]) +
+                          6 * eta * eta + n_p * ftz + std::ldexp(16.0, -149) * Ya[k];
+                z[l] = gsub * v3[l] + (e_prod + g16) * v1[l] + etas;
+              }
+              for (index_t l = b0; l < b1; ++l) {
+                double off = 0.0, etas = 0.0, en = 0.0;
+                for (index_t k = 0; k < b0; ++k) {
+                  const double n = std::fabs(Nat(l, k));
+                  off += n * Wa[k];
+                  etas += 2 * eta * (n + Wa[k]) + 6 * eta * eta + n_p * ftz;
+                }
+                for (index_t k = 0; k < l; ++k)
+                  en += EN[static_cast<std::size_t>(l * m + k)] * Wa[k];
+                rho[static_cast<std::size_t>((which * m + l) * D + col)] =
+                    e_R * R[l] + eta * R0[l] + gA * (R[l] + off) + e_prod * off + etas + ftz +
+                    m_bb(z, l) + en;
+              }
+            }
+          }
+      }
       auto one = [&](const char* what, double got, double want, double bound, index_t i,
                      index_t j) {
         const double err = std::fabs(got - want);
@@ -355,7 +444,11 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
         for (int which = 0; which < 2; ++which) {  // W, U
           for (index_t col = 0; col < D; ++col) {
             double bnd = 0.0;
-            if (kda && which == 0) {
+            if (bsolve) {
+              for (index_t l = 0; l <= i; ++l)
+                bnd += Minv[static_cast<std::size_t>(i * m + l)] *
+                       rho[static_cast<std::size_t>((which * m + l) * D + col)];
+            } else if (kda && which == 0) {
               for (index_t l = 0; l <= i; ++l) {
                 const double Gl = Gc(l, col);
                 const double b = std::fabs(kat(l, col)) * std::exp(Gl);
@@ -366,7 +459,7 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
                     ex * std::fabs(bat(l)) * b + e_PW * a * b + 2 * eta * (a + b) + 6 * eta * eta;
               }
             }
-            for (index_t l = 0; l <= i && !(kda && which == 0); ++l) {
+            for (index_t l = 0; l <= i && !bsolve && !(kda && which == 0); ++l) {
               const double s = std::fabs(bat(l)) * (which == 0 && !G.empty() && !in.g.empty()
                                                         ? std::exp(G[static_cast<std::size_t>(l)])
                                                         : 1.0);
@@ -408,8 +501,7 @@ void expect_all_written(const Case& c, const Inputs& in, const GpuResult& gr) {
   EXPECT_EQ(poisoned, 0u) << "output entries left unwritten";
 }
 
-void run_case(const Case& c) {
-  TRISCAN_REQUIRE_GPU();
+void run_one(const Case& c) {
   const Inputs in = make_inputs(c);
   const GpuResult gr = run_gpu(c, in);
   const CpuResult ref = run_cpu(c, in);
@@ -419,10 +511,24 @@ void run_case(const Case& c) {
   EXPECT_EQ(gr.statuses.back(), -1) << "statuses written past the end";
   EXPECT_EQ(gr.flag, 0);
   const double worst = check(c, in, gr, ref);
-  std::printf("    %s gate %g BT %lld d %lld in %s out %s split %d: max error/bound %.3g\n",
+  std::printf("    %s gate %g BT %lld d %lld in %s out %s split %d inverse %d: max error/bound "
+              "%.3g\n",
               c.generator.c_str(), c.gate, static_cast<long long>(c.chunk),
               static_cast<long long>(c.d), std::string(gpu::dtype_name(c.in)).c_str(),
-              std::string(gpu::dtype_name(c.out)).c_str(), static_cast<int>(c.split), worst);
+              std::string(gpu::dtype_name(c.out)).c_str(), static_cast<int>(c.split),
+              static_cast<int>(c.with_inverse), worst);
+}
+
+// Each case with the inverse requested, then without it (W and U only: the launch that
+// flash-linear-attention's recompute path and the delta forward's callers make).
+void run_case(const Case& c) {
+  TRISCAN_REQUIRE_GPU();
+  run_one(c);
+  if (c.with_inverse) {
+    Case d = c;
+    d.with_inverse = false;
+    run_one(d);
+  }
 }
 
 }  // namespace
