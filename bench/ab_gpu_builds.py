@@ -12,7 +12,7 @@ H=32, dk=dv=128, bf16, per-token gates U(-0.1, 0), forward only):
   rgdn, rdn    gdn and dn with rounded products (rounded_products=True)
   segN         gdn with segments=N at B=1, T=65536, H=8 (few sequences), e.g. seg8
   wy, wy_noinv the fused chunk WY kernel (chunk 64) with and without the inverse
-  rwy          wy with rounded products
+  rwy, rwy_noinv  the same with rounded products
   tril, tril_bf16  triscan.solve_tril on FLA's kkt output ([4, 16384, 32, 64] fp32; fp32 / bf16
                out) against FLA's solve_tril
 Each round runs every build (in a rotated order) and then FLA; each entry is the median of
@@ -89,6 +89,8 @@ def main():
         triscan_calls["wy"] = (lambda: F.triscan_fused(kw, vw, bw, gw), "fla_wy")
         triscan_calls["wy_noinv"] = (lambda: F.triscan_fused(kw, vw, bw, gw, output_inverse=False), "fla_wy")
         triscan_calls["rwy"] = (lambda: F.triscan_fused(kw, vw, bw, gw, rounded_products=True), "fla_wy")
+        triscan_calls["rwy_noinv"] = (lambda: F.triscan_fused(kw, vw, bw, gw, output_inverse=False,
+                                                              rounded_products=True), "fla_wy")
         fla_calls["fla_wy"] = lambda: F.fla_production(kw, vw, bw, gw)
     if {"tril", "tril_bf16"} & set(wanted):  # the inversion alone, FLA's solve_tril shape and input
         kt, _, bt, gt = F.make_inputs(B, T, H, D, -0.1, "gaussian", 1)

@@ -84,6 +84,8 @@ METHODS = {
     "triscan_fused": triscan_fused,
     "triscan_fused_no_inverse": lambda k, v, b, g: triscan_fused(k, v, b, g, output_inverse=False),
     "triscan_fused_rounded": lambda k, v, b, g: triscan_fused(k, v, b, g, rounded_products=True),
+    "triscan_fused_rounded_no_inverse": lambda k, v, b, g: triscan_fused(
+        k, v, b, g, rounded_products=True, output_inverse=False),
 }
 
 
@@ -198,12 +200,14 @@ def main():
     if not args.skip_accuracy:
         B, T, H, D = 1, 4096, 8, 128
         print("# accuracy vs fp64, B=%d T=%d H=%d, per-chunk relative Frobenius errors (max / median)" % (B, T, H))
-        print("%-11s %-10s %-24s %19s %19s %19s" % ("gate", "keys", "method", "W", "U", "inverse"))
+        print("%-11s %-10s %-32s %19s %19s %19s" % ("gate", "keys", "method", "W", "U", "inverse"))
         for gate in (None, -1e-3, -0.1, -5.0):
             for keys in ("gaussian", "correlated"):
                 k, v, beta, g = make_inputs(B, T, H, D, gate, keys, 7)
                 W, U, X, chunks = reference(k, v, beta, g)
-                for name in ("fla_fwd_intra", "fla_unfused", "triscan_fused", "triscan_fused_rounded"):
+                for name in ("fla_fwd_intra", "fla_unfused", "triscan_fused",
+                             "triscan_fused_rounded", "triscan_fused_no_inverse",
+                             "triscan_fused_rounded_no_inverse"):
                     w, u, A = METHODS[name](k, v, beta, g)
                     ew, eu = chunk_errors(chunks(w), W), chunk_errors(chunks(u), U)
                     ex = chunk_errors(chunks(A), X) if A is not None else (float("nan"),) * 2
@@ -211,7 +215,7 @@ def main():
                     record(kind="accuracy", method=name, gate=gate, keys=keys, B=B, T=T, H=H,
                            w_max=ew[0], w_median=ew[1], u_max=eu[0], u_median=eu[1], inv_max=ex[0],
                            inv_median=ex[1], finite=finite)
-                    print("%-11s %-10s %-24s %9.2e/%8.2e %9.2e/%8.2e %9.2e/%8.2e%s"
+                    print("%-11s %-10s %-32s %9.2e/%8.2e %9.2e/%8.2e %9.2e/%8.2e%s"
                           % ("none" if gate is None else gate, keys, name, ew[0], ew[1], eu[0], eu[1], ex[0], ex[1],
                              "" if finite else "  NONFINITE"))
     if out:
