@@ -613,8 +613,9 @@ __device__ void finish_status(const ChunkWyArgs& args, long long q, long long ro
   }
 }
 
-// ---- W and U by a blocked triangular solve (no inverse formed; docs/gpu-chunk-wy.md
-// "Blocked solve"): the launch without the inverse at BT = 64 with 16-bit outputs. ----
+// ---- W and U by a blocked triangular solve (no full inverse formed first; docs/gpu-chunk-wy.md
+// "Blocked solve"): the launches at BT = 64 with 16-bit outputs and split products. The
+// inverse, when asked for, comes from the same solve with the identity's columns. ----
 //
 // W = (I + N)^-1 R, R = diag(beta gamma) K (U: R = diag(beta) V), by block rows b of 16 tokens:
 //     W_b = X_bb (R_b - sum_{j<b} N_bj W_j),   X_bb = (I + N_bb)^-1 by substitution,
@@ -671,11 +672,15 @@ __device__ inline void split_a(const float (&c)[2][4], unsigned (&hi)[4], unsign
 // One m16 tile (columns [c0, c0 + 16)) of W (tile K, factors colW) or U (V, colU): the solve
 // over the block rows, each W_b^T rounded to Tout and staged in place in the tile (rows of block
 // b, read as R_b just before). Products of split operands: hi hi + lo hi + hi lo (three mma).
+// INV: column block cb = c0 / 16 of the inverse X = (I + N)^-1 (right-hand side the identity's
+// columns: X_bc = 0 for b < cb, Y = I at b = cb, the sums from j = cb), staged in a BT-wide tile.
 // Returns true if a staged value is not finite.
-template <int BT, int D, class T16, class Tout>
+template <int BT, int D, class T16, class Tout, bool INV = false>
 __device__ bool solve_tile(T16* tile, const float* col, const uint4* F, int c0, int lane) {
   constexpr int NW = BT / 16;
+  constexpr int TW = INV ? BT : D;  // the staging tile's width
   const int tq = lane % 4;
+  const int cb = c0 / 16;
   // ldmatrix/stmatrix .trans rows: lanes 8q..8q+7 address 8x8 matrix q = (token half, column
   // half) = (q / 2, q % 2), which is accumulator half e = 2 (q % 2) of n8 tile q / 2.
   const int row_in_block = (lane % 8) + (lane / 16) * 8;
@@ -684,10 +689,21 @@ __device__ bool solve_tile(T16* tile, const float* col, const uint4* F, int c0, 
   merge::NonfiniteProbe<Tout> probe;
 #pragma unroll
   for (int b = 0; b < NW; ++b) {
+    if (INV && b < cb) {  // X_bc = 0
+      const unsigned zero[4] = {0u, 0u, 0u, 0u};
+      stmatrix_x4_trans(tile + toff<TW, true>(16 * b + row_in_block, cl), zero);
+      continue;
+    }
     // y := R_b^T (rows: the 16 columns; columns: the block's tokens 16 b + 8 n + 2 tq (+1)),
-    // each entry one fp32 product of the 16-bit input and its row's factor.
+    // each entry one fp32 product of the 16-bit input and its row's factor (INV: I or 0).
     float y[2][4];
-    {
+    if constexpr (INV) {
+#pragma unroll
+      for (int n = 0; n < 2; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          y[n][e] = b == cb && lane / 4 + 8 * (e / 2) == 8 * n + 2 * tq + e % 2 ? 1.0f : 0.0f;
+    } else {
       unsigned r[4];
       ldmatrix_x4_trans(r, tile + toff<D, true>(16 * b + row_in_block, cl));
 #pragma unroll
@@ -703,6 +719,7 @@ __device__ bool solve_tile(T16* tile, const float* col, const uint4* F, int c0, 
     for (int j = 0; j < b; ++j)
 #pragma unroll
       for (int n = 0; n < 2; ++n) {
+        if (INV && j < cb) continue;  // X_jc = 0
         const uint4 f = F[(blk(b, j) * 2 + n) * 32 + lane];  // hi (x, y), lo (z, w)
         mma<T16>(y[n], ah[j], f.x, f.y);
         mma<T16>(y[n], al[j], f.x, f.y);
@@ -726,9 +743,29 @@ __device__ bool solve_tile(T16* tile, const float* col, const uint4* F, int c0, 
       st[q] = pack2<Tout>(w[q / 2][2 * (q % 2)], w[q / 2][2 * (q % 2) + 1]);
       probe.add_word(st[q]);
     }
-    stmatrix_x4_trans(tile + toff<D, true>(16 * b + row_in_block, cl), st);
+    stmatrix_x4_trans(tile + toff<TW, true>(16 * b + row_in_block, cl), st);
   }
   return probe.found();
+}
+
+// The staged inverse (BT-wide swizzled tile) to X [.., H, BT] rows and columns < m (a partial
+// chunk's columns >= m are left as they are, as merge::store leaves them), 16-byte stores.
+template <int BT, class Tout>
+__device__ void store_inverse(const Tout* tile, Tout* __restrict__ X, long long row0, int m, int H,
+                              int h, int t) {
+  static_assert(sizeof(Tout) == 2, "16-bit outputs: 8 per 16-byte store");
+  constexpr int per_row = BT / 8;
+#pragma unroll 4
+  for (int v = t; v < BT * per_row; v += 2 * BT) {
+    const int i = v / per_row, c0 = (v % per_row) * 8;
+    if (i >= m || c0 >= m) continue;
+    const Tout* src = tile + toff<BT, true>(i, c0);
+    Tout* dst = X + ((row0 + i) * H + h) * BT + c0;
+    if (c0 + 8 <= m)
+      __stcs(reinterpret_cast<uint4*>(dst), *reinterpret_cast<const uint4*>(src));
+    else
+      for (int e = 0; e < m - c0; ++e) dst[e] = src[e];
+  }
 }
 
 }  // namespace bsolve
@@ -879,6 +916,15 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
                                     row0, m, stride, h_out, t);
   store_staged<BT, D, 2 * BT, true>(reinterpret_cast<const Tout*>(Vs), static_cast<Tout*>(args.u),
                                     row0, m, stride, h_out, t);
+  // 5. The inverse (optional): column block w of X by warp w, by the same solve with the
+  // identity's columns, staged in K's tile once the stores above have read it.
+  if (args.inverse) {  // NW = BT / 16 warps: one column block each
+    __syncthreads();
+    bad |= bsolve::solve_tile<BT, D, T16, Tout, true>(Ks, nullptr, F, 16 * warp, lane);
+    __syncthreads();
+    bsolve::store_inverse<BT>(reinterpret_cast<const Tout*>(Ks), static_cast<Tout*>(args.inverse),
+                              row0, m, H, h, t);
+  }
   finish_status<D, T16>(args, q, row0, m, H, h, t, 2 * BT, bad, flags);
 }
 
@@ -1076,24 +1122,23 @@ void launch_bsolve(const MatrixAddressing& addr, const ChunkWyArgs& args, cudaSt
   check_cuda(cudaGetLastError(), "chunk_wy_bsolve_kernel launch");
 }
 
-// Which kernel a launch takes: the blocked solve for W and U alone (no inverse, no X~, no G
-// output) at BT = 64 with 16-bit outputs, split products and scalar or no gates;
+// Which kernel a launch takes: the blocked solve for W and U (and the inverse, if asked for; no
+// X~, no G output) at BT = 64 with 16-bit outputs, split products and scalar or no gates;
 // chunk_wy_kernel otherwise. tests/gpu/test_chunk_wy_gpu.cpp asserts each kernel's own bound by
 // the same rule. Rounded products stay with chunk_wy_kernel: in the solve, N rounded once puts
 // u_in |N| |W| into each block's right-hand side, which for correlated keys left U's error at 2x
 // flash-linear-attention's (session 23, bench/results/h200-2026-11-30-s23/).
 __host__ __device__ constexpr bool blocked_solve_serves(int bt, bool per_channel_g, bool xs_out,
-                                                        bool inverse, bool g_out, bool out32,
-                                                        bool split) {
-  return bt == 64 && !per_channel_g && !xs_out && !inverse && !g_out && !out32 && split;
+                                                        bool g_out, bool out32, bool split) {
+  return bt == 64 && !per_channel_g && !xs_out && !g_out && !out32 && split;
 }
 
 template <int BT, int D, class T16>
 void launch_out(DType out, const MatrixAddressing& addr, const ChunkWyArgs& args,
                 cudaStream_t stream) {
   if constexpr (BT == 64)
-    if (blocked_solve_serves(BT, args.per_channel_g, args.xs_out, args.inverse, args.g_out,
-                             out == DType::fp32, args.split) &&
+    if (blocked_solve_serves(BT, args.per_channel_g, args.xs_out, args.g_out, out == DType::fp32,
+                             args.split) &&
         args.w && args.u)
       return out == DType::bf16 ? launch_bsolve<BT, D, T16, __nv_bfloat16>(addr, args, stream)
                                 : launch_bsolve<BT, D, T16, __half>(addr, args, stream);

@@ -164,11 +164,11 @@ void invert_batch(const MethodSpec& method, index_t count, index_t n, index_t ba
 // row block's first token r (k_i exp(G_i - G_r) times k_j exp(G_r - G_j), both factors
 // <= 1 for non-positive gates, formed in fp32 and split or rounded like the inverse),
 // the diagonal blocks elementwise in fp32 with one expf per term; exp(G) ⊙ K formed in
-// fp32 and split or rounded for the W product. Without the inverse, at chunk 64 with 16-bit
-// outputs, split products and scalar or no gates, W and U come from a blocked triangular
-// solve instead (no inverse formed; same N, 16 x 16 diagonal blocks inverted by substitution,
-// every product of split operands; 0.86 of the time on the H200 at FLA's shape).
-// Error bounds: docs/gpu-chunk-wy.md.
+// fp32 and split or rounded for the W product. At chunk 64 with 16-bit outputs, split products
+// and scalar or no gates, W and U (and the inverse, if asked for) come from a blocked
+// triangular solve instead (same N, its 16 x 16 diagonal blocks inverted by substitution, every
+// product of split operands, no full inverse formed first; 0.86 of the time on the H200 at
+// FLA's shape, 0.92 with the inverse). Error bounds: docs/gpu-chunk-wy.md.
 struct WyGpuInputs {
   DType dtype = DType::bf16;    // k, v and beta: bf16 or fp16
   const void* k = nullptr;      // [B, T, Hk, dk]
