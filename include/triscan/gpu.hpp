@@ -186,7 +186,9 @@ struct WyGpuOutputs {
   void* inverse = nullptr;      // optional: [B, T, H, BT], (I + N)^-1 (1 on the diagonal, 0 above)
 };
 struct WyGpuOptions {
-  // The inversion: trinv/recursive_merge (base = 16) is the only method fused so far.
+  // The inversion: trinv/recursive_merge (base = 16) is the only method accepted. Its 16 x 16
+  // base blocks are always used as such; the merges are, except at chunk 64 with 16-bit outputs
+  // and split products, where the blocked solve (above) replaces them by block substitution.
   MethodSpec method = MethodSpec::parse("trinv/recursive_merge");
   bool cumulative_g = false;    // as WyOptions::cumulative_g (g already holds in-chunk sums)
   bool log2_g = false;          // g in base-2 logarithms (decay 2^g), as flash-linear-attention
