@@ -174,13 +174,34 @@ __device__ inline void block_abt(const T16* A, const T16* B, int bi, int bj, int
     for (int e = 0; e < 4; ++e) acc[n][e] = 0.0f;
   const int ra = 16 * bi + (lane % 8) + ((lane / 8) % 2) * 8;
   const int rb = 16 * bj + (lane % 8) + (lane / 16) * 8;
+  if constexpr (SW) {
+    // Both rows are lane % 8 modulo 8, and chunk 2 ks + c (c < 2) is 8 (ks / 4) + 2 (ks % 4) + c,
+    // so its swizzled place is 8 (ks / 4) + ((2 (ks % 4) + c) ^ (lane % 8)): four offsets per
+    // operand, the rest immediates (toff<D, true>'s layout, without its arithmetic per step).
+    const T16* pa[4];
+    const T16* pb[4];
 #pragma unroll
-  for (int ks = 0; ks < D / 16; ++ks) {
-    unsigned a[4], b[4];
-    ldmatrix_x4(a, A + toff<D, SW>(ra, 16 * ks + (lane / 16) * 8));
-    ldmatrix_x4(b, B + toff<D, SW>(rb, 16 * ks + ((lane / 8) % 2) * 8));
-    mma<T16>(acc[0], a, b[0], b[1]);
-    mma<T16>(acc[1], a, b[2], b[3]);
+    for (int s = 0; s < 4; ++s) {
+      pa[s] = A + ra * D + (((2 * s + lane / 16) ^ (lane % 8)) << 3);
+      pb[s] = B + rb * D + (((2 * s + (lane / 8) % 2) ^ (lane % 8)) << 3);
+    }
+#pragma unroll
+    for (int ks = 0; ks < D / 16; ++ks) {
+      unsigned a[4], b[4];
+      ldmatrix_x4(a, pa[ks % 4] + 64 * (ks / 4));
+      ldmatrix_x4(b, pb[ks % 4] + 64 * (ks / 4));
+      mma<T16>(acc[0], a, b[0], b[1]);
+      mma<T16>(acc[1], a, b[2], b[3]);
+    }
+  } else {
+#pragma unroll
+    for (int ks = 0; ks < D / 16; ++ks) {
+      unsigned a[4], b[4];
+      ldmatrix_x4(a, A + toff<D, SW>(ra, 16 * ks + (lane / 16) * 8));
+      ldmatrix_x4(b, B + toff<D, SW>(rb, 16 * ks + ((lane / 8) % 2) * 8));
+      mma<T16>(acc[0], a, b[0], b[1]);
+      mma<T16>(acc[1], a, b[2], b[3]);
+    }
   }
 }
 
@@ -188,27 +209,32 @@ __device__ inline void block_abt(const T16* A, const T16* B, int bi, int bj, int
 // i = 16 bi + g + 8 hr, column j = 16 bj + 8 n + 2 tq + c is N_ij = beta_i (K K^T)_ij and, gated,
 // times exp(G_i - G_j) (the difference in fp64, one rounding to fp32, one expf); 0 on and above
 // the diagonal and in rows >= m of a partial chunk (not beta_i * 0 * exp(G_i - G_j), which can
-// be 0 * inf for gates: X is the identity there and the staged rows stay finite).
+// be 0 * inf for gates: X is the identity there and the staged rows stay finite). With
+// sign = -1, -N_ij (the same value negated: the sign is exact). Every entry is formed and the
+// ones that are not N's selected away (no branch per entry).
 __device__ inline void scale_block(const float (&acc)[2][4], int bi, int bj, int m, int lane,
                                    const float* beta, const double* G, bool gated,
-                                   float (&nv)[2][2][2]) {
+                                   float (&nv)[2][2][2], float sign = 1.0f) {
   const int g = lane / 4, tq = lane % 4;
+  double Gj[2][2];
+#pragma unroll
+  for (int n = 0; n < 2; ++n) {
+    const double2 gj = *reinterpret_cast<const double2*>(G + 16 * bj + 8 * n + 2 * tq);
+    Gj[n][0] = gj.x, Gj[n][1] = gj.y;
+  }
 #pragma unroll
   for (int hr = 0; hr < 2; ++hr) {
     const int i = 16 * bi + g + 8 * hr;
-    const float bi_scale = beta[i];
+    const float bi_scale = sign * beta[i];
     const double Gi = G[i];
 #pragma unroll
     for (int n = 0; n < 2; ++n)
 #pragma unroll
       for (int c = 0; c < 2; ++c) {
         const int j = 16 * bj + 8 * n + 2 * tq + c;
-        float nij = 0.0f;
-        if (i > j && i < m) {
-          nij = bi_scale * acc[n][2 * hr + c];
-          if (gated) nij *= expf(static_cast<float>(Gi - G[j]));
-        }
-        nv[hr][n][c] = nij;
+        float nij = bi_scale * acc[n][2 * hr + c];
+        if (gated) nij *= expf(static_cast<float>(Gi - Gj[n][c]));
+        nv[hr][n][c] = i > j && i < m ? nij : 0.0f;
       }
   }
 }
@@ -790,13 +816,15 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
   auto diag = [&](int b) { return reinterpret_cast<float*>(F + bsolve::blk(b, b) * 2 * 32); };
 
   const int t = threadIdx.x, warp = t / 32, lane = t % 32;
-  const long long q = blockIdx.x;
-  const int H = static_cast<int>(addr.heads);
-  const int h = static_cast<int>(q % H);
-  const ChunkSpan span = chunk_span<BT>(addr, q / H);
+  // Block and head indices in 32 bits (blockIdx.x < 2^31; heads and key heads are ints).
+  const unsigned qu = blockIdx.x, Hu = static_cast<unsigned>(addr.heads);
+  const long long q = qu;
+  const int H = static_cast<int>(Hu);
+  const int h = static_cast<int>(qu % Hu);
+  const ChunkSpan span = chunk_span<BT>(addr, static_cast<long long>(qu / Hu));
   const long long row0 = span.row0;
   const int m = span.size;
-  const long long hk = static_cast<long long>(h) * args.key_heads / H;
+  const long long hk = static_cast<unsigned>(h * args.key_heads) / Hu;
   const long long h_out = static_cast<long long>(h) * D, stride = static_cast<long long>(H) * D;
 
   // 1. Loads (K, then V in a second group), beta, g, G, the column factors.
@@ -827,8 +855,8 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
       lower_block(bk, bi, bj);
       float acc[2][4];
       block_abt<D, T16, true>(Ks, Ks, bi, bj, lane, acc);
-      float nv[2][2][2];
-      scale_block(acc, bi, bj, m, lane, colU, G, args.g != nullptr, nv);
+      float nv[2][2][2];  // N's entries, -N's below the diagonal
+      scale_block(acc, bi, bj, m, lane, colU, G, args.g != nullptr, nv, bi == bj ? 1.0f : -1.0f);
       if (bi == bj) {
 #pragma unroll
         for (int hr = 0; hr < 2; ++hr)
@@ -842,8 +870,8 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
 #pragma unroll
         for (int hr = 0; hr < 2; ++hr) {
           float r0, r1, r2, r3;
-          const unsigned h0 = pack2<T16>(-nv[hr][0][0], -nv[hr][0][1], r0, r1);
-          const unsigned h1 = pack2<T16>(-nv[hr][1][0], -nv[hr][1][1], r2, r3);
+          const unsigned h0 = pack2<T16>(nv[hr][0][0], nv[hr][0][1], r0, r1);
+          const unsigned h1 = pack2<T16>(nv[hr][1][0], nv[hr][1][1], r2, r3);
           F[(bk * 2 + hr) * 32 + lane] =
               make_uint4(h0, h1, pack2<T16>(r0, r1), pack2<T16>(r2, r3));
         }
