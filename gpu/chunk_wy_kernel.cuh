@@ -643,17 +643,22 @@ __device__ void finish_status(const ChunkWyArgs& args, long long q, long long ro
 // "Blocked solve"): the launches at BT = 64 with 16-bit outputs and split products. The
 // inverse, when asked for, comes from the same solve with the identity's columns. ----
 //
-// W = (I + N)^-1 R, R = diag(beta gamma) K (U: R = diag(beta) V), by block rows b of 16 tokens:
-//     W_b = X_bb (R_b - sum_{j<b} N_bj W_j),   X_bb = (I + N_bb)^-1 by substitution,
+// W = (I + N)^-1 R, R = S K (S = diag(beta gamma); U: S = diag(beta), V), by block rows b of 16
+// tokens, with X_bb = (I + N_bb)^-1 (fp32 substitution) folded into the operands once per chunk:
+//     W_b = (X_bb S_b) K_b - sum_{j<b} M_bj W_j,   M_bj = X_bb N_bj,
 // transposed so that every operand of the products stays in registers:
-//     W_b^T = (R_b^T - sum_{j<b} W_j^T N_bj^T) X_bb^T.
+//     W_b^T = K_b^T (X_bb S_b)^T - sum_{j<b} W_j^T M_bj^T.
 // Warp w owns 16 MT columns of W and of U (MT = D / (16 NW)) and solves them one m16 tile at a
-// time, with no barrier: the accumulators of W_j^T are the A operands of the later products
-// (the C and A fragments of m16n8k16 coincide), split into hi + lo 16-bit parts; the B operands
-// -N_bj^T and X_bb^T are packed once per chunk in fragment order (hi, lo: one 16-byte load per
-// lane) — N_bj^T is the K K^T accumulator itself, so packing needs no exchange. K and V sit in
-// unpadded, swizzled tiles (toff<D, true>), so that 5 blocks fit on an SM; W and U are staged in
-// place in the warp's own columns (stmatrix .trans) and stored once all warps are done.
+// time, with no barrier: K_b^T is an exact A operand (ldmatrix .trans from the tile), the
+// accumulators of W_j^T are the A operands of the later products (the C and A fragments of
+// m16n8k16 coincide), split into hi + lo 16-bit parts; the B operands (X_bb S_b)^T and -M_bj^T
+// are packed once per chunk in fragment order (hi, lo: one 16-byte load per lane). The
+// C fragments of a matrix are the B fragments of its transpose, so -M_bj^T is the accumulator
+// of -X_bb N_bj, whose B operand N_bj is in turn the accumulator of K K^T's block (bj, bi)
+// (above the diagonal), scaled: no exchange anywhere. (X_bb S_b)^T for W and for U take turns
+// in the diagonal blocks' slots (each thread keeps its 8 entries of X_bb in registers). K and V
+// sit in unpadded, swizzled tiles (toff<D, true>), so that 5 blocks fit on an SM; W and U are
+// staged in place in the warp's own columns (stmatrix .trans) and stored once all warps are done.
 namespace bsolve {
 
 template <int BT, int D>
@@ -664,9 +669,9 @@ struct Layout {
   static constexpr std::size_t frag_bytes = 2 * 32 * 16;  // one block: 2 n8 tiles x 32 lanes
   static constexpr std::size_t k_off = 0;
   static constexpr std::size_t v_off = tile_bytes;
-  // Packed B fragments, block (b, j) at index b (b + 1) / 2 + j; the slot of a diagonal block
-  // first holds N_bb and then X_bb as 16 x 16 fp32 (exactly its 1 KiB), packed over after a
-  // barrier.
+  // Packed B fragments, block (b, j) at index b (b + 1) / 2 + j: below the diagonal N_bj, then
+  // -M_bj^T; the slot of a diagonal block first holds N_bb and then X_bb as 16 x 16 fp32
+  // (exactly its 1 KiB), then (X_bb S_b)^T packed over it (after a barrier).
   static constexpr std::size_t f_off = 2 * tile_bytes;
   static constexpr std::size_t g_off = f_off + nblocks * frag_bytes;
   static constexpr std::size_t cw_off = g_off + sizeof(double) * BT;
@@ -695,81 +700,120 @@ __device__ inline void split_a(const float (&c)[2][4], unsigned (&hi)[4], unsign
   }
 }
 
-// One m16 tile (columns [c0, c0 + 16)) of W (tile K, factors colW) or U (V, colU): the solve
-// over the block rows, each W_b^T rounded to Tout and staged in place in the tile (rows of block
-// b, read as R_b just before). Products of split operands: hi hi + lo hi + hi lo (three mma).
-// INV: column block cb = c0 / 16 of the inverse X = (I + N)^-1 (right-hand side the identity's
-// columns: X_bc = 0 for b < cb, Y = I at b = cb, the sums from j = cb), staged in a BT-wide tile.
-// Returns true if a staged value is not finite.
-template <int BT, int D, class T16, class Tout, bool INV = false>
-__device__ bool solve_tile(T16* tile, const float* col, const uint4* F, int c0, int lane) {
-  constexpr int NW = BT / 16;
-  constexpr int TW = INV ? BT : D;  // the staging tile's width
-  const int tq = lane % 4;
-  const int cb = c0 / 16;
-  // ldmatrix/stmatrix .trans rows: lanes 8q..8q+7 address 8x8 matrix q = (token half, column
-  // half) = (q / 2, q % 2), which is accumulator half e = 2 (q % 2) of n8 tile q / 2.
-  const int row_in_block = (lane % 8) + (lane / 16) * 8;
-  const int cl = c0 + ((lane / 8) % 2) * 8;
-  unsigned ah[NW > 1 ? NW - 1 : 1][4], al[NW > 1 ? NW - 1 : 1][4];  // W_j^T, j < b
-  merge::NonfiniteProbe<Tout> probe;
+// Four fp32 values as one lane's B fragment pair (hi: x, y; lo: z, w), (v0, v1) and (v2, v3)
+// the two registers' pairs.
+template <class T16>
+__device__ inline uint4 split_b(float v0, float v1, float v2, float v3) {
+  float r0, r1, r2, r3;
+  const unsigned h0 = pack2<T16>(v0, v1, r0, r1);
+  const unsigned h1 = pack2<T16>(v2, v3, r2, r3);
+  return make_uint4(h0, h1, pack2<T16>(r0, r1), pack2<T16>(r2, r3));
+}
+
+// N's entries of block (bi, bj), bi > bj, from the accumulators of K K^T's block (bj, bi), its
+// transpose (the same products in the same channel order): nv[hr][n][c] = sign N_ij at
+// i = 16 bi + 8 n + 2 tq + c, j = 16 bj + g + 8 hr, formed as scale_block forms N_ij (0 in rows
+// i >= m). nv[hr][0][.], nv[hr][1][.] are then lane's B fragment registers of n8 tile hr of
+// N_bj (rows 2 tq (+1) and 2 tq + 8 (+9), column g).
+__device__ inline void scale_block_t(const float (&acc)[2][4], int bi, int bj, int m, int lane,
+                                     const float* beta, const double* G, bool gated,
+                                     float (&nv)[2][2][2]) {
+  const int g = lane / 4, tq = lane % 4;
 #pragma unroll
-  for (int b = 0; b < NW; ++b) {
-    if (INV && b < cb) {  // X_bc = 0
-      const unsigned zero[4] = {0u, 0u, 0u, 0u};
-      stmatrix_x4_trans(tile + toff<TW, true>(16 * b + row_in_block, cl), zero);
-      continue;
-    }
-    // y := R_b^T (rows: the 16 columns; columns: the block's tokens 16 b + 8 n + 2 tq (+1)),
-    // each entry one fp32 product of the 16-bit input and its row's factor (INV: I or 0).
-    float y[2][4];
-    if constexpr (INV) {
-#pragma unroll
-      for (int n = 0; n < 2; ++n)
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          y[n][e] = b == cb && lane / 4 + 8 * (e / 2) == 8 * n + 2 * tq + e % 2 ? 1.0f : 0.0f;
-    } else {
-      unsigned r[4];
-      ldmatrix_x4_trans(r, tile + toff<D, true>(16 * b + row_in_block, cl));
-#pragma unroll
-      for (int n = 0; n < 2; ++n) {
-        const float2 cv = *reinterpret_cast<const float2*>(col + 16 * b + 8 * n + 2 * tq);
-        const float2 top = unpack2<T16>(r[2 * n]), bottom = unpack2<T16>(r[2 * n + 1]);
-        y[n][0] = top.x * cv.x, y[n][1] = top.y * cv.y;
-        y[n][2] = bottom.x * cv.x, y[n][3] = bottom.y * cv.y;
-      }
-    }
-    // y += W_j^T (-N_bj^T), j < b, accumulated in the tensor core in order j = 0, 1, ...
-#pragma unroll
-    for (int j = 0; j < b; ++j)
-#pragma unroll
-      for (int n = 0; n < 2; ++n) {
-        if (INV && j < cb) continue;  // X_jc = 0
-        const uint4 f = F[(blk(b, j) * 2 + n) * 32 + lane];  // hi (x, y), lo (z, w)
-        mma<T16>(y[n], ah[j], f.x, f.y);
-        mma<T16>(y[n], al[j], f.x, f.y);
-        mma<T16>(y[n], ah[j], f.z, f.w);
-      }
-    // W_b^T = y X_bb^T.
-    unsigned yh[4], yl[4];
-    split_a<T16>(y, yh, yl);
-    float w[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+  for (int hr = 0; hr < 2; ++hr) {
+    const int j = 16 * bj + g + 8 * hr;
+    const double Gj = G[j];
 #pragma unroll
     for (int n = 0; n < 2; ++n) {
-      const uint4 f = F[(blk(b, b) * 2 + n) * 32 + lane];
-      mma<T16>(w[n], yh, f.x, f.y);
-      mma<T16>(w[n], yl, f.x, f.y);
-      mma<T16>(w[n], yh, f.z, f.w);
+      const int i0 = 16 * bi + 8 * n + 2 * tq;
+      const float2 bt = *reinterpret_cast<const float2*>(beta + i0);
+      const double2 gi = *reinterpret_cast<const double2*>(G + i0);
+#pragma unroll
+      for (int c = 0; c < 2; ++c) {
+        float nij = (c ? bt.y : bt.x) * acc[n][2 * hr + c];
+        if (gated) nij *= expf(static_cast<float>((c ? gi.y : gi.x) - Gj));
+        nv[hr][n][c] = i0 + c < m ? nij : 0.0f;
+      }
     }
-    if (b + 1 < NW) split_a<T16>(w, ah[b < NW - 1 ? b : 0], al[b < NW - 1 ? b : 0]);
+  }
+}
+
+// One m16 tile (columns [c0, c0 + 16)) of W (tile K) or U (tile V): the solve over the block
+// rows with the B fragments in F (the diagonal slots holding (X_bb S_b)^T for this output), each
+// W_b^T rounded to Tout and staged in place in the tile (rows of block b, read as K_b before).
+// Products: K_b^T (exact) times the hi and lo parts of (X_bb S_b)^T (two mma); the split W_j^T
+// times the split -M_bj^T, hi hi + lo hi + hi lo (three mma). Every block's sum is started with
+// its K_b^T term and each W_j^T, once final, is added to all later blocks at once (the same
+// terms in the same order as block by block; the chain of dependent products from one block to
+// the next is one term's three, not the whole row's).
+// INV: column block cb = c0 / 16 of the inverse X = (I + N)^-1: K_b^T is the identity's block
+// at b = cb and 0 elsewhere (X_bc = 0 for b < cb, the sums from j = cb), the diagonal slots
+// holding X_bb^T; staged in a BT-wide tile.
+// Returns true if a staged value is not finite.
+template <int BT, int D, class T16, class Tout, bool INV = false>
+__device__ bool solve_tile(T16* tile, const uint4* F, int c0, int lane) {
+  constexpr int NW = BT / 16;
+  constexpr int TW = INV ? BT : D;  // the staging tile's width
+  const int g = lane / 4, tq = lane % 4;
+  const int cb = c0 / 16;
+  // ldmatrix/stmatrix .trans rows: lanes 8q..8q+7 address 8x8 matrix q = (token half, column
+  // half) = (q / 2, q % 2), which is register q of the A fragment of K_b^T and accumulator half
+  // e = 2 (q % 2) of n8 tile q / 2 of W_b^T.
+  const int row_in_block = (lane % 8) + (lane / 16) * 8;
+  const int cl = c0 + ((lane / 8) % 2) * 8;
+  merge::NonfiniteProbe<Tout> probe;
+  float w[NW][2][4];
+#pragma unroll
+  for (int b = 0; b < NW; ++b) {
+#pragma unroll
+    for (int n = 0; n < 2; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) w[b][n][e] = 0.0f;
+    // w_b := K_b^T (X_bb S_b)^T (INV: the identity's block at b = cb, X_cc^T).
+    if (!INV || b == cb) {
+      unsigned r[4];
+      if constexpr (INV) {  // I_16: rows g, g + 8 hold 1 at columns g, g + 8
+        const unsigned d = pack2<T16>(g == 2 * tq ? 1.0f : 0.0f, g == 2 * tq + 1 ? 1.0f : 0.0f);
+        r[0] = d, r[1] = 0u, r[2] = 0u, r[3] = d;
+      } else {
+        ldmatrix_x4_trans(r, tile + toff<D, true>(16 * b + row_in_block, cl));
+      }
+#pragma unroll
+      for (int n = 0; n < 2; ++n) {
+        const uint4 f = F[(blk(b, b) * 2 + n) * 32 + lane];  // hi (x, y), lo (z, w)
+        mma<T16>(w[b][n], r, f.x, f.y);
+        mma<T16>(w[b][n], r, f.z, f.w);
+      }
+    }
+  }
+#pragma unroll
+  for (int j = 0; j < NW; ++j) {
+    if (INV && j < cb) {  // X_jc = 0
+      const unsigned zero[4] = {0u, 0u, 0u, 0u};
+      stmatrix_x4_trans(tile + toff<TW, true>(16 * j + row_in_block, cl), zero);
+      continue;
+    }
+    // W_j^T is final: staged, and (split) added to the later blocks, w_b += W_j^T (-M_bj^T).
+    if (j + 1 < NW) {
+      unsigned ah[4], al[4];
+      split_a<T16>(w[j], ah, al);
+#pragma unroll
+      for (int b = j + 1; b < NW; ++b)
+#pragma unroll
+        for (int n = 0; n < 2; ++n) {
+          const uint4 f = F[(blk(b, j) * 2 + n) * 32 + lane];
+          mma<T16>(w[b][n], ah, f.x, f.y);
+          mma<T16>(w[b][n], al, f.x, f.y);
+          mma<T16>(w[b][n], ah, f.z, f.w);
+        }
+    }
     unsigned st[4];
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
-      st[q] = pack2<Tout>(w[q / 2][2 * (q % 2)], w[q / 2][2 * (q % 2) + 1]);
+      st[q] = pack2<Tout>(w[j][q / 2][2 * (q % 2)], w[j][q / 2][2 * (q % 2) + 1]);
       probe.add_word(st[q]);
     }
-    stmatrix_x4_trans(tile + toff<TW, true>(16 * b + row_in_block, cl), st);
+    stmatrix_x4_trans(tile + toff<TW, true>(16 * j + row_in_block, cl), st);
   }
   return probe.found();
 }
@@ -816,6 +860,7 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
   auto diag = [&](int b) { return reinterpret_cast<float*>(F + bsolve::blk(b, b) * 2 * 32); };
 
   const int t = threadIdx.x, warp = t / 32, lane = t % 32;
+  const int g = lane / 4, tq = lane % 4;
   // Block and head indices in 32 bits (blockIdx.x < 2^31; heads and key heads are ints).
   const unsigned qu = blockIdx.x, Hu = static_cast<unsigned>(addr.heads);
   const long long q = qu;
@@ -844,111 +889,156 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
   cp_async_wait<1>();
   __syncthreads();
 
-  // 2. N's lower 16 x 16 blocks on tensor cores, scaled exactly as in chunk_wy_kernel (so N is
-  // the same to the bit): below the diagonal packed as B fragments of -N_bj^T (hi, lo), on it
-  // into the block's fp32 scratch. Rows >= m: N = 0.
-  {
-    const int g = lane / 4, tq = lane % 4;
+  // 2-3. N's lower 16 x 16 blocks on tensor cores, with chunk_wy_kernel's products and scaling, and
+  // X_bb = (I + N_bb)^-1. The first NW / 2 warps take two diagonal blocks each: N_bb into the
+  // block's fp32 scratch, then (lane: block 2 warp + lane / 16, column lane % 16) X_bb by forward
+  // substitution in fp32 (merge::solve_base_column's order and roundings: the inversion kernel's
+  // base blocks) over it, with only the warp's own data in flight. The other warps meanwhile take
+  // the blocks below the diagonal, from K K^T's block above it (the transpose), as B fragments
+  // of N_bj (hi, lo). Rows >= m: N = 0.
+  static_assert(NW == 4, "two diagonal blocks per warp of the first half");
+  if (warp < NW / 2) {
 #pragma unroll 1
-    for (int bk = warp; bk < L::nblocks; bk += NW) {
-      int bi, bj;
-      lower_block(bk, bi, bj);
+    for (int b = 2 * warp; b < 2 * warp + 2; ++b) {
       float acc[2][4];
-      block_abt<D, T16, true>(Ks, Ks, bi, bj, lane, acc);
-      float nv[2][2][2];  // N's entries, -N's below the diagonal
-      scale_block(acc, bi, bj, m, lane, colU, G, args.g != nullptr, nv, bi == bj ? 1.0f : -1.0f);
-      if (bi == bj) {
+      float nv[2][2][2];
+      block_abt<D, T16, true>(Ks, Ks, b, b, lane, acc);
+      scale_block(acc, b, b, m, lane, colU, G, args.g != nullptr, nv);
 #pragma unroll
-        for (int hr = 0; hr < 2; ++hr)
+      for (int hr = 0; hr < 2; ++hr)
 #pragma unroll
-          for (int n = 0; n < 2; ++n)
-            *reinterpret_cast<float2*>(diag(bi) + (g + 8 * hr) * 16 + 8 * n + 2 * tq) =
-                make_float2(nv[hr][n][0], nv[hr][n][1]);
-      } else {
-        // B fragment of n8 tile hr of -N_bj^T: B[k = j][n = i] = -N_ij, i = 16 bi + 8 hr + g,
-        // j = 16 bj + 2 tq (+1) and + 8: the accumulator's row half hr.
-#pragma unroll
-        for (int hr = 0; hr < 2; ++hr) {
-          float r0, r1, r2, r3;
-          const unsigned h0 = pack2<T16>(nv[hr][0][0], nv[hr][0][1], r0, r1);
-          const unsigned h1 = pack2<T16>(nv[hr][1][0], nv[hr][1][1], r2, r3);
-          F[(bk * 2 + hr) * 32 + lane] =
-              make_uint4(h0, h1, pack2<T16>(r0, r1), pack2<T16>(r2, r3));
-        }
-      }
+        for (int n = 0; n < 2; ++n)
+          *reinterpret_cast<float2*>(diag(b) + (g + 8 * hr) * 16 + 8 * n + 2 * tq) =
+              make_float2(nv[hr][n][0], nv[hr][n][1]);
     }
-  }
-  __syncthreads();
-
-  // 3. X_bb = (I + N_bb)^-1 by forward substitution in fp32, thread 16 b + j column j of block b
-  // (merge::solve_base_column's order and roundings: the inversion kernel's base blocks), then
-  // packed as B fragments of X_bb^T over the scratch.
-  {
-    const int b = t / 16, j = t % 16;  // 2 BT = 8 NW threads: the first 16 NW work
+    __syncwarp();
+    const int b = 2 * warp + lane / 16, j = lane % 16;
     float x[16];
-    if (t < 16 * NW) {
-      const float* Nb = diag(b);
+    const float* Nb = diag(b);
 #pragma unroll
-      for (int i = 0; i < 16; ++i) {
-        float acc0 = 0.0f, acc1 = 0.0f;
-        const float* row = Nb + i * 16;
+    for (int i = 0; i < 16; ++i) {
+      float acc0 = 0.0f, acc1 = 0.0f;
+      const float* row = Nb + i * 16;
 #pragma unroll
-        for (int k = 0; k < i; k += 4) {
-          const float4 v = *reinterpret_cast<const float4*>(row + k);
-          acc0 = fmaf(v.x, x[k], acc0);
-          if (k + 1 < i) acc1 = fmaf(v.y, x[k + 1], acc1);
-          if (k + 2 < i) acc0 = fmaf(v.z, x[k + 2], acc0);
-          if (k + 3 < i) acc1 = fmaf(v.w, x[k + 3], acc1);
-        }
-        x[i] = i < j ? 0.0f : (i == j ? 1.0f : -(acc0 + acc1));
+      for (int k = 0; k < i; k += 4) {
+        const float4 v = *reinterpret_cast<const float4*>(row + k);
+        acc0 = fmaf(v.x, x[k], acc0);
+        if (k + 1 < i) acc1 = fmaf(v.y, x[k + 1], acc1);
+        if (k + 2 < i) acc0 = fmaf(v.z, x[k + 2], acc0);
+        if (k + 3 < i) acc1 = fmaf(v.w, x[k + 3], acc1);
       }
+      x[i] = i < j ? 0.0f : (i == j ? 1.0f : -(acc0 + acc1));
     }
-    __syncthreads();
-    if (t < 16 * NW)
+    __syncwarp();
 #pragma unroll
-      for (int i = 0; i < 16; ++i) diag(b)[i * 16 + j] = x[i];
-    __syncthreads();
-    // B fragment of n8 tile n of X_bb^T: B[k][i] = X_bb[i][k], i = 8 n + g, k = 2 tq (+1), + 8.
-    // 2 x 32 fragment lanes per block, 4 NW = BT / 4 blocks' worth over 2 BT threads: two each,
-    // all read before any is written.
-    uint4 packed[2];
+    for (int i = 0; i < 16; ++i) diag(b)[i * 16 + j] = x[i];
+  } else {
+    constexpr int noff = NW * (NW - 1) / 2;
+#pragma unroll 1
+    for (int o = warp - NW / 2; o < noff; o += NW / 2) {
+      int bi = 1;  // o = bi (bi - 1) / 2 + bj, bj < bi
+      while ((bi + 1) * bi / 2 <= o) ++bi;
+      const int bj = o - bi * (bi - 1) / 2, bk = bsolve::blk(bi, bj);
+      float acc[2][4];
+      float nv[2][2][2];
+      block_abt<D, T16, true>(Ks, Ks, bj, bi, lane, acc);
+      bsolve::scale_block_t(acc, bi, bj, m, lane, colU, G, args.g != nullptr, nv);
 #pragma unroll
-    for (int e = 0; e < 2; ++e) {
-      const int p = t + 2 * BT * e, bb = p / 64, n = (p / 32) % 2, ln = p % 32;
-      const float* row = diag(bb) + (8 * n + ln / 4) * 16 + 2 * (ln % 4);
-      float r0, r1, r2, r3;
-      const unsigned h0 = pack2<T16>(row[0], row[1], r0, r1);
-      const unsigned h1 = pack2<T16>(row[8], row[9], r2, r3);
-      packed[e] = make_uint4(h0, h1, pack2<T16>(r0, r1), pack2<T16>(r2, r3));
-    }
-    __syncthreads();
-#pragma unroll
-    for (int e = 0; e < 2; ++e) {
-      const int p = t + 2 * BT * e, bb = p / 64, n = (p / 32) % 2, ln = p % 32;
-      F[(bsolve::blk(bb, bb) * 2 + n) * 32 + ln] = packed[e];
+      for (int hr = 0; hr < 2; ++hr)
+        F[(bk * 2 + hr) * 32 + lane] = bsolve::split_b<T16>(nv[hr][0][0], nv[hr][0][1],
+                                                            nv[hr][1][0], nv[hr][1][1]);
     }
   }
-  cp_async_wait<0>();
   __syncthreads();
 
-  // 4. W, then U, for the warp's columns; then every warp's staged rows out.
+  // 4. Per chunk: -M_bj = -X_bb N_bj below the diagonal (warp-strided over the blocks; the A
+  // operand -X_bb split, B N_bj's fragments, three mma; packed over N_bj's slot by the lanes
+  // that read it), and each thread's 8 entries of X_bb for the diagonal slots: (X_bb S_b)^T's
+  // B fragments, entry p = t + 2 BT e (block p / 64, n8 tile (p / 32) % 2, lane p % 32) holding
+  // X_bb rows 8 n + lane / 4, columns 2 (lane % 4) + {0, 1, 8, 9} (times S's column factors).
+  float xb[2][4];
+#pragma unroll
+  for (int e = 0; e < 2; ++e) {
+    const int p = t + 2 * BT * e, bb = p / 64, n = (p / 32) % 2, ln = p % 32;
+    const float* row = diag(bb) + (8 * n + ln / 4) * 16 + 2 * (ln % 4);
+    xb[e][0] = row[0], xb[e][1] = row[1], xb[e][2] = row[8], xb[e][3] = row[9];
+  }
+  {
+    constexpr int noff = NW * (NW - 1) / 2;
+#pragma unroll 1
+    for (int o = warp; o < noff; o += NW) {
+      int bi = 1;  // o = bi (bi - 1) / 2 + bj, bj < bi
+      while ((bi + 1) * bi / 2 <= o) ++bi;
+      const int bj = o - bi * (bi - 1) / 2, bk = bsolve::blk(bi, bj);
+      // A fragment of -X_bb (rows g, g + 8; columns 2 tq (+1), + 8), split.
+      const float* Xb = diag(bi);
+      unsigned ahi[4], alo[4];
+#pragma unroll
+      for (int r = 0; r < 4; ++r) {
+        const float2 xv = *reinterpret_cast<const float2*>(Xb + (g + 8 * (r & 1)) * 16 +
+                                                           2 * tq + 8 * (r >> 1));
+        float r0, r1;
+        ahi[r] = pack2<T16>(-xv.x, -xv.y, r0, r1);
+        alo[r] = pack2<T16>(r0, r1);
+      }
+      float c[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+#pragma unroll
+      for (int n = 0; n < 2; ++n) {
+        const uint4 f = F[(bk * 2 + n) * 32 + lane];
+        mma<T16>(c[n], ahi, f.x, f.y);
+        mma<T16>(c[n], alo, f.x, f.y);
+        mma<T16>(c[n], ahi, f.z, f.w);
+      }
+      // C fragments of -M_bj = B fragments of -M_bj^T: n8 tile hr from row half hr.
+#pragma unroll
+      for (int hr = 0; hr < 2; ++hr)
+        F[(bk * 2 + hr) * 32 + lane] = bsolve::split_b<T16>(c[0][2 * hr], c[0][2 * hr + 1],
+                                                            c[1][2 * hr], c[1][2 * hr + 1]);
+    }
+  }
+  // The diagonal slots: (X_bb S_b)^T with S's factors col (colW, colU), or X_bb^T (nullptr).
+  auto pack_diag = [&](const float* col) {
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int p = t + 2 * BT * e, bb = p / 64, n = (p / 32) % 2, ln = p % 32;
+      float s[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+      if (col) {  // the factors of tokens 16 bb + 2 (ln % 4) + {0, 1, 8, 9}
+        const float* c = col + 16 * bb + 2 * (ln % 4);
+        const float2 s0 = *reinterpret_cast<const float2*>(c);
+        const float2 s1 = *reinterpret_cast<const float2*>(c + 8);
+        s[0] = s0.x, s[1] = s0.y, s[2] = s1.x, s[3] = s1.y;
+      }
+      F[(bsolve::blk(bb, bb) * 2 + n) * 32 + ln] = bsolve::split_b<T16>(
+          xb[e][0] * s[0], xb[e][1] * s[1], xb[e][2] * s[2], xb[e][3] * s[3]);
+    }
+  };
+  __syncthreads();  // every read of the scratch done
+  pack_diag(colW);
+  __syncthreads();
+
+  // 5. W, then U, for the warp's columns; then every warp's staged rows out.
   bool bad = false;
 #pragma unroll 1
   for (int p = 0; p < MT; ++p)
-    bad |= bsolve::solve_tile<BT, D, T16, Tout>(Ks, colW, F, 16 * (MT * warp + p), lane);
+    bad |= bsolve::solve_tile<BT, D, T16, Tout>(Ks, F, 16 * (MT * warp + p), lane);
+  __syncthreads();
+  pack_diag(colU);
+  cp_async_wait<0>();
+  __syncthreads();
 #pragma unroll 1
   for (int p = 0; p < MT; ++p)
-    bad |= bsolve::solve_tile<BT, D, T16, Tout>(Vs, colU, F, 16 * (MT * warp + p), lane);
+    bad |= bsolve::solve_tile<BT, D, T16, Tout>(Vs, F, 16 * (MT * warp + p), lane);
   __syncthreads();
   store_staged<BT, D, 2 * BT, true>(reinterpret_cast<const Tout*>(Ks), static_cast<Tout*>(args.w),
                                     row0, m, stride, h_out, t);
   store_staged<BT, D, 2 * BT, true>(reinterpret_cast<const Tout*>(Vs), static_cast<Tout*>(args.u),
                                     row0, m, stride, h_out, t);
-  // 5. The inverse (optional): column block w of X by warp w, by the same solve with the
+  // 6. The inverse (optional): column block w of X by warp w, by the same solve with the
   // identity's columns, staged in K's tile once the stores above have read it.
   if (args.inverse) {  // NW = BT / 16 warps: one column block each
+    pack_diag(nullptr);
     __syncthreads();
-    bad |= bsolve::solve_tile<BT, D, T16, Tout, true>(Ks, nullptr, F, 16 * warp, lane);
+    bad |= bsolve::solve_tile<BT, D, T16, Tout, true>(Ks, F, 16 * warp, lane);
     __syncthreads();
     bsolve::store_inverse<BT>(reinterpret_cast<const Tout*>(Ks), static_cast<Tout*>(args.inverse),
                               row0, m, H, h, t);

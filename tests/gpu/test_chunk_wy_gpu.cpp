@@ -343,29 +343,37 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
       // at BT = 64 with 16-bit outputs, split products, scalar or no gates (the library's
       // blocked_solve_serves); its own bound (docs/gpu-chunk-wy.md "Blocked solve"), first
       // order, with R = S K (S = diag(beta gamma) for W, diag(beta) for U; for the inverse's
-      // column j, R = e_j, exact) and Y_b = M_bb W_b:
+      // column j, R = e_j, exact), A the exact 16-bit operand (K, V or e_j) and
+      // Y_b = M_bb W_b. The kernel forms W_b = (X_bb S_b) K_b - sum_{j<b} M_bj W_j with
+      // M_bj = X_bb N_bj; from M^ W^ = R + rho,
       //   |W^ - W| <= M^-1 (rho + E_N |W|),
-      //   rho_b = e_R |R_b| + g_A (|R_b| + |N_b<| |W_<|) + e_prod |N_b<| |W_<| + eta terms
-      //         + |M_bb| [gamma_16(u) M_bb^-1 |M_bb| M_bb^-1 + (e_prod + g_16) M_bb^-1] |Y_b|,
-      // N_b< the blocks left of the diagonal, M_bb^-1 (comparison) >= |X_bb|; e_R the scaling's
-      // roundings, g_A = gamma_{3 BT + 1}(u_tc) the tensor-core sum onto R, g_16 =
-      // gamma_{16 n_p}(u_tc) that of the diagonal product; every operand part (hi, lo) carries an
-      // absolute eta, every fp32 tensor-core sum 2^-125 per term (a subnormal result flushed).
+      //   rho_b = |M_bb| [gamma_16(u) M_bb^-1 |M_bb| M_bb^-1 |Y_b|
+      //                   + M_bb^-1 ((e_R + e_split + g_A) |R_b|
+      //                              + (2 e_prod + g_A + g_M) |N_b<| |W_<|)
+      //                   + eta terms],
+      // N_b< the blocks left of the diagonal, M_bb^-1 (comparison) >= |X_bb|; e_R the roundings
+      // of X_bb S_b (S's own and the product), e_split that of its hi + lo parts, g_A =
+      // gamma_{3 BT + 1}(u_tc) the tensor-core sum of a block row, g_M = gamma_{16 n_p}(u_tc)
+      // that of M_bj; e_prod twice: M_bj's split operands and the split W_j^T, M_bj^T. Every
+      // operand part (hi, lo) carries an absolute eta, every fp32 tensor-core sum 2^-125 per term
+      // (a subnormal result flushed), X_bb's fp32 steps 2^-149 each.
       const bool bsolve = BT == 64 && c.out != DType::fp32 && !kda && c.split;
       // rho [which][l][col]: which = 0 (W), 1 (U), 2 (X's column col < m: R the identity's).
       std::vector<double> rho;
       if (bsolve) {
         const double gA = gamma_n(n_p * static_cast<int>(BT) + 1, u_tc);
-        const double g16 = gamma_n(16 * n_p, u_tc), gsub = gamma_n(16, u);
+        const double gM = gamma_n(16 * n_p, u_tc), gsub = gamma_n(16, u);
+        const double e_sp = uin * uin * (1 + uin);  // hi + lo of one operand
         const double ftz = std::ldexp(1.0, -125);
         rho.assign(static_cast<std::size_t>(3 * m * D), 0.0);
         auto Ma = [&](index_t i, index_t j) {  // |M|_ij, j <= i
           return i == j ? 1.0 : std::fabs(Nat(i, j));
         };
         // One column: ws the signed reference solution, R = |R|, R0 = |R| without the decay
-        // factor (its underflow), e_R the relative error of R^.
+        // factor (S's underflow), A = |A|, e_R the relative error of X_bb S_b's entries.
         auto column = [&](const std::vector<double>& ws, const std::vector<double>& R,
-                          const std::vector<double>& R0, double e_R, double* out) {
+                          const std::vector<double>& R0, const std::vector<double>& A, double e_R,
+                          double* out) {
           std::vector<double> Wa(ws.size()), Ya(ws.size());
           for (std::size_t l = 0; l < ws.size(); ++l) Wa[l] = std::fabs(ws[l]);
           for (index_t b0 = 0; b0 < m; b0 += 16) {
@@ -376,7 +384,6 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
               for (index_t k = b0; k < l; ++k) y += Nat(l, k) * ws[k];
               Ya[l] = std::fabs(y);
             }
-            // v1 = M_bb^-1 |Y|, v2 = |M_bb| v1, v3 = M_bb^-1 v2, then |M_bb| (...) below.
             auto minv_bb = [&](const std::vector<double>& x, index_t l) {
               double r = 0.0;
               for (index_t k = b0; k <= l; ++k)
@@ -388,58 +395,73 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
               for (index_t k = b0; k <= l; ++k) r += Ma(l, k) * x[k];
               return r;
             };
-            std::vector<double> v1(Wa.size()), v2(Wa.size()), v3(Wa.size()), z(Wa.size());
+            // v3 = M_bb^-1 |M_bb| M_bb^-1 |Y| (the substitution), q the relative terms of the
+            // products before X_bb is applied (M_bb^-1 q below).
+            std::vector<double> v1(Wa.size()), v2(Wa.size()), v3(Wa.size()), q(Wa.size()),
+                z(Wa.size());
             for (index_t l = b0; l < b1; ++l) v1[l] = minv_bb(Ya, l);
             for (index_t l = b0; l < b1; ++l) v2[l] = m_bb(v1, l);
             for (index_t l = b0; l < b1; ++l) v3[l] = minv_bb(v2, l);
-            // The diagonal product X_bb Y_b, per entry: the relative terms, the operand parts'
-            // eta, the flushed sums, and X_bb's fp32 underflow (16 steps, 2^-149 each).
             for (index_t l = b0; l < b1; ++l) {
-              double etas = 0.0;
-              for (index_t k = b0; k <= l; ++k)
-                etas += 2 * eta * (Minv[static_cast<std::size_t>(l * m + k)] + Ya[k]) +
-                        6 * eta * eta + n_p * ftz + std::ldexp(16.0, -149) * Ya[k];
-              z[l] = gsub * v3[l] + (e_prod + g16) * v1[l] + etas;
+              double off = 0.0;
+              for (index_t k = 0; k < b0; ++k) off += std::fabs(Nat(l, k)) * Wa[k];
+              q[l] = (e_R + e_sp + gA) * R[l] + (2 * e_prod + gA + gM) * off +
+                     eta * (R0[l] + A[l]);  // S's underflow, times X_bb and A
             }
             for (index_t l = b0; l < b1; ++l) {
-              double off = 0.0, etas = 0.0, en = 0.0;
+              // Absolute terms: X_bb S_b's parts times A; the split W_k and M_lk (M_lk <=
+              // sum (M_bb^-1)_lk' |N_k'k|) and M_lk's own operand parts; flushed sums; X_bb's
+              // fp32 underflow through Y.
+              double etas = 0.0;
+              for (index_t k = b0; k <= l; ++k)
+                etas += 2 * eta * A[k] + 2 * ftz + std::ldexp(16.0, -149) * Ya[k];
               for (index_t k = 0; k < b0; ++k) {
-                const double n = std::fabs(Nat(l, k));
-                off += n * Wa[k];
-                etas += 2 * eta * (n + Wa[k]) + 6 * eta * eta + n_p * ftz;
+                double mlk = 0.0, emeta = 0.0;
+                for (index_t k2 = b0; k2 <= l; ++k2) {
+                  const double x = Minv[static_cast<std::size_t>(l * m + k2)],
+                               n = std::fabs(Nat(k2, k));
+                  mlk += x * n;
+                  emeta += 2 * eta * (x + n) + 6 * eta * eta + n_p * ftz;
+                }
+                etas += 2 * eta * (Wa[k] + mlk) + 6 * eta * eta + n_p * ftz + emeta * Wa[k];
               }
+              z[l] = gsub * v3[l] + minv_bb(q, l) + etas;
+            }
+            for (index_t l = b0; l < b1; ++l) {
+              double en = 0.0;
               for (index_t k = 0; k < l; ++k)
                 en += EN[static_cast<std::size_t>(l * m + k)] * Wa[k];
-              out[l * D] = e_R * R[l] + eta * R0[l] + gA * (R[l] + off) + e_prod * off + etas +
-                           ftz + m_bb(z, l) + en;
+              out[l * D] = m_bb(z, l) + en;
             }
           }
         };
-        std::vector<double> ws(static_cast<std::size_t>(m)), R(ws.size()), R0(ws.size());
+        std::vector<double> ws(static_cast<std::size_t>(m)), R(ws.size()), R0(ws.size()),
+            Aa(ws.size());
         for (int which = 0; which < 2; ++which) {
-          // gamma_l = expf(G_l) with the fp64 G rounded to fp32, times beta (fp32), times k:
-          // (|G| + 6) u, as e_P's; U: one product.
+          // gamma_l = expf(G_l) with the fp64 G rounded to fp32, times beta (fp32), then the
+          // product with X_bb's entry: (|G| + 6) u + u, as e_P's; U: one product.
           const double e_R = u + (which == 0 && !in.g.empty() ? (Gmax + 6) * u : 0.0);
           for (index_t col = 0; col < D; ++col) {
             for (index_t l = 0; l < m; ++l) {
               const std::size_t e = static_cast<std::size_t>(((row0 + l) * H + h) * D + col);
               ws[l] = which == 0 ? ref.w[e] : ref.u[e];
-              R0[l] = std::fabs(bat(l)) * std::fabs(which == 0 ? kat(l, col) : vat(l, col));
+              Aa[l] = std::fabs(which == 0 ? kat(l, col) : vat(l, col));
+              R0[l] = std::fabs(bat(l)) * Aa[l];
               R[l] = R0[l] * (which == 0 && !in.g.empty()
                                   ? std::exp(G[static_cast<std::size_t>(l)])
                                   : 1.0);
             }
-            column(ws, R, R0, e_R, &rho[static_cast<std::size_t>(which * m * D + col)]);
+            column(ws, R, R0, Aa, e_R, &rho[static_cast<std::size_t>(which * m * D + col)]);
           }
         }
         if (c.with_inverse)
-          for (index_t col = 0; col < m; ++col) {  // R = e_col, exact
+          for (index_t col = 0; col < m; ++col) {  // R = A = e_col, exact; X_bb's parts unscaled
             for (index_t l = 0; l < m; ++l) {
               ws[l] = X[static_cast<std::size_t>(l * m + col)];
-              R[l] = l == col ? 1.0 : 0.0;
+              R[l] = Aa[l] = l == col ? 1.0 : 0.0;
               R0[l] = 0.0;
             }
-            column(ws, R, R0, 0.0, &rho[static_cast<std::size_t>(2 * m * D + col)]);
+            column(ws, R, R0, Aa, 0.0, &rho[static_cast<std::size_t>(2 * m * D + col)]);
           }
       }
       auto one = [&](const char* what, double got, double want, double bound, index_t i,

@@ -20,6 +20,24 @@ M=$M,l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum,l1tex__data_bank_c
 M=$M,l1tex__data_pipe_lsu_wavefronts.avg.pct_of_peak_sustained_elapsed
 M=$M,sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_active,sm__pipe_alu_cycles_active.avg.pct_of_peak_sustained_active
 M=$M,sm__inst_executed_pipe_fp64.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_xu.avg.pct_of_peak_sustained_active
+M=$M,smsp__average_warp_latency_issue_stalled_barrier.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_long_scoreboard.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_short_scoreboard.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_mio_throttle.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_lg_throttle.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_wait.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_math_pipe_throttle.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_not_selected.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_selected.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_dispatch_stall.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_no_instruction.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_drain.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_membar.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_branch_resolving.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_sleeping.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_misc.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_tex_throttle.ratio
+M=$M,smsp__average_warp_latency_issue_stalled_imc_miss.ratio
 for b in "$@"; do
   n=${b%%=*}; d=${b#*=}
   TRISCAN_LIBRARY_PATH=$d:$W/lib LD_LIBRARY_PATH=$d:$W/lib:$base timeout 240 \
@@ -27,5 +45,5 @@ for b in "$@"; do
     --section Occupancy --section SchedulerStats --section WarpStateStats --section InstructionStats \
     --section MemoryWorkloadAnalysis --section SpeedOfLight --metrics "$M" \
     python3 bench/results/h200-2026-11-30-s19/prof_wy.py > "$OUT/${n}_ncu.txt" 2>&1
-  echo "== $n ncu rc=$?"; grep -E "^\s+[a-z_]+__|Stall|Warp Cycles|Issued|Eligible|Occupancy|Registers|Duration|Throughput" "$OUT/${n}_ncu.txt" | head -70
+  echo "== $n ncu rc=$?"; grep -E "^\s+[a-z_]+__|Stall|Warp Cycles|Issued|Eligible|Occupancy|Registers|Duration|Throughput" "$OUT/${n}_ncu.txt" | head -90
 done
