@@ -166,9 +166,10 @@ void invert_batch(const MethodSpec& method, index_t count, index_t n, index_t ba
 // the diagonal blocks elementwise in fp32 with one expf per term; exp(G) ⊙ K formed in
 // fp32 and split or rounded for the W product. At chunk 64 with 16-bit outputs, split products
 // and scalar or no gates, W and U (and the inverse, if asked for) come from a blocked
-// triangular solve instead (same N, its 16 x 16 diagonal blocks inverted by substitution, every
-// product of split operands, no full inverse formed first; 0.86 of the time on the H200 at
-// FLA's shape, 0.92 with the inverse). Error bounds: docs/gpu-chunk-wy.md.
+// triangular solve instead (same N, its 16 x 16 diagonal blocks inverted by substitution and
+// folded into the operands, every product of split or exact 16-bit operands, no full inverse
+// formed first; at FLA's shape on the H200 749 us for W and U, the inverting kernel 985 us;
+// docs/benchmarks.md). Error bounds: docs/gpu-chunk-wy.md.
 struct WyGpuInputs {
   DType dtype = DType::bf16;    // k, v and beta: bf16 or fp16
   const void* k = nullptr;      // [B, T, Hk, dk]
