@@ -209,12 +209,11 @@ __device__ inline void block_abt(const T16* A, const T16* B, int bi, int bj, int
 // i = 16 bi + g + 8 hr, column j = 16 bj + 8 n + 2 tq + c is N_ij = beta_i (K K^T)_ij and, gated,
 // times exp(G_i - G_j) (the difference in fp64, one rounding to fp32, one expf); 0 on and above
 // the diagonal and in rows >= m of a partial chunk (not beta_i * 0 * exp(G_i - G_j), which can
-// be 0 * inf for gates: X is the identity there and the staged rows stay finite). With
-// sign = -1, -N_ij (the same value negated: the sign is exact). Every entry is formed and the
-// ones that are not N's selected away (no branch per entry).
+// be 0 * inf for gates: X is the identity there and the staged rows stay finite). Every entry
+// is formed and the ones that are not N's selected away (no branch per entry).
 __device__ inline void scale_block(const float (&acc)[2][4], int bi, int bj, int m, int lane,
                                    const float* beta, const double* G, bool gated,
-                                   float (&nv)[2][2][2], float sign = 1.0f) {
+                                   float (&nv)[2][2][2]) {
   const int g = lane / 4, tq = lane % 4;
   double Gj[2][2];
 #pragma unroll
@@ -225,7 +224,7 @@ __device__ inline void scale_block(const float (&acc)[2][4], int bi, int bj, int
 #pragma unroll
   for (int hr = 0; hr < 2; ++hr) {
     const int i = 16 * bi + g + 8 * hr;
-    const float bi_scale = sign * beta[i];
+    const float bi_scale = beta[i];
     const double Gi = G[i];
 #pragma unroll
     for (int n = 0; n < 2; ++n)
@@ -711,7 +710,7 @@ __device__ inline uint4 split_b(float v0, float v1, float v2, float v3) {
 }
 
 // N's entries of block (bi, bj), bi > bj, from the accumulators of K K^T's block (bj, bi), its
-// transpose (the same products in the same channel order): nv[hr][n][c] = sign N_ij at
+// transpose (the same products in the same channel order): nv[hr][n][c] = N_ij at
 // i = 16 bi + 8 n + 2 tq + c, j = 16 bj + g + 8 hr, formed as scale_block forms N_ij (0 in rows
 // i >= m). nv[hr][0][.], nv[hr][1][.] are then lane's B fragment registers of n8 tile hr of
 // N_bj (rows 2 tq (+1) and 2 tq + 8 (+9), column g).
@@ -889,13 +888,13 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
   cp_async_wait<1>();
   __syncthreads();
 
-  // 2-3. N's lower 16 x 16 blocks on tensor cores, with chunk_wy_kernel's products and scaling, and
-  // X_bb = (I + N_bb)^-1. The first NW / 2 warps take two diagonal blocks each: N_bb into the
-  // block's fp32 scratch, then (lane: block 2 warp + lane / 16, column lane % 16) X_bb by forward
-  // substitution in fp32 (merge::solve_base_column's order and roundings: the inversion kernel's
-  // base blocks) over it, with only the warp's own data in flight. The other warps meanwhile take
-  // the blocks below the diagonal, from K K^T's block above it (the transpose), as B fragments
-  // of N_bj (hi, lo). Rows >= m: N = 0.
+  // 2-3. N's lower 16 x 16 blocks on tensor cores, with chunk_wy_kernel's products and
+  // scaling, and X_bb = (I + N_bb)^-1. The first NW / 2 warps take two diagonal blocks each:
+  // N_bb into the block's fp32 scratch, then (lane: block 2 warp + lane / 16, column lane % 16)
+  // X_bb by forward substitution in fp32 (merge::solve_base_column's order and roundings: the
+  // inversion kernel's base blocks) over it, with only the warp's own data in flight. The other
+  // warps meanwhile take the blocks below the diagonal, from K K^T's block above it (the
+  // transpose), as B fragments of N_bj (hi, lo). Rows >= m: N = 0.
   static_assert(NW == 4, "two diagonal blocks per warp of the first half");
   if (warp < NW / 2) {
 #pragma unroll 1
