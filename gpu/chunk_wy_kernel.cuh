@@ -141,6 +141,7 @@ using tc::ldmatrix_x4_trans;
 using tc::mma;
 using tc::pack2;
 using tc::unpack2;
+using tc::a_from_acc;
 
 __device__ inline void cp_async_16(void* dst, const void* src, int src_bytes) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
@@ -160,6 +161,14 @@ __device__ inline void lower_block(int blk, int& bi, int& bj) {
   bi = 0;
   while ((bi + 1) * (bi + 2) / 2 <= blk) ++bi;
   bj = blk - bi * (bi + 1) / 2;
+}
+
+// Block o of the 16 x 16 blocks strictly below the diagonal numbered row by row: (bi, bj),
+// o = bi (bi - 1) / 2 + bj, bj < bi.
+__device__ inline void below_block(int o, int& bi, int& bj) {
+  bi = 1;
+  while ((bi + 1) * bi / 2 <= o) ++bi;
+  bj = o - bi * (bi - 1) / 2;
 }
 
 // acc := the 16 x 16 block (bi, bj) of A B^T on tensor cores (exact 16-bit products, fp32
@@ -491,9 +500,8 @@ __device__ void kda_kkt(const T16* Ks, const float* Gc, const float* beta, float
   constexpr int off_blocks = NW * (NW - 1) / 2;
 #pragma unroll 1
   for (int blk = warp; blk < off_blocks; blk += NW) {
-    int bi = 1;  // blk = bi (bi - 1) / 2 + bj, bj < bi
-    while ((bi + 1) * bi / 2 <= blk) ++bi;
-    const int bj = blk - bi * (bi - 1) / 2;
+    int bi, bj;
+    below_block(blk, bi, bj);
     const int r = 16 * bi;
     float acc[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
 #pragma unroll 1
@@ -688,17 +696,6 @@ __device__ inline void stmatrix_x4_trans(void* p, const unsigned (&r)[4]) {
                : "memory");
 }
 
-// The A fragment (16 x 16) made of two n8 accumulator tiles c[0], c[1], split into hi + lo.
-template <class T16>
-__device__ inline void split_a(const float (&c)[2][4], unsigned (&hi)[4], unsigned (&lo)[4]) {
-  float r0, r1;
-#pragma unroll
-  for (int q = 0; q < 4; ++q) {
-    hi[q] = pack2<T16>(c[q / 2][2 * (q % 2)], c[q / 2][2 * (q % 2) + 1], r0, r1);
-    lo[q] = pack2<T16>(r0, r1);
-  }
-}
-
 // Four fp32 values as one lane's B fragment pair (hi: x, y; lo: z, w), (v0, v1) and (v2, v3)
 // the two registers' pairs.
 template <class T16>
@@ -795,7 +792,7 @@ __device__ bool solve_tile(T16* tile, const uint4* F, int c0, int lane) {
     // W_j^T is final: staged, and (split) added to the later blocks, w_b += W_j^T (-M_bj^T).
     if (j + 1 < NW) {
       unsigned ah[4], al[4];
-      split_a<T16>(w[j], ah, al);
+      a_from_acc<T16>(w[j][0], w[j][1], ah, al);
 #pragma unroll
       for (int b = j + 1; b < NW; ++b)
 #pragma unroll
@@ -935,9 +932,9 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
     constexpr int noff = NW * (NW - 1) / 2;
 #pragma unroll 1
     for (int o = warp - NW / 2; o < noff; o += NW / 2) {
-      int bi = 1;  // o = bi (bi - 1) / 2 + bj, bj < bi
-      while ((bi + 1) * bi / 2 <= o) ++bi;
-      const int bj = o - bi * (bi - 1) / 2, bk = bsolve::blk(bi, bj);
+      int bi, bj;
+      below_block(o, bi, bj);
+      const int bk = bsolve::blk(bi, bj);
       float acc[2][4];
       float nv[2][2][2];
       block_abt<D, T16, true>(Ks, Ks, bj, bi, lane, acc);
@@ -966,9 +963,9 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
     constexpr int noff = NW * (NW - 1) / 2;
 #pragma unroll 1
     for (int o = warp; o < noff; o += NW) {
-      int bi = 1;  // o = bi (bi - 1) / 2 + bj, bj < bi
-      while ((bi + 1) * bi / 2 <= o) ++bi;
-      const int bj = o - bi * (bi - 1) / 2, bk = bsolve::blk(bi, bj);
+      int bi, bj;
+      below_block(o, bi, bj);
+      const int bk = bsolve::blk(bi, bj);
       // A fragment of -X_bb (rows g, g + 8; columns 2 tq (+1), + 8), split.
       const float* Xb = diag(bi);
       unsigned ahi[4], alo[4];

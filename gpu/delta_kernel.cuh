@@ -104,6 +104,7 @@ using fused::lower_block;
 using fused::mma;
 using fused::pack2;
 using fused::unpack2;
+using tc::a_from_acc;
 using fused::smem_addr;
 
 // The state's dv rows are split over D / DV blocks per (sequence, head); DV / 16 warps each.
@@ -143,22 +144,6 @@ struct Layout {
   static constexpr std::size_t bytes = a_off + rest;
   static_assert(set_bytes % 16 == 0 && o_off % 16 == 0, "16-byte accesses");
 };
-
-// The A operand (m16 x k16) of a product from fp32 accumulator tiles n0 and n0 + 1 (rows g,
-// g + 8; columns 2 tq.. of each tile), as hi and lo 16-bit parts.
-template <class T16>
-__device__ inline void a_from_acc(const float (&t0)[4], const float (&t1)[4], unsigned (&hi)[4],
-                                  unsigned (&lo)[4]) {
-  float r0, r1;
-  hi[0] = pack2<T16>(t0[0], t0[1], r0, r1);
-  lo[0] = pack2<T16>(r0, r1);
-  hi[1] = pack2<T16>(t0[2], t0[3], r0, r1);
-  lo[1] = pack2<T16>(r0, r1);
-  hi[2] = pack2<T16>(t1[0], t1[1], r0, r1);
-  lo[2] = pack2<T16>(r0, r1);
-  hi[3] = pack2<T16>(t1[2], t1[3], r0, r1);
-  lo[3] = pack2<T16>(r0, r1);
-}
 
 // WITH_O = false: the block only carries the state (the segment passes of the associative
 // form, args.o == nullptr): steps 2-4 are compiled out. GATED: args.G != nullptr; SPLIT:
