@@ -113,7 +113,6 @@ __device__ inline unsigned pack2(float x0, float x1) {
   return pack2<T16>(x0, x1, r0, r1);
 }
 
-
 // The A operand (m16 x k16) of a product from fp32 accumulator tiles n0 and n0 + 1 (rows g,
 // g + 8; columns 2 tq.. of each tile), as hi and lo 16-bit parts.
 template <class T16>
