@@ -666,6 +666,10 @@ __device__ void finish_status(const ChunkWyArgs& args, long long q, long long ro
 // in the diagonal blocks' slots (each thread keeps its 8 entries of X_bb in registers). K and V
 // sit in unpadded, swizzled tiles (toff<D, true>), so that 5 blocks fit on an SM; W and U are
 // staged in place in the warp's own columns (stmatrix .trans) and stored once all warps are done.
+// Compiled for sm_90a (TRISCAN_WGMMA), the solve's products are warpgroup mma instead
+// (solve_wg: the four warps together, each B operand read from shared memory once for all of
+// them, stored in wgmma's layout instead of fragment order); the same terms in the same order,
+// the same outputs bit for bit on the H200. The PTX for other architectures keeps solve_tile.
 namespace bsolve {
 
 template <int BT, int D>
@@ -733,6 +737,90 @@ __device__ inline void scale_block_t(const float (&acc)[2][4], int bi, int bj, i
     }
   }
 }
+
+#if TRISCAN_WGMMA
+// solve_tile by warpgroup mma (sm_90a): the block's four warps solve one 64-column half of W
+// (tile K) or U (tile V) together, warp w columns c0 + 16 w .. c0 + 16 w + 15, the same terms
+// in the same order as solve_tile, each product a wgmma m64n16k16 whose B operand (16 x 16)
+// is read from shared memory once for all four warps instead of once per warp and m16 tile.
+// F's slots hold the B operands in tc::wg_off's layout: block (b, j)'s hi part at byte
+// 1024 blk(b, j), its lo part 512 bytes on ((X_bb S_b)^T on the diagonal, -M_bj^T below it).
+// Each block row waits for its products (wgmma.wait_group) before its split feeds the next.
+// INV: column block w of the inverse (c0 = 0, BT-wide staging): the diagonal term's A operand
+// is the identity's block at b = w and 0 elsewhere (all warps issue the same products), the
+// blocks j < w of the column staged as zeros (X_jw = 0).
+template <int BT, int D, class T16, class Tout, bool INV = false>
+__device__ bool solve_wg(T16* tile, const unsigned char* F, int c0, int warp, int lane) {
+  constexpr int NW = BT / 16;
+  constexpr int TW = INV ? BT : D;  // the staging tile's width
+  const int g = lane / 4, tq = lane % 4;
+  const int row_in_block = (lane % 8) + (lane / 16) * 8;
+  const int cl = c0 + 16 * warp + ((lane / 8) % 2) * 8;
+  merge::NonfiniteProbe<Tout> probe;
+  float w[NW][2][4];
+  unsigned r[NW][4];
+#pragma unroll
+  for (int b = 0; b < NW; ++b) {
+#pragma unroll
+    for (int n = 0; n < 2; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) w[b][n][e] = 0.0f;
+    if constexpr (INV) {  // I_16 at b = warp: rows g, g + 8 hold 1 at columns g, g + 8
+      const unsigned d =
+          b == warp ? pack2<T16>(g == 2 * tq ? 1.0f : 0.0f, g == 2 * tq + 1 ? 1.0f : 0.0f) : 0u;
+      r[b][0] = d, r[b][1] = 0u, r[b][2] = 0u, r[b][3] = d;
+    } else {
+      ldmatrix_x4_trans(r[b], tile + toff<D, true>(16 * b + row_in_block, cl));
+    }
+  }
+  // w_b := K_b^T (X_bb S_b)^T (INV: I or 0 times X_bb^T).
+  tc::wg_fence();
+#pragma unroll
+  for (int b = 0; b < NW; ++b) {
+    const unsigned char* slot = F + blk(b, b) * 1024;
+    tc::wgmma<T16>(w[b], r[b], tc::wg_desc(slot));
+    tc::wgmma<T16>(w[b], r[b], tc::wg_desc(slot + 512));
+  }
+  tc::wg_commit();
+#pragma unroll
+  for (int j = 0; j < NW; ++j) {
+    tc::wg_wait();
+    // W_j^T is final: staged, and (split) added to the later blocks, w_b += W_j^T (-M_bj^T).
+    if (j + 1 < NW) {
+      unsigned ah[4], al[4];
+      a_from_acc<T16>(w[j][0], w[j][1], ah, al);
+      tc::wg_fence();
+#pragma unroll
+      for (int b = j + 1; b < NW; ++b) {
+        const unsigned char* slot = F + blk(b, j) * 1024;
+        tc::wgmma<T16>(w[b], ah, tc::wg_desc(slot));
+        tc::wgmma<T16>(w[b], al, tc::wg_desc(slot));
+        tc::wgmma<T16>(w[b], ah, tc::wg_desc(slot + 512));
+      }
+      tc::wg_commit();
+    }
+    unsigned st[4];
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      st[q] = INV && j < warp ? 0u
+                              : pack2<Tout>(w[j][q / 2][2 * (q % 2)], w[j][q / 2][2 * (q % 2) + 1]);
+      probe.add_word(st[q]);
+    }
+    stmatrix_x4_trans(tile + toff<TW, true>(16 * j + row_in_block, cl), st);
+  }
+  return probe.found();
+}
+
+// A value pair (entries (n, k), (n, k + 1) of a 16 x 16 B operand's K-major storage) split
+// into hi and lo 16-bit parts, into a slot of F as solve_wg reads it.
+template <class T16>
+__device__ inline void store_b_pair(unsigned char* slot, int n, int k, float v0, float v1) {
+  float r0, r1;
+  const int o = tc::wg_off(n, k);
+  *reinterpret_cast<unsigned*>(slot + o) = pack2<T16>(v0, v1, r0, r1);
+  *reinterpret_cast<unsigned*>(slot + 512 + o) = pack2<T16>(r0, r1);
+}
+#endif
 
 // One m16 tile (columns [c0, c0 + 16)) of W (tile K) or U (tile V): the solve over the block
 // rows with the B fragments in F (the diagonal slots holding (X_bb S_b)^T for this output), each
@@ -985,11 +1073,24 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
         mma<T16>(c[n], alo, f.x, f.y);
         mma<T16>(c[n], ahi, f.z, f.w);
       }
+#if TRISCAN_WGMMA
+      // -M_bj^T as solve_wg's B operand: entry (n, k) = -M_bj[n][k], from the C fragments
+      // (rows g + 8 hr, columns 8 n + 2 tq (+1)), over N_bj's slot once every lane has read it.
+      __syncwarp();
+      unsigned char* slot = reinterpret_cast<unsigned char*>(F) + bk * 1024;
+#pragma unroll
+      for (int n = 0; n < 2; ++n)
+#pragma unroll
+        for (int hr = 0; hr < 2; ++hr)
+          bsolve::store_b_pair<T16>(slot, g + 8 * hr, 8 * n + 2 * tq, c[n][2 * hr],
+                                    c[n][2 * hr + 1]);
+#else
       // C fragments of -M_bj = B fragments of -M_bj^T: n8 tile hr from row half hr.
 #pragma unroll
       for (int hr = 0; hr < 2; ++hr)
         F[(bk * 2 + hr) * 32 + lane] = bsolve::split_b<T16>(c[0][2 * hr], c[0][2 * hr + 1],
                                                             c[1][2 * hr], c[1][2 * hr + 1]);
+#endif
     }
   }
   // The diagonal slots: (X_bb S_b)^T with S's factors col (colW, colU), or X_bb^T (nullptr).
@@ -1004,26 +1105,49 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
         const float2 s1 = *reinterpret_cast<const float2*>(c + 8);
         s[0] = s0.x, s[1] = s0.y, s[2] = s1.x, s[3] = s1.y;
       }
+#if TRISCAN_WGMMA
+      // solve_wg's B operand: entry (n, k) = (X_bb S_b)[n][k], row 8 n + ln / 4, columns
+      // 2 (ln % 4) (+1) and + 8.
+      unsigned char* slot = reinterpret_cast<unsigned char*>(F) + bsolve::blk(bb, bb) * 1024;
+#pragma unroll
+      for (int h2 = 0; h2 < 2; ++h2)
+        bsolve::store_b_pair<T16>(slot, 8 * n + ln / 4, 2 * (ln % 4) + 8 * h2,
+                                  xb[e][2 * h2] * s[2 * h2], xb[e][2 * h2 + 1] * s[2 * h2 + 1]);
+#else
       F[(bsolve::blk(bb, bb) * 2 + n) * 32 + ln] = bsolve::split_b<T16>(
           xb[e][0] * s[0], xb[e][1] * s[1], xb[e][2] * s[2], xb[e][3] * s[3]);
+#endif
     }
+  };
+  // The solve for the warp's columns of W (tile K) or U (tile V), after the barrier that
+  // follows the packing (made visible to wgmma's reads first).
+  auto solve = [&](T16* tile) {
+    bool found = false;
+#if TRISCAN_WGMMA
+#pragma unroll 1
+    for (int p = 0; p < MT; ++p)
+      found |= bsolve::solve_wg<BT, D, T16, Tout>(tile, reinterpret_cast<const unsigned char*>(F),
+                                                  64 * p, warp, lane);
+#else
+#pragma unroll 1
+    for (int p = 0; p < MT; ++p)
+      found |= bsolve::solve_tile<BT, D, T16, Tout>(tile, F, 16 * (MT * warp + p), lane);
+#endif
+    return found;
   };
   __syncthreads();  // every read of the scratch done
   pack_diag(colW);
+  tc::fence_proxy_async();
   __syncthreads();
 
   // 5. W, then U, for the warp's columns; then every warp's staged rows out.
-  bool bad = false;
-#pragma unroll 1
-  for (int p = 0; p < MT; ++p)
-    bad |= bsolve::solve_tile<BT, D, T16, Tout>(Ks, F, 16 * (MT * warp + p), lane);
+  bool bad = solve(Ks);
   __syncthreads();
   pack_diag(colU);
+  tc::fence_proxy_async();
   cp_async_wait<0>();
   __syncthreads();
-#pragma unroll 1
-  for (int p = 0; p < MT; ++p)
-    bad |= bsolve::solve_tile<BT, D, T16, Tout>(Vs, F, 16 * (MT * warp + p), lane);
+  bad |= solve(Vs);
   __syncthreads();
   store_staged<BT, D, 2 * BT, true>(reinterpret_cast<const Tout*>(Ks), static_cast<Tout*>(args.w),
                                     row0, m, stride, h_out, t);
@@ -1033,8 +1157,14 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
   // identity's columns, staged in K's tile once the stores above have read it.
   if (args.inverse) {  // NW = BT / 16 warps: one column block each
     pack_diag(nullptr);
+    tc::fence_proxy_async();
     __syncthreads();
+#if TRISCAN_WGMMA
+    bad |= bsolve::solve_wg<BT, D, T16, Tout, true>(Ks, reinterpret_cast<const unsigned char*>(F),
+                                                    0, warp, lane);
+#else
     bad |= bsolve::solve_tile<BT, D, T16, Tout, true>(Ks, F, 16 * warp, lane);
+#endif
     __syncthreads();
     bsolve::store_inverse<BT>(reinterpret_cast<const Tout*>(Ks), static_cast<Tout*>(args.inverse),
                               row0, m, H, h, t);

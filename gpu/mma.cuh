@@ -1,7 +1,8 @@
 // gpu/mma.cuh — warp-level tensor-core helpers shared by the kernels (internal):
 // ldmatrix loads, mma.sync m16n8k16 with bf16/fp16 operands and m16n8k8 with tf32
 // operands (fp32 accumulators), and the packing of fp32 values into 16-bit operand
-// pairs (round to nearest) with their exact fp32 remainders.
+// pairs (round to nearest) with their exact fp32 remainders; for sm_90a, warpgroup
+// mma (wgmma m64n16k16 with B from shared memory, at the end).
 //
 // Fragment layouts (PTX ISA, "Matrix fragments for mma.m16n8k16" / "mma.m16n8k8"), with
 // lane = 4 g + tq (g = lane / 4, tq = lane % 4):
@@ -16,6 +17,8 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+
+#include <type_traits>
 
 namespace triscan::gpu::detail::tc {
 
@@ -128,5 +131,68 @@ __device__ inline void a_from_acc(const float (&t0)[4], const float (&t1)[4], un
   hi[3] = pack2<T16>(t1[2], t1[3], r0, r1);
   lo[3] = pack2<T16>(r0, r1);
 }
+
+// ---- Warpgroup mma (sm_90a: TRISCAN_WGMMA is 1 in the device code compiled for it, else
+// 0 and none of the below exists). The warpgroup (four consecutive warps, the block's in the
+// blocked solve) computes D (64 x 16) += A (64 x 16) B (16 x 16) by wgmma.mma_async m64n16k16
+// with fp32 accumulators: A from registers (warp w's rows 16 w .. 16 w + 15 in the A fragment
+// of mma.m16n8k16), D in registers as two m16n8 C fragments per warp (d[0]: columns 0-7,
+// d[1]: 8-15), B read from shared memory (asynchronously: writes to it go through
+// fence_proxy_async and a barrier first) in the K-major layout without swizzle: entry (n, k)
+// (B[k][n]) at byte wg_off(n, k) of its 512 (8 x 8 core matrices of 16-byte rows; the next
+// along K 128 bytes on, the next along N 256). ----
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define TRISCAN_WGMMA 1
+#else
+#define TRISCAN_WGMMA 0
+#endif
+
+__device__ inline void fence_proxy_async() {
+#if TRISCAN_WGMMA
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+
+#if TRISCAN_WGMMA
+__host__ __device__ constexpr int wg_off(int n, int k) {
+  return (n / 8) * 256 + (k / 8) * 128 + (n % 8) * 16 + (k % 8) * 2;
+}
+// The shared-memory descriptor of a B operand at p (16-byte aligned): start address, leading
+// (K) byte offset 128, stride (N) byte offset 256, each in 16-byte units; no swizzle.
+__device__ inline unsigned long long wg_desc(const void* p) {
+  return static_cast<unsigned long long>((smem_addr(p) >> 4) & 0x3fffu) |
+         (static_cast<unsigned long long>(128 >> 4) << 16) |
+         (static_cast<unsigned long long>(256 >> 4) << 32);
+}
+__device__ inline void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ inline void wg_commit() {
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+}
+// Until every committed group is done.
+__device__ inline void wg_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+}
+
+template <class T16>
+__device__ inline void wgmma(float (&d)[2][4], const unsigned (&a)[4], unsigned long long b) {
+  // scale-d 1 (accumulate), A and B not negated, B K-major.
+  if constexpr (std::is_same_v<T16, __half>)
+    asm volatile(
+        "wgmma.mma_async.sync.aligned.m64n16k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7}, "
+        "{%8, %9, %10, %11}, %12, 1, 1, 1, 0;\n"
+        : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]),
+          "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b)
+        : "memory");
+  else
+    asm volatile(
+        "wgmma.mma_async.sync.aligned.m64n16k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7}, "
+        "{%8, %9, %10, %11}, %12, 1, 1, 1, 0;\n"
+        : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]),
+          "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b)
+        : "memory");
+}
+#endif
 
 }  // namespace triscan::gpu::detail::tc
