@@ -738,6 +738,28 @@ __device__ inline void scale_block_t(const float (&acc)[2][4], int bi, int bj, i
   }
 }
 
+// Registers 0 and 3 of I_16's A fragment (rows g, g + 8 hold 1 at columns g, g + 8; registers
+// 1 and 2 are 0).
+template <class T16>
+__device__ inline unsigned identity_a(int lane) {
+  const int g = lane / 4, tq = lane % 4;
+  return pack2<T16>(g == 2 * tq ? 1.0f : 0.0f, g == 2 * tq + 1 ? 1.0f : 0.0f);
+}
+
+// A final W_j^T (its two n8 tiles' accumulators, or zeros) rounded to Tout, each word probed,
+// and staged (stmatrix .trans) at row `row`, column cl of the TW-wide swizzled tile.
+template <int TW, class Tout, class T16>
+__device__ inline void stage_block(T16* tile, const float (&acc)[2][4], bool zero, int row, int cl,
+                                   merge::NonfiniteProbe<Tout>& probe) {
+  unsigned st[4];
+#pragma unroll
+  for (int q = 0; q < 4; ++q) {
+    st[q] = zero ? 0u : pack2<Tout>(acc[q / 2][2 * (q % 2)], acc[q / 2][2 * (q % 2) + 1]);
+    probe.add_word(st[q]);
+  }
+  stmatrix_x4_trans(tile + toff<TW, true>(row, cl), st);
+}
+
 #if TRISCAN_WGMMA
 // solve_tile by warpgroup mma (sm_90a): the block's four warps solve one 64-column half of W
 // (tile K) or U (tile V) together, warp w columns c0 + 16 w .. c0 + 16 w + 15, the same terms
@@ -753,7 +775,6 @@ template <int BT, int D, class T16, class Tout, bool INV = false>
 __device__ bool solve_wg(T16* tile, const unsigned char* F, int c0, int warp, int lane) {
   constexpr int NW = BT / 16;
   constexpr int TW = INV ? BT : D;  // the staging tile's width
-  const int g = lane / 4, tq = lane % 4;
   const int row_in_block = (lane % 8) + (lane / 16) * 8;
   const int cl = c0 + 16 * warp + ((lane / 8) % 2) * 8;
   merge::NonfiniteProbe<Tout> probe;
@@ -765,9 +786,8 @@ __device__ bool solve_wg(T16* tile, const unsigned char* F, int c0, int warp, in
     for (int n = 0; n < 2; ++n)
 #pragma unroll
       for (int e = 0; e < 4; ++e) w[b][n][e] = 0.0f;
-    if constexpr (INV) {  // I_16 at b = warp: rows g, g + 8 hold 1 at columns g, g + 8
-      const unsigned d =
-          b == warp ? pack2<T16>(g == 2 * tq ? 1.0f : 0.0f, g == 2 * tq + 1 ? 1.0f : 0.0f) : 0u;
+    if constexpr (INV) {  // I_16 at b = warp, else 0
+      const unsigned d = b == warp ? identity_a<T16>(lane) : 0u;
       r[b][0] = d, r[b][1] = 0u, r[b][2] = 0u, r[b][3] = d;
     } else {
       ldmatrix_x4_trans(r[b], tile + toff<D, true>(16 * b + row_in_block, cl));
@@ -799,14 +819,7 @@ __device__ bool solve_wg(T16* tile, const unsigned char* F, int c0, int warp, in
       }
       tc::wg_commit();
     }
-    unsigned st[4];
-#pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      st[q] = INV && j < warp ? 0u
-                              : pack2<Tout>(w[j][q / 2][2 * (q % 2)], w[j][q / 2][2 * (q % 2) + 1]);
-      probe.add_word(st[q]);
-    }
-    stmatrix_x4_trans(tile + toff<TW, true>(16 * j + row_in_block, cl), st);
+    stage_block<TW>(tile, w[j], INV && j < warp, 16 * j + row_in_block, cl, probe);
   }
   return probe.found();
 }
@@ -838,7 +851,6 @@ template <int BT, int D, class T16, class Tout, bool INV = false>
 __device__ bool solve_tile(T16* tile, const uint4* F, int c0, int lane) {
   constexpr int NW = BT / 16;
   constexpr int TW = INV ? BT : D;  // the staging tile's width
-  const int g = lane / 4, tq = lane % 4;
   const int cb = c0 / 16;
   // ldmatrix/stmatrix .trans rows: lanes 8q..8q+7 address 8x8 matrix q = (token half, column
   // half) = (q / 2, q % 2), which is register q of the A fragment of K_b^T and accumulator half
@@ -856,8 +868,8 @@ __device__ bool solve_tile(T16* tile, const uint4* F, int c0, int lane) {
     // w_b := K_b^T (X_bb S_b)^T (INV: the identity's block at b = cb, X_cc^T).
     if (!INV || b == cb) {
       unsigned r[4];
-      if constexpr (INV) {  // I_16: rows g, g + 8 hold 1 at columns g, g + 8
-        const unsigned d = pack2<T16>(g == 2 * tq ? 1.0f : 0.0f, g == 2 * tq + 1 ? 1.0f : 0.0f);
+      if constexpr (INV) {  // I_16
+        const unsigned d = identity_a<T16>(lane);
         r[0] = d, r[1] = 0u, r[2] = 0u, r[3] = d;
       } else {
         ldmatrix_x4_trans(r, tile + toff<D, true>(16 * b + row_in_block, cl));
@@ -891,13 +903,7 @@ __device__ bool solve_tile(T16* tile, const uint4* F, int c0, int lane) {
           mma<T16>(w[b][n], ah, f.z, f.w);
         }
     }
-    unsigned st[4];
-#pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      st[q] = pack2<Tout>(w[j][q / 2][2 * (q % 2)], w[j][q / 2][2 * (q % 2) + 1]);
-      probe.add_word(st[q]);
-    }
-    stmatrix_x4_trans(tile + toff<TW, true>(16 * j + row_in_block, cl), st);
+    stage_block<TW>(tile, w[j], false, 16 * j + row_in_block, cl, probe);
   }
   return probe.found();
 }
