@@ -794,12 +794,13 @@ __device__ bool solve_wg(T16* tile, const unsigned char* F, int c0, int warp, in
     }
   }
   // w_b := K_b^T (X_bb S_b)^T (INV: I or 0 times X_bb^T).
+  const unsigned dF = tc::wg_desc_lo(F);
   tc::wg_fence();
 #pragma unroll
   for (int b = 0; b < NW; ++b) {
-    const unsigned char* slot = F + blk(b, b) * 1024;
-    tc::wgmma<T16>(w[b], r[b], tc::wg_desc(slot));
-    tc::wgmma<T16>(w[b], r[b], tc::wg_desc(slot + 512));
+    const int slot = blk(b, b) * 1024;
+    tc::wgmma<T16>(w[b], r[b], tc::wg_desc(dF, slot));
+    tc::wgmma<T16>(w[b], r[b], tc::wg_desc(dF, slot + 512));
   }
   tc::wg_commit();
 #pragma unroll
@@ -812,10 +813,10 @@ __device__ bool solve_wg(T16* tile, const unsigned char* F, int c0, int warp, in
       tc::wg_fence();
 #pragma unroll
       for (int b = j + 1; b < NW; ++b) {
-        const unsigned char* slot = F + blk(b, j) * 1024;
-        tc::wgmma<T16>(w[b], ah, tc::wg_desc(slot));
-        tc::wgmma<T16>(w[b], al, tc::wg_desc(slot));
-        tc::wgmma<T16>(w[b], ah, tc::wg_desc(slot + 512));
+        const int slot = blk(b, j) * 1024;
+        tc::wgmma<T16>(w[b], ah, tc::wg_desc(dF, slot));
+        tc::wgmma<T16>(w[b], al, tc::wg_desc(dF, slot));
+        tc::wgmma<T16>(w[b], ah, tc::wg_desc(dF, slot + 512));
       }
       tc::wg_commit();
     }

@@ -157,12 +157,18 @@ __device__ inline void fence_proxy_async() {
 __host__ __device__ constexpr int wg_off(int n, int k) {
   return (n / 8) * 256 + (k / 8) * 128 + (n % 8) * 16 + (k % 8) * 2;
 }
-// The shared-memory descriptor of a B operand at p (16-byte aligned): start address, leading
-// (K) byte offset 128, stride (N) byte offset 256, each in 16-byte units; no swizzle.
-__device__ inline unsigned long long wg_desc(const void* p) {
-  return static_cast<unsigned long long>((smem_addr(p) >> 4) & 0x3fffu) |
-         (static_cast<unsigned long long>(128 >> 4) << 16) |
-         (static_cast<unsigned long long>(256 >> 4) << 32);
+// The shared-memory descriptor of a B operand `off` bytes (a multiple of 16) past p (16-byte
+// aligned): start address, leading (K) byte offset 128, stride (N) byte offset 256, each in
+// 16-byte units; no swizzle. Its low word for p, wg_desc_lo(p), is formed once, and each
+// operand's descriptor is one add to it (the 14-bit address field never carries: shared
+// addresses stay below 2^18 bytes). Formed from the pointer at every product instead, each
+// descriptor took five or six uniform-datapath instructions (the blocked solve's 26 per
+// column half: ~40% of its instructions; docs/gpu-chunk-wy.md, session 26).
+__device__ inline unsigned wg_desc_lo(const void* p) {
+  return ((smem_addr(p) >> 4) & 0x3fffu) | ((128u >> 4) << 16);
+}
+__device__ inline unsigned long long wg_desc(unsigned lo, int off) {
+  return (static_cast<unsigned long long>(256u >> 4) << 32) | (lo + static_cast<unsigned>(off >> 4));
 }
 __device__ inline void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ inline void wg_commit() {
