@@ -168,7 +168,8 @@ __device__ inline unsigned wg_desc_lo(const void* p) {
   return ((smem_addr(p) >> 4) & 0x3fffu) | ((128u >> 4) << 16);
 }
 __device__ inline unsigned long long wg_desc(unsigned lo, int off) {
-  return (static_cast<unsigned long long>(256u >> 4) << 32) | (lo + static_cast<unsigned>(off >> 4));
+  return (static_cast<unsigned long long>(256u >> 4) << 32) |
+         (lo + static_cast<unsigned>(off >> 4));
 }
 __device__ inline void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ inline void wg_commit() {
