@@ -778,14 +778,10 @@ __device__ bool solve_wg(T16* tile, const unsigned char* F, int c0, int warp, in
   const int row_in_block = (lane % 8) + (lane / 16) * 8;
   const int cl = c0 + 16 * warp + ((lane / 8) % 2) * 8;
   merge::NonfiniteProbe<Tout> probe;
-  float w[NW][2][4];
+  float w[NW][2][4] = {};
   unsigned r[NW][4];
 #pragma unroll
   for (int b = 0; b < NW; ++b) {
-#pragma unroll
-    for (int n = 0; n < 2; ++n)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) w[b][n][e] = 0.0f;
     if constexpr (INV) {  // I_16 at b = warp, else 0
       const unsigned d = b == warp ? identity_a<T16>(lane) : 0u;
       r[b][0] = d, r[b][1] = 0u, r[b][2] = 0u, r[b][3] = d;
@@ -859,13 +855,9 @@ __device__ bool solve_tile(T16* tile, const uint4* F, int c0, int lane) {
   const int row_in_block = (lane % 8) + (lane / 16) * 8;
   const int cl = c0 + ((lane / 8) % 2) * 8;
   merge::NonfiniteProbe<Tout> probe;
-  float w[NW][2][4];
+  float w[NW][2][4] = {};
 #pragma unroll
   for (int b = 0; b < NW; ++b) {
-#pragma unroll
-    for (int n = 0; n < 2; ++n)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) w[b][n][e] = 0.0f;
     // w_b := K_b^T (X_bb S_b)^T (INV: the identity's block at b = cb, X_cc^T).
     if (!INV || b == cb) {
       unsigned r[4];
