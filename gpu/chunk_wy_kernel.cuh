@@ -693,11 +693,33 @@ struct Layout {
 
 __host__ __device__ constexpr int blk(int b, int j) { return b * (b + 1) / 2 + j; }
 
+// stmatrix .x4 .trans: lanes 8q .. 8q + 7 address the rows of 8 x 8 matrix q, register q
+// holds lane l's entries (l / 4, 2 (l % 4) + c), c = 0, 1 (low half first), which go to row
+// 2 (l % 4) + c, column l / 4. stmatrix needs sm_90: before it (the compute_80 PTX) the same
+// stores lane by lane, each row address from the lane that holds it, between two __syncwarp
+// (the warp's earlier reads of these bytes, e.g. ldmatrix of K_b, ordered before the stores,
+// and the stores before the warp's later accesses, as the collective instruction orders them).
 __device__ inline void stmatrix_x4_trans(void* p, const unsigned (&r)[4]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("stmatrix.sync.aligned.m8n8.x4.trans.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(
                    smem_addr(p)),
                "r"(r[0]), "r"(r[1]), "r"(r[2]), "r"(r[3])
                : "memory");
+#else
+  unsigned lane;
+  asm("mov.u32 %0, %%laneid;\n" : "=r"(lane));
+  const unsigned a = smem_addr(p);
+  __syncwarp();
+#pragma unroll
+  for (int q = 0; q < 4; ++q)
+#pragma unroll
+    for (int c = 0; c < 2; ++c) {
+      const unsigned row = __shfl_sync(0xffffffffu, a, 8 * q + 2 * (lane % 4) + c);
+      const unsigned short v = static_cast<unsigned short>(c ? r[q] >> 16 : r[q] & 0xffffu);
+      asm volatile("st.shared.b16 [%0], %1;\n" ::"r"(row + 2 * (lane / 4)), "h"(v) : "memory");
+    }
+  __syncwarp();
+#endif
 }
 
 // Four fp32 values as one lane's B fragment pair (hi: x, y; lo: z, w), (v0, v1) and (v2, v3)
