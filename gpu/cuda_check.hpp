@@ -9,9 +9,14 @@
 
 namespace triscan::gpu {
 
+// Throws if err is an error. A failed runtime call also stays recorded as the runtime's last
+// error, which the next launch check (cudaGetLastError) would report again, for an unrelated
+// call: it is cleared here first (a sticky error, a kernel fault, fails every later call anyway).
 inline void check_cuda(cudaError_t err, const char* what) {
-  if (err != cudaSuccess)
+  if (err != cudaSuccess) {
+    static_cast<void>(cudaGetLastError());
     throw std::runtime_error(std::string("CUDA error in ") + what + ": " + cudaGetErrorString(err));
+  }
 }
 
 template <class T>

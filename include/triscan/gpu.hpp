@@ -75,7 +75,8 @@ std::vector<double> hardware_round(const std::vector<float>& x, const std::strin
 // A flagged matrix's X is still written in full with what the substitution computed.
 // Invalid arguments (unknown method, unsupported size, misaligned pointers) throw
 // std::invalid_argument before anything is launched; CUDA errors throw
-// std::runtime_error.
+// std::runtime_error, and a failed call leaves no error behind for the next call (unless the
+// error is sticky, a kernel fault: then every later call fails).
 
 // An owning device allocation (cudaMalloc on the current device) for callers built
 // without CUDA headers (tests, drivers). Copies are synchronous; errors throw

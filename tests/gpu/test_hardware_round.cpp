@@ -6,9 +6,11 @@
 // significand bit, for every sign, exponent and leading significand pattern),
 // plus a stride over all 2^32 fp32 bit patterns (specials included).
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <sstream>
+#include <stdexcept>
 #include <vector>
 
 #include "tests/gpu/gpu_test_util.hpp"
@@ -96,6 +98,19 @@ TEST(Device, QueryNeverThrowsAndExplainsItself) {
     EXPECT_FALSE(info.reason.empty());
     EXPECT_THROW(gpu::hardware_round({1.0f}, "fp16", Rounding::nearest_even), std::runtime_error);
   }
+}
+
+// A failed CUDA call throws and leaves nothing behind: the next call works. (Until session 27
+// the failure stayed recorded as the runtime's last error, and the next launch check threw it
+// again; seen on the H200 when a kernel's PTX failed to JIT.)
+TEST(Device, FailedCallDoesNotFailTheNextOne) {
+  TRISCAN_REQUIRE_GPU();
+  EXPECT_THROW({ gpu::DeviceBytes huge(std::size_t{1} << 60); }, std::runtime_error);  // 1 EiB
+  gpu::DeviceBytes small(64);
+  EXPECT_NO_THROW(small.fill32(0x3f800000u));  // 1.0f
+  std::vector<float> back(16, 0.0f);
+  small.download(back.data(), 64);
+  for (float v : back) EXPECT_EQ(v, 1.0f);
 }
 
 }  // namespace
