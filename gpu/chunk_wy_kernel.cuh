@@ -170,6 +170,14 @@ __device__ inline void below_block(int o, int& bi, int& bj) {
   while ((bi + 1) * bi / 2 <= o) ++bi;
   bj = o - bi * (bi - 1) / 2;
 }
+// The same for o < NW (NW - 1) / 2 with NW known: NW - 2 compares instead of a loop.
+template <int NW>
+__device__ inline void below_block(int o, int& bi, int& bj) {
+  bi = 1;
+#pragma unroll
+  for (int k = 2; k < NW; ++k) bi += o >= k * (k - 1) / 2;
+  bj = o - bi * (bi - 1) / 2;
+}
 
 // acc := the 16 x 16 block (bi, bj) of A B^T on tensor cores (exact 16-bit products, fp32
 // accumulation over the D channels in order), A and B padded 16-bit tiles with row stride
@@ -214,12 +222,24 @@ __device__ inline void block_abt(const T16* A, const T16* B, int bi, int bj, int
   }
 }
 
+// The gate factor e^(G_i - G_j) from the fp64 difference of two cumulative log-decays, rounded
+// once to fp32: expf of it, or (B2: G in base-2 logarithms, G_2 = G log2 e) exp2f of it. Both
+// are within 2 ulp (CUDA's documented bound), and rounding the difference d (d_2 = d log2 e) to
+// fp32 moves the result by u |d| relatively in either base, so either is within (|d| + 4) u of
+// e^d. exp2f takes 4 instructions (a range test, MUFU.EX2, two predicated products), expf 8.
+template <bool B2>
+__device__ inline float gate_factor(double Gi, double Gj) {
+  const float d = static_cast<float>(Gi - Gj);
+  return B2 ? exp2f(d) : expf(d);
+}
+
 // N's entries of the 16 x 16 block (bi, bj) from its K K^T accumulators: nv[hr][n][c] at row
 // i = 16 bi + g + 8 hr, column j = 16 bj + 8 n + 2 tq + c is N_ij = beta_i (K K^T)_ij and, gated,
-// times exp(G_i - G_j) (the difference in fp64, one rounding to fp32, one expf); 0 on and above
+// times exp(G_i - G_j) (gate_factor: G in base B2 ? 2 : e); 0 on and above
 // the diagonal and in rows >= m of a partial chunk (not beta_i * 0 * exp(G_i - G_j), which can
 // be 0 * inf for gates: X is the identity there and the staged rows stay finite). Every entry
 // is formed and the ones that are not N's selected away (no branch per entry).
+template <bool B2 = false>
 __device__ inline void scale_block(const float (&acc)[2][4], int bi, int bj, int m, int lane,
                                    const float* beta, const double* G, bool gated,
                                    float (&nv)[2][2][2]) {
@@ -241,7 +261,7 @@ __device__ inline void scale_block(const float (&acc)[2][4], int bi, int bj, int
       for (int c = 0; c < 2; ++c) {
         const int j = 16 * bj + 8 * n + 2 * tq + c;
         float nij = bi_scale * acc[n][2 * hr + c];
-        if (gated) nij *= expf(static_cast<float>(Gi - Gj[n][c]));
+        if (gated) nij *= gate_factor<B2>(Gi, Gj[n][c]);
         nv[hr][n][c] = i > j && i < m ? nij : 0.0f;
       }
   }
@@ -258,8 +278,8 @@ __device__ inline float2 load2(const __half* p) {
 // Loads the chunk's rows of a [.., heads_of_tensor, D] 16-bit tensor into a padded tile
 // (rows >= m zero-filled), 16 bytes per cp.async, NT threads; thread t copies column block
 // t % per_row of rows t / per_row, t / per_row + rows_per_pass, ... (its source address
-// advanced by a fixed stride: no per-copy index arithmetic).
-template <int BT, int D, int NT = 2 * BT, bool SW = false, class T16>
+// advanced by a fixed stride: no per-copy index arithmetic). FULL: m = BT (no row test).
+template <int BT, int D, int NT = 2 * BT, bool SW = false, bool FULL = false, class T16>
 __device__ void load_tile(const T16* __restrict__ base, long long row0, int m,
                           long long token_stride, long long head_offset, T16* tile, int t) {
   constexpr int per_row = D * 2 / 16;
@@ -271,7 +291,10 @@ __device__ void load_tile(const T16* __restrict__ base, long long row0, int m,
 #pragma unroll
   for (int it = 0; it < BT / rows_per_pass; ++it) {
     const int i = t / per_row + it * rows_per_pass;
-    cp_async_16(tile + toff<D, SW>(i, e0), i < m ? src : any, i < m ? 16 : 0);
+    if (FULL)
+      cp_async_16(tile + toff<D, SW>(i, e0), src, 16);
+    else
+      cp_async_16(tile + toff<D, SW>(i, e0), i < m ? src : any, i < m ? 16 : 0);
     src += rows_per_pass * token_stride;
   }
 }
@@ -576,9 +599,10 @@ __device__ void kda_kkt(const T16* Ks, const float* Gc, const float* beta, float
 }
 
 // The prologue and epilogue both kernels share. Thread t < BT reads beta_t and (scalar
-// gates) g_t, stores G[t] = g_t (times ln 2 for base-2 gates) in fp64 and returns beta_t
-// (0 for rows >= m).
-template <int BT, class T16, bool KDA>
+// gates) g_t, stores G[t] = g_t in fp64 in natural logarithms (times ln 2 for base-2 gates) or,
+// B2 (the blocked solve), in base-2 logarithms (times log2 e for natural ones), and returns
+// beta_t (0 for rows >= m).
+template <int BT, class T16, bool KDA, bool B2 = false>
 __device__ float read_beta_g(const ChunkWyArgs& args, long long row0, int m, int H, int h, int t,
                              double* G) {
   float beta_t = 0.0f, g_t = 0.0f;
@@ -586,9 +610,10 @@ __device__ float read_beta_g(const ChunkWyArgs& args, long long row0, int m, int
     beta_t = to_float(static_cast<const T16*>(args.beta)[(row0 + t) * H + h]);
     if (args.g && !KDA) g_t = args.g[(row0 + t) * H + h];
   }
+  constexpr double ln2 = 0.69314718055994530942, log2e = 1.44269504088896340736;
   if (t < BT)
-    G[t] =
-        args.log2_g ? 0.69314718055994530942 * static_cast<double>(g_t) : static_cast<double>(g_t);
+    G[t] = args.log2_g == B2 ? static_cast<double>(g_t)
+                             : (B2 ? log2e : ln2) * static_cast<double>(g_t);
   return beta_t;
 }
 
@@ -614,36 +639,46 @@ __device__ void cumulative_G(double* G, int lane) {
 }
 
 // The column factors of W (beta_t gamma_t, gamma_t = exp(G_t), 1 when ungated) and U (beta_t),
-// and the optional G and gamma outputs. Rows >= m have beta = 0.
-template <int BT, bool KDA>
+// and the optional G and gamma outputs. Rows >= m have beta = 0. B2: G in base 2 (the blocked
+// solve, which has no G output).
+template <int BT, bool KDA, bool B2 = false>
 __device__ void column_factors(const ChunkWyArgs& args, long long q, int m, int t, float beta_t,
                                const double* G, float* colW, float* colU) {
   if (t < BT) {
-    if (args.g_out && args.g && !KDA) args.g_out[q * BT + t] = G[t < m ? t : m - 1];
-    const float gamma = args.g && !KDA ? expf(static_cast<float>(G[t])) : 1.0f;
+    if constexpr (!B2)
+      if (args.g_out && args.g && !KDA) args.g_out[q * BT + t] = G[t < m ? t : m - 1];
+    const float gamma = args.g && !KDA ? gate_factor<B2>(G[t], 0.0) : 1.0f;
     if (args.gamma_out) args.gamma_out[q * BT + t] = gamma;
     colW[t] = beta_t * gamma;
     colU[t] = beta_t;
   }
 }
 
-// The chunk's status: overflow if an output was not finite (bad, from any thread), unless a
-// read input is NaN/Inf (checked again from global memory only then): nonfinite_input.
-// flags[0..1] are shared and were cleared at the start; every thread calls this.
+// The chunk's status: overflow if an output was not finite (any_bad: some thread's output),
+// unless a read input is NaN/Inf (checked again from global memory only then):
+// nonfinite_input. flags[0..1] are shared and were cleared at the start; every thread calls
+// this with the same any_bad: flags[0], set by the threads that staged a value that is not
+// finite before a barrier every thread has passed since. (__syncthreads_or would save the
+// flag, but in the blocked solve ptxas then spills 170 bytes per thread.)
+template <int D, class T16>
+__device__ void write_status(const ChunkWyArgs& args, long long q, long long row0, int m, int H,
+                             int h, int t, int nthreads, bool any_bad, int* flags) {
+  if (any_bad) {  // rare path: classify
+    if (inputs_nonfinite<D, T16>(args, row0, m, H, h, t, nthreads)) flags[1] = 1;
+    __syncthreads();
+  }
+  if (t == 0) {
+    const int s = flags[1] ? status_nonfinite : any_bad ? status_overflow : status_ok;
+    if (args.statuses) args.statuses[q] = s;
+    if (args.flag && s != status_ok) atomicMax(args.flag, s);
+  }
+}
 template <int D, class T16>
 __device__ void finish_status(const ChunkWyArgs& args, long long q, long long row0, int m, int H,
                               int h, int t, int nthreads, bool bad, int* flags) {
   if (bad) flags[0] = 1;
   __syncthreads();
-  if (flags[0]) {  // rare path: classify
-    if (inputs_nonfinite<D, T16>(args, row0, m, H, h, t, nthreads)) flags[1] = 1;
-    __syncthreads();
-  }
-  if (t == 0) {
-    const int s = flags[1] ? status_nonfinite : flags[0] ? status_overflow : status_ok;
-    if (args.statuses) args.statuses[q] = s;
-    if (args.flag && s != status_ok) atomicMax(args.flag, s);
-  }
+  write_status<D, T16>(args, q, row0, m, H, h, t, nthreads, flags[0] != 0, flags);
 }
 
 // ---- W and U by a blocked triangular solve (no full inverse formed first; docs/gpu-chunk-wy.md
@@ -734,9 +769,9 @@ __device__ inline uint4 split_b(float v0, float v1, float v2, float v3) {
 
 // N's entries of block (bi, bj), bi > bj, from the accumulators of K K^T's block (bj, bi), its
 // transpose (the same products in the same channel order): nv[hr][n][c] = N_ij at
-// i = 16 bi + 8 n + 2 tq + c, j = 16 bj + g + 8 hr, formed as scale_block forms N_ij (0 in rows
-// i >= m). nv[hr][0][.], nv[hr][1][.] are then lane's B fragment registers of n8 tile hr of
-// N_bj (rows 2 tq (+1) and 2 tq + 8 (+9), column g).
+// i = 16 bi + 8 n + 2 tq + c, j = 16 bj + g + 8 hr, formed as scale_block<true> forms N_ij (G
+// in base 2; 0 in rows i >= m). nv[hr][0][.], nv[hr][1][.] are then lane's B fragment registers
+// of n8 tile hr of N_bj (rows 2 tq (+1) and 2 tq + 8 (+9), column g).
 __device__ inline void scale_block_t(const float (&acc)[2][4], int bi, int bj, int m, int lane,
                                      const float* beta, const double* G, bool gated,
                                      float (&nv)[2][2][2]) {
@@ -753,7 +788,7 @@ __device__ inline void scale_block_t(const float (&acc)[2][4], int bi, int bj, i
 #pragma unroll
       for (int c = 0; c < 2; ++c) {
         float nij = (c ? bt.y : bt.x) * acc[n][2 * hr + c];
-        if (gated) nij *= expf(static_cast<float>((c ? gi.y : gi.x) - Gj));
+        if (gated) nij *= gate_factor<true>(c ? gi.y : gi.x, Gj);
         nv[hr][n][c] = i0 + c < m ? nij : 0.0f;
       }
     }
@@ -964,33 +999,52 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
   // Diagonal block b's fp32 scratch (16 x 16): its slot in F.
   auto diag = [&](int b) { return reinterpret_cast<float*>(F + bsolve::blk(b, b) * 2 * 32); };
 
-  const int t = threadIdx.x, warp = t / 32, lane = t % 32;
+  // threadIdx.x < 2 BT: the remainder (an AND) only tells the compiler that t is not negative,
+  // so that t's divisions and remainders below are shifts and masks, without sign fix-ups.
+  const int t = static_cast<int>(threadIdx.x % (2 * BT)), warp = t / 32, lane = t % 32;
   const int g = lane / 4, tq = lane % 4;
-  // Block and head indices in 32 bits (blockIdx.x < 2^31; heads and key heads are ints).
-  const unsigned qu = blockIdx.x, Hu = static_cast<unsigned>(addr.heads);
-  const long long q = qu;
+  // Head h and chunk row r: from the grid (launch_bsolve's (H, rows) grid), or q = r H + h in a
+  // one-dimensional grid of more than 65535 rows. 32 bits (q < 2^31; heads and key heads are
+  // ints); no integer division in the common case (launch_bsolve, below).
+  const unsigned Hu = static_cast<unsigned>(addr.heads);
   const int H = static_cast<int>(Hu);
-  const int h = static_cast<int>(qu % Hu);
-  const ChunkSpan span = chunk_span<BT>(addr, static_cast<long long>(qu / Hu));
+  unsigned hu = blockIdx.x, ru = blockIdx.y;
+  if (gridDim.x != Hu) hu = blockIdx.x % Hu, ru = blockIdx.x / Hu;
+  const long long q = static_cast<long long>(ru) * Hu + hu;
+  const int h = static_cast<int>(hu);
+  // Regular chunks of a length that BT divides: chunk row r starts at token r BT, m = BT.
+  const ChunkSpan span = addr.kind == Addressing::chunks && addr.length % BT == 0
+                             ? ChunkSpan{static_cast<long long>(ru) * BT, BT}
+                             : chunk_span<BT>(addr, ru);
   const long long row0 = span.row0;
   const int m = span.size;
-  const long long hk = static_cast<unsigned>(h * args.key_heads) / Hu;
+  const long long hk =
+      args.key_heads == H ? hu : static_cast<unsigned>(h * args.key_heads) / Hu;
   const long long h_out = static_cast<long long>(h) * D, stride = static_cast<long long>(H) * D;
 
-  // 1. Loads (K, then V in a second group), beta, g, G, the column factors.
-  load_tile<BT, D, 2 * BT, true>(static_cast<const T16*>(args.k), row0, m,
-                                 static_cast<long long>(args.key_heads) * D, hk * D, Ks, t);
-  cp_async_commit();
-  load_tile<BT, D, 2 * BT, true>(static_cast<const T16*>(args.v), row0, m, stride, h_out, Vs, t);
+  // 1. Loads (K, then V in a second group), beta, g, G (base 2), the column factors.
+  const long long kstride = static_cast<long long>(args.key_heads) * D;
+  const T16* kp = static_cast<const T16*>(args.k);
+  const T16* vp = static_cast<const T16*>(args.v);
+  if (m == BT) {  // a whole chunk: no row tests
+    load_tile<BT, D, 2 * BT, true, true>(kp, row0, m, kstride, hk * D, Ks, t);
+    cp_async_commit();
+    load_tile<BT, D, 2 * BT, true, true>(vp, row0, m, stride, h_out, Vs, t);
+  } else {
+    load_tile<BT, D, 2 * BT, true>(kp, row0, m, kstride, hk * D, Ks, t);
+    cp_async_commit();
+    load_tile<BT, D, 2 * BT, true>(vp, row0, m, stride, h_out, Vs, t);
+  }
   cp_async_commit();
   if (t < 2) flags[t] = 0;
-  const float beta_t = read_beta_g<BT, T16, false>(args, row0, m, H, h, t, G);
-  __syncthreads();
+  const float beta_t = read_beta_g<BT, T16, false, true>(args, row0, m, H, h, t, G);
+  // column_factors reads only G[t], which thread t wrote: a barrier only around the scan.
   if (args.g && !args.cumulative_g) {
+    __syncthreads();
     if (warp == 0) cumulative_G<BT>(G, lane);
     __syncthreads();
   }
-  column_factors<BT, false>(args, q, m, t, beta_t, G, colW, colU);
+  column_factors<BT, false, true>(args, q, m, t, beta_t, G, colW, colU);
   cp_async_wait<1>();
   __syncthreads();
 
@@ -1008,7 +1062,7 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
       float acc[2][4];
       float nv[2][2][2];
       block_abt<D, T16, true>(Ks, Ks, b, b, lane, acc);
-      scale_block(acc, b, b, m, lane, colU, G, args.g != nullptr, nv);
+      scale_block<true>(acc, b, b, m, lane, colU, G, args.g != nullptr, nv);
 #pragma unroll
       for (int hr = 0; hr < 2; ++hr)
 #pragma unroll
@@ -1042,7 +1096,7 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
 #pragma unroll 1
     for (int o = warp - NW / 2; o < noff; o += NW / 2) {
       int bi, bj;
-      below_block(o, bi, bj);
+      below_block<NW>(o, bi, bj);
       const int bk = bsolve::blk(bi, bj);
       float acc[2][4];
       float nv[2][2][2];
@@ -1073,7 +1127,7 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
 #pragma unroll 1
     for (int o = warp; o < noff; o += NW) {
       int bi, bj;
-      below_block(o, bi, bj);
+      below_block<NW>(o, bi, bj);
       const int bk = bsolve::blk(bi, bj);
       // A fragment of -X_bb (rows g, g + 8; columns 2 tq (+1), + 8), split.
       const float* Xb = diag(bi);
@@ -1161,17 +1215,18 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
   tc::fence_proxy_async();
   __syncthreads();
 
-  // 5. W, then U, for the warp's columns; then every warp's staged rows out.
-  bool bad = solve(Ks);
+  // 5. W for the warp's columns; after a barrier every warp's staged rows of W out, then U the
+  // same way (W's stores, issued before the U solve, overlap it).
+  const bool bad_w = solve(Ks);
   __syncthreads();
+  store_staged<BT, D, 2 * BT, true>(reinterpret_cast<const Tout*>(Ks), static_cast<Tout*>(args.w),
+                                    row0, m, stride, h_out, t);
   pack_diag(colU);
   tc::fence_proxy_async();
   cp_async_wait<0>();
   __syncthreads();
-  bad |= solve(Vs);
+  if (solve(Vs) || bad_w) flags[0] = 1;  // read after the next barrier (write_status)
   __syncthreads();
-  store_staged<BT, D, 2 * BT, true>(reinterpret_cast<const Tout*>(Ks), static_cast<Tout*>(args.w),
-                                    row0, m, stride, h_out, t);
   store_staged<BT, D, 2 * BT, true>(reinterpret_cast<const Tout*>(Vs), static_cast<Tout*>(args.u),
                                     row0, m, stride, h_out, t);
   // 6. The inverse (optional): column block w of X by warp w, by the same solve with the
@@ -1181,16 +1236,18 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
     tc::fence_proxy_async();
     __syncthreads();
 #if TRISCAN_WGMMA
-    bad |= bsolve::solve_wg<BT, D, T16, Tout, true>(Ks, reinterpret_cast<const unsigned char*>(F),
-                                                    0, warp, lane);
+    const bool bad_x = bsolve::solve_wg<BT, D, T16, Tout, true>(
+        Ks, reinterpret_cast<const unsigned char*>(F), 0, warp, lane);
 #else
-    bad |= bsolve::solve_tile<BT, D, T16, Tout, true>(Ks, F, 16 * warp, lane);
+    const bool bad_x = bsolve::solve_tile<BT, D, T16, Tout, true>(Ks, F, 16 * warp, lane);
 #endif
+    if (bad_x) flags[0] = 1;
     __syncthreads();
     bsolve::store_inverse<BT>(reinterpret_cast<const Tout*>(Ks), static_cast<Tout*>(args.inverse),
                               row0, m, H, h, t);
   }
-  finish_status<D, T16>(args, q, row0, m, H, h, t, 2 * BT, bad, flags);
+  // Every flag was set before a barrier all threads have passed: no other barrier.
+  write_status<D, T16>(args, q, row0, m, H, h, t, 2 * BT, flags[0] != 0, flags);
 }
 
 // XS: X~ (and gamma, G) only, W and U compiled out (the delta forward's call without w):
@@ -1383,7 +1440,14 @@ void launch_bsolve(const MatrixAddressing& addr, const ChunkWyArgs& args, cudaSt
   check_cuda(attr_err, "cudaFuncSetAttribute(chunk_wy_bsolve_kernel)");
   if (addr.count > INT_MAX)
     throw std::invalid_argument("gpu::chunk_wy: too many chunks for one launch");
-  kernel<<<static_cast<unsigned>(addr.count), 2 * BT, L::bytes, stream>>>(addr, args);
+  // Grid (H, chunk rows), so that the kernel reads its head and chunk row without dividing
+  // (the grid's y extent is at most 65535: beyond, one dimension, q = row H + head). Blocks
+  // start in the same order either way (x fastest).
+  const long long rows = addr.count / addr.heads;
+  const dim3 grid = rows <= 65535
+                        ? dim3(static_cast<unsigned>(addr.heads), static_cast<unsigned>(rows))
+                        : dim3(static_cast<unsigned>(addr.count));
+  kernel<<<grid, 2 * BT, L::bytes, stream>>>(addr, args);
   check_cuda(cudaGetLastError(), "chunk_wy_bsolve_kernel launch");
 }
 

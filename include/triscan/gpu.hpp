@@ -169,7 +169,7 @@ void invert_batch(const MethodSpec& method, index_t count, index_t n, index_t ba
 // and scalar or no gates, W and U (and the inverse, if asked for) come from a blocked
 // triangular solve instead (same N, its 16 x 16 diagonal blocks inverted by substitution and
 // folded into the operands, every product of split or exact 16-bit operands, no full inverse
-// formed first; at FLA's shape on the H200 702 us for W and U, the inverting kernel 979 us;
+// formed first; at FLA's shape on the H200 683 us for W and U, the inverting kernel 1008 us;
 // docs/benchmarks.md). Error bounds: docs/gpu-chunk-wy.md.
 struct WyGpuInputs {
   DType dtype = DType::bf16;    // k, v and beta: bf16 or fp16

@@ -652,6 +652,25 @@ TEST(ChunkWyGpu, VariableLengthSequences) {
   run_case(c);
 }
 
+// More chunk rows than a grid's y extent holds (65535): the blocked solve (chunk 64, 16-bit
+// outputs) launches a (heads, chunk rows) grid up to 65535 rows and a one-dimensional grid
+// beyond, where each block finds its head and chunk row by division. 65,600 sequences, most of
+// one token, every 4096th of 130 (three chunks, a partial one among them), two heads sharing a
+// key head: every chunk's W, U and inverse against the fp64 reference under the same bound.
+TEST(ChunkWyGpu, MoreChunkRowsThanAGridDimension) {
+  Case c;
+  c.generator = "gated";
+  c.batch = 1;
+  c.heads = 2;
+  c.key_heads = 1;
+  c.d = 64;
+  c.cu_seqlens = {0};
+  for (int s = 0; s < 65600; ++s)
+    c.cu_seqlens.push_back(c.cu_seqlens.back() + (s % 4096 ? 1 : 130));
+  c.length = c.cu_seqlens.back();
+  run_case(c);
+}
+
 TEST(ChunkWyGpu, NonFiniteInputAndOverflowStatuses) {
   TRISCAN_REQUIRE_GPU();
   Case c;
