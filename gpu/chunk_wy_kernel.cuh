@@ -51,7 +51,7 @@ struct ChunkWyArgs {
   const void* beta;
   const float* g;  // nullptr: ungated
   bool cumulative_g;
-  bool log2_g;  // g in base-2 logarithms: scaled by ln 2 on load
+  bool log2_g;  // g in base-2 logarithms: scaled by ln 2 on load (the blocked solve keeps base 2)
   bool split;
   int key_heads;  // Hk
   void* w;
