@@ -846,7 +846,8 @@ __device__ bool solve_wg(T16* tile, const unsigned char* F, int c0, int warp, in
       ldmatrix_x4_trans(r[b], tile + toff<D, true>(16 * b + row_in_block, cl));
     }
   }
-  // w_b := K_b^T (X_bb S_b)^T (INV: I or 0 times X_bb^T).
+  // w_b := K_b^T (X_bb S_b)^T (INV: I or 0 times X_bb^T); block 0's products a group of their
+  // own, so that step 0 waits for them alone.
   const unsigned dF = tc::wg_desc_lo(F);
   tc::wg_fence();
 #pragma unroll
@@ -854,12 +855,21 @@ __device__ bool solve_wg(T16* tile, const unsigned char* F, int c0, int warp, in
     const int slot = blk(b, b) * 1024;
     tc::wgmma<T16>(w[b], r[b], tc::wg_desc(dF, slot));
     tc::wgmma<T16>(w[b], r[b], tc::wg_desc(dF, slot + 512));
+    if (b == 0) tc::wg_commit();
   }
   tc::wg_commit();
 #pragma unroll
   for (int j = 0; j < NW; ++j) {
-    tc::wg_wait();
-    // W_j^T is final: staged, and (split) added to the later blocks, w_b += W_j^T (-M_bj^T).
+    // W_j^T is final once every group but the most recent is done (groups complete in order):
+    // step j - 1 committed its products into block j (one group) before those into the blocks
+    // after it (the most recent group, left in flight), and the products of earlier steps
+    // before both. The last step waits for all.
+    if (j + 1 < NW)
+      tc::wg_wait<1>();
+    else
+      tc::wg_wait<0>();
+    // W_j^T (split) added to the later blocks, w_b += W_j^T (-M_bj^T): block j + 1's products
+    // one group, the other blocks' the next; then W_j^T staged.
     if (j + 1 < NW) {
       unsigned ah[4], al[4];
       a_from_acc<T16>(w[j][0], w[j][1], ah, al);
@@ -870,8 +880,8 @@ __device__ bool solve_wg(T16* tile, const unsigned char* F, int c0, int warp, in
         tc::wgmma<T16>(w[b], ah, tc::wg_desc(dF, slot));
         tc::wgmma<T16>(w[b], al, tc::wg_desc(dF, slot));
         tc::wgmma<T16>(w[b], ah, tc::wg_desc(dF, slot + 512));
+        if (b == j + 1 || b + 1 == NW) tc::wg_commit();
       }
-      tc::wg_commit();
     }
     stage_block<TW>(tile, w[j], INV && j < warp, 16 * j + row_in_block, cl, probe);
   }

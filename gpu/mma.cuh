@@ -175,9 +175,11 @@ __device__ inline void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" :
 __device__ inline void wg_commit() {
   asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
 }
-// Until every committed group is done.
+// Until at most N of the most recently committed groups are pending (every earlier one done);
+// N = 0: every committed group done.
+template <int N = 0>
 __device__ inline void wg_wait() {
-  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 }
 
 template <class T16>
