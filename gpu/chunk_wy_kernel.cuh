@@ -27,6 +27,8 @@
 // overwritten by exp(G) ⊙ K, the B operand of W (split like the A operand).
 #pragma once
 
+#include <cuda.h>
+#include <cudaTypedefs.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -97,14 +99,17 @@ __host__ __device__ constexpr int kld() {
 }
 
 // Offset of element (row, col) of a 16-bit tile with D columns: rows padded as above, or
-// (SW, the blocked-solve kernel) unpadded with the 16-byte chunks of row r XOR-swizzled by
-// r % 8, which keeps the 8 rows of an ldmatrix/stmatrix in distinct banks without the
-// padding. Accesses are whole 16-byte chunks or lie inside one (col % 8 + width <= 8).
+// (SW, the blocked-solve kernel: 64 rows) unpadded, in panels of 64 columns (64 x 64, 8 KiB,
+// one after the other), each row of a panel 128 bytes whose 16-byte chunks are XOR-swizzled
+// by row % 8: the 8 rows of an ldmatrix/stmatrix fall in distinct banks without the padding,
+// and a panel is the box of a bulk tensor copy with 128-byte swizzle (CU_TENSOR_MAP_SWIZZLE_128B
+// at a 1024-byte aligned address), so whole chunks move by TMA on sm_90a. Accesses are whole
+// 16-byte chunks or lie inside one (col % 8 + width <= 8).
 template <int D, bool SW>
 __device__ __forceinline__ int toff(int row, int col) {
-  static_assert(!SW || D >= 64, "8 chunks per row to swizzle over");
+  static_assert(!SW || D % 64 == 0, "whole 64-column panels");
   if constexpr (SW)
-    return row * D + (((col >> 3) ^ (row & 7)) << 3) + (col & 7);
+    return (col >> 6) * (64 * 64) + row * 64 + ((((col >> 3) & 7) ^ (row & 7)) << 3) + (col & 7);
   else
     return row * kld<D>() + col;
 }
@@ -192,21 +197,22 @@ __device__ inline void block_abt(const T16* A, const T16* B, int bi, int bj, int
   const int ra = 16 * bi + (lane % 8) + ((lane / 8) % 2) * 8;
   const int rb = 16 * bj + (lane % 8) + (lane / 16) * 8;
   if constexpr (SW) {
-    // Both rows are lane % 8 modulo 8, and chunk 2 ks + c (c < 2) is 8 (ks / 4) + 2 (ks % 4) + c,
-    // so its swizzled place is 8 (ks / 4) + ((2 (ks % 4) + c) ^ (lane % 8)): four offsets per
-    // operand, the rest immediates (toff<D, true>'s layout, without its arithmetic per step).
+    // Both rows are lane % 8 modulo 8, and chunk 2 ks + c (c < 2) is chunk 2 (ks % 4) + c of
+    // panel ks / 4, so its swizzled place is ((2 (ks % 4) + c) ^ (lane % 8)) in that panel: four
+    // offsets per operand, the rest immediates (toff<D, true>'s layout, without its arithmetic
+    // per step).
     const T16* pa[4];
     const T16* pb[4];
 #pragma unroll
     for (int s = 0; s < 4; ++s) {
-      pa[s] = A + ra * D + (((2 * s + lane / 16) ^ (lane % 8)) << 3);
-      pb[s] = B + rb * D + (((2 * s + (lane / 8) % 2) ^ (lane % 8)) << 3);
+      pa[s] = A + ra * 64 + (((2 * s + lane / 16) ^ (lane % 8)) << 3);
+      pb[s] = B + rb * 64 + (((2 * s + (lane / 8) % 2) ^ (lane % 8)) << 3);
     }
 #pragma unroll
     for (int ks = 0; ks < D / 16; ++ks) {
       unsigned a[4], b[4];
-      ldmatrix_x4(a, pa[ks % 4] + 64 * (ks / 4));
-      ldmatrix_x4(b, pb[ks % 4] + 64 * (ks / 4));
+      ldmatrix_x4(a, pa[ks % 4] + 64 * 64 * (ks / 4));
+      ldmatrix_x4(b, pb[ks % 4] + 64 * 64 * (ks / 4));
       mma<T16>(acc[0], a, b[0], b[1]);
       mma<T16>(acc[1], a, b[2], b[3]);
     }
@@ -723,10 +729,60 @@ struct Layout {
   static constexpr std::size_t cw_off = g_off + sizeof(double) * BT;
   static constexpr std::size_t cu_off = cw_off + sizeof(float) * BT;
   static constexpr std::size_t flag_off = cu_off + sizeof(float) * BT;
-  static constexpr std::size_t bytes = flag_off + 4 * sizeof(int);
+  // Two mbarriers (sm_90a, whole chunks: K's and V's bulk tensor copies complete on them).
+  static constexpr std::size_t mbar_off = flag_off + 4 * sizeof(int);
+  static constexpr std::size_t bytes = mbar_off + 2 * sizeof(unsigned long long);
+  static_assert(tile_bytes % 1024 == 0 && mbar_off % 8 == 0, "tiles at 1024-byte boundaries");
 };
 
 __host__ __device__ constexpr int blk(int b, int j) { return b * (b + 1) / 2 + j; }
+
+// The tensor maps of the bulk tensor copies (sm_90a): K, V (loads), W, U (stores), each a
+// [tokens, heads, D] 16-bit tensor seen as 3-d (D, heads, tokens) with boxes of 64 x 1 x 64
+// (one panel of toff<D, true>'s tile), 128-byte swizzle. on: the maps are formed (regular
+// chunks of a length that BT divides; launch_bsolve); otherwise, and in the PTX for other
+// architectures, the kernel copies with cp.async and 16-byte stores.
+struct Maps {
+  CUtensorMap k, v, w, u;
+  int on;
+};
+
+// cuTensorMapEncodeTiled from the driver, through the runtime (no link to libcuda), or nullptr.
+inline PFN_cuTensorMapEncodeTiled_v12000 encode_tiled() {
+  static const PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
+    void* p = nullptr;
+    cudaDriverEntryPointQueryResult found{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault,
+                                         &found) != cudaSuccess ||
+        found != cudaDriverEntryPointSuccess) {
+      (void)cudaGetLastError();
+      return static_cast<PFN_cuTensorMapEncodeTiled_v12000>(nullptr);
+    }
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(p);
+  }();
+  return fn;
+}
+
+// map := the tensor map of a contiguous [tokens, heads, D] tensor of T (16-bit) at base; false
+// if it cannot be formed (no driver entry point, a misaligned base, a size out of range).
+template <class T, int D>
+bool tile_map(CUtensorMap& map, const void* base, long long tokens, long long heads) {
+  static_assert(sizeof(T) == 2 && D % 64 == 0, "16-bit tensors, whole 64-column panels");
+  const PFN_cuTensorMapEncodeTiled_v12000 encode = encode_tiled();
+  if (!encode || reinterpret_cast<std::uintptr_t>(base) % 16 != 0) return false;
+  const cuuint64_t dims[3] = {static_cast<cuuint64_t>(D), static_cast<cuuint64_t>(heads),
+                              static_cast<cuuint64_t>(tokens)};
+  const cuuint64_t strides[2] = {static_cast<cuuint64_t>(D) * sizeof(T),
+                                 static_cast<cuuint64_t>(heads) * D * sizeof(T)};
+  const cuuint32_t box[3] = {64, 1, 64};
+  const cuuint32_t unit[3] = {1, 1, 1};
+  const CUtensorMapDataType type = std::is_same_v<T, __half> ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16
+                                                             : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
+  return encode(&map, type, 3, const_cast<void*>(base), dims, strides, box, unit,
+                CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
 
 // stmatrix .x4 .trans: lanes 8q .. 8q + 7 address the rows of 8 x 8 matrix q, register q
 // holds lane l's entries (l / 4, 2 (l % 4) + c), c = 0, 1 (low half first), which go to row
@@ -991,14 +1047,17 @@ __device__ void store_inverse(const Tout* tile, Tout* __restrict__ X, long long 
 }  // namespace bsolve
 
 template <int BT, int D, class T16, class Tout>
-__global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddressing addr,
-                                                                     ChunkWyArgs args) {
+__global__ void __launch_bounds__(2 * BT, 5)
+    chunk_wy_bsolve_kernel(MatrixAddressing addr, ChunkWyArgs args,
+                           const __grid_constant__ bsolve::Maps maps) {
   static_assert(BT == 64 && sizeof(Tout) == 2, "the blocked solve serves BT = 64, 16-bit W, U");
   using L = bsolve::Layout<BT, D>;
   constexpr int NW = BT / 16;
   constexpr int MT = D / (16 * NW);  // m16 tiles of W and of U per warp
   static_assert(MT >= 1 && D == 16 * NW * MT, "whole m16 tiles per warp");
-  extern __shared__ __align__(16) unsigned char smem[];
+  // Its own name: chunk_wy_kernel declares the dynamic shared memory 16-byte aligned.
+  extern __shared__ __align__(1024) unsigned char smem_bs[];
+  unsigned char* const smem = smem_bs;
   T16* Ks = reinterpret_cast<T16*>(smem + L::k_off);
   T16* Vs = reinterpret_cast<T16*>(smem + L::v_off);
   uint4* F = reinterpret_cast<uint4*>(smem + L::f_off);
@@ -1032,11 +1091,36 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
       args.key_heads == H ? hu : static_cast<unsigned>(h * args.key_heads) / Hu;
   const long long h_out = static_cast<long long>(h) * D, stride = static_cast<long long>(H) * D;
 
-  // 1. Loads (K, then V in a second group), beta, g, G (base 2), the column factors.
+  // 1. Loads (K, then V in a second group), beta, g, G (base 2), the column factors. On sm_90a
+  // a whole chunk's K and V come by bulk tensor copies (thread 0 issues them, each completing
+  // on its mbarrier) when the maps are formed; W and U leave the same way (step 5).
   const long long kstride = static_cast<long long>(args.key_heads) * D;
   const T16* kp = static_cast<const T16*>(args.k);
   const T16* vp = static_cast<const T16*>(args.v);
-  if (m == BT) {  // a whole chunk: no row tests
+  constexpr unsigned tile_tx = static_cast<unsigned>(L::tile_bytes);
+  unsigned long long* mbar = reinterpret_cast<unsigned long long*>(smem + L::mbar_off);
+#if TRISCAN_WGMMA
+  // The tiles' swizzle is the copies' only at a 1024-byte aligned address (asked for above).
+  const bool bulk = maps.on && m == BT && (smem_addr(smem) & 1023u) == 0;
+#else
+  constexpr bool bulk = false;
+#endif
+  if (bulk) {
+    if (t == 0) {
+      tc::mbar_init(mbar, 1);
+      tc::mbar_init(mbar + 1, 1);
+      tc::mbar_init_fence();
+      tc::mbar_expect_tx(mbar, tile_tx);
+#pragma unroll
+      for (int p = 0; p < D / 64; ++p)
+        tc::tma_load_3d(Ks + 64 * 64 * p, &maps.k, 64 * p, static_cast<int>(hk),
+                        static_cast<int>(row0), mbar);
+      tc::mbar_expect_tx(mbar + 1, tile_tx);
+#pragma unroll
+      for (int p = 0; p < D / 64; ++p)
+        tc::tma_load_3d(Vs + 64 * 64 * p, &maps.v, 64 * p, h, static_cast<int>(row0), mbar + 1);
+    }
+  } else if (m == BT) {  // a whole chunk: no row tests
     load_tile<BT, D, 2 * BT, true, true>(kp, row0, m, kstride, hk * D, Ks, t);
     cp_async_commit();
     load_tile<BT, D, 2 * BT, true, true>(vp, row0, m, stride, h_out, Vs, t);
@@ -1057,6 +1141,7 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
   column_factors<BT, false, true>(args, q, m, t, beta_t, G, colW, colU);
   cp_async_wait<1>();
   __syncthreads();
+  if (bulk) tc::mbar_wait(mbar, 0);  // K (the barriers were initialised before the barrier)
 
   // 2-3. N's lower 16 x 16 blocks on tensor cores, with chunk_wy_kernel's products and
   // scaling, and X_bb = (I + N_bb)^-1. The first NW / 2 warps take two diagonal blocks each:
@@ -1226,24 +1311,40 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
   __syncthreads();
 
   // 5. W for the warp's columns; after a barrier every warp's staged rows of W out, then U the
-  // same way (W's stores, issued before the U solve, overlap it).
+  // same way (W's stores, issued before the U solve, overlap it). Bulk: thread 0 stores the
+  // staged tile by bulk tensor copies, once every thread's stmatrix is visible to them.
+  auto store_out = [&](const T16* tile, void* out, const CUtensorMap* map) {
+    if (!bulk) {
+      store_staged<BT, D, 2 * BT, true>(reinterpret_cast<const Tout*>(tile),
+                                        static_cast<Tout*>(out), row0, m, stride, h_out, t);
+      return;
+    }
+    if (t == 0) {
+#pragma unroll
+      for (int p = 0; p < D / 64; ++p)
+        tc::tma_store_3d(map, tile + 64 * 64 * p, 64 * p, h, static_cast<int>(row0));
+      tc::bulk_commit();
+    }
+  };
   const bool bad_w = solve(Ks);
+  if (bulk) tc::fence_proxy_async();
   __syncthreads();
-  store_staged<BT, D, 2 * BT, true>(reinterpret_cast<const Tout*>(Ks), static_cast<Tout*>(args.w),
-                                    row0, m, stride, h_out, t);
+  store_out(Ks, args.w, &maps.w);
   pack_diag(colU);
   tc::fence_proxy_async();
   cp_async_wait<0>();
   __syncthreads();
+  if (bulk) tc::mbar_wait(mbar + 1, 0);  // V
   if (solve(Vs) || bad_w) flags[0] = 1;  // read after the next barrier (write_status)
+  if (bulk) tc::fence_proxy_async();
   __syncthreads();
-  store_staged<BT, D, 2 * BT, true>(reinterpret_cast<const Tout*>(Vs), static_cast<Tout*>(args.u),
-                                    row0, m, stride, h_out, t);
+  store_out(Vs, args.u, &maps.u);
   // 6. The inverse (optional): column block w of X by warp w, by the same solve with the
   // identity's columns, staged in K's tile once the stores above have read it.
   if (args.inverse) {  // NW = BT / 16 warps: one column block each
     pack_diag(nullptr);
     tc::fence_proxy_async();
+    if (bulk && t == 0) tc::bulk_wait_read();  // W's copies have read K's tile
     __syncthreads();
 #if TRISCAN_WGMMA
     const bool bad_x = bsolve::solve_wg<BT, D, T16, Tout, true>(
@@ -1258,6 +1359,7 @@ __global__ void __launch_bounds__(2 * BT, 5) chunk_wy_bsolve_kernel(MatrixAddres
   }
   // Every flag was set before a barrier all threads have passed: no other barrier.
   write_status<D, T16>(args, q, row0, m, H, h, t, 2 * BT, flags[0] != 0, flags);
+  if (bulk && t == 0) tc::bulk_wait_read();  // the copies' reads before shared memory goes
 }
 
 // XS: X~ (and gamma, G) only, W and U compiled out (the delta forward's call without w):
@@ -1457,7 +1559,15 @@ void launch_bsolve(const MatrixAddressing& addr, const ChunkWyArgs& args, cudaSt
   const dim3 grid = rows <= 65535
                         ? dim3(static_cast<unsigned>(addr.heads), static_cast<unsigned>(rows))
                         : dim3(static_cast<unsigned>(addr.count));
-  kernel<<<grid, 2 * BT, L::bytes, stream>>>(addr, args);
+  // Bulk tensor copies for regular chunks (every chunk whole; token coordinates are ints).
+  bsolve::Maps maps{};
+  const long long tokens = rows * BT;
+  maps.on = addr.kind == Addressing::chunks && addr.length % BT == 0 && tokens <= INT_MAX &&
+            bsolve::tile_map<T16, D>(maps.k, args.k, tokens, args.key_heads) &&
+            bsolve::tile_map<T16, D>(maps.v, args.v, tokens, addr.heads) &&
+            bsolve::tile_map<Tout, D>(maps.w, args.w, tokens, addr.heads) &&
+            bsolve::tile_map<Tout, D>(maps.u, args.u, tokens, addr.heads);
+  kernel<<<grid, 2 * BT, L::bytes, stream>>>(addr, args, maps);
   check_cuda(cudaGetLastError(), "chunk_wy_bsolve_kernel launch");
 }
 

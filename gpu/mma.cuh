@@ -2,7 +2,7 @@
 // ldmatrix loads, mma.sync m16n8k16 with bf16/fp16 operands and m16n8k8 with tf32
 // operands (fp32 accumulators), and the packing of fp32 values into 16-bit operand
 // pairs (round to nearest) with their exact fp32 remainders; for sm_90a, warpgroup
-// mma (wgmma m64n16k16 with B from shared memory, at the end).
+// mma (wgmma m64n16k16 with B from shared memory) and bulk tensor copies (at the end).
 //
 // Fragment layouts (PTX ISA, "Matrix fragments for mma.m16n8k16" / "mma.m16n8k8"), with
 // lane = 4 g + tq (g = lane / 4, tq = lane % 4):
@@ -203,5 +203,77 @@ __device__ inline void wgmma(float (&d)[2][4], const unsigned (&a)[4], unsigned 
         : "memory");
 }
 #endif
+
+// ---- Bulk tensor copies (TMA, sm_90a) between global memory and shared memory, described by
+// a CUtensorMap (a __grid_constant__ kernel parameter: `map` is its generic address). Loads
+// complete on an mbarrier (its transaction count); stores form bulk groups of the issuing
+// thread. Shared memory written by threads is made visible to a store by fence_proxy_async in
+// each writing thread and a barrier before the store is issued. Elsewhere (other
+// architectures, the host pass) they are empty: callers take them only where TRISCAN_WGMMA.
+__device__ inline void mbar_init(void* bar, unsigned count) {
+#if TRISCAN_WGMMA
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(count)
+               : "memory");
+#endif
+}
+// The initialised barriers visible to the async proxy (the copies that complete on them).
+__device__ inline void mbar_init_fence() {
+#if TRISCAN_WGMMA
+  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#endif
+}
+// One arrival that also expects `bytes` more bytes of transactions in the current phase.
+__device__ inline void mbar_expect_tx(void* bar, unsigned bytes) {
+#if TRISCAN_WGMMA
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_addr(bar)),
+               "r"(bytes)
+               : "memory");
+#endif
+}
+// Until the phase of parity `parity` has completed.
+__device__ inline void mbar_wait(void* bar, unsigned parity) {
+#if TRISCAN_WGMMA
+  asm volatile(
+      "{\n"
+      ".reg .pred done;\n"
+      "WAIT:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra WAIT;\n"
+      "}\n" ::"r"(smem_addr(bar)),
+      "r"(parity)
+      : "memory");
+#endif
+}
+// The box at coordinates (c0, c1, c2) (innermost first) of a 3-d map into dst, completing on bar.
+__device__ inline void tma_load_3d(void* dst, const void* map, int c0, int c1, int c2, void* bar) {
+#if TRISCAN_WGMMA
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], "
+      "[%1, {%2, %3, %4}], [%5];\n" ::"r"(smem_addr(dst)),
+      "l"(map), "r"(c0), "r"(c1), "r"(c2), "r"(smem_addr(bar))
+      : "memory");
+#endif
+}
+// src to the box at (c0, c1, c2) of a 3-d map, in the thread's current bulk group.
+__device__ inline void tma_store_3d(const void* map, const void* src, int c0, int c1, int c2) {
+#if TRISCAN_WGMMA
+  asm volatile(
+      "cp.async.bulk.tensor.3d.global.shared::cta.tile.bulk_group [%0, {%2, %3, %4}], [%1];\n" ::
+          "l"(map),
+      "r"(smem_addr(src)), "r"(c0), "r"(c1), "r"(c2)
+      : "memory");
+#endif
+}
+__device__ inline void bulk_commit() {
+#if TRISCAN_WGMMA
+  asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
+#endif
+}
+// Until every bulk group of the thread has finished reading its shared memory.
+__device__ inline void bulk_wait_read() {
+#if TRISCAN_WGMMA
+  asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
+#endif
+}
 
 }  // namespace triscan::gpu::detail::tc

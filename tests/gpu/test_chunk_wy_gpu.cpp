@@ -652,6 +652,32 @@ TEST(ChunkWyGpu, VariableLengthSequences) {
   run_case(c);
 }
 
+// Regular layouts whose length the chunk divides (every chunk whole): compiled for sm_90a, the
+// blocked solve then moves K and V in and W and U out by bulk tensor copies (the other cases'
+// lengths leave a partial chunk, and they take the cp.async path). Both head dims and 16-bit
+// formats, a mixed pair, key heads grouped (2 of 4) and not, gated and not; the same bound.
+TEST(ChunkWyGpu, WholeChunksOnly) {
+  for (index_t d : {64, 128})
+    for (DType t : {DType::bf16, DType::fp16}) {
+      Case c;
+      c.length = 256;
+      c.d = d;
+      c.in = c.out = t;
+      c.generator = "gated";
+      run_case(c);
+      c.generator = "deltanet";
+      c.key_heads = c.heads;
+      run_case(c);
+    }
+  Case c;
+  c.length = 128;
+  c.in = DType::bf16;
+  c.out = DType::fp16;
+  c.generator = "gated";
+  c.gate = -5.0;
+  run_case(c);
+}
+
 // More chunk rows than a grid's y extent holds (65535): the blocked solve (chunk 64, 16-bit
 // outputs) launches a (heads, chunk rows) grid up to 65535 rows and a one-dimensional grid
 // beyond, where each block finds its head and chunk row by division. 65,600 sequences, most of
