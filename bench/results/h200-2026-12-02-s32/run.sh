@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Session 31's device calls. Libraries built on the CPU machine (nvcc 13.0), carried in
-# .gpuwork/ (ignored by git): lib/ the working tree's sm_90a build (with libtriscan, libmpfr,
-# libgmp), old/ the library of session 30's last commit (2be7165), var*/ variants of
+# Session 32's device calls (written in session 31, whose run's logs did not land). Libraries
+# built on the CPU machine (nvcc 13.0), carried in .gpuwork/ (ignored by git): lib/ the sm_90a
+# build of 8bdbd4d (with libtriscan, libmpfr, libgmp), old/ that build with gpu/chunk_wy_bt64.cu
+# compiled from session 30's last commit (2be7165, no bulk tensor copies), var*/ variants of
 # gpu/chunk_wy_bt64.cu (the patches in variants/) linked with the same other objects, bin/ the
 # GPU test program.
 #   bash run.sh final   all GPU tests of lib/, the variants' ChunkWy tests, memcheck and
