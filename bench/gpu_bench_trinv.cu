@@ -24,7 +24,9 @@
 //   --pf-only        the same table for the product form, the fp32 merges and the 16-bit
 //                    merges only.
 //   --variants       also times tuning variants of the kernel (accumulators per row sum,
-//                    register cap) at BT = 32, 64, 128, fp32 -> fp32.
+//                    register cap) at BT = 32, 64, 128, fp32 -> fp32. Only in a build configured
+//                    with -DTRISCAN_BENCH_TUNING=ON: the ten kernel instances take nvcc about
+//                    7 minutes per CUDA architecture, so the default build leaves them out.
 //   --cusolver       times only the vendor baseline for large single matrices: cusolverDnXtrtri
 //                    (fp32, lower, unit, in place, column-major) at n = 1024 .. 8192 — orders
 //                    the batched kernels do not take — with GFLOP/s at n^3/3 and a residual
@@ -205,6 +207,7 @@ Result bench_chunks(const std::string& method, const std::string& name, const Ch
   return r;
 }
 
+#if TRISCAN_BENCH_TUNING
 // A tuning variant of the kernel (gpu/trinv_kernel.cuh), regular chunk layout.
 template <int BT, int ACC, int MIN_BLOCKS>
 Result bench_variant(const ChunkLayout& layout, int runs) {
@@ -238,6 +241,7 @@ Result bench_variant(const ChunkLayout& layout, int runs) {
   r.max_error = sample_error(layout, in_bytes, DType::fp32, *X[0], DType::fp32);
   return r;
 }
+#endif
 
 // The same matrices as a contiguous [N, n, n] batch: triscan's strided path and
 // cuBLAS batched TRSM (solving L X = I; X is reset to I inside the timed call).
@@ -437,12 +441,19 @@ void bench_cusolver(int runs) {
 int main(int argc, char** argv) {
   try {
     int runs = 50;
-    bool variants = false, first_only = false, mma_only = false, cusolver_only = false, merge_only = false;
+    [[maybe_unused]] bool variants = false;  // read only with TRISCAN_BENCH_TUNING
+    bool first_only = false, mma_only = false, cusolver_only = false, merge_only = false;
     bool pf_only = false;
     for (int a = 1; a < argc; ++a) {
       const std::string arg = argv[a];
       if (arg == "--variants") {
+#if TRISCAN_BENCH_TUNING
         variants = true;
+#else
+        std::fprintf(stderr, "gpu_bench_trinv: --variants needs a build configured with "
+                             "-DTRISCAN_BENCH_TUNING=ON\n");
+        return 2;
+#endif
       } else if (arg == "--mma-only") {
         mma_only = true;
       } else if (arg == "--pf-only") {
@@ -516,6 +527,7 @@ int main(int argc, char** argv) {
       for (const Result& r : results) print_json(r, copy_gbs);
       return 0;
     }
+#if TRISCAN_BENCH_TUNING
     if (variants) {
       const ChunkLayout s32{4, 16384, 32, 32, {}}, s128{4, 16384, 32, 128, {}};
       add(bench_variant<64, 2, 1>(main_shape, runs));
@@ -529,6 +541,7 @@ int main(int argc, char** argv) {
       add(bench_variant<128, 8, 1>(s128, runs));
       add(bench_variant<128, 8, 2>(s128, runs));
     }
+#endif
     std::vector<std::string> methods = {"trinv/recursive_merge", "trinv/forward_substitution"};
     if (merge_only) methods.pop_back();
     add(bench_chunks(methods[0], "B4 T16384 H32 BT64", main_shape, DType::fp32, DType::fp32, runs));

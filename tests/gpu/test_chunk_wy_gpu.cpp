@@ -42,6 +42,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -676,6 +677,92 @@ TEST(ChunkWyGpu, WholeChunksOnly) {
   c.generator = "gated";
   c.gate = -5.0;
   run_case(c);
+}
+
+// The blocked solve's two ways of moving tiles (chunk 64, 16-bit W and U): on sm_90a, when every
+// chunk is whole, K and V come in and W and U go out by bulk tensor copies; with a partial chunk
+// anywhere, every block copies by cp.async and 16-byte stores. 2048 chunks (B = 1, T = 16384,
+// H = 8, more than an H200 holds at once: 132 SMs x 5 blocks): every chunk's W, U, inverse and
+// status must be bit for bit those of the same inputs with one token more (a partial chunk at
+// the end, so that no tensor maps are formed: the path that VariableLengthSequences and the
+// partial-chunk cases check against the fp64 reference under the derived bound). Where the
+// bulk path is not taken (other GPUs, or a failed encode), both runs take cp.async and agree
+// trivially: this proves the copies right, not that they are used. Then statuses: a NaN in v
+// and an overflowing beta in chunks late in the grid, each flagged on its own chunk only.
+TEST(ChunkWyGpu, BulkCopiesMatchCpAsyncBitForBit) {
+  TRISCAN_REQUIRE_GPU();
+  Case c;
+  c.generator = "gated";
+  c.batch = 1;
+  c.length = 16384;  // 256 chunks of 64
+  c.heads = 8;
+  c.key_heads = 4;
+  const std::size_t H = 8, T = 16384, nchunks = 2048;
+  auto first_diff = [](const std::vector<unsigned char>& x, const std::vector<unsigned char>& y,
+                       std::size_t bytes) {
+    for (std::size_t e = 0; e < bytes; ++e)
+      if (x[e] != y[e]) return static_cast<long long>(e);
+    return -1LL;
+  };
+  auto append_last = [](std::vector<unsigned char>& b, std::size_t bytes) {
+    const std::vector<unsigned char> last(b.end() - static_cast<std::ptrdiff_t>(bytes), b.end());
+    b.insert(b.end(), last.begin(), last.end());
+  };
+  for (index_t d : {64, 128}) {
+    c.d = d;
+    const std::size_t D = static_cast<std::size_t>(d);
+    const Inputs in = make_inputs(c);
+    Inputs in1 = in;  // one token more: a copy of the last
+    Case c1 = c;
+    c1.length = c.length + 1;
+    in1.layout.length = c1.length;
+    in1.rows = in.rows + 1;
+    append_last(in1.kb, 2 * D * static_cast<std::size_t>(c.key_heads));
+    append_last(in1.vb, 2 * D * H);
+    append_last(in1.betab, 2 * H);
+    in1.gf.insert(in1.gf.end(), in.gf.end() - static_cast<std::ptrdiff_t>(H), in.gf.end());
+    const GpuResult one = run_gpu(c1, in1);
+    for (bool inverse : {true, false}) {
+      c.with_inverse = inverse;
+      const GpuResult pg = run_gpu(c, in);
+      expect_all_written(c, in, pg);
+      const std::size_t wbytes = T * H * D * 2, ibytes = T * H * 64 * 2;
+      EXPECT_EQ(first_diff(pg.w, one.w, wbytes), -1) << "W, d " << d << " inverse " << inverse;
+      EXPECT_EQ(first_diff(pg.u, one.u, wbytes), -1) << "U, d " << d << " inverse " << inverse;
+      if (inverse) {
+        EXPECT_EQ(first_diff(pg.inv, one.inv, ibytes), -1) << "inverse, d " << d;
+      }
+      ASSERT_EQ(pg.statuses.size(), nchunks + 1);
+      for (std::size_t s = 0; s < nchunks; ++s) ASSERT_EQ(pg.statuses[s], 0) << "chunk " << s;
+      EXPECT_EQ(pg.statuses[nchunks], -1) << "statuses written past the end";
+      EXPECT_EQ(pg.flag, 0);
+    }
+    c.with_inverse = true;
+  }
+  c.with_inverse = false;
+  c.generator = "deltanet";  // keys of norm 1: beta = 3e38 puts N beyond fp32 (as below)
+  Inputs in = make_inputs(c);
+  auto set16 = [&](std::vector<unsigned char>& bytes, std::size_t e, double x) {
+    const auto b = encode({x}, c.in, nullptr);
+    bytes[2 * e] = b[0];
+    bytes[2 * e + 1] = b[1];
+  };
+  // Chunk q = r H + h: chunk row r, head h.
+  const std::size_t nan_chunk = 1500, big_chunk = 2043;
+  const std::size_t nan_row = nan_chunk / H, big_row = big_chunk / H;  // rows 187, 255
+  set16(in.vb, ((nan_row * 64 + 7) * H + nan_chunk % H) * static_cast<std::size_t>(c.d) + 5,
+        std::nan(""));
+  for (std::size_t i = 0; i < 64; ++i)
+    set16(in.betab, (big_row * 64 + i) * H + big_chunk % H, 3e38);
+  const GpuResult gr = run_gpu(c, in);
+  const std::int32_t nonfinite = static_cast<std::int32_t>(Status::nonfinite_input),
+                     overflow = static_cast<std::int32_t>(Status::overflow);
+  ASSERT_EQ(gr.statuses.size(), nchunks + 1);
+  for (std::size_t s = 0; s < nchunks; ++s)
+    EXPECT_EQ(gr.statuses[s], s == nan_chunk ? nonfinite : s == big_chunk ? overflow : 0)
+        << "chunk row " << s / H << " head " << s % H;
+  EXPECT_EQ(gr.statuses[nchunks], -1);
+  EXPECT_EQ(gr.flag, std::max(nonfinite, overflow));
 }
 
 // More chunk rows than a grid's y extent holds (65535): the blocked solve (chunk 64, 16-bit
