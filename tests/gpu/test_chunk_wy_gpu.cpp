@@ -126,6 +126,14 @@ Inputs make_inputs(const Case& c) {
   return in;
 }
 
+// Entry e of a tensor's device bytes (2 per entry) := x in the inputs' 16-bit format (only the
+// bytes change: a poisoned input the kernel sees, not its rounded copy the reference reads).
+void set16(const Case& c, std::vector<unsigned char>& bytes, std::size_t e, double x) {
+  const auto b = encode({x}, c.in, nullptr);
+  bytes[2 * e] = b[0];
+  bytes[2 * e + 1] = b[1];
+}
+
 struct GpuResult {
   std::vector<unsigned char> w, u, inv;
   std::vector<std::int32_t> statuses;
@@ -742,18 +750,13 @@ TEST(ChunkWyGpu, BulkCopiesMatchCpAsyncBitForBit) {
   c.with_inverse = false;
   c.generator = "deltanet";  // keys of norm 1: beta = 3e38 puts N beyond fp32 (as below)
   Inputs in = make_inputs(c);
-  auto set16 = [&](std::vector<unsigned char>& bytes, std::size_t e, double x) {
-    const auto b = encode({x}, c.in, nullptr);
-    bytes[2 * e] = b[0];
-    bytes[2 * e + 1] = b[1];
-  };
   // Chunk q = r H + h: chunk row r, head h.
   const std::size_t nan_chunk = 1500, big_chunk = 2043;
   const std::size_t nan_row = nan_chunk / H, big_row = big_chunk / H;  // rows 187, 255
-  set16(in.vb, ((nan_row * 64 + 7) * H + nan_chunk % H) * static_cast<std::size_t>(c.d) + 5,
+  set16(c, in.vb, ((nan_row * 64 + 7) * H + nan_chunk % H) * static_cast<std::size_t>(c.d) + 5,
         std::nan(""));
   for (std::size_t i = 0; i < 64; ++i)
-    set16(in.betab, (big_row * 64 + i) * H + big_chunk % H, 3e38);
+    set16(c, in.betab, (big_row * 64 + i) * H + big_chunk % H, 3e38);
   const GpuResult gr = run_gpu(c, in);
   const std::int32_t nonfinite = static_cast<std::int32_t>(Status::nonfinite_input),
                      overflow = static_cast<std::int32_t>(Status::overflow);
@@ -794,15 +797,11 @@ TEST(ChunkWyGpu, NonFiniteInputAndOverflowStatuses) {
   Inputs in = make_inputs(c);
   // Chunk 1, head 0: a NaN in v; chunk 2, head 1: beta = Inf; chunk 3, head 0: beta = 3e38
   // with keys of norm 1 (finite input, N beyond fp32 after the products).
-  auto set16 = [&](std::vector<unsigned char>& bytes, std::size_t e, double x) {
-    const auto b = encode({x}, c.in, nullptr);
-    bytes[2 * e] = b[0];
-    bytes[2 * e + 1] = b[1];
-  };
-  set16(in.vb, static_cast<std::size_t>(((64 + 5) * 2 + 0) * c.d + 3), std::nan(""));
-  set16(in.betab, static_cast<std::size_t>((128 + 9) * 2 + 1),
+  set16(c, in.vb, static_cast<std::size_t>(((64 + 5) * 2 + 0) * c.d + 3), std::nan(""));
+  set16(c, in.betab, static_cast<std::size_t>((128 + 9) * 2 + 1),
         std::numeric_limits<double>::infinity());
-  for (index_t i = 192; i < 256; ++i) set16(in.betab, static_cast<std::size_t>(i * 2 + 0), 3e38);
+  for (index_t i = 192; i < 256; ++i)
+    set16(c, in.betab, static_cast<std::size_t>(i * 2 + 0), 3e38);
   const GpuResult gr = run_gpu(c, in);
   const std::int32_t ok = 0, nonfinite = static_cast<std::int32_t>(Status::nonfinite_input),
                      overflow = static_cast<std::int32_t>(Status::overflow);

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Session 34's device call, through session 23's script (../h200-2026-11-30-s23/run.sh, whose
+# header lists the environment it reads). Libraries built on the CPU machine (nvcc 13.0, sm_90a),
+# carried in .gpuwork/ (ignored by git) with fla-core 0.6.0's wheel in .whl/:
+#   lib/      the kept kernel (cf587dc's, unchanged at 81285de), bin/test_gpu the tests of 81285de;
+#   var_xg/   lib/ with variants/xg_x_first.diff (X by the chain once, then W and U as independent
+#             products with (X S)^T), 5 blocks per SM (96 registers, 32 bytes of spills);
+#   var_xg4/  the same at 4 blocks per SM (109 registers, no spills).
+#   call 2, 3: lib/ as in call 1, bin/test_gpu with the tests of this commit (the poisoned-input
+#             helper shared), bin/stream_probe (stream_probe.cu, built as README.md says).
+#   bash run.sh call1 | call2 (call 3: call2 again, with oneshot_delays added to the probe)
+set -u
+here=$(dirname "$0")
+s23=$here/../h200-2026-11-30-s23/run.sh
+case "${1:-}" in
+  call1)  # the variants' ChunkWy tests, memcheck and racecheck of var_xg, the A/B, FLA compare
+    SKIP_NEW_TESTS=1 VAR_FILTER='ChunkWyGpu.*-ChunkWyGpu.MoreChunkRowsThanAGridDimension' \
+      SAN_LIB=var_xg SAN_FILTER='ChunkWyGpu.WholeChunksOnly' RACE_FILTER='ChunkWyGpu.WholeChunksOnly' \
+      CALLS=wy_noinv,wy ROUNDS=5 WYCMP=1 WYCMP_LIB=var_xg bash "$s23" ;;
+  call2)  # the two tests that poison inputs; the memory-structure probe
+    W=$PWD/.gpuwork OUT=${OUT:-/tmp/out}
+    mkdir -p "$OUT"
+    for z in "$W"/lib/*.xz; do [ -e "$z" ] && xz -d -f "$z"; done
+    export LD_LIBRARY_PATH=$W/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+    { date -u; nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv; } \
+      > "$OUT/info.log" 2>&1
+    timeout 120 "$W/bin/test_gpu" --gtest_filter='ChunkWyGpu.BulkCopiesMatchCpAsyncBitForBit:ChunkWyGpu.NonFiniteInputAndOverflowStatuses' \
+      > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) " "$OUT/tests.log"
+    timeout 300 "$W/bin/stream_probe" "$(date -u '+%Y-%m-%d %H:%M UTC')" > "$OUT/stream.log" 2>&1
+    echo "stream_probe rc=$?"; grep -v '^{' "$OUT/stream.log" ;;
+  *) echo "usage: run.sh call1|call2" >&2; exit 2 ;;
+esac
