@@ -8,7 +8,10 @@
 #   var_xg4/  the same at 4 blocks per SM (109 registers, no spills).
 #   call 2, 3: lib/ as in call 1, bin/test_gpu with the tests of this commit (the poisoned-input
 #             helper shared), bin/stream_probe (stream_probe.cu, built as README.md says).
-#   bash run.sh call1 | call2 (call 3: call2 again, with oneshot_delays added to the probe)
+#   call 4:   lib/ as in call 1; var_ss/ lib/ with variants/ss_split_stores.diff (each 64-column
+#             half of W and of U but the last stored as soon as it is solved); var_same/ a copy
+#             of lib/ (the A/B's noise); bin/test_gpu as in call 2.
+#   bash run.sh call1 | call2 | call4 (call 3: call2 again, with oneshot_delays added to the probe)
 set -u
 here=$(dirname "$0")
 s23=$here/../h200-2026-11-30-s23/run.sh
@@ -28,5 +31,9 @@ case "${1:-}" in
       > "$OUT/tests.log" 2>&1; echo "test_gpu rc=$?"; grep -E "^\[  (FAILED|PASSED|SKIPPED) " "$OUT/tests.log"
     timeout 300 "$W/bin/stream_probe" "$(date -u '+%Y-%m-%d %H:%M UTC')" > "$OUT/stream.log" 2>&1
     echo "stream_probe rc=$?"; grep -v '^{' "$OUT/stream.log" ;;
-  *) echo "usage: run.sh call1|call2" >&2; exit 2 ;;
+  call4)  # the split stores: ChunkWy tests, memcheck and racecheck, A/B with a control
+    SKIP_NEW_TESTS=1 VAR_FILTER='ChunkWyGpu.*-ChunkWyGpu.MoreChunkRowsThanAGridDimension' \
+      SAN_LIB=var_ss SAN_FILTER='ChunkWyGpu.WholeChunksOnly:ChunkWyGpu.BulkCopiesMatchCpAsyncBitForBit' \
+      RACE_FILTER='ChunkWyGpu.WholeChunksOnly' CALLS=wy_noinv,wy ROUNDS=7 bash "$s23" ;;
+  *) echo "usage: run.sh call1|call2|call4" >&2; exit 2 ;;
 esac
