@@ -1290,15 +1290,26 @@ __global__ void __launch_bounds__(2 * BT, 5)
     }
   };
   // The solve for the warp's columns of W (tile K) or U (tile V), after the barrier that
-  // follows the packing (made visible to wgmma's reads first).
-  auto solve = [&](T16* tile) {
+  // follows the packing (made visible to wgmma's reads first). Bulk: each 64-column half but the
+  // last goes out (thread 0's bulk tensor store of its panel) once solved, while the next is.
+  auto solve = [&](T16* tile, const CUtensorMap* map) {
     bool found = false;
 #if TRISCAN_WGMMA
 #pragma unroll 1
-    for (int p = 0; p < MT; ++p)
+    for (int p = 0; p < MT; ++p) {
       found |= bsolve::solve_wg<BT, D, T16, Tout>(tile, reinterpret_cast<const unsigned char*>(F),
                                                   64 * p, warp, lane);
+      if (bulk && p + 1 < MT) {
+        tc::fence_proxy_async();
+        __syncthreads();
+        if (t == 0) {
+          tc::tma_store_3d(map, tile + 64 * 64 * p, 64 * p, h, static_cast<int>(row0));
+          tc::bulk_commit();
+        }
+      }
+    }
 #else
+    (void)map;
 #pragma unroll 1
     for (int p = 0; p < MT; ++p)
       found |= bsolve::solve_tile<BT, D, T16, Tout>(tile, F, 16 * (MT * warp + p), lane);
@@ -1319,14 +1330,13 @@ __global__ void __launch_bounds__(2 * BT, 5)
                                         static_cast<Tout*>(out), row0, m, stride, h_out, t);
       return;
     }
-    if (t == 0) {
-#pragma unroll
-      for (int p = 0; p < D / 64; ++p)
-        tc::tma_store_3d(map, tile + 64 * 64 * p, 64 * p, h, static_cast<int>(row0));
+    if (t == 0) {  // the last panel (the others went out as they were solved)
+      constexpr int p = D / 64 - 1;
+      tc::tma_store_3d(map, tile + 64 * 64 * p, 64 * p, h, static_cast<int>(row0));
       tc::bulk_commit();
     }
   };
-  const bool bad_w = solve(Ks);
+  const bool bad_w = solve(Ks, &maps.w);
   if (bulk) tc::fence_proxy_async();
   __syncthreads();
   store_out(Ks, args.w, &maps.w);
@@ -1335,7 +1345,7 @@ __global__ void __launch_bounds__(2 * BT, 5)
   cp_async_wait<0>();
   __syncthreads();
   if (bulk) tc::mbar_wait(mbar + 1, 0);  // V
-  if (solve(Vs) || bad_w) flags[0] = 1;  // read after the next barrier (write_status)
+  if (solve(Vs, &maps.u) || bad_w) flags[0] = 1;  // read after the next barrier (write_status)
   if (bulk) tc::fence_proxy_async();
   __syncthreads();
   store_out(Vs, args.u, &maps.u);

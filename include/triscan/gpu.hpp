@@ -169,8 +169,8 @@ void invert_batch(const MethodSpec& method, index_t count, index_t n, index_t ba
 // and scalar or no gates, W and U (and the inverse, if asked for) come from a blocked
 // triangular solve instead (same N, its 16 x 16 diagonal blocks inverted by substitution and
 // folded into the operands, every product of split or exact 16-bit operands, no full inverse
-// formed first; at FLA's shape on the H200 640-680 us for W and U, the inverting kernel
-// 900-1080 us, sessions 32-33; docs/benchmarks.md). Error bounds: docs/gpu-chunk-wy.md.
+// formed first; at FLA's shape on the H200 630-680 us for W and U, the inverting kernel
+// 900-1080 us, sessions 32-34; docs/benchmarks.md). Error bounds: docs/gpu-chunk-wy.md.
 struct WyGpuInputs {
   DType dtype = DType::bf16;    // k, v and beta: bf16 or fp16
   const void* k = nullptr;      // [B, T, Hk, dk]

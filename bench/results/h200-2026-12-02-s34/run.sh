@@ -11,7 +11,9 @@
 #   call 4:   lib/ as in call 1; var_ss/ lib/ with variants/ss_split_stores.diff (each 64-column
 #             half of W and of U but the last stored as soon as it is solved); var_same/ a copy
 #             of lib/ (the A/B's noise); bin/test_gpu as in call 2.
-#   bash run.sh call1 | call2 | call4 (call 3: call2 again, with oneshot_delays added to the probe)
+#   call 5:   as call 4, the A/B alone with more rounds.
+#   bash run.sh call1 | call2 | call4 | call5 (call 3: call2 again, with oneshot_delays added to
+#   the probe)
 set -u
 here=$(dirname "$0")
 s23=$here/../h200-2026-11-30-s23/run.sh
@@ -35,5 +37,7 @@ case "${1:-}" in
     SKIP_NEW_TESTS=1 VAR_FILTER='ChunkWyGpu.*-ChunkWyGpu.MoreChunkRowsThanAGridDimension' \
       SAN_LIB=var_ss SAN_FILTER='ChunkWyGpu.WholeChunksOnly:ChunkWyGpu.BulkCopiesMatchCpAsyncBitForBit' \
       RACE_FILTER='ChunkWyGpu.WholeChunksOnly' CALLS=wy_noinv,wy ROUNDS=7 bash "$s23" ;;
-  *) echo "usage: run.sh call1|call2|call4" >&2; exit 2 ;;
+  call5)  # call 4's A/B again, 9 rounds
+    SKIP_TESTS=1 SKIP_SAN=1 CALLS=wy_noinv,wy ROUNDS=9 bash "$s23" ;;
+  *) echo "usage: run.sh call1|call2|call4|call5" >&2; exit 2 ;;
 esac
