@@ -12,8 +12,9 @@
 #             half of W and of U but the last stored as soon as it is solved); var_same/ a copy
 #             of lib/ (the A/B's noise); bin/test_gpu as in call 2.
 #   call 5:   as call 4, the A/B alone with more rounds.
-#   bash run.sh call1 | call2 | call4 | call5 (call 3: call2 again, with oneshot_delays added to
-#   the probe)
+#   call 6:   var_ss/ (the kernel kept, b63019b) through every GPU test of bin/test_gpu.
+#   bash run.sh call1 | call2 | call4 | call5 | call6 (call 3: call2 again, with oneshot_delays
+#   added to the probe)
 set -u
 here=$(dirname "$0")
 s23=$here/../h200-2026-11-30-s23/run.sh
@@ -39,5 +40,7 @@ case "${1:-}" in
       RACE_FILTER='ChunkWyGpu.WholeChunksOnly' CALLS=wy_noinv,wy ROUNDS=7 bash "$s23" ;;
   call5)  # call 4's A/B again, 9 rounds
     SKIP_TESTS=1 SKIP_SAN=1 CALLS=wy_noinv,wy ROUNDS=9 bash "$s23" ;;
-  *) echo "usage: run.sh call1|call2|call4|call5" >&2; exit 2 ;;
+  call6)  # the kept kernel (var_ss) through all GPU tests
+    SKIP_NEW_TESTS=1 SKIP_SAN=1 SKIP_AB=1 VAR_FILTER='*' VAR_TIMEOUT=240 bash "$s23" ;;
+  *) echo "usage: run.sh call1|call2|call4|call5|call6" >&2; exit 2 ;;
 esac
