@@ -13,6 +13,7 @@ H=32, dk=dv=128, bf16, per-token gates U(-0.1, 0), forward only):
   segN         gdn with segments=N at B=1, T=65536, H=8 (few sequences), e.g. seg8
   wy, wy_noinv the fused chunk WY kernel (chunk 64) with and without the inverse
   rwy, rwy_noinv  the same with rounded products
+  rrwy, rrwy_noinv  the same with rounded re-entry (split products, rounded_reentry=True)
   tril, tril_bf16  triscan.solve_tril on FLA's kkt output ([4, 16384, 32, 64] fp32; fp32 / bf16
                out) against FLA's solve_tril
 Each round runs every build (in a rotated order) and then FLA; each entry is the median of
@@ -21,7 +22,7 @@ ratio to the first build (median over rounds), FLA / build, and the largest diff
 each build's outputs from the first build's relative to the largest entry (0 = same bits).
 
 Usage: ab_gpu_builds.py NAME=LIBPATH NAME=LIBPATH [...] [--rounds 7] [--calls gdn,dn]
-       [--calls-per-round 20] [--out FILE.jsonl]
+       [--calls-per-round 20] [--pairs rrwy_noinv/wy_noinv] [--out FILE.jsonl]
 Needs torch, triton, fla-core >= 0.6 and the triscan Python package (python/); the builds'
 libtriscan_gpu.so files are loaded side by side (libtriscan from TRISCAN_LIBRARY_PATH).
 """
@@ -45,6 +46,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--calls", default="gdn,dn")
     ap.add_argument("--calls-per-round", type=int, default=20)
+    ap.add_argument("--pairs", default="",
+                    help="NUM/DEN call pairs, e.g. rrwy_noinv/wy_noinv: per build, the per-round median of "
+                         "NUM's time over DEN's (two calls of one build timed in the same rounds)")
     ap.add_argument("--out")
     a = ap.parse_args()
     builds = []
@@ -56,6 +60,10 @@ def main():
     if len(builds) < 2 or len({n for n, _ in builds}) != len(builds):
         sys.exit("ab_gpu_builds.py: two or more builds with distinct names are needed")
     wanted = a.calls.split(",")
+    pairs = [p.split("/") for p in a.pairs.split(",") if p]
+    for p in pairs:
+        if len(p) != 2 or not set(p) <= set(wanted):
+            sys.exit("ab_gpu_builds.py: --pairs wants NUM/DEN of calls given in --calls, got %r" % "/".join(p))
 
     _lib.cpu()  # libtriscan (RTLD_GLOBAL), which every build of libtriscan_gpu needs
     handles = []
@@ -84,13 +92,16 @@ def main():
             triscan_calls[c] = ((lambda n: lambda: FD.run("triscan", qs, ks, vs, bs, gs, segments=n))(int(c[3:])),
                                 "fla_few")
         fla_calls["fla_few"] = lambda: FD.run("fla", qs, ks, vs, bs, gs)
-    if {"wy", "wy_noinv", "rwy"} & set(wanted):
+    if {"wy", "wy_noinv", "rwy", "rwy_noinv", "rrwy", "rrwy_noinv"} & set(wanted):
         kw, vw, bw, gw = F.make_inputs(B, T, H, D, -0.1, "gaussian", 1)
         triscan_calls["wy"] = (lambda: F.triscan_fused(kw, vw, bw, gw), "fla_wy")
         triscan_calls["wy_noinv"] = (lambda: F.triscan_fused(kw, vw, bw, gw, output_inverse=False), "fla_wy")
         triscan_calls["rwy"] = (lambda: F.triscan_fused(kw, vw, bw, gw, rounded_products=True), "fla_wy")
         triscan_calls["rwy_noinv"] = (lambda: F.triscan_fused(kw, vw, bw, gw, output_inverse=False,
                                                               rounded_products=True), "fla_wy")
+        triscan_calls["rrwy"] = (lambda: F.triscan_fused(kw, vw, bw, gw, rounded_reentry=True), "fla_wy")
+        triscan_calls["rrwy_noinv"] = (lambda: F.triscan_fused(kw, vw, bw, gw, output_inverse=False,
+                                                               rounded_reentry=True), "fla_wy")
         fla_calls["fla_wy"] = lambda: F.fla_production(kw, vw, bw, gw)
     if {"tril", "tril_bf16"} & set(wanted):  # the inversion alone, FLA's solve_tril shape and input
         kt, _, bt, gt = F.make_inputs(B, T, H, D, -0.1, "gaussian", 1)
@@ -133,6 +144,11 @@ def main():
             ratio = statistics.median([y / x for x, y in zip(res[(ref, c)], res[(n, c)])])
             print("%s: %s / %s per-round median %.3f" % (c, n, ref, ratio))
             rows.append(dict(kind="ratio", call=c, build=n, reference=ref, ratio=ratio))
+    for n, _ in builds:
+        for num, den in pairs:
+            ratio = statistics.median([x / y for x, y in zip(res[(n, num)], res[(n, den)])])
+            print("%s: %s / %s per-round median %.3f" % (n, num, den, ratio))
+            rows.append(dict(kind="call_ratio", build=n, call=num, over=den, ratio=ratio))
     for n, _ in builds:
         for c, (_, fla) in calls.items():
             ratio = statistics.median([x / y for x, y in zip(res[("fla", fla)], res[(n, c)])])

@@ -86,6 +86,11 @@ METHODS = {
     "triscan_fused_rounded": lambda k, v, b, g: triscan_fused(k, v, b, g, rounded_products=True),
     "triscan_fused_rounded_no_inverse": lambda k, v, b, g: triscan_fused(
         k, v, b, g, rounded_products=True, output_inverse=False),
+    # Split products with the solved block rows re-entering rounded once (docs/gpu-chunk-wy.md
+    # "Rounded re-entry").
+    "triscan_fused_reentry": lambda k, v, b, g: triscan_fused(k, v, b, g, rounded_reentry=True),
+    "triscan_fused_reentry_no_inverse": lambda k, v, b, g: triscan_fused(
+        k, v, b, g, rounded_reentry=True, output_inverse=False),
 }
 
 
@@ -206,8 +211,8 @@ def main():
                 k, v, beta, g = make_inputs(B, T, H, D, gate, keys, 7)
                 W, U, X, chunks = reference(k, v, beta, g)
                 for name in ("fla_fwd_intra", "fla_unfused", "triscan_fused",
-                             "triscan_fused_rounded", "triscan_fused_no_inverse",
-                             "triscan_fused_rounded_no_inverse"):
+                             "triscan_fused_reentry", "triscan_fused_rounded", "triscan_fused_no_inverse",
+                             "triscan_fused_reentry_no_inverse", "triscan_fused_rounded_no_inverse"):
                     w, u, A = METHODS[name](k, v, beta, g)
                     ew, eu = chunk_errors(chunks(w), W), chunk_errors(chunks(u), U)
                     ex = chunk_errors(chunks(A), X) if A is not None else (float("nan"),) * 2

@@ -252,10 +252,12 @@ int triscan_gpu_chunk_wy(int family, int64_t B, int64_t T, int64_t H, int64_t ke
             TRISCAN_ERROR_INVALID_ARGUMENT, "family " + std::to_string(family) + " is not a triscan_wy_family");
     require(family != TRISCAN_WY_DPLR, TRISCAN_ERROR_UNSUPPORTED,
             std::string("family ") + triscan_wy_family_name(family) + " has no GPU kernel (deltanet, gated, kda)");
-    require((flags & ~(TRISCAN_CUMULATIVE_G | TRISCAN_G_LOG2 | TRISCAN_ROUNDED_PRODUCTS)) == 0,
+    require((flags & ~(TRISCAN_CUMULATIVE_G | TRISCAN_G_LOG2 | TRISCAN_ROUNDED_PRODUCTS |
+                       TRISCAN_ROUNDED_REENTRY)) == 0,
             TRISCAN_ERROR_INVALID_ARGUMENT,
             "flags " + std::to_string(flags) +
-                ": only TRISCAN_CUMULATIVE_G, TRISCAN_G_LOG2 and TRISCAN_ROUNDED_PRODUCTS apply");
+                ": only TRISCAN_CUMULATIVE_G, TRISCAN_G_LOG2, TRISCAN_ROUNDED_PRODUCTS and "
+                "TRISCAN_ROUNDED_REENTRY apply");
     const ChunkLayout layout = make_chunk_layout(B, T, H, BT, cu_seqlens, cu_seqlens_len);
     require(BT == 32 || BT == 64 || BT == 128, TRISCAN_ERROR_UNSUPPORTED,
             "BT = " + std::to_string(BT) + " is not supported by the fused kernel (32, 64, 128)");
@@ -291,6 +293,7 @@ int triscan_gpu_chunk_wy(int family, int64_t B, int64_t T, int64_t H, int64_t ke
     opt.cumulative_g = (flags & TRISCAN_CUMULATIVE_G) != 0;
     opt.log2_g = (flags & TRISCAN_G_LOG2) != 0;
     opt.split_products = (flags & TRISCAN_ROUNDED_PRODUCTS) == 0;
+    opt.rounded_reentry = (flags & TRISCAN_ROUNDED_REENTRY) != 0;
     const WyFamily fam = family == TRISCAN_WY_GATED ? WyFamily::gated
                          : family == TRISCAN_WY_KDA ? WyFamily::kda
                                                     : WyFamily::deltanet;

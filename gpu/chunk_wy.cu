@@ -121,6 +121,7 @@ void detail::chunk_wy_impl(WyFamily family, const ChunkPlan& plan, const WyGpuIn
                            options.cumulative_g,
                            options.log2_g,
                            options.split_products,
+                           options.rounded_reentry,
                            static_cast<int>(Hk),
                            out.w,
                            out.u,

@@ -55,6 +55,9 @@ struct ChunkWyArgs {
   bool cumulative_g;
   bool log2_g;  // g in base-2 logarithms: scaled by ln 2 on load (the blocked solve keeps base 2)
   bool split;
+  // The blocked solve only (WyGpuOptions::rounded_reentry): W_j, U_j re-enter the later block
+  // rows' products rounded once to the input type instead of as hi + lo.
+  bool rounded_reentry;
   int key_heads;  // Hk
   void* w;
   void* u;
@@ -884,7 +887,9 @@ __device__ inline void stage_block(T16* tile, const float (&acc)[2][4], bool zer
 // INV: column block w of the inverse (c0 = 0, BT-wide staging): the diagonal term's A operand
 // is the identity's block at b = w and 0 elsewhere (all warps issue the same products), the
 // blocks j < w of the column staged as zeros (X_jw = 0).
-template <int BT, int D, class T16, class Tout, bool INV = false>
+// RR (rounded re-entry): W_j^T re-enters the later blocks' products rounded once to T16 (its hi
+// part alone): two products per term, W_j^T's hi times -M_bj^T's hi and lo, instead of three.
+template <int BT, int D, class T16, class Tout, bool INV = false, bool RR = false>
 __device__ bool solve_wg(T16* tile, const unsigned char* F, int c0, int warp, int lane) {
   constexpr int NW = BT / 16;
   constexpr int TW = INV ? BT : D;  // the staging tile's width
@@ -924,8 +929,8 @@ __device__ bool solve_wg(T16* tile, const unsigned char* F, int c0, int warp, in
       tc::wg_wait<1>();
     else
       tc::wg_wait<0>();
-    // W_j^T (split) added to the later blocks, w_b += W_j^T (-M_bj^T): block j + 1's products
-    // one group, the other blocks' the next; then W_j^T staged.
+    // W_j^T (split; RR: rounded once) added to the later blocks, w_b += W_j^T (-M_bj^T): block
+    // j + 1's products one group, the other blocks' the next; then W_j^T staged.
     if (j + 1 < NW) {
       unsigned ah[4], al[4];
       a_from_acc<T16>(w[j][0], w[j][1], ah, al);
@@ -934,7 +939,7 @@ __device__ bool solve_wg(T16* tile, const unsigned char* F, int c0, int warp, in
       for (int b = j + 1; b < NW; ++b) {
         const int slot = blk(b, j) * 1024;
         tc::wgmma<T16>(w[b], ah, tc::wg_desc(dF, slot));
-        tc::wgmma<T16>(w[b], al, tc::wg_desc(dF, slot));
+        if constexpr (!RR) tc::wgmma<T16>(w[b], al, tc::wg_desc(dF, slot));
         tc::wgmma<T16>(w[b], ah, tc::wg_desc(dF, slot + 512));
         if (b == j + 1 || b + 1 == NW) tc::wg_commit();
       }
@@ -966,8 +971,9 @@ __device__ inline void store_b_pair(unsigned char* slot, int n, int k, float v0,
 // INV: column block cb = c0 / 16 of the inverse X = (I + N)^-1: K_b^T is the identity's block
 // at b = cb and 0 elsewhere (X_bc = 0 for b < cb, the sums from j = cb), the diagonal slots
 // holding X_bb^T; staged in a BT-wide tile.
+// RR (rounded re-entry): W_j^T's lo part left out of the later products (two mma per pair).
 // Returns true if a staged value is not finite.
-template <int BT, int D, class T16, class Tout, bool INV = false>
+template <int BT, int D, class T16, class Tout, bool INV = false, bool RR = false>
 __device__ bool solve_tile(T16* tile, const uint4* F, int c0, int lane) {
   constexpr int NW = BT / 16;
   constexpr int TW = INV ? BT : D;  // the staging tile's width
@@ -1015,7 +1021,7 @@ __device__ bool solve_tile(T16* tile, const uint4* F, int c0, int lane) {
         for (int n = 0; n < 2; ++n) {
           const uint4 f = F[(blk(b, j) * 2 + n) * 32 + lane];
           mma<T16>(w[b][n], ah, f.x, f.y);
-          mma<T16>(w[b][n], al, f.x, f.y);
+          if constexpr (!RR) mma<T16>(w[b][n], al, f.x, f.y);
           mma<T16>(w[b][n], ah, f.z, f.w);
         }
     }
@@ -1046,7 +1052,9 @@ __device__ void store_inverse(const Tout* tile, Tout* __restrict__ X, long long 
 
 }  // namespace bsolve
 
-template <int BT, int D, class T16, class Tout>
+// RR: the solved blocks re-enter the later products rounded once (solve_wg; "rounded re-entry",
+// WyGpuOptions::rounded_reentry).
+template <int BT, int D, class T16, class Tout, bool RR>
 __global__ void __launch_bounds__(2 * BT, 5)
     chunk_wy_bsolve_kernel(MatrixAddressing addr, ChunkWyArgs args,
                            const __grid_constant__ bsolve::Maps maps) {
@@ -1297,8 +1305,8 @@ __global__ void __launch_bounds__(2 * BT, 5)
 #if TRISCAN_WGMMA
 #pragma unroll 1
     for (int p = 0; p < MT; ++p) {
-      found |= bsolve::solve_wg<BT, D, T16, Tout>(tile, reinterpret_cast<const unsigned char*>(F),
-                                                  64 * p, warp, lane);
+      found |= bsolve::solve_wg<BT, D, T16, Tout, false, RR>(
+          tile, reinterpret_cast<const unsigned char*>(F), 64 * p, warp, lane);
       if (bulk && p + 1 < MT) {
         tc::fence_proxy_async();
         __syncthreads();
@@ -1312,7 +1320,7 @@ __global__ void __launch_bounds__(2 * BT, 5)
     (void)map;
 #pragma unroll 1
     for (int p = 0; p < MT; ++p)
-      found |= bsolve::solve_tile<BT, D, T16, Tout>(tile, F, 16 * (MT * warp + p), lane);
+      found |= bsolve::solve_tile<BT, D, T16, Tout, false, RR>(tile, F, 16 * (MT * warp + p), lane);
 #endif
     return found;
   };
@@ -1357,10 +1365,10 @@ __global__ void __launch_bounds__(2 * BT, 5)
     if (bulk && t == 0) tc::bulk_wait_read();  // W's copies have read K's tile
     __syncthreads();
 #if TRISCAN_WGMMA
-    const bool bad_x = bsolve::solve_wg<BT, D, T16, Tout, true>(
+    const bool bad_x = bsolve::solve_wg<BT, D, T16, Tout, true, RR>(
         Ks, reinterpret_cast<const unsigned char*>(F), 0, warp, lane);
 #else
-    const bool bad_x = bsolve::solve_tile<BT, D, T16, Tout, true>(Ks, F, 16 * warp, lane);
+    const bool bad_x = bsolve::solve_tile<BT, D, T16, Tout, true, RR>(Ks, F, 16 * warp, lane);
 #endif
     if (bad_x) flags[0] = 1;
     __syncthreads();
@@ -1552,11 +1560,11 @@ void launch_typed(const MatrixAddressing& addr, const ChunkWyArgs& args, cudaStr
   check_cuda(cudaGetLastError(), "chunk_wy_kernel launch");
 }
 
-template <int BT, int D, class T16, class Tout>
+template <int BT, int D, class T16, class Tout, bool RR>
 void launch_bsolve(const MatrixAddressing& addr, const ChunkWyArgs& args, cudaStream_t stream) {
   using L = bsolve::Layout<BT, D>;
   static_assert(L::bytes <= 227 * 1024, "shared memory per block");
-  auto kernel = chunk_wy_bsolve_kernel<BT, D, T16, Tout>;
+  auto kernel = chunk_wy_bsolve_kernel<BT, D, T16, Tout, RR>;
   static const cudaError_t attr_err = cudaFuncSetAttribute(
       kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(L::bytes));
   check_cuda(attr_err, "cudaFuncSetAttribute(chunk_wy_bsolve_kernel)");
@@ -1598,9 +1606,15 @@ void launch_out(DType out, const MatrixAddressing& addr, const ChunkWyArgs& args
   if constexpr (BT == 64)
     if (blocked_solve_serves(BT, args.per_channel_g, args.xs_out, args.g_out, out == DType::fp32,
                              args.split) &&
-        args.w && args.u)
-      return out == DType::bf16 ? launch_bsolve<BT, D, T16, __nv_bfloat16>(addr, args, stream)
-                                : launch_bsolve<BT, D, T16, __half>(addr, args, stream);
+        args.w && args.u) {
+      if (args.rounded_reentry)
+        return out == DType::bf16
+                   ? launch_bsolve<BT, D, T16, __nv_bfloat16, true>(addr, args, stream)
+                   : launch_bsolve<BT, D, T16, __half, true>(addr, args, stream);
+      return out == DType::bf16
+                 ? launch_bsolve<BT, D, T16, __nv_bfloat16, false>(addr, args, stream)
+                 : launch_bsolve<BT, D, T16, __half, false>(addr, args, stream);
+    }
   // X~ (the delta forward's call): 16-bit outputs (so fp32 base blocks), no kda, BT <= 64;
   // without W, U and the inverse, the X~-only instance, else the full one writes X~ after W
   // and U.

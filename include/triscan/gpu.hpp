@@ -169,8 +169,9 @@ void invert_batch(const MethodSpec& method, index_t count, index_t n, index_t ba
 // and scalar or no gates, W and U (and the inverse, if asked for) come from a blocked
 // triangular solve instead (same N, its 16 x 16 diagonal blocks inverted by substitution and
 // folded into the operands, every product of split or exact 16-bit operands, no full inverse
-// formed first; at FLA's shape on the H200 630-680 us for W and U, the inverting kernel
-// 900-1080 us, sessions 32-34; docs/benchmarks.md). Error bounds: docs/gpu-chunk-wy.md.
+// formed first; at FLA's shape on the H200 630-700 us for W and U, 0.93-0.95 of that with
+// rounded_reentry, the inverting kernel 900-1080 us, sessions 32-35; docs/benchmarks.md).
+// Error bounds: docs/gpu-chunk-wy.md.
 struct WyGpuInputs {
   DType dtype = DType::bf16;    // k, v and beta: bf16 or fp16
   const void* k = nullptr;      // [B, T, Hk, dk]
@@ -196,6 +197,12 @@ struct WyGpuOptions {
   bool log2_g = false;          // g in base-2 logarithms (decay 2^g), as flash-linear-attention
                                 // >= 0.6 passes its cumulative gates; scaled by ln 2 in fp64
   bool split_products = true;   // see above
+  // The blocked solve only (chunk 64, 16-bit outputs, split products, scalar or no gates; no
+  // effect on other launches): each solved block row of W and U (and of the inverse) re-enters
+  // the later block rows' products rounded once to the input type instead of as hi + lo, two
+  // products per term instead of three: 0.93-0.95 of the time at flash-linear-attention's shape on
+  // the H200; a larger error bound, u_in |N||W| per term (docs/gpu-chunk-wy.md "Rounded re-entry").
+  bool rounded_reentry = false;
 };
 // The [B, T, H, ·] layout of `plan` (BT in {32, 64, 128}), asynchronously on `stream`.
 // Pointers are device pointers, 16-byte aligned; outputs must not overlap inputs.

@@ -360,11 +360,16 @@ int triscan_gpu_scan(const char* algorithm, int kind, int64_t B, int64_t T,
  * flags: TRISCAN_CUMULATIVE_G; TRISCAN_G_LOG2 (g in base-2 logarithms, decay 2^g, as
  * flash-linear-attention >= 0.6 passes its cumulative gates); TRISCAN_ROUNDED_PRODUCTS
  * (the inverse enters the W/U products rounded once to in_dtype, as
- * flash-linear-attention does; default: as a hi + lo pair, ~16 more bits). cu_seqlens in HOST memory (as triscan_gpu_invert_chunks).
+ * flash-linear-attention does; default: as a hi + lo pair, ~16 more bits);
+ * TRISCAN_ROUNDED_REENTRY (the blocked solve that serves BT = 64, 16-bit outputs, split
+ * products, deltanet or gated: each solved block row re-enters the later rows' products rounded
+ * once to in_dtype; 0.93-0.95 of the time, a larger bound, docs/gpu-chunk-wy.md "Rounded
+ * re-entry"; no effect on other launches). cu_seqlens in HOST memory (as triscan_gpu_invert_chunks).
  * statuses [chunk_rows, H] and flag as for triscan_gpu_invert_chunks: nonfinite_input,
  * overflow. Every pointer 16-byte aligned; outputs must not overlap inputs. */
 #define TRISCAN_ROUNDED_PRODUCTS 16u
 #define TRISCAN_G_LOG2 32u
+#define TRISCAN_ROUNDED_REENTRY 64u
 int triscan_gpu_chunk_wy(int family, int64_t B, int64_t T, int64_t H, int64_t key_heads,
                          int64_t dk, int64_t dv, int64_t BT, const int64_t* cu_seqlens,
                          int64_t cu_seqlens_len, int in_dtype, const void* k, const void* v,

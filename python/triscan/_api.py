@@ -408,13 +408,13 @@ def solve_tril(A, cu_seqlens=None, chunk_indices=None, output_dtype="float32", m
     return _cpu_out(x, st, worst, out_name, status, "triscan.solve_tril", as_torch)
 
 
-CUMULATIVE_G, ROUNDED_PRODUCTS, G_LOG2 = 4, 16, 32
+CUMULATIVE_G, ROUNDED_PRODUCTS, G_LOG2, ROUNDED_REENTRY = 4, 16, 32, 64
 _WY_DELTANET, _WY_GATED, _WY_KDA = 0, 1, 2
 
 
 def chunk_gated_delta_rule_fwd_intra(k, v, g=None, beta=None, cu_seqlens=None, chunk_size=64, chunk_indices=None,
-                                     *, log2_gates=True, rounded_products=False, output_inverse=True,
-                                     status="raise"):
+                                     *, log2_gates=True, rounded_products=False, rounded_reentry=False,
+                                     output_inverse=True, status="raise"):
     """Drop-in for flash-linear-attention's
     ``fla.ops.gated_delta_rule.chunk_fwd.chunk_gated_delta_rule_fwd_intra`` (>= 0.6) on the
     GPU: returns (w, u, A) for k [B, T, H, K], v [B, T, HV, V], beta [B, T, HV] (k's
@@ -426,9 +426,12 @@ def chunk_gated_delta_rule_fwd_intra(k, v, g=None, beta=None, cu_seqlens=None, c
     As in FLA >= 0.6, g is in base-2 logarithms (its chunk_local_cumsum scales by 1/ln 2
     and the kernels use exp2); log2_gates=False takes natural logarithms. triscan's own
     keywords: rounded_products (round the inverse once to k's dtype in the W/U products,
-    as FLA does; default: a hi + lo pair), output_inverse (False: A is None, one write
-    less) and status ("raise" | "return" | "ignore", see triscan.invert; "return" appends
-    the [chunk_rows, HV] status tensor).
+    as FLA does; default: a hi + lo pair), rounded_reentry (chunk 64 with split products:
+    each solved block row of w, u and A re-enters the later rows' products rounded once to
+    k's dtype, 0.93-0.95 of the time at a larger error bound, docs/gpu-chunk-wy.md "Rounded
+    re-entry"; no effect elsewhere), output_inverse (False: A is None, one write less) and
+    status ("raise" | "return" | "ignore", see triscan.invert; "return" appends the
+    [chunk_rows, HV] status tensor).
     """
     _check_status_mode(status)
     torch = _torch()
@@ -467,7 +470,8 @@ def chunk_gated_delta_rule_fwd_intra(k, v, g=None, beta=None, cu_seqlens=None, c
         if output_inverse else None
     st = torch.empty((rows, HV), dtype=torch.int32, device=k.device) if status != "ignore" else None
     flag = torch.empty(1, dtype=torch.int32, device=k.device) if status == "raise" else None
-    flags = CUMULATIVE_G | (G_LOG2 if log2_gates else 0) | (ROUNDED_PRODUCTS if rounded_products else 0)
+    flags = (CUMULATIVE_G | (G_LOG2 if log2_gates else 0) | (ROUNDED_PRODUCTS if rounded_products else 0)
+             | (ROUNDED_REENTRY if rounded_reentry else 0))
     with torch.cuda.device(k.device):
         stream = torch.cuda.current_stream(k.device).cuda_stream
         _check(lib.triscan_gpu_chunk_wy(family, B, Teff, HV, H, K, V, BT,

@@ -322,6 +322,31 @@ TEST(CapiGpu, ChunkWyEqualsTheCppCallBitForBit) {
     EXPECT_EQ(ha, hb) << "kda";
   }
 
+  // Chunk 64 with TRISCAN_ROUNDED_REENTRY (the blocked solve, W and U only): the C++ call with
+  // WyGpuOptions::rounded_reentry, bit for bit.
+  L.chunk = 64;
+  const triscan::gpu::ChunkPlan plan64(L);
+  for (DeviceBytes* o : {&w1, &u1, &w2, &u2}) o->fill32(0x7fc17fc1u);
+  ASSERT_EQ(triscan_gpu_chunk_wy(TRISCAN_WY_GATED, 1, T, H, Hk, D, D, 64, cu.data(), 3, TRISCAN_BF16, dk.data(),
+                                 dv.data(), db.data(), static_cast<const float*>(dg.data()), TRISCAN_BF16, w1.data(),
+                                 u1.data(), nullptr, TRISCAN_G_LOG2 | TRISCAN_ROUNDED_REENTRY, nullptr,
+                                 static_cast<std::int32_t*>(fl.data()), nullptr),
+            TRISCAN_SUCCESS)
+      << triscan_last_error();
+  gi.g = static_cast<const float*>(dg.data());
+  go.inverse = nullptr;
+  opt.rounded_reentry = true;
+  triscan::gpu::chunk_wy(triscan::WyFamily::gated, plan64, gi, go, opt);
+  triscan::gpu::synchronize();
+  fl.download(&flag, 4);
+  EXPECT_EQ(flag, 0);
+  for (auto [a, b] : {std::pair<DeviceBytes*, DeviceBytes*>{&w1, &w2}, {&u1, &u2}}) {
+    std::vector<unsigned char> ha(a->size()), hb(b->size());
+    a->download(ha.data(), ha.size());
+    b->download(hb.data(), hb.size());
+    EXPECT_EQ(ha, hb) << "rounded re-entry";
+  }
+
   auto* p = static_cast<unsigned char*>(dk.data());
   EXPECT_EQ(triscan_gpu_chunk_wy(TRISCAN_WY_DPLR, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p,
                                  nullptr, TRISCAN_BF16, p, p, nullptr, 0, nullptr, nullptr, nullptr),
@@ -332,6 +357,12 @@ TEST(CapiGpu, ChunkWyEqualsTheCppCallBitForBit) {
                                  nullptr),
             TRISCAN_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(triscan_last_error()).find("g is NULL (family kda)"), std::string::npos)
+      << triscan_last_error();
+  EXPECT_EQ(triscan_gpu_chunk_wy(TRISCAN_WY_DELTANET, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_BF16, p, p, p,
+                                 nullptr, TRISCAN_BF16, w1.data(), u1.data(), nullptr, 128u, nullptr, nullptr,
+                                 nullptr),
+            TRISCAN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(triscan_last_error()).find("TRISCAN_ROUNDED_REENTRY apply"), std::string::npos)
       << triscan_last_error();
   EXPECT_EQ(triscan_gpu_chunk_wy(TRISCAN_WY_DELTANET, 1, T, H, Hk, D, D, BT, nullptr, 0, TRISCAN_FP32, p, p, p,
                                  nullptr, TRISCAN_BF16, p, p, nullptr, 0, nullptr, nullptr, nullptr),

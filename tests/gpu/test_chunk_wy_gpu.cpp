@@ -67,6 +67,8 @@ struct Case {
   std::vector<std::int64_t> cu_seqlens;
   DType in = DType::bf16, out = DType::bf16;
   bool split = true, cumulative_g = false, with_inverse = true;
+  // WyGpuOptions::rounded_reentry (the blocked solve's W_j re-entering rounded once).
+  bool rounded_reentry = false;
   // g passed in base-2 logarithms (g / ln 2 rounded to fp32; the reference gets ln 2 times
   // that fp32 value in fp64, the product the kernel forms, so the fp64 sums still agree).
   bool log2_g = false;
@@ -171,6 +173,7 @@ GpuResult run_gpu(const Case& c, const Inputs& in) {
   go.inverse = c.with_inverse ? dx.data() : nullptr;
   gpu::WyGpuOptions opt;
   opt.split_products = c.split;
+  opt.rounded_reentry = c.rounded_reentry;
   opt.cumulative_g = c.cumulative_g;
   opt.log2_g = c.log2_g;
   gpu::chunk_wy(family_of(c), plan, gi, go, opt, static_cast<std::int32_t*>(ds.data()),
@@ -363,10 +366,14 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
       // N_b< the blocks left of the diagonal, M_bb^-1 (comparison) >= |X_bb|; e_R the roundings
       // of X_bb S_b (S's own and the product), e_split that of its hi + lo parts, g_A =
       // gamma_{3 BT + 1}(u_tc) the tensor-core sum of a block row, g_M = gamma_{16 n_p}(u_tc)
-      // that of M_bj; e_prod twice: M_bj's split operands and the split W_j^T, M_bj^T. Every
+      // that of M_bj; e_prod twice: M_bj's split operands and the split W_j^T, M_bj^T — with
+      // rounded re-entry the second is e_W = (1 + 2 u_in) u_in instead: W_j^T rounded once
+      // (u_in) times -M_bj^T's hi + lo (u_in^2 (1 + u_in)), (1 + u_in)(1 + u_in^2 (1 + u_in)) - 1
+      // <= (1 + 2 u_in) u_in for u_in <= 1/4 (docs/gpu-chunk-wy.md "Rounded re-entry"). Every
       // operand part (hi, lo) carries an absolute eta, every fp32 tensor-core sum 2^-125 per term
       // (a subnormal result flushed), X_bb's fp32 steps 2^-149 each.
       const bool bsolve = BT == 64 && c.out != DType::fp32 && !kda && c.split;
+      const double e_W = c.rounded_reentry ? (1 + 2 * uin) * uin : e_prod;
       // rho [which][l][col]: which = 0 (W), 1 (U), 2 (X's column col < m: R the identity's).
       std::vector<double> rho;
       if (bsolve) {
@@ -414,7 +421,7 @@ double check(const Case& c, const Inputs& in, const GpuResult& gr, const CpuResu
             for (index_t l = b0; l < b1; ++l) {
               double off = 0.0;
               for (index_t k = 0; k < b0; ++k) off += std::fabs(Nat(l, k)) * Wa[k];
-              q[l] = (e_R + e_sp + gA) * R[l] + (2 * e_prod + gA + gM) * off +
+              q[l] = (e_R + e_sp + gA) * R[l] + (e_prod + e_W + gA + gM) * off +
                      eta * (R0[l] + A[l]);  // S's underflow, times X_bb and A
             }
             for (index_t l = b0; l < b1; ++l) {
@@ -563,12 +570,12 @@ void run_one(const Case& c) {
   EXPECT_EQ(gr.statuses.back(), -1) << "statuses written past the end";
   EXPECT_EQ(gr.flag, 0);
   const double worst = check(c, in, gr, ref);
-  std::printf("    %s gate %g BT %lld d %lld in %s out %s split %d inverse %d: max error/bound "
-              "%.3g\n",
+  std::printf("    %s gate %g BT %lld d %lld in %s out %s split %d reentry %d inverse %d: max "
+              "error/bound %.3g\n",
               c.generator.c_str(), c.gate, static_cast<long long>(c.chunk),
               static_cast<long long>(c.d), std::string(gpu::dtype_name(c.in)).c_str(),
               std::string(gpu::dtype_name(c.out)).c_str(), static_cast<int>(c.split),
-              static_cast<int>(c.with_inverse), worst);
+              static_cast<int>(c.rounded_reentry), static_cast<int>(c.with_inverse), worst);
 }
 
 // Each case with the inverse requested, then without it (W and U only: the launch that
@@ -685,6 +692,62 @@ TEST(ChunkWyGpu, WholeChunksOnly) {
   c.generator = "gated";
   c.gate = -5.0;
   run_case(c);
+}
+
+// Rounded re-entry (WyGpuOptions::rounded_reentry): the blocked solve with each solved block row
+// re-entering the later rows' products rounded once, against the fp64 reference under the
+// bound with e_W for that term (check above): both head dims and 16-bit formats, whole chunks
+// (bulk copies on sm_90a) and a partial one (cp.async), every gate, correlated keys, a mixed
+// pair; then the option's reach: at chunk 64 it changes the outputs (the same inputs without
+// it give other bits), and where the blocked solve does not serve the launch (chunk 32, fp32
+// outputs, rounded products) it changes nothing, bit for bit.
+TEST(ChunkWyGpu, RoundedReentry) {
+  TRISCAN_REQUIRE_GPU();
+  for (index_t d : {64, 128})
+    for (DType t : {DType::bf16, DType::fp16}) {
+      Case c;
+      c.rounded_reentry = true;
+      c.d = d;
+      c.in = c.out = t;
+      c.length = 256;
+      c.generator = "gated";
+      run_case(c);
+      c.length = 200;
+      c.generator = "deltanet-correlated";
+      run_case(c);
+    }
+  for (double gate : {-1e-3, -5.0}) {
+    Case c;
+    c.rounded_reentry = true;
+    c.generator = "gated";
+    c.gate = gate;
+    c.out = gate < -1 ? DType::fp16 : DType::bf16;
+    run_case(c);
+  }
+  auto same = [](const GpuResult& x, const GpuResult& y) {
+    return x.w == y.w && x.u == y.u && x.inv == y.inv && x.statuses == y.statuses;
+  };
+  Case c;
+  c.generator = "gated";
+  c.length = 256;
+  {
+    const Inputs in = make_inputs(c);
+    Case r = c;
+    r.rounded_reentry = true;
+    EXPECT_FALSE(same(run_gpu(c, in), run_gpu(r, in)))
+        << "chunk 64: rounded_reentry did not reach the blocked solve";
+  }
+  for (int k = 0; k < 3; ++k) {
+    Case e = c;
+    if (k == 0) e.chunk = 32;
+    if (k == 1) e.out = DType::fp32;
+    if (k == 2) e.split = false;
+    const Inputs in = make_inputs(e);
+    Case r = e;
+    r.rounded_reentry = true;
+    EXPECT_TRUE(same(run_gpu(e, in), run_gpu(r, in)))
+        << "rounded_reentry changed a launch the blocked solve does not serve (case " << k << ")";
+  }
 }
 
 // The blocked solve's two ways of moving tiles (chunk 64, 16-bit W and U): on sm_90a, when every

@@ -320,12 +320,6 @@ class Gpu(unittest.TestCase):
             k[:, t, :, t % D] = 1.0
             v = torch.randn(B, T, H, D, device="cuda").to(bf)
             beta = torch.rand(B, T, H, device="cuda").to(bf)
-            # Three NaN-filled blocks of the outputs' sizes, freed together: the caching
-            # allocator hands them to w, u and A.
-            junk = [torch.full(shape, float("nan"), dtype=bf, device="cuda")
-                    for shape in ((B, T, H, D), (B, T, H, D), (B, T, H, BT))]
-            del junk
-            w, u, A = triscan.chunk_gated_delta_rule_fwd_intra(k, v, None, beta, cu_seqlens=cu, chunk_size=BT)
             rows = torch.ones(B, T, dtype=torch.bool, device="cuda")
             if cu is not None:
                 rows[:, cu[-1]:] = False  # past cu_seqlens[-1]: left 0
@@ -335,10 +329,19 @@ class Gpu(unittest.TestCase):
                 for i in range(a, b):
                     want_a[:, i, :, (i - a) % BT] = 1.0
             scale = (beta.float() * rows[..., None])[..., None]
-            what = "T %d cu %s" % (T, cu)
-            torch.testing.assert_close(w, (scale * k.float()).to(bf), rtol=0, atol=0, msg=what)
-            torch.testing.assert_close(u, (scale * v.float()).to(bf), rtol=0, atol=0, msg=what)
-            torch.testing.assert_close(A, want_a, rtol=0, atol=0, msg=what)
+            # rounded_reentry: the solved rows re-enter products with N's blocks, all 0 here.
+            for rr in (False, True):
+                # Three NaN-filled blocks of the outputs' sizes, freed together: the caching
+                # allocator hands them to w, u and A.
+                junk = [torch.full(shape, float("nan"), dtype=bf, device="cuda")
+                        for shape in ((B, T, H, D), (B, T, H, D), (B, T, H, BT))]
+                del junk
+                w, u, A = triscan.chunk_gated_delta_rule_fwd_intra(k, v, None, beta, cu_seqlens=cu, chunk_size=BT,
+                                                                   rounded_reentry=rr)
+                what = "T %d cu %s rounded_reentry %s" % (T, cu, rr)
+                torch.testing.assert_close(w, (scale * k.float()).to(bf), rtol=0, atol=0, msg=what)
+                torch.testing.assert_close(u, (scale * v.float()).to(bf), rtol=0, atol=0, msg=what)
+                torch.testing.assert_close(A, want_a, rtol=0, atol=0, msg=what)
 
     def test_gpu_solve_tril_writes_every_output_entry(self):
         # On a GPU with torch, for every GPU method: A with 1/2 on each chunk's subdiagonal
