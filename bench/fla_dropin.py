@@ -33,12 +33,15 @@ plus triscan's python/ and a CUDA build of libtriscan_gpu:
     PYTHONPATH=python:/tmp/fla TRISCAN_LIBRARY_PATH=build:build/gpu python3 bench/fla_dropin.py
 Exit status 0 when every case passes, 1 otherwise, 2 when it cannot run. An optional
 argument runs only the cases whose name contains it (e.g. `test_solve_tril`).
+TRISCAN_DROPIN_REENTRY=1 in the environment passes rounded_reentry=True to the fused kernel
+(docs/gpu-chunk-wy.md "Rounded re-entry").
 """
 import os
 import sys
 import traceback
 
 os.environ["FLA_CI_ENV"] = "0"  # FLA's assert_close only warns in CI mode: make it assert
+REENTRY = os.environ.get("TRISCAN_DROPIN_REENTRY", "0") == "1"
 
 try:
     import torch
@@ -79,7 +82,7 @@ def triscan_fwd_intra(k, v, g=None, beta=None, cu_seqlens=None, chunk_size=64, c
     if K == V and K in (64, 128) and chunk_size in (32, 64) and k.dtype in (torch.float16, torch.bfloat16):
         calls["intra"] += 1
         return triscan.chunk_gated_delta_rule_fwd_intra(k, v, g, beta, cu_seqlens=cu_seqlens, chunk_size=chunk_size,
-                                                        chunk_indices=chunk_indices)
+                                                        chunk_indices=chunk_indices, rounded_reentry=REENTRY)
     calls["intra_fla"] += 1
     return FLA_FWD_INTRA(k=k, v=v, g=g, beta=beta, cu_seqlens=cu_seqlens, chunk_size=chunk_size,
                          chunk_indices=chunk_indices)
@@ -306,8 +309,9 @@ def cases():
 
 
 def main():
-    print("fla_dropin: torch %s, device %s, triscan library %s, GPU methods %s"
-          % (torch.__version__, torch.cuda.get_device_name(), triscan.library_version(), triscan.gpu_methods()))
+    print("fla_dropin: torch %s, device %s, triscan library %s, GPU methods %s, rounded_reentry %s"
+          % (torch.__version__, torch.cuda.get_device_name(), triscan.library_version(), triscan.gpu_methods(),
+             REENTRY))
     if not triscan.gpu_available():
         print("fla_dropin: cannot run: libtriscan_gpu has no usable device (built without CUDA?)")
         return 2

@@ -15,7 +15,10 @@
 #              no var*/.
 #   call 3:    as call 2, with var_same/ (a copy of lib/); the A/B alone (call 2's failed: the
 #              script wants two builds), 11 rounds, rounded re-entry against the default per round.
-#   bash run.sh call1 | call2 | call3
+#   call 4:    as call 3 (lib/ of f9a72b6, whose kernel the later commits do not change):
+#              bench/fla_dropin.py test_gated_delta (FLA's Gated DeltaNet cases) with
+#              TRISCAN_DROPIN_REENTRY=1 (rounded re-entry), then without.
+#   bash run.sh call1 | call2 | call3 | call4
 set -u
 here=$(dirname "$0")
 s23=$here/../h200-2026-11-30-s23/run.sh
@@ -49,5 +52,19 @@ case "${1:-}" in
       same=$W/var_same/libtriscan_gpu.so.0 --rounds 11 --calls wy_noinv,rrwy_noinv,wy,rrwy \
       --pairs rrwy_noinv/wy_noinv,rrwy/wy --out "$OUT/ab.jsonl" > "$OUT/ab.log" 2>&1
     echo "ab rc=$?"; cat "$OUT/ab.log" ;;
-  *) echo "usage: run.sh call1|call2|call3" >&2; exit 2 ;;
+  call4)  # FLA's Gated DeltaNet test cases through the drop-in, with and without re-entry
+    W=$PWD/.gpuwork OUT=${OUT:-/tmp/out}
+    mkdir -p "$OUT"
+    for z in "$W"/lib/*.xz; do [ -e "$z" ] && xz -d -f "$z"; done
+    rm -rf /tmp/fla && python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
+      --target /tmp/fla .whl/fla_core-0.6.0*.whl
+    export PYTHONPATH=$PWD/python:/tmp/fla TRISCAN_LIBRARY_PATH=$W/lib PYTHONUNBUFFERED=1
+    export LD_LIBRARY_PATH=$W/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+    date -u > "$OUT/info.log"
+    for rr in 1 0; do
+      TRISCAN_DROPIN_REENTRY=$rr timeout 240 python3 bench/fla_dropin.py test_gated_delta \
+        > "$OUT/dropin_gated_rr$rr.log" 2>&1
+      echo "dropin rr=$rr rc=$?"; grep -E "^fla_dropin: [0-9]|^FAIL" "$OUT/dropin_gated_rr$rr.log" | head
+    done ;;
+  *) echo "usage: run.sh call1|call2|call3|call4" >&2; exit 2 ;;
 esac
