@@ -21,7 +21,7 @@ Each round runs every build (in a rotated order) and then FLA; each entry is the
 ratio to the first build (median over rounds), FLA / build, and the largest difference of
 each build's outputs from the first build's relative to the largest entry (0 = same bits).
 
-Usage: ab_gpu_builds.py NAME=LIBPATH NAME=LIBPATH [...] [--rounds 7] [--calls gdn,dn]
+Usage: ab_gpu_builds.py NAME=LIBPATH [NAME=LIBPATH ...] [--rounds 7] [--calls gdn,dn]
        [--calls-per-round 20] [--pairs rrwy_noinv/wy_noinv] [--out FILE.jsonl]
 Needs torch, triton, fla-core >= 0.6 and the triscan Python package (python/); the builds'
 libtriscan_gpu.so files are loaded side by side (libtriscan from TRISCAN_LIBRARY_PATH).
@@ -57,10 +57,11 @@ def main():
         if not sep or not name or not path:
             sys.exit("ab_gpu_builds.py: a build is NAME=PATH, got %r" % b)
         builds.append((name, path))
-    if len(builds) < 2 or len({n for n, _ in builds}) != len(builds):
-        sys.exit("ab_gpu_builds.py: two or more builds with distinct names are needed")
     wanted = a.calls.split(",")
     pairs = [p.split("/") for p in a.pairs.split(",") if p]
+    # One build is enough when only its calls are compared with each other (--pairs).
+    if len(builds) < (1 if pairs else 2) or len({n for n, _ in builds}) != len(builds):
+        sys.exit("ab_gpu_builds.py: two or more builds with distinct names are needed (one with --pairs)")
     for p in pairs:
         if len(p) != 2 or not set(p) <= set(wanted):
             sys.exit("ab_gpu_builds.py: --pairs wants NUM/DEN of calls given in --calls, got %r" % "/".join(p))
